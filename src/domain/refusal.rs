@@ -1,0 +1,152 @@
+//! Why a command was refused. Every message names the rule and the values involved, so the
+//! submitter can act on it. Rules are numbered as the failure modes in the README.
+
+use super::state::StoreFault;
+use super::types::*;
+
+/// How a refusal should be reported to a client; the service maps these to gRPC codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The command itself is malformed: bad interval, empty range, text too long.
+    Invalid,
+    /// The signature or key is not acceptable.
+    Unauthenticated,
+    /// The signer lacks the role or does not own what it tries to move.
+    PermissionDenied,
+    /// The command is well formed but the ledger's rules forbid it now.
+    FailedPrecondition,
+    /// The nonce was used already or the thing exists already.
+    AlreadyExists,
+    /// It names an account, device, reading, bundle or claim the ledger does not know.
+    NotFound,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the ledger has no genesis entry yet; the first command must be genesis")]
+    NoGenesis,
+    #[error("the ledger already has a genesis entry; genesis cannot be repeated")]
+    GenesisTwice,
+    #[error("invalid policy: {0}")]
+    BadPolicy(String),
+    #[error("rule 10 (authorised signers): signer {signer} is not a registered account")]
+    UnknownSigner { signer: String },
+    #[error("rule 10 (authorised signers): signer {signer} lacks the {role} role needed for {command}")]
+    MissingRole { signer: String, role: Role, command: &'static str },
+    #[error("rule 10 (no replay): nonce {nonce} of signer {signer} was already used by entry {entry} for a different command")]
+    NonceReused { signer: String, nonce: u64, entry: LeafIndex },
+    #[error("identical command already accepted as entry {entry}")]
+    Duplicate { entry: LeafIndex },
+    #[error("account {account} is not a valid Ed25519 public key")]
+    BadAccountKey { account: String },
+    #[error("account {account} is already registered")]
+    AccountExists { account: String },
+    #[error("account {account} is not registered")]
+    UnknownAccount { account: String },
+    #[error("account {account} lacks the {role} role needed to {needed_for}")]
+    AccountLacksRole { account: String, role: Role, needed_for: &'static str },
+    #[error("roles value {0} is not a non-empty set of the six defined roles")]
+    BadRoles(u8),
+    #[error("device code {0:?} must be 1 to 64 ASCII letters, digits, '-', '_' or '.'")]
+    BadDeviceId(String),
+    #[error("device {0} is already registered")]
+    DeviceExists(DeviceId),
+    #[error("device {0} is not registered")]
+    UnknownDevice(DeviceId),
+    #[error("capacity must be more than 0 W, got {0}")]
+    ZeroCapacity(u64),
+    #[error("{field}: {reason}")]
+    BadText { field: &'static str, reason: String },
+    #[error("interval {interval} is empty or reversed")]
+    BadInterval { interval: Interval },
+    #[error("interval {interval} is longer than the {max_days} days a single reading may cover")]
+    IntervalTooLong { interval: Interval, max_days: u64 },
+    #[error("interval {interval} ends in the future (ledger time {now})")]
+    FutureInterval { interval: Interval, now: Timestamp },
+    #[error("interval {interval} starts before device {device} was commissioned at {commissioned}")]
+    BeforeCommissioning { device: DeviceId, interval: Interval, commissioned: Timestamp },
+    #[error("rule 1 (one reading per interval): reading {interval} of {subject} overlaps readings already posted up to {until}; readings are posted in time order")]
+    ReadingOverlap { subject: String, interval: Interval, until: Timestamp },
+    #[error("rule 2 (no issuance beyond physics): {energy} in {interval} exceeds device {device}'s capacity of {capacity_w} W ({max} at most)")]
+    ExceedsCapacity { device: DeviceId, interval: Interval, energy: Wh, capacity_w: u64, max: Wh },
+    #[error("energy must be more than 0 Wh")]
+    ZeroEnergy,
+    #[error("amount overflow: {0}")]
+    Overflow(&'static str),
+    #[error("device {device} has no generation reading for exactly {interval}")]
+    UnknownReading { device: DeviceId, interval: Interval },
+    #[error("rule 1 (one issuance per reading): device {device} interval {interval} was already issued by entry {entry}")]
+    AlreadyIssued { device: DeviceId, interval: Interval, entry: LeafIndex },
+    #[error("rule 3 (no double scheme): device {device} output in {interval} is excluded for scheme {scheme:?} (entry {entry})")]
+    Excluded { device: DeviceId, interval: Interval, scheme: String, entry: LeafIndex },
+    #[error("rule 8 (no double attribute): direct supply and trades for device {device} in {interval} would total {asked}, above the metered generation of {generated}")]
+    AllocationExceedsGeneration { device: DeviceId, interval: Interval, asked: Wh, generated: Wh },
+    #[error("rule 8 (no double attribute): device {device} interval {interval} is already issued to the generator (entry {entry}); direct supply must be posted before issuance")]
+    AttributeAlreadyIssued { device: DeviceId, interval: Interval, entry: LeafIndex },
+    #[error("rule 8 (no double attribute): the trade needs {needed} certificates of device {device} interval {interval} still held by the generator, only {available} are")]
+    TradeCertificatesUnavailable { device: DeviceId, interval: Interval, needed: u64, available: u64 },
+    #[error("{energy} is not a whole number of certificates of {unit_wh} Wh")]
+    NotWholeUnits { energy: Wh, unit_wh: u64 },
+    #[error("{account} cannot {action} with itself")]
+    SamePartyTwice { account: String, action: &'static str },
+    #[error("bundle {0} does not exist")]
+    UnknownBundle(BundleId),
+    #[error("claim {0} does not exist")]
+    UnknownClaim(ClaimId),
+    #[error("rule 4 (one owner per certificate): bundle {bundle} is owned by {owner}, not by signer {signer}")]
+    NotOwner { bundle: BundleId, owner: String, signer: String },
+    #[error("rule 4 (one owner per certificate): device {device} is owned by {owner}, not by signer {signer}; only the owner may request issuance")]
+    NotDeviceOwner { device: DeviceId, owner: String, signer: String },
+    #[error("serials {serials} are not a non-empty range inside bundle {bundle} ({held})")]
+    SerialsOutsideBundle { bundle: BundleId, serials: SerialRange, held: SerialRange },
+    #[error("rule {rule} ({what}): bundle {bundle} is {state}")]
+    NotActive { bundle: BundleId, state: &'static str, rule: u8, what: &'static str },
+    #[error("rule 6 (no use after expiry): bundle {bundle} expired at {expired}")]
+    Expired { bundle: BundleId, expired: Timestamp },
+    #[error("rule 7 (transfer limit): bundle {bundle} came by {origin} and cannot be transferred")]
+    NotTransferable { bundle: BundleId, origin: &'static str },
+    #[error("rule 7 (transfer limit): bundle {bundle} was transferred {transfers} times; the policy allows {limit}")]
+    TransferLimit { bundle: BundleId, transfers: u32, limit: u32 },
+    #[error("rule 8 (claims within consumption): account {account} has no metered consumption covering {interval}")]
+    NoConsumption { account: String, interval: Interval },
+    #[error("rule 8 (claims within consumption): claiming {asked} for {interval} would bring account {account}'s claims to {total}, above its metered consumption of {consumed}")]
+    ClaimExceedsConsumption { account: String, interval: Interval, asked: Wh, total: Wh, consumed: Wh },
+    #[error("rule 9 (hourly matching): certificates produced in {production} cannot back consumption in {consumption}")]
+    HourlyMismatch { production: Interval, consumption: Interval },
+    #[error("rule 6 (withdrawal): bundle {bundle} is {state}; only certificates not yet retired or withdrawn can be withdrawn")]
+    CannotWithdraw { bundle: BundleId, state: &'static str },
+}
+
+impl Refusal {
+    pub fn kind(&self) -> RefusalKind {
+        use Refusal::*;
+        match self {
+            NoGenesis | GenesisTwice | ReadingOverlap { .. } | ExceedsCapacity { .. } | AlreadyIssued { .. }
+            | Excluded { .. } | AllocationExceedsGeneration { .. } | AttributeAlreadyIssued { .. }
+            | TradeCertificatesUnavailable { .. } | NotActive { .. } | Expired { .. } | NotTransferable { .. }
+            | TransferLimit { .. } | NoConsumption { .. } | ClaimExceedsConsumption { .. }
+            | HourlyMismatch { .. } | CannotWithdraw { .. } | BeforeCommissioning { .. } => {
+                RefusalKind::FailedPrecondition
+            }
+            BadPolicy(_) | BadAccountKey { .. } | BadRoles(_) | BadDeviceId(_) | ZeroCapacity(_) | BadText { .. }
+            | BadInterval { .. } | IntervalTooLong { .. } | FutureInterval { .. } | ZeroEnergy | Overflow(_)
+            | NotWholeUnits { .. } | SamePartyTwice { .. } | SerialsOutsideBundle { .. } => RefusalKind::Invalid,
+            UnknownSigner { .. } => RefusalKind::Unauthenticated,
+            MissingRole { .. } | NotOwner { .. } | NotDeviceOwner { .. } | AccountLacksRole { .. } => RefusalKind::PermissionDenied,
+            NonceReused { .. } | Duplicate { .. } | AccountExists { .. } | DeviceExists(_) => RefusalKind::AlreadyExists,
+            UnknownAccount { .. } | UnknownDevice(_) | UnknownReading { .. } | UnknownBundle(_) | UnknownClaim(_) => {
+                RefusalKind::NotFound
+            }
+        }
+    }
+}
+
+/// Why `decide` produced no decision: a refusal (the command is wrong) or a storage fault
+/// (the ledger could not read its state; the batch must be abandoned).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Fault(#[from] StoreFault),
+}
