@@ -18,4 +18,6 @@
 pub mod codec;
 pub mod crypto;
 pub mod domain;
+pub mod ledger;
 pub mod log;
+pub mod store;

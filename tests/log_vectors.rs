@@ -111,7 +111,7 @@ fn signed_note_reference_vector() {
 
     let verifier = NoteVerifier::parse(vk).unwrap();
     assert_eq!(verifier.to_string(), vk);
-    let opened = note::open(want_note, &[verifier.clone()]).unwrap();
+    let opened = note::open(want_note, std::slice::from_ref(&verifier)).unwrap();
     assert_eq!(opened.text, text);
     assert_eq!(opened.verified, vec!["PeterNeumann".to_string()]);
 
@@ -129,7 +129,7 @@ fn signed_note_reference_vector() {
             };
             tried += 1;
             assert!(
-                note::open(&s, &[verifier.clone()]).is_err(),
+                note::open(&s, std::slice::from_ref(&verifier)).is_err(),
                 "accepted note with byte {i} xor {delta:#x}: {s:?}"
             );
         }
@@ -162,13 +162,15 @@ fn cosignature_round_trip() {
     };
     let signed = sign_checkpoint(&cp, &log).unwrap();
     let line = witness.cosign(&cp.to_text(), 1_750_000_000).unwrap();
-    let cosigned = note::add_signature_lines(&signed, &[line.clone()]).unwrap();
+    let cosigned = note::add_signature_lines(&signed, std::slice::from_ref(&line)).unwrap();
 
     let (got, opened) = open_checkpoint(&cosigned, &log.verifier()).unwrap();
     assert_eq!(got, cp);
     let wv = note::CosignatureVerifier::parse(&witness.verifier().to_string()).unwrap();
     assert_eq!(
-        opened.verify_cosignatures(&[wv.clone()]).unwrap(),
+        opened
+            .verify_cosignatures(std::slice::from_ref(&wv))
+            .unwrap(),
         vec![("witness.example/w1".to_string(), 1_750_000_000)]
     );
 
@@ -180,7 +182,9 @@ fn cosignature_round_trip() {
         let tampered = note::add_signature_lines(&signed, &[bad.to_line()]).unwrap();
         let (_, opened) = open_checkpoint(&tampered, &log.verifier()).unwrap();
         assert!(
-            opened.verify_cosignatures(&[wv.clone()]).is_err(),
+            opened
+                .verify_cosignatures(std::slice::from_ref(&wv))
+                .is_err(),
             "byte {i}"
         );
     }

@@ -272,7 +272,7 @@ mod tests {
         let c = cp();
         let note = sign_checkpoint(&c, &signer).unwrap();
         let line = witness.cosign(&c.to_text(), 1_700_000_000).unwrap();
-        let cosigned = note::add_signature_lines(&note, &[line.clone()]).unwrap();
+        let cosigned = note::add_signature_lines(&note, std::slice::from_ref(&line)).unwrap();
         let (got, opened) = open_checkpoint(&cosigned, &signer.verifier()).unwrap();
         assert_eq!(got, c);
         assert_eq!(

@@ -955,7 +955,7 @@ mod tests {
             note.replace("\u{2014} a ", "\u{2014} a  "),
             note.replace("\u{2014} a ", "\u{2014}  a "),
             format!("t\n\n{}", line.replace('=', "")),
-            format!("t\n\n\u{2014} a AAAA\n"),
+            "t\n\n\u{2014} a AAAA\n".to_string(),
             format!("t\r\n\n{line}"),
         ] {
             assert!(open(&bad, &v).is_err(), "{bad:?}");
@@ -985,7 +985,7 @@ mod tests {
         }
         .to_line();
         assert!(matches!(
-            add_signature_lines(&full, &[extra.clone()]),
+            add_signature_lines(&full, std::slice::from_ref(&extra)),
             Err(NoteError::TooManySignatures { .. })
         ));
         let over = format!("{full}{extra}");

@@ -1,0 +1,313 @@
+//! The ledger: the sequencer that turns batches of signed commands into durable log entries,
+//! and the read side that serves state, entries, checkpoints and proofs.
+//!
+//! One batch: verify all signatures at once (falling back per signature), decide each command
+//! against the state plus the batch's earlier effects, append accepted entries to the Merkle
+//! tree, sign a checkpoint for the new size, and commit leaves, nodes, state, head and
+//! checkpoint in one atomic, flushed store batch. Only then are submitters told "accepted".
+//!
+//! - [`clock`]: where `now` comes from.
+//! - [`queries`]: reads for users and auditors.
+//! - [`sequencer`]: group commit across concurrent submitters.
+
+pub mod clock;
+pub mod queries;
+pub mod sequencer;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use sequencer::Sequencer;
+
+use crate::codec;
+use crate::crypto;
+use crate::domain::command::{Command, Entry, SignedCommand};
+use crate::domain::refusal::{RefusalKind, Rejection};
+use crate::domain::replay::apply;
+use crate::domain::rules::{decide, Context};
+use crate::domain::types::*;
+use crate::domain::Refusal;
+use crate::log::merkle::{self, Hash, NodeId, NodeReader, Overlay};
+use crate::log::{checkpoint, Checkpoint, NoteSigner, NoteVerifier};
+use crate::store::view::PendingWriter;
+use crate::store::{keys, Pending, Store, StoreError, StoreView};
+use bincode::{Decode, Encode};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// What the store records about the tree after each batch.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Head {
+    pub name: String,
+    pub size: u64,
+    pub root: Hash,
+    /// Sequencer time of the last entry; time never goes back.
+    pub time: u64,
+}
+
+/// The receipt of an accepted command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub index: LeafIndex,
+    pub leaf_hash: Hash,
+    /// The effects in words.
+    pub summary: Vec<String>,
+    /// True when this was an identical resubmission of an earlier command: nothing changed.
+    pub duplicate: bool,
+    /// Tree size of the checkpoint that covers this entry.
+    pub tree_size: u64,
+}
+
+/// A refused command: how to report it and the message naming the rule and the values.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refused {
+    pub kind: RefusalKind,
+    pub message: String,
+}
+
+impl From<Refusal> for Refused {
+    fn from(r: Refusal) -> Refused {
+        Refused { kind: r.kind(), message: r.to_string() }
+    }
+}
+
+pub type Outcome = Result<Receipt, Refused>;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("no ledger in this store; create one first (greenledger init)")]
+    NoLedger,
+    #[error("this store already holds a ledger")]
+    AlreadyExists,
+    #[error("the store is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("genesis refused: {0}")]
+    Genesis(String),
+    #[error("the ledger stopped accepting commands after a storage failure; restart it")]
+    Poisoned,
+    #[error("the ledger is busy; retry shortly")]
+    Busy,
+}
+
+/// Reads stored tree nodes.
+pub struct StoredNodes<'a, S: ?Sized>(pub &'a S);
+
+impl<S: Store + ?Sized> NodeReader for StoredNodes<'_, S> {
+    type Error = StoreError;
+    fn node(&self, id: NodeId) -> Result<Hash, StoreError> {
+        let bytes = self
+            .0
+            .get(&keys::node(id))?
+            .ok_or_else(|| StoreError::Corrupt(format!("tree {id} is missing")))?;
+        bytes
+            .try_into()
+            .map_err(|_| StoreError::Corrupt(format!("tree {id} is not 32 bytes")))
+    }
+}
+
+fn tree_err<E: std::fmt::Display>(e: merkle::TreeError<E>) -> LedgerError {
+    LedgerError::Corrupt(e.to_string())
+}
+
+/// The latest committed head and its signed checkpoint.
+#[derive(Clone, Debug)]
+pub struct Committed {
+    pub head: Head,
+    pub checkpoint: String,
+}
+
+pub struct Ledger<S: Store> {
+    store: Arc<S>,
+    signer: NoteSigner,
+    clock: Arc<dyn Clock>,
+    committed: RwLock<Committed>,
+    write: Mutex<()>,
+    poisoned: AtomicBool,
+}
+
+impl<S: Store> Ledger<S> {
+    /// Creates a new ledger in an empty store with a signed genesis command. The log key's name
+    /// must be the ledger name of the genesis policy: it is the checkpoint origin.
+    pub fn create(store: Arc<S>, signer: NoteSigner, genesis: SignedCommand, clock: Arc<dyn Clock>) -> Result<Self, LedgerError> {
+        if store.get(keys::HEAD)?.is_some() {
+            return Err(LedgerError::AlreadyExists);
+        }
+        let Command::Genesis { policy, .. } = &genesis.body.command else {
+            return Err(LedgerError::Genesis("the first command must be genesis".into()));
+        };
+        if signer.name() != policy.name {
+            return Err(LedgerError::Genesis(format!(
+                "log key name {:?} differs from ledger name {:?}",
+                signer.name(),
+                policy.name
+            )));
+        }
+        let head = Head { name: policy.name.clone(), size: 0, root: merkle::empty_root(), time: 0 };
+        let ledger = Ledger::with_head(store, signer, clock, head, String::new());
+        match ledger.submit_batch(vec![genesis])?.pop() {
+            Some(Ok(_)) => Ok(ledger),
+            Some(Err(r)) => Err(LedgerError::Genesis(r.message)),
+            None => Err(LedgerError::Genesis("no outcome".into())),
+        }
+    }
+
+    /// Opens an existing ledger and checks that the stored tree, head and checkpoint agree.
+    pub fn open(store: Arc<S>, signer: NoteSigner, clock: Arc<dyn Clock>) -> Result<Self, LedgerError> {
+        let bytes = store.get(keys::HEAD)?.ok_or(LedgerError::NoLedger)?;
+        let head: Head = codec::decode(&bytes).map_err(|e| LedgerError::Corrupt(format!("tree head: {e}")))?;
+        if signer.name() != head.name {
+            return Err(LedgerError::Corrupt(format!(
+                "log key {:?} is not the key of ledger {:?}",
+                signer.name(),
+                head.name
+            )));
+        }
+        let root = merkle::root(head.size, &StoredNodes(&*store)).map_err(tree_err)?;
+        if root != head.root {
+            return Err(LedgerError::Corrupt(format!(
+                "root recomputed from stored nodes {} differs from the stored head {}",
+                hex::encode(root),
+                hex::encode(head.root)
+            )));
+        }
+        if head.size > 0 && store.get(&keys::leaf(head.size - 1))?.is_none() {
+            return Err(LedgerError::Corrupt(format!("entry {} is missing", head.size - 1)));
+        }
+        if store.get(&keys::leaf(head.size))?.is_some() {
+            return Err(LedgerError::Corrupt(format!("entry {} exists beyond the tree head", head.size)));
+        }
+        let note = store
+            .get(keys::CHECKPOINT)?
+            .ok_or_else(|| LedgerError::Corrupt("the signed checkpoint is missing".into()))?;
+        let note = String::from_utf8(note).map_err(|_| LedgerError::Corrupt("checkpoint is not UTF-8".into()))?;
+        let (cp, _) = checkpoint::open_checkpoint(&note, &signer.verifier())
+            .map_err(|e| LedgerError::Corrupt(format!("stored checkpoint: {e}")))?;
+        if cp.size != head.size || cp.root != head.root {
+            return Err(LedgerError::Corrupt("stored checkpoint does not match the tree head".into()));
+        }
+        Ok(Ledger::with_head(store, signer, clock, head, note))
+    }
+
+    fn with_head(store: Arc<S>, signer: NoteSigner, clock: Arc<dyn Clock>, head: Head, checkpoint: String) -> Self {
+        Ledger {
+            store,
+            signer,
+            clock,
+            committed: RwLock::new(Committed { head, checkpoint }),
+            write: Mutex::new(()),
+            poisoned: AtomicBool::new(false),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
+    pub fn name(&self) -> String {
+        self.committed().head.name
+    }
+
+    pub fn verifier(&self) -> NoteVerifier {
+        self.signer.verifier()
+    }
+
+    pub fn committed(&self) -> Committed {
+        self.committed.read().expect("head lock").clone()
+    }
+
+    /// Decides and durably appends a batch. Each command gets its own outcome; a storage
+    /// failure fails the whole batch and nothing of it is acknowledged.
+    pub fn submit_batch(&self, commands: Vec<SignedCommand>) -> Result<Vec<Outcome>, LedgerError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(LedgerError::Poisoned);
+        }
+        let _writer = self.write.lock().expect("writer lock");
+        let Committed { head, .. } = self.committed();
+        let verified = crypto::verify_many(&head.name, commands);
+        let now = Timestamp(self.clock.now().0.max(head.time));
+        let store = &*self.store;
+        let nodes_base = StoredNodes(store);
+        let mut nodes = Overlay::new(&nodes_base);
+        let mut pending = Pending::default();
+        let mut size = head.size;
+        let mut outcomes = Vec::with_capacity(verified.len());
+        let mut accepted: Vec<usize> = Vec::new();
+        for v in verified {
+            let auth = match v {
+                Ok(a) => a,
+                Err(e) => {
+                    outcomes.push(Err(Refused { kind: RefusalKind::Unauthenticated, message: e.to_string() }));
+                    continue;
+                }
+            };
+            let ctx = Context { index: LeafIndex(size), now };
+            let decision = decide(&StoreView::new(store, &pending), &auth, ctx);
+            match decision {
+                Ok(decision) => {
+                    apply(&mut PendingWriter { store, pending: &mut pending }, decision.effects)
+                        .map_err(|f| LedgerError::Store(StoreError::Io(f.0)))?;
+                    let leaf = codec::leaf_bytes(&Entry { time: now, signed: auth.into_signed() });
+                    let leaf_hash = merkle::leaf_hash(&leaf);
+                    pending.writes.insert(keys::leaf(size), Some(leaf));
+                    nodes.append(size, leaf_hash).map_err(tree_err)?;
+                    accepted.push(outcomes.len());
+                    outcomes.push(Ok(Receipt {
+                        index: LeafIndex(size),
+                        leaf_hash,
+                        summary: decision.summary,
+                        duplicate: false,
+                        tree_size: 0,
+                    }));
+                    size += 1;
+                }
+                Err(Rejection::Refused(Refusal::Duplicate { entry })) => {
+                    let leaf_hash = nodes.node(NodeId::leaf(entry.0)).map_err(LedgerError::Store)?;
+                    outcomes.push(Ok(Receipt {
+                        index: entry,
+                        leaf_hash,
+                        summary: vec![format!("identical command already accepted as entry {}; nothing changed", entry.0)],
+                        duplicate: true,
+                        tree_size: 0,
+                    }));
+                    accepted.push(outcomes.len() - 1);
+                }
+                Err(Rejection::Refused(r)) => outcomes.push(Err(r.into())),
+                Err(Rejection::Fault(f)) => return Err(LedgerError::Store(StoreError::Io(f.0))),
+            }
+        }
+        let mut committed = Committed { head: head.clone(), checkpoint: self.committed().checkpoint };
+        if size > head.size {
+            let root = merkle::root(size, &nodes).map_err(tree_err)?;
+            for (id, hash) in nodes.into_nodes() {
+                pending.writes.insert(keys::node(id), Some(hash.to_vec()));
+            }
+            let new_head = Head { name: head.name.clone(), size, root, time: now.0 };
+            let cp = Checkpoint { origin: head.name.clone(), size, root, extensions: Vec::new() };
+            let note = checkpoint::sign_checkpoint(&cp, &self.signer).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+            pending.writes.insert(keys::HEAD.to_vec(), Some(codec::encode(&new_head)));
+            pending.writes.insert(keys::CHECKPOINT.to_vec(), Some(note.clone().into_bytes()));
+            if let Err(e) = self.store.commit(pending.into_batch()) {
+                // What the store holds is now unknown: stop writing until a restart re-reads it.
+                self.poisoned.store(true, Ordering::SeqCst);
+                return Err(e.into());
+            }
+            committed = Committed { head: new_head, checkpoint: note };
+            *self.committed.write().expect("head lock") = committed.clone();
+        }
+        for i in accepted {
+            if let Ok(r) = &mut outcomes[i] {
+                r.tree_size = committed.head.size;
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Adds a witness cosignature line to what the ledger serves with its checkpoints.
+    pub fn store_cosignature(&self, witness: &str, line: &str) -> Result<(), LedgerError> {
+        let mut batch = crate::store::Batch::default();
+        batch.put(keys::witness(witness), line.as_bytes().to_vec());
+        self.store.commit(batch)?;
+        Ok(())
+    }
+}

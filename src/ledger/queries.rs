@@ -1,0 +1,229 @@
+//! Reads: state records for users, entries and proofs for auditors. Readers see only committed
+//! data and never take the writer's lock.
+
+use super::{Ledger, LedgerError, StoredNodes};
+use crate::codec;
+use crate::domain::command::Entry;
+use crate::domain::state::*;
+use crate::domain::types::*;
+use crate::log::merkle::{self, Hash};
+use crate::store::{keys, Pending, Store, StoreView};
+
+/// Most entries returned by one `entries` call.
+pub const MAX_ENTRIES_PER_CALL: u64 = 10_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+impl From<StoreFault> for QueryError {
+    fn from(f: StoreFault) -> QueryError {
+        QueryError::Ledger(LedgerError::Corrupt(f.0))
+    }
+}
+
+impl From<crate::store::StoreError> for QueryError {
+    fn from(e: crate::store::StoreError) -> QueryError {
+        QueryError::Ledger(e.into())
+    }
+}
+
+fn found<T>(v: Option<T>, what: &'static str, id: impl ToString) -> Result<T, QueryError> {
+    v.ok_or_else(|| QueryError::NotFound { what, id: id.to_string() })
+}
+
+impl<S: Store> Ledger<S> {
+    fn with_view<T>(&self, f: impl FnOnce(&StoreView<'_, S>) -> Result<T, QueryError>) -> Result<T, QueryError> {
+        let pending = Pending::default();
+        f(&StoreView::new(&*self.store, &pending))
+    }
+
+    pub fn size(&self) -> u64 {
+        self.committed().head.size
+    }
+
+    pub fn meta(&self) -> Result<Meta, QueryError> {
+        self.with_view(|v| found(v.meta()?, "ledger", "meta"))
+    }
+
+    pub fn account(&self, id: &AccountId) -> Result<Account, QueryError> {
+        self.with_view(|v| found(v.account(id)?, "account", id.short()))
+    }
+
+    pub fn accounts(&self) -> Result<Vec<Account>, QueryError> {
+        let (a, b) = keys::accounts_range();
+        self.store
+            .scan(&a, &b, usize::MAX)?
+            .into_iter()
+            .map(|(_, v)| codec::decode(&v).map_err(|e| QueryError::Invalid(e.to_string())))
+            .collect()
+    }
+
+    pub fn devices(&self) -> Result<Vec<Device>, QueryError> {
+        let (a, b) = keys::devices_range();
+        self.store
+            .scan(&a, &b, usize::MAX)?
+            .into_iter()
+            .map(|(_, v)| codec::decode(&v).map_err(|e| QueryError::Invalid(e.to_string())))
+            .collect()
+    }
+
+    pub fn device(&self, id: &DeviceId) -> Result<Device, QueryError> {
+        self.with_view(|v| found(v.device(id)?, "device", id))
+    }
+
+    pub fn bundle(&self, id: BundleId) -> Result<Bundle, QueryError> {
+        self.with_view(|v| found(v.bundle(id)?, "bundle", id))
+    }
+
+    pub fn claim(&self, id: ClaimId) -> Result<Claim, QueryError> {
+        self.with_view(|v| found(v.claim(id)?, "claim", id))
+    }
+
+    /// Bundles an account holds (in every state), in id order.
+    pub fn holdings(&self, owner: &AccountId) -> Result<Vec<Bundle>, QueryError> {
+        let prefix = keys::holdings_prefix(owner);
+        let (a, b) = keys::u64_range(prefix, 0, u64::MAX);
+        let ids: Vec<u64> = self.store.scan(&a, &b, usize::MAX)?.iter().filter_map(|(k, _)| keys::trailing_id(k)).collect();
+        ids.into_iter().map(|id| self.bundle(BundleId(id))).collect()
+    }
+
+    /// Claims made by an account, in id order.
+    pub fn claims_of(&self, account: &AccountId) -> Result<Vec<Claim>, QueryError> {
+        let (a, b) = keys::u64_range(keys::claimant_prefix(account), 0, u64::MAX);
+        let ids: Vec<u64> = self.store.scan(&a, &b, usize::MAX)?.iter().filter_map(|(k, _)| keys::trailing_id(k)).collect();
+        ids.into_iter().map(|id| self.claim(ClaimId(id))).collect()
+    }
+
+    /// Generation readings of a device with start in `[from, to)`, in time order.
+    pub fn readings(&self, device: &DeviceId, from: u64, to: u64) -> Result<Vec<Reading>, QueryError> {
+        let (a, b) = keys::u64_range(keys::readings_prefix(device), from, to);
+        self.decode_range(&a, &b)
+    }
+
+    /// Consumption readings of an account with start in `[from, to)`, in time order.
+    pub fn consumption(&self, account: &AccountId, from: u64, to: u64) -> Result<Vec<Consumption>, QueryError> {
+        let (a, b) = keys::u64_range(keys::consumption_prefix(account), from, to);
+        self.decode_range(&a, &b)
+    }
+
+    fn decode_range<T: bincode::Decode<()>>(&self, a: &[u8], b: &[u8]) -> Result<Vec<T>, QueryError> {
+        self.store
+            .scan(a, b, usize::MAX)?
+            .into_iter()
+            .map(|(_, v)| codec::decode(&v).map_err(|e| QueryError::Invalid(e.to_string())))
+            .collect()
+    }
+
+    /// The exact bytes of a committed leaf.
+    pub fn leaf(&self, index: u64) -> Result<Vec<u8>, QueryError> {
+        let size = self.size();
+        if index >= size {
+            return Err(QueryError::NotFound { what: "entry", id: format!("{index} (tree size {size})") });
+        }
+        found(self.store.get(&keys::leaf(index))?, "entry", index)
+    }
+
+    pub fn entry(&self, index: u64) -> Result<Entry, QueryError> {
+        codec::decode_leaf(&self.leaf(index)?).map_err(|e| QueryError::Ledger(LedgerError::Corrupt(e.to_string())))
+    }
+
+    /// Leaves `[start, end)`, clipped to the tree size and to [`MAX_ENTRIES_PER_CALL`].
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<(u64, Vec<u8>)>, QueryError> {
+        let size = self.size();
+        if start > end {
+            return Err(QueryError::Invalid(format!("start {start} is after end {end}")));
+        }
+        let end = end.min(size).min(start.saturating_add(MAX_ENTRIES_PER_CALL));
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let rows = self.store.scan(&keys::leaf(start), &keys::leaf(end), usize::MAX)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (expected, (k, v)) in (start..end).zip(rows) {
+            if keys::leaf_index(&k) != Some(expected) {
+                return Err(QueryError::Ledger(LedgerError::Corrupt(format!("entry {expected} is missing"))));
+            }
+            out.push((expected, v));
+        }
+        if out.len() as u64 != end - start {
+            return Err(QueryError::Ledger(LedgerError::Corrupt(format!("entries {start}..{end} are incomplete"))));
+        }
+        Ok(out)
+    }
+
+    fn check_size(&self, size: u64) -> Result<(), QueryError> {
+        let current = self.size();
+        if size > current {
+            return Err(QueryError::Invalid(format!("tree size {size} is beyond the current size {current}")));
+        }
+        Ok(())
+    }
+
+    pub fn root_at(&self, size: u64) -> Result<Hash, QueryError> {
+        self.check_size(size)?;
+        merkle::root(size, &StoredNodes(&*self.store)).map_err(|e| QueryError::Ledger(super::tree_err(e)))
+    }
+
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, QueryError> {
+        self.check_size(size)?;
+        if index >= size {
+            return Err(QueryError::Invalid(format!("index {index} is not below tree size {size}")));
+        }
+        merkle::inclusion_proof(index, size, &StoredNodes(&*self.store)).map_err(|e| QueryError::Ledger(super::tree_err(e)))
+    }
+
+    pub fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>, QueryError> {
+        self.check_size(second)?;
+        if first == 0 || first > second {
+            return Err(QueryError::Invalid(format!("need 0 < first <= second, got first {first}, second {second}")));
+        }
+        merkle::consistency_proof(first, second, &StoredNodes(&*self.store))
+            .map_err(|e| QueryError::Ledger(super::tree_err(e)))
+    }
+
+    /// The signed checkpoint with every witness cosignature collected for its exact text.
+    pub fn checkpoint_note(&self) -> Result<String, QueryError> {
+        let note = self.committed().checkpoint;
+        let (a, b) = keys::witness_range();
+        let lines: Vec<String> = self
+            .store
+            .scan(&a, &b, usize::MAX)?
+            .into_iter()
+            .filter_map(|(_, v)| String::from_utf8(v).ok())
+            .collect();
+        if lines.is_empty() {
+            return Ok(note);
+        }
+        // A cosignature only belongs to the checkpoint it signed; the witness module checks that
+        // before storing, and stale lines simply fail verification, so serve only those that fit.
+        let fitting: Vec<String> = lines
+            .iter()
+            .filter(|l| cosignature_fits(&note, l))
+            .filter_map(|l| l.split_once('\n').map(|(_, line)| line.to_string()))
+            .collect();
+        crate::log::add_signature_lines(&note, &fitting).map_err(|e| QueryError::Invalid(e.to_string()))
+    }
+
+    /// The entries that created and changed a bundle, oldest first (lineage back to issuance).
+    pub fn bundle_history(&self, id: BundleId) -> Result<Vec<(u64, Entry)>, QueryError> {
+        let b = self.bundle(id)?;
+        b.history.iter().map(|i| Ok((i.0, self.entry(i.0)?))).collect()
+    }
+}
+
+/// Stored cosignature lines are `<witness verifier key>\n<signature line>`; a line fits the note
+/// when its cosignature verifies over the note's text.
+fn cosignature_fits(note: &str, stored: &str) -> bool {
+    let Some((key, line)) = stored.split_once('\n') else { return false };
+    let Ok(verifier) = crate::log::CosignatureVerifier::parse(key) else { return false };
+    let Ok((text, _)) = crate::log::split(note) else { return false };
+    let Ok(sig) = crate::log::note::SignatureLine::parse(line) else { return false };
+    verifier.verify(&text, &sig.sig).is_ok()
+}

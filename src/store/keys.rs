@@ -1,0 +1,137 @@
+//! The key layout of the single ordered keyspace. Integers are big-endian so keys sort in
+//! numeric order; variable-length parts are length-prefixed so prefixes never collide.
+//!
+//! | prefix | key | value |
+//! |---|---|---|
+//! | `L` | leaf index | leaf bytes |
+//! | `N` | node level, node index | 32-byte hash of a perfect subtree |
+//! | `H` | | tree head: size, root, time of the last entry |
+//! | `C` | | the latest signed checkpoint note |
+//! | `W` | witness key name | the latest cosignature line of that witness |
+//! | `S` | table letter, record key | state record |
+//! | `I` | index letter, owner, id | empty: secondary indexes for queries |
+
+use crate::domain::types::*;
+use crate::log::merkle::NodeId;
+
+pub const HEAD: &[u8] = b"H";
+pub const CHECKPOINT: &[u8] = b"C";
+
+pub fn leaf(index: u64) -> Vec<u8> {
+    let mut k = vec![b'L'];
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+pub fn leaf_index(key: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(key.strip_prefix(b"L")?.try_into().ok()?))
+}
+
+pub fn node(id: NodeId) -> Vec<u8> {
+    let mut k = vec![b'N'];
+    k.extend_from_slice(&id.to_key());
+    k
+}
+
+pub fn witness(name: &str) -> Vec<u8> {
+    let mut k = vec![b'W'];
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+pub fn witness_range() -> (Vec<u8>, Vec<u8>) {
+    (vec![b'W'], vec![b'X'])
+}
+
+fn state(table: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = vec![b'S', table];
+    for p in parts {
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+fn device_part(d: &DeviceId) -> Vec<u8> {
+    let mut v = vec![d.0.len() as u8];
+    v.extend_from_slice(d.0.as_bytes());
+    v
+}
+
+pub fn meta() -> Vec<u8> {
+    state(b'm', &[])
+}
+pub fn account(id: &AccountId) -> Vec<u8> {
+    state(b'a', &[&id.0])
+}
+pub fn accounts_range() -> (Vec<u8>, Vec<u8>) {
+    (state(b'a', &[]), state(b'b', &[]))
+}
+pub fn device(id: &DeviceId) -> Vec<u8> {
+    state(b'd', &[&device_part(id)])
+}
+pub fn devices_range() -> (Vec<u8>, Vec<u8>) {
+    (state(b'd', &[]), state(b'e', &[]))
+}
+pub fn reading(device: &DeviceId, start: Timestamp) -> Vec<u8> {
+    state(b'r', &[&device_part(device), &start.0.to_be_bytes()])
+}
+pub fn consumption(account: &AccountId, start: Timestamp) -> Vec<u8> {
+    state(b'c', &[&account.0, &start.0.to_be_bytes()])
+}
+pub fn bundle(id: BundleId) -> Vec<u8> {
+    state(b'B', &[&id.0.to_be_bytes()])
+}
+pub fn claim(id: ClaimId) -> Vec<u8> {
+    state(b'k', &[&id.0.to_be_bytes()])
+}
+pub fn nonce(signer: &AccountId, nonce: u64) -> Vec<u8> {
+    state(b'n', &[&signer.0, &nonce.to_be_bytes()])
+}
+
+/// Holdings index: bundles by owner.
+pub fn holding(owner: &AccountId, bundle: BundleId) -> Vec<u8> {
+    let mut k = vec![b'I', b'o'];
+    k.extend_from_slice(&owner.0);
+    k.extend_from_slice(&bundle.0.to_be_bytes());
+    k
+}
+
+/// Claims index: claims by claimant.
+pub fn claimant(account: &AccountId, claim: ClaimId) -> Vec<u8> {
+    let mut k = vec![b'I', b'c'];
+    k.extend_from_slice(&account.0);
+    k.extend_from_slice(&claim.0.to_be_bytes());
+    k
+}
+
+/// The trailing 8 bytes of an index key as an id.
+pub fn trailing_id(key: &[u8]) -> Option<u64> {
+    let tail = key.get(key.len().checked_sub(8)?..)?;
+    Some(u64::from_be_bytes(tail.try_into().ok()?))
+}
+
+/// Keys from `start` (inclusive) to `end` (exclusive) of the range `prefix || u64`.
+pub fn u64_range(prefix: Vec<u8>, from: u64, to: u64) -> (Vec<u8>, Vec<u8>) {
+    let mut a = prefix.clone();
+    a.extend_from_slice(&from.to_be_bytes());
+    let mut b = prefix;
+    b.extend_from_slice(&to.to_be_bytes());
+    (a, b)
+}
+
+pub fn holdings_prefix(owner: &AccountId) -> Vec<u8> {
+    let mut k = vec![b'I', b'o'];
+    k.extend_from_slice(&owner.0);
+    k
+}
+pub fn claimant_prefix(account: &AccountId) -> Vec<u8> {
+    let mut k = vec![b'I', b'c'];
+    k.extend_from_slice(&account.0);
+    k
+}
+pub fn readings_prefix(device: &DeviceId) -> Vec<u8> {
+    state(b'r', &[&device_part(device)])
+}
+pub fn consumption_prefix(account: &AccountId) -> Vec<u8> {
+    state(b'c', &[&account.0])
+}
