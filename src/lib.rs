@@ -20,4 +20,5 @@ pub mod crypto;
 pub mod domain;
 pub mod ledger;
 pub mod log;
+pub mod rpc;
 pub mod store;

@@ -38,7 +38,8 @@ impl Sequencer {
         Sequencer { tx }
     }
 
-    fn enqueue(&self, commands: Vec<SignedCommand>) -> Result<oneshot::Receiver<Result<Vec<Outcome>, LedgerError>>, LedgerError> {
+    /// Queues commands without waiting; the receiver yields their outcomes once durable.
+    pub fn enqueue(&self, commands: Vec<SignedCommand>) -> Result<oneshot::Receiver<Result<Vec<Outcome>, LedgerError>>, LedgerError> {
         let (reply, rx) = oneshot::channel();
         match self.tx.try_send(Job { commands, reply }) {
             Ok(()) => Ok(rx),

@@ -1,0 +1,16 @@
+//! The gRPC face of the ledger: generated protobuf types ([`pb`]), conversions at the edge
+//! ([`convert`]), the one place that makes a `tonic::Status` ([`status`]), the service
+//! ([`service`]) and the server with health and reflection ([`server`]).
+
+pub mod convert;
+pub mod server;
+pub mod service;
+pub mod status;
+
+/// Types and stubs generated from `proto/greenledger/v1/ledger.proto`.
+pub mod pb {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("greenledger.v1");
+    /// Encoded file descriptor set, served by gRPC reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("greenledger_descriptor");
+}

@@ -1,0 +1,295 @@
+//! The `greenledger.v1.Ledger` service: thin glue from gRPC to the ledger.
+
+use super::{convert, pb, status};
+use crate::codec;
+use crate::domain::types::*;
+use crate::ledger::{Clock, Ledger, Outcome, Receipt, Sequencer};
+use crate::store::Store;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+/// Commands from one SubmitBatch stream grouped into one sequencer job.
+const STREAM_CHUNK: usize = 1024;
+/// Jobs of one SubmitBatch stream in flight before the stream stops reading.
+const STREAM_IN_FLIGHT: usize = 16;
+/// Entries per page when streaming `GetEntries`.
+const ENTRY_PAGE: u64 = 1000;
+
+pub struct LedgerService<S: Store> {
+    ledger: Arc<Ledger<S>>,
+    sequencer: Sequencer,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S: Store> LedgerService<S> {
+    pub fn new(ledger: Arc<Ledger<S>>, sequencer: Sequencer, clock: Arc<dyn Clock>) -> Self {
+        LedgerService { ledger, sequencer, clock }
+    }
+}
+
+pub fn receipt_to_pb(r: &Receipt) -> pb::Receipt {
+    pb::Receipt {
+        index: r.index.0,
+        leaf_hash: r.leaf_hash.to_vec(),
+        effects: r.summary.clone(),
+        duplicate: r.duplicate,
+        tree_size: r.tree_size,
+    }
+}
+
+fn outcome_to_result(position: u64, o: Outcome) -> pb::SubmitResult {
+    let result = match o {
+        Ok(r) => pb::submit_result::Result::Receipt(receipt_to_pb(&r)),
+        Err(r) => {
+            let s = status::refused(&r);
+            pb::submit_result::Result::Refusal(pb::Refusal { code: s.code() as i32, message: r.message })
+        }
+    };
+    pb::SubmitResult { position, result: Some(result) }
+}
+
+type Stream_<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
+    async fn submit(&self, request: Request<pb::SignedCommand>) -> Result<Response<pb::Receipt>, Status> {
+        let cmd = convert::signed(request.get_ref()).map_err(|e| status::bad_field(&e))?;
+        let mut out = self.sequencer.submit(vec![cmd]).await.map_err(|e| status::ledger(&e))?;
+        match out.pop() {
+            Some(Ok(r)) => Ok(Response::new(receipt_to_pb(&r))),
+            Some(Err(r)) => Err(status::refused(&r)),
+            None => Err(Status::internal("no outcome for the command")),
+        }
+    }
+
+    type SubmitBatchStream = Stream_<pb::SubmitResult>;
+
+    async fn submit_batch(
+        &self,
+        request: Request<Streaming<pb::SignedCommand>>,
+    ) -> Result<Response<Self::SubmitBatchStream>, Status> {
+        let input = request.into_inner();
+        let sequencer = self.sequencer.clone();
+        let (out_tx, out_rx) = mpsc::channel::<Result<pb::SubmitResult, Status>>(STREAM_CHUNK * 2);
+        // Jobs in submission order; the writer below answers them in the same order.
+        type Job = (Vec<(u64, Option<Outcome>)>, Option<tokio::sync::oneshot::Receiver<Result<Vec<Outcome>, crate::ledger::LedgerError>>>);
+        let (job_tx, mut job_rx) = mpsc::channel::<Job>(STREAM_IN_FLIGHT);
+        let reader_out = out_tx.clone();
+        tokio::spawn(async move {
+            let mut position = 0u64;
+            let mut chunks = std::pin::pin!(input.chunks_timeout(STREAM_CHUNK, Duration::from_millis(1)));
+            while let Some(chunk) = chunks.next().await {
+                let mut slots = Vec::with_capacity(chunk.len());
+                let mut valid = Vec::with_capacity(chunk.len());
+                for item in chunk {
+                    match item {
+                        Ok(msg) => match convert::signed(&msg) {
+                            Ok(cmd) => {
+                                slots.push((position, None));
+                                valid.push(cmd);
+                            }
+                            Err(e) => {
+                                let s = status::bad_field(&e);
+                                let refused = crate::ledger::Refused {
+                                    kind: crate::domain::refusal::RefusalKind::Invalid,
+                                    message: s.message().to_string(),
+                                };
+                                slots.push((position, Some(Err(refused))));
+                            }
+                        },
+                        Err(s) => {
+                            let _ = reader_out.send(Err(s)).await;
+                            return;
+                        }
+                    }
+                    position += 1;
+                }
+                let rx = if valid.is_empty() {
+                    None
+                } else {
+                    match sequencer.enqueue(valid) {
+                        Ok(rx) => Some(rx),
+                        Err(e) => {
+                            let _ = reader_out.send(Err(status::ledger(&e))).await;
+                            return;
+                        }
+                    }
+                };
+                if job_tx.send((slots, rx)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while let Some((slots, rx)) = job_rx.recv().await {
+                let mut outcomes = match rx {
+                    None => Vec::new().into_iter(),
+                    Some(rx) => match rx.await {
+                        Ok(Ok(o)) => o.into_iter(),
+                        Ok(Err(e)) => {
+                            let _ = out_tx.send(Err(status::ledger(&e))).await;
+                            return;
+                        }
+                        Err(_) => {
+                            let _ = out_tx.send(Err(Status::unavailable("the sequencer stopped"))).await;
+                            return;
+                        }
+                    },
+                };
+                for (position, early) in slots {
+                    let o = match early {
+                        Some(o) => o,
+                        None => match outcomes.next() {
+                            Some(o) => o,
+                            None => return,
+                        },
+                    };
+                    if out_tx.send(Ok(outcome_to_result(position, o))).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(out_rx))))
+    }
+
+    async fn signing_bytes(&self, request: Request<pb::CommandBody>) -> Result<Response<pb::SigningBytesResponse>, Status> {
+        let body = convert::body(request.get_ref()).map_err(|e| status::bad_field(&e))?;
+        Ok(Response::new(pb::SigningBytesResponse { bytes: codec::signing_bytes(&self.ledger.name(), &body) }))
+    }
+
+    async fn get_checkpoint(&self, _: Request<pb::GetCheckpointRequest>) -> Result<Response<pb::CheckpointResponse>, Status> {
+        let committed = self.ledger.committed();
+        let note = self.ledger.checkpoint_note().map_err(|e| status::query(&e))?;
+        Ok(Response::new(pb::CheckpointResponse {
+            checkpoint: note,
+            log_key: self.ledger.verifier().to_string(),
+            size: committed.head.size,
+            root: committed.head.root.to_vec(),
+        }))
+    }
+
+    async fn get_inclusion_proof(&self, request: Request<pb::InclusionProofRequest>) -> Result<Response<pb::ProofResponse>, Status> {
+        let r = request.get_ref();
+        let size = if r.tree_size == 0 { self.ledger.size() } else { r.tree_size };
+        let hashes = self.ledger.inclusion_proof(r.index, size).map_err(|e| status::query(&e))?;
+        Ok(Response::new(pb::ProofResponse { tree_size: size, hashes: hashes.iter().map(|h| h.to_vec()).collect() }))
+    }
+
+    async fn get_consistency_proof(&self, request: Request<pb::ConsistencyProofRequest>) -> Result<Response<pb::ProofResponse>, Status> {
+        let r = request.get_ref();
+        let hashes = self.ledger.consistency_proof(r.first, r.second).map_err(|e| status::query(&e))?;
+        Ok(Response::new(pb::ProofResponse { tree_size: r.second, hashes: hashes.iter().map(|h| h.to_vec()).collect() }))
+    }
+
+    type GetEntriesStream = Stream_<pb::LogEntry>;
+
+    async fn get_entries(&self, request: Request<pb::GetEntriesRequest>) -> Result<Response<Self::GetEntriesStream>, Status> {
+        let r = request.into_inner();
+        if r.start > r.end {
+            return Err(status::invalid(format!("start {} is after end {}", r.start, r.end)));
+        }
+        let end = r.end.min(self.ledger.size());
+        let ledger = self.ledger.clone();
+        let (tx, rx) = mpsc::channel(ENTRY_PAGE as usize);
+        tokio::spawn(async move {
+            let mut at = r.start;
+            while at < end {
+                let page_end = end.min(at + ENTRY_PAGE);
+                let l = ledger.clone();
+                let page = tokio::task::spawn_blocking(move || l.entries(at, page_end)).await;
+                let rows = match page {
+                    Ok(Ok(rows)) => rows,
+                    Ok(Err(e)) => {
+                        let _ = tx.send(Err(status::query(&e))).await;
+                        return;
+                    }
+                    Err(_) => return,
+                };
+                for (index, leaf) in rows {
+                    if tx.send(Ok(pb::LogEntry { index, leaf })).await.is_err() {
+                        return;
+                    }
+                }
+                at = page_end;
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn get_account(&self, request: Request<pb::AccountRequest>) -> Result<Response<pb::AccountInfo>, Status> {
+        let id = convert::account("account", &request.get_ref().account).map_err(|e| status::bad_field(&e))?;
+        let a = self.ledger.account(&id).map_err(|e| status::query(&e))?;
+        Ok(Response::new(pb::AccountInfo {
+            account: a.id.0.to_vec(),
+            name: a.name,
+            roles: a.roles.list().into_iter().map(convert::role_to_pb).collect(),
+            consumed_wh: a.consumed.0,
+            claimed_wh: a.claimed.0,
+            registered_entry: a.registered.0,
+        }))
+    }
+
+    async fn get_holdings(&self, request: Request<pb::AccountRequest>) -> Result<Response<pb::Holdings>, Status> {
+        let id = convert::account("account", &request.get_ref().account).map_err(|e| status::bad_field(&e))?;
+        self.ledger.account(&id).map_err(|e| status::query(&e))?;
+        let bundles = self.ledger.holdings(&id).map_err(|e| status::query(&e))?;
+        let now = self.clock.now();
+        let count = |state: &str| bundles.iter().filter(|b| b.state_at(now) == state).map(|b| b.serials.len()).sum();
+        Ok(Response::new(pb::Holdings {
+            active_certificates: count("active"),
+            retired_certificates: count("retired"),
+            bundles: bundles.iter().map(|b| convert::bundle_to_pb(b, now)).collect(),
+        }))
+    }
+
+    async fn get_device(&self, request: Request<pb::DeviceRequest>) -> Result<Response<pb::DeviceInfo>, Status> {
+        let r = request.get_ref();
+        let id = DeviceId(r.device.clone());
+        let d = self.ledger.device(&id).map_err(|e| status::query(&e))?;
+        let to = if r.to == 0 { u64::MAX } else { r.to };
+        let readings = self.ledger.readings(&id, r.from, to).map_err(|e| status::query(&e))?;
+        Ok(Response::new(pb::DeviceInfo {
+            device: d.id.0,
+            owner: d.owner.0.to_vec(),
+            technology: d.technology.name().into(),
+            capacity_w: d.capacity_w,
+            region: d.region,
+            commissioned: d.commissioned.0,
+            carry_wh: d.carry.0,
+            readings: readings.iter().map(convert::reading_to_pb).collect(),
+        }))
+    }
+
+    async fn get_claim(&self, request: Request<pb::ClaimRequest>) -> Result<Response<pb::ClaimInfo>, Status> {
+        let c = self.ledger.claim(ClaimId(request.get_ref().claim)).map_err(|e| status::query(&e))?;
+        Ok(Response::new(convert::claim_to_pb(&c)))
+    }
+
+    async fn get_bundle_history(&self, request: Request<pb::BundleRequest>) -> Result<Response<pb::BundleHistory>, Status> {
+        let id = BundleId(request.get_ref().bundle);
+        let b = self.ledger.bundle(id).map_err(|e| status::query(&e))?;
+        let history = self.ledger.bundle_history(id).map_err(|e| status::query(&e))?;
+        let mut entries = Vec::new();
+        let mut descriptions = Vec::new();
+        for (index, entry) in history {
+            descriptions.push(format!(
+                "entry {index} at {}: {} by {}",
+                entry.time,
+                entry.signed.body.command.kind(),
+                entry.signed.body.signer.short()
+            ));
+            entries.push(pb::LogEntry { index, leaf: codec::leaf_bytes(&entry) });
+        }
+        Ok(Response::new(pb::BundleHistory {
+            bundle: Some(convert::bundle_to_pb(&b, self.clock.now())),
+            entries,
+            descriptions,
+        }))
+    }
+}
