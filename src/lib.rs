@@ -16,7 +16,9 @@
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod cli;
 pub mod crypto;
+pub mod demo;
 pub mod domain;
 pub mod ledger;
 pub mod log;

@@ -1,0 +1,194 @@
+//! Running a ledger: `init`, `serve`, `keygen`, `demo`.
+
+use super::client::{block_on, read_key, write_key, write_secret};
+use crate::crypto::Keypair;
+use crate::domain::command::Command;
+use crate::domain::policy::Policy;
+use crate::ledger::{Ledger, SystemClock};
+use crate::log::NoteSigner;
+use crate::store::SledStore;
+use anyhow::{bail, Context as _};
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Files of a ledger directory.
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    pub fn store(&self) -> PathBuf {
+        self.0.join("store")
+    }
+    pub fn log_key(&self) -> PathBuf {
+        self.0.join("log.key")
+    }
+    pub fn log_pub(&self) -> PathBuf {
+        self.0.join("log.pub")
+    }
+    pub fn operator_key(&self) -> PathBuf {
+        self.0.join("operator.key")
+    }
+    pub fn holds_ledger(&self) -> bool {
+        self.log_key().exists() && self.store().exists()
+    }
+    /// Opens the ledger in this directory, checking its integrity.
+    pub fn open(&self) -> anyhow::Result<Ledger<SledStore>> {
+        if !self.holds_ledger() {
+            bail!(
+                "{} holds no ledger; create one first with: greenledger init --data {}",
+                self.0.display(),
+                self.0.display()
+            );
+        }
+        let signer = self.signer()?;
+        let store = SledStore::open(&self.store()).with_context(|| format!("opening {}", self.store().display()))?;
+        Ledger::open(Arc::new(store), signer, Arc::new(SystemClock))
+            .with_context(|| format!("the ledger in {} failed its integrity check", self.0.display()))
+    }
+    pub fn signer(&self) -> anyhow::Result<NoteSigner> {
+        let text = std::fs::read_to_string(self.log_key())?;
+        Ok(NoteSigner::from_signer_key_str(text.trim())?)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Directory for the ledger (created if missing; must not hold a ledger).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Ledger name: the checkpoint origin, e.g. registry.example.cn/gec.
+    #[arg(long, default_value = "greenledger.local/ledger")]
+    pub name: String,
+    /// Operator key file; created if it does not exist. Default: DIR/operator.key.
+    #[arg(long)]
+    pub operator_key: Option<PathBuf>,
+    #[arg(long, default_value = "Registry operator")]
+    pub operator_name: String,
+    /// Wh per certificate (1000000 for GEC/GO, 1 for granular certificates).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub unit_wh: u64,
+    /// Months a certificate stays valid after production.
+    #[arg(long, default_value_t = 24)]
+    pub validity_months: u32,
+    /// How many times a certificate may be transferred (omit for unlimited).
+    #[arg(long)]
+    pub max_transfers: Option<u32>,
+    /// Claims must match consumption hour by hour.
+    #[arg(long)]
+    pub hourly_matching: bool,
+}
+
+/// Creates a ledger directory; returns the operator key.
+pub fn create(args: &InitArgs) -> anyhow::Result<(Ledger<SledStore>, Keypair)> {
+    let dir = DataDir(args.data.clone());
+    if dir.holds_ledger() {
+        bail!("{} already holds a ledger", args.data.display());
+    }
+    std::fs::create_dir_all(&args.data)?;
+    let mut policy = Policy::new(args.name.clone());
+    policy.unit_wh = args.unit_wh;
+    policy.validity_months = args.validity_months;
+    policy.max_transfers = args.max_transfers;
+    policy.hourly_matching = args.hourly_matching;
+    if !policy.name_is_valid() {
+        bail!("ledger name {:?} must be printable ASCII without spaces or '+'", policy.name);
+    }
+    let op_path = args.operator_key.clone().unwrap_or_else(|| dir.operator_key());
+    let operator = if op_path.exists() {
+        read_key(&op_path)?
+    } else {
+        let k = Keypair::random();
+        write_key(&op_path, &k)?;
+        k
+    };
+    let signer = NoteSigner::generate(&policy.name, &mut rand_core::OsRng)?;
+    write_secret(&dir.log_key(), &format!("{}\n", signer.to_signer_key_string()))?;
+    std::fs::write(dir.log_pub(), format!("{}\n", signer.verifier()))?;
+    let name = policy.name.clone();
+    let genesis = operator.sign(&name, 0, Command::Genesis { policy, operator_name: args.operator_name.clone() });
+    let store = SledStore::open(&dir.store())?;
+    let ledger = Ledger::create(Arc::new(store), signer, genesis, Arc::new(SystemClock))?;
+    Ok((ledger, operator))
+}
+
+pub fn init(args: InitArgs) -> anyhow::Result<()> {
+    let (ledger, operator) = create(&args)?;
+    let op_path = args.operator_key.clone().unwrap_or_else(|| DataDir(args.data.clone()).operator_key());
+    println!("created ledger {} in {}", ledger.name(), args.data.display());
+    println!("  log verifier key: {}", ledger.verifier());
+    println!("  operator account: {} (key in {})", operator.account(), op_path.display());
+    println!("serve it with: greenledger serve --data {}", args.data.display());
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub addr: SocketAddr,
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let ledger = Arc::new(DataDir(args.data.clone()).open()?);
+    block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
+        let committed = ledger.committed();
+        tracing::info!(ledger = %committed.head.name, size = committed.head.size, addr = %listener.local_addr()?, "serving");
+        println!(
+            "serving ledger {} ({} entries) on {}\n  log key: {}",
+            committed.head.name,
+            committed.head.size,
+            listener.local_addr()?,
+            ledger.verifier()
+        );
+        let sequencer = crate::ledger::Sequencer::start(ledger.clone(), crate::ledger::sequencer::DEFAULT_MAX_BATCH);
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        crate::rpc::server::serve(ledger, sequencer, Arc::new(SystemClock), listener, shutdown).await
+    })
+}
+
+#[derive(Args, Debug)]
+pub struct KeygenArgs {
+    /// Where to write the secret key (0600).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn keygen(args: KeygenArgs) -> anyhow::Result<()> {
+    let k = Keypair::random();
+    write_key(&args.out, &k)?;
+    println!("{}", k.account());
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Directory for the demo ledger.
+    #[arg(long, default_value = "greenledger-demo")]
+    pub data: PathBuf,
+    /// Remove an earlier demo ledger in DIR first (only a directory the demo created).
+    #[arg(long)]
+    pub reset: bool,
+}
+
+pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    if args.reset {
+        reset_demo_dir(&args.data)?;
+    }
+    block_on(async move { crate::demo::run(&args.data).await.map(|_| ()) })
+}
+
+fn reset_demo_dir(dir: &Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    if !dir.join(crate::demo::MARKER).exists() {
+        bail!("{} was not created by the demo; refusing to remove it", dir.display());
+    }
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! What every client command needs: a runtime, a connection, key files, times and output.
+
+use crate::crypto::Keypair;
+use crate::domain::calendar;
+use crate::domain::command::Command;
+use crate::domain::types::{AccountId, Interval};
+use crate::rpc::pb::ledger_client::LedgerClient;
+use crate::rpc::{convert, pb};
+use anyhow::{anyhow, bail, Context as _};
+use std::path::Path;
+use tonic::transport::Channel;
+
+pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?.block_on(f)
+}
+
+pub async fn connect(server: &str) -> anyhow::Result<LedgerClient<Channel>> {
+    let url = if server.contains("://") { server.to_string() } else { format!("http://{server}") };
+    LedgerClient::connect(url.clone())
+        .await
+        .map(|c| c.max_decoding_message_size(4 << 20))
+        .with_context(|| format!("cannot reach a greenledger server at {url}"))
+}
+
+/// Writes a secret key file readable only by its owner.
+pub fn write_key(path: &Path, key: &Keypair) -> anyhow::Result<()> {
+    write_secret(path, &key.to_file_text())
+}
+
+pub fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    if path.exists() {
+        bail!("{} exists already; refusing to overwrite a key", path.display());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+pub fn read_key(path: &Path) -> anyhow::Result<Keypair> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read key file {}", path.display()))?;
+    Keypair::from_file_text(&text).with_context(|| format!("key file {}", path.display()))
+}
+
+/// An account given as 64 hex digits or as the path of a key file.
+pub fn account_arg(s: &str) -> anyhow::Result<AccountId> {
+    if let Some(a) = AccountId::from_hex(s) {
+        return Ok(a);
+    }
+    let p = Path::new(s);
+    if p.exists() {
+        return Ok(read_key(p)?.account());
+    }
+    bail!("{s:?} is neither a 64-hex-digit account id nor a key file")
+}
+
+/// A time given as Unix seconds or as `YYYY-MM-DD[THH:MM[:SS]][Z]` (UTC).
+pub fn time_arg(s: &str) -> anyhow::Result<u64> {
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(n);
+    }
+    calendar::parse_utc(s).ok_or_else(|| anyhow!("{s:?} is not a time: use Unix seconds or 2026-11-20T13:00Z"))
+}
+
+pub fn interval_arg(start: &str, end: &str) -> anyhow::Result<Interval> {
+    Ok(Interval::new(time_arg(start)?, time_arg(end)?))
+}
+
+/// A random nonce: never reused in practice, and no counter to keep between runs.
+pub fn nonce() -> u64 {
+    use rand_core::RngCore;
+    rand_core::OsRng.next_u64()
+}
+
+/// Signs and submits one command; prints the receipt or fails with the server's message.
+pub async fn submit(server: &str, key: &Keypair, command: Command, json: bool) -> anyhow::Result<pb::Receipt> {
+    let mut client = connect(server).await?;
+    let ledger = client.get_checkpoint(pb::GetCheckpointRequest {}).await?.into_inner();
+    let name = ledger.log_key.split('+').next().unwrap_or_default().to_string();
+    let signed = key.sign(&name, nonce(), command);
+    let receipt = client
+        .submit(convert::signed_to_pb(&signed))
+        .await
+        .map_err(|s| anyhow!("refused ({:?}): {}", s.code(), s.message()))?
+        .into_inner();
+    print_receipt(&receipt, json);
+    Ok(receipt)
+}
+
+pub fn print_receipt(r: &pb::Receipt, json: bool) {
+    if json {
+        let v = serde_json::json!({
+            "index": r.index,
+            "leaf_hash": hex::encode(&r.leaf_hash),
+            "effects": r.effects,
+            "duplicate": r.duplicate,
+            "tree_size": r.tree_size,
+        });
+        println!("{v}");
+    } else {
+        println!("accepted as entry {} (checkpoint size {}){}", r.index, r.tree_size, if r.duplicate { ", duplicate" } else { "" });
+        for e in &r.effects {
+            println!("  {e}");
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The `greenledger` command line: argument parsing and thin calls into the library.
+//!
+//! - [`admin`]: `init`, `serve`, `keygen`.
+//! - [`submit`]: the commands each role signs and submits.
+//! - [`query`]: reading accounts, devices, claims, bundles and checkpoints.
+//! - [`client`]: connecting, key files, signing, output.
+
+pub mod admin;
+pub mod client;
+pub mod query;
+pub mod submit;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "greenledger", version, about = "A signed, provable ledger for green electricity and its certificates")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Top,
+}
+
+/// Options shared by every command that talks to a server.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Conn {
+    /// Server address.
+    #[arg(long, default_value = "http://127.0.0.1:50051", env = "GREENLEDGER_SERVER")]
+    pub server: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of every command that signs.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Signer {
+    #[command(flatten)]
+    pub conn: Conn,
+    /// Secret key file of the submitting account.
+    #[arg(long, env = "GREENLEDGER_KEY")]
+    pub key: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Top {
+    /// Create a new ledger in a directory: genesis, log signing key and operator key.
+    Init(admin::InitArgs),
+    /// Serve a ledger over gRPC.
+    Serve(admin::ServeArgs),
+    /// Create an account key file and print its account id.
+    Keygen(admin::KeygenArgs),
+    /// Run the zero-carbon-park demo against a real in-process server.
+    Demo(admin::DemoArgs),
+    /// Operator: register an account with roles.
+    RegisterAccount(submit::RegisterAccountArgs),
+    /// Operator: register a generation device.
+    RegisterDevice(submit::RegisterDeviceArgs),
+    /// Meter operator: post a device's generation reading.
+    PostGeneration(submit::GenerationArgs),
+    /// Meter operator: post an account's consumption reading.
+    PostConsumption(submit::ConsumptionArgs),
+    /// Meter operator: post a direct-supply delivery.
+    PostDirectSupply(submit::DirectSupplyArgs),
+    /// Trading platform: settle a green-power trade.
+    SettleTrade(submit::TradeArgs),
+    /// Generator: issue the certificates of a reading.
+    Issue(submit::IssueArgs),
+    /// Owner: transfer certificates.
+    Transfer(submit::TransferArgs),
+    /// Owner: retire certificates for a claim.
+    Retire(submit::RetireArgs),
+    /// Regulator: withdraw certificates.
+    Withdraw(submit::WithdrawArgs),
+    /// Regulator: declare a device's output used in another scheme.
+    Exclude(submit::ExcludeArgs),
+    /// Query the ledger.
+    #[command(subcommand)]
+    Show(query::Show),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Top::Init(a) => admin::init(a),
+        Top::Serve(a) => admin::serve(a),
+        Top::Keygen(a) => admin::keygen(a),
+        Top::Demo(a) => admin::demo(a),
+        Top::Show(q) => client::block_on(query::run(q)),
+        other => client::block_on(submit::run(other)),
+    }
+}

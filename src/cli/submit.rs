@@ -1,0 +1,307 @@
+//! The commands each role signs and submits. One shape for all: parse, build the domain
+//! command, sign with `--key`, submit, print the receipt.
+
+use super::client::{self, account_arg, interval_arg, time_arg};
+use super::{Signer, Top};
+use crate::domain::command::Command;
+use crate::domain::types::*;
+use crate::rpc::pb;
+use anyhow::{anyhow, bail};
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct RegisterAccountArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    /// Account id (64 hex digits) or key file of the new account.
+    #[arg(long)]
+    pub account: String,
+    #[arg(long)]
+    pub name: String,
+    /// Comma-separated: operator, meter-operator, trading-platform, generator, consumer, regulator.
+    #[arg(long, value_delimiter = ',')]
+    pub roles: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RegisterDeviceArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub device: String,
+    /// Owner account id or key file (a generator).
+    #[arg(long)]
+    pub owner: String,
+    /// wind, solar, hydro, biomass, geothermal, marine, other
+    #[arg(long)]
+    pub technology: String,
+    #[arg(long)]
+    pub capacity_w: u64,
+    /// Grid region or province, e.g. inner_mongolia, jiangsu.
+    #[arg(long)]
+    pub region: String,
+    /// Commissioning date, e.g. 2021-06-30.
+    #[arg(long)]
+    pub commissioned: String,
+}
+
+/// A metered interval and its energy.
+#[derive(Args, Debug)]
+pub struct Metered {
+    /// Interval start, e.g. 2026-11-20T13:00Z or Unix seconds.
+    #[arg(long)]
+    pub start: String,
+    /// Interval end (exclusive).
+    #[arg(long)]
+    pub end: String,
+    /// Energy in watt-hours.
+    #[arg(long)]
+    pub wh: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerationArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub device: String,
+    #[command(flatten)]
+    pub metered: Metered,
+}
+
+#[derive(Args, Debug)]
+pub struct ConsumptionArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    /// Consumer account id or key file.
+    #[arg(long)]
+    pub account: String,
+    #[command(flatten)]
+    pub metered: Metered,
+}
+
+#[derive(Args, Debug)]
+pub struct DirectSupplyArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub device: String,
+    #[arg(long)]
+    pub consumer: String,
+    #[command(flatten)]
+    pub metered: Metered,
+}
+
+#[derive(Args, Debug)]
+pub struct TradeArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub device: String,
+    #[arg(long)]
+    pub buyer: String,
+    #[command(flatten)]
+    pub metered: Metered,
+}
+
+#[derive(Args, Debug)]
+pub struct IssueArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub device: String,
+    #[arg(long)]
+    pub start: String,
+    #[arg(long)]
+    pub end: String,
+}
+
+/// Which serials of a bundle: all of them unless `--first`/`--count` say otherwise.
+#[derive(Args, Debug)]
+pub struct Part {
+    #[arg(long)]
+    pub bundle: u64,
+    /// First serial to use (default: the bundle's first).
+    #[arg(long)]
+    pub first: Option<u64>,
+    /// How many certificates (default: to the end of the bundle).
+    #[arg(long)]
+    pub count: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct TransferArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[command(flatten)]
+    pub part: Part,
+    /// Recipient account id or key file.
+    #[arg(long)]
+    pub to: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RetireArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[command(flatten)]
+    pub part: Part,
+    #[arg(long)]
+    pub beneficiary: String,
+    #[arg(long)]
+    pub purpose: String,
+    /// Start of the consumption the claim covers.
+    #[arg(long)]
+    pub start: String,
+    #[arg(long)]
+    pub end: String,
+}
+
+#[derive(Args, Debug)]
+pub struct WithdrawArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[command(flatten)]
+    pub part: Part,
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ExcludeArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub device: String,
+    #[arg(long)]
+    pub start: String,
+    #[arg(long)]
+    pub end: String,
+    /// The other scheme, e.g. CCER, I-REC.
+    #[arg(long)]
+    pub scheme: String,
+}
+
+async fn serials(server: &str, part: &Part) -> anyhow::Result<SerialRange> {
+    let mut c = client::connect(server).await?;
+    let h = c
+        .get_bundle_history(pb::BundleRequest { bundle: part.bundle })
+        .await
+        .map_err(|s| anyhow!("bundle B{}: {}", part.bundle, s.message()))?
+        .into_inner();
+    let held = h.bundle.and_then(|b| b.serials).ok_or_else(|| anyhow!("bundle B{} has no serials", part.bundle))?;
+    let first = part.first.unwrap_or(held.start);
+    let end = match part.count {
+        Some(n) => first.checked_add(n).ok_or_else(|| anyhow!("--first + --count overflows"))?,
+        None => held.end,
+    };
+    if first < held.start || end > held.end || first >= end {
+        bail!("serials [{first}, {end}) are not inside bundle B{} [{}, {})", part.bundle, held.start, held.end);
+    }
+    Ok(SerialRange::new(first, end))
+}
+
+fn device(s: &str) -> DeviceId {
+    DeviceId(s.to_string())
+}
+
+fn roles(names: &[String]) -> anyhow::Result<Roles> {
+    let list = names
+        .iter()
+        .map(|n| Role::parse(n).ok_or_else(|| anyhow!("{n:?} is not a role")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Roles::of(&list))
+}
+
+/// Builds the domain command of a submitting subcommand and submits it.
+pub async fn run(top: Top) -> anyhow::Result<()> {
+    let (signer, command) = match top {
+        Top::RegisterAccount(a) => {
+            let cmd = Command::RegisterAccount { account: account_arg(&a.account)?, name: a.name, roles: roles(&a.roles)? };
+            (a.signer, cmd)
+        }
+        Top::RegisterDevice(a) => {
+            let cmd = Command::RegisterDevice {
+                device: device(&a.device),
+                owner: account_arg(&a.owner)?,
+                technology: Technology::parse(&a.technology).ok_or_else(|| anyhow!("{:?} is not a technology", a.technology))?,
+                capacity_w: a.capacity_w,
+                region: a.region,
+                commissioned: Timestamp(time_arg(&a.commissioned)?),
+            };
+            (a.signer, cmd)
+        }
+        Top::PostGeneration(a) => {
+            let m = &a.metered;
+            let cmd = Command::PostGeneration { device: device(&a.device), interval: interval_arg(&m.start, &m.end)?, energy: Wh(m.wh) };
+            (a.signer, cmd)
+        }
+        Top::PostConsumption(a) => {
+            let m = &a.metered;
+            let cmd = Command::PostConsumption {
+                account: account_arg(&a.account)?,
+                interval: interval_arg(&m.start, &m.end)?,
+                energy: Wh(m.wh),
+            };
+            (a.signer, cmd)
+        }
+        Top::PostDirectSupply(a) => {
+            let m = &a.metered;
+            let cmd = Command::PostDirectSupply {
+                device: device(&a.device),
+                consumer: account_arg(&a.consumer)?,
+                interval: interval_arg(&m.start, &m.end)?,
+                energy: Wh(m.wh),
+            };
+            (a.signer, cmd)
+        }
+        Top::SettleTrade(a) => {
+            let m = &a.metered;
+            let cmd = Command::SettleTrade {
+                device: device(&a.device),
+                interval: interval_arg(&m.start, &m.end)?,
+                buyer: account_arg(&a.buyer)?,
+                energy: Wh(m.wh),
+            };
+            (a.signer, cmd)
+        }
+        Top::Issue(a) => {
+            let cmd = Command::Issue { device: device(&a.device), interval: interval_arg(&a.start, &a.end)? };
+            (a.signer, cmd)
+        }
+        Top::Transfer(a) => {
+            let cmd = Command::Transfer {
+                bundle: BundleId(a.part.bundle),
+                serials: serials(&a.signer.conn.server, &a.part).await?,
+                to: account_arg(&a.to)?,
+            };
+            (a.signer, cmd)
+        }
+        Top::Retire(a) => {
+            let cmd = Command::Retire {
+                bundle: BundleId(a.part.bundle),
+                serials: serials(&a.signer.conn.server, &a.part).await?,
+                beneficiary: a.beneficiary,
+                purpose: a.purpose,
+                consumption: interval_arg(&a.start, &a.end)?,
+            };
+            (a.signer, cmd)
+        }
+        Top::Withdraw(a) => {
+            let cmd = Command::Withdraw {
+                bundle: BundleId(a.part.bundle),
+                serials: serials(&a.signer.conn.server, &a.part).await?,
+                reason: a.reason,
+            };
+            (a.signer, cmd)
+        }
+        Top::Exclude(a) => {
+            let cmd = Command::DeclareExclusion { device: device(&a.device), interval: interval_arg(&a.start, &a.end)?, scheme: a.scheme };
+            (a.signer, cmd)
+        }
+        other => bail!("not a submitting command: {other:?}"),
+    };
+    let key = client::read_key(&signer.key)?;
+    client::submit(&signer.conn.server, &key, command, signer.conn.json).await?;
+    Ok(())
+}
