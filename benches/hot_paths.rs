@@ -1,9 +1,198 @@
-//! Criterion benchmarks of the hot functions (placeholder).
-use criterion::{criterion_group, criterion_main, Criterion};
+//! Criterion benchmarks of the hot paths of the sequencer and the read side.
+//!
+//! ```sh
+//! cargo bench --bench hot_paths                 # all
+//! cargo bench --bench hot_paths -- verify       # one group
+//! ```
+//!
+//! Throughput is reported per element (one signature, one hash, one command, one proof), so
+//! criterion prints verifications, hashes or decisions per second on one core.
 
-fn noop(c: &mut Criterion) {
-    c.bench_function("noop", |b| b.iter(|| 1 + 1));
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use greenledger::codec;
+use greenledger::crypto::{self, Keypair};
+use greenledger::domain::calendar::unix;
+use greenledger::domain::replay::apply;
+use greenledger::domain::*;
+use greenledger::log::merkle::{self, MemTree};
+use greenledger::store::{Batch, SledStore, Store};
+use std::hint::black_box;
+use std::time::Duration;
+
+const LEDGER: &str = "bench.greenledger.local/hot";
+const MWH: u64 = 1_000_000;
+
+fn keys() -> Vec<Keypair> {
+    (0..64u8).map(|i| Keypair::from_seed([i + 1; 32])).collect()
 }
 
-criterion_group!(benches, noop);
+/// Transfers signed by 64 different keys: a typical command.
+fn transfers(n: usize) -> Vec<SignedCommand> {
+    let keys = keys();
+    (0..n)
+        .map(|i| {
+            keys[i % keys.len()].sign(
+                LEDGER,
+                i as u64,
+                Command::Transfer {
+                    bundle: BundleId(1000 + i as u64),
+                    serials: SerialRange::new(5000 + 3 * i as u64, 5003 + 3 * i as u64),
+                    to: keys[(i + 1) % keys.len()].account(),
+                },
+            )
+        })
+        .collect()
+}
+
+fn verify(c: &mut Criterion) {
+    let cmds = transfers(256);
+    let mut g = c.benchmark_group("verify");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("single", |b| b.iter(|| crypto::verify(LEDGER, black_box(cmds[0].clone())).unwrap()));
+    for n in [64usize, 256] {
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("batch_{n}"), |b| {
+            b.iter_batched(
+                || cmds[..n].to_vec(),
+                |v| {
+                    let r = crypto::verify_many(LEDGER, v);
+                    assert!(r.iter().all(Result::is_ok));
+                    r
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+fn hashing(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sha256");
+    g.throughput(Throughput::Elements(1));
+    let (l, r) = ([1u8; 32], [2u8; 32]);
+    g.bench_function("node_hash", |b| b.iter(|| merkle::node_hash(black_box(&l), black_box(&r))));
+    let leaf = codec::leaf_bytes(&Entry { time: Timestamp(1_800_000_000), signed: transfers(1).pop().unwrap() });
+    g.bench_function("leaf_hash_transfer", |b| b.iter(|| merkle::leaf_hash(black_box(&leaf))));
+    g.finish();
+}
+
+/// A state with a generator holding one issued bundle of 100 certificates, and a consumer.
+fn state_with_bundle() -> (MemState, Keypair, Keypair, u64) {
+    let op = Keypair::from_seed([200; 32]);
+    let meter = Keypair::from_seed([201; 32]);
+    let gen = Keypair::from_seed([202; 32]);
+    let cons = Keypair::from_seed([203; 32]);
+    let now = Timestamp(unix(2026, 3, 1, 0, 0, 0));
+    let iv = Interval::new(unix(2026, 2, 1, 0, 0, 0), unix(2026, 2, 1, 1, 0, 0));
+    let dev = DeviceId("BENCH-WIND-1".into());
+    let reg = |k: &Keypair, roles: &[Role]| Command::RegisterAccount { account: k.account(), name: "bench".into(), roles: Roles::of(roles) };
+    let cmds = vec![
+        op.sign(LEDGER, 0, Command::Genesis { policy: Policy::new(LEDGER), operator_name: "op".into() }),
+        op.sign(LEDGER, 1, reg(&meter, &[Role::MeterOperator])),
+        op.sign(LEDGER, 2, reg(&gen, &[Role::Generator])),
+        op.sign(LEDGER, 3, reg(&cons, &[Role::Consumer])),
+        op.sign(
+            LEDGER,
+            4,
+            Command::RegisterDevice {
+                device: dev.clone(),
+                owner: gen.account(),
+                technology: Technology::Wind,
+                capacity_w: 200_000_000,
+                region: "inner_mongolia".into(),
+                commissioned: Timestamp(unix(2020, 1, 1, 0, 0, 0)),
+            },
+        ),
+        meter.sign(LEDGER, 1, Command::PostGeneration { device: dev.clone(), interval: iv, energy: Wh(100 * MWH) }),
+        gen.sign(LEDGER, 1, Command::Issue { device: dev, interval: iv }),
+    ];
+    let mut state = MemState::default();
+    for (i, c) in cmds.into_iter().enumerate() {
+        let auth = crypto::verify(LEDGER, c).unwrap();
+        let d = decide(&state, &auth, Context { index: LeafIndex(i as u64), now }).unwrap();
+        apply(&mut state, d.effects).unwrap();
+    }
+    let bundle = *state.bundles.keys().next().unwrap();
+    (state, gen, cons, bundle.0)
+}
+
+fn rules(c: &mut Criterion) {
+    let (state, gen, cons, bundle) = state_with_bundle();
+    let now = Timestamp(unix(2026, 3, 1, 0, 0, 0));
+    let start = state.bundles.values().next().unwrap().serials.start.0;
+    let t = crypto::verify(
+        LEDGER,
+        gen.sign(LEDGER, 99, Command::Transfer { bundle: BundleId(bundle), serials: SerialRange::new(start, start + 3), to: cons.account() }),
+    )
+    .unwrap();
+    let mut g = c.benchmark_group("rules");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("decide_transfer_memstate", |b| {
+        b.iter(|| decide(black_box(&state), black_box(&t), Context { index: LeafIndex(100), now }).unwrap())
+    });
+    let entry = Entry { time: now, signed: t.signed().clone() };
+    g.bench_function("leaf_bytes_transfer", |b| b.iter(|| codec::leaf_bytes(black_box(&entry))));
+    let leaf = codec::leaf_bytes(&entry);
+    g.bench_function("decode_leaf_transfer", |b| b.iter(|| codec::decode_leaf(black_box(&leaf)).unwrap()));
+    g.finish();
+}
+
+fn tree(n: u64) -> MemTree {
+    let mut t = MemTree::new();
+    for i in 0..n {
+        t.push_hash(merkle::leaf_hash(&i.to_be_bytes()));
+    }
+    t
+}
+
+fn merkle_tree(c: &mut Criterion) {
+    let mut g = c.benchmark_group("merkle");
+    g.throughput(Throughput::Elements(1));
+    // 2^20 - 1 leaves: appending the next leaf completes 20 subtrees (the worst case).
+    let worst = tree((1 << 20) - 1);
+    let leaf = merkle::leaf_hash(b"next");
+    g.bench_function("append_nodes_worst_1M", |b| b.iter(|| merkle::append_nodes(worst.size(), black_box(leaf), &worst).unwrap()));
+    g.bench_function("root_1M", |b| b.iter(|| merkle::root(black_box(worst.size()), &worst).unwrap()));
+    let mut growing = MemTree::new();
+    g.bench_function("memtree_push_amortised", |b| b.iter(|| growing.push_hash(black_box(leaf))));
+    drop(growing);
+    let big = tree(1 << 20);
+    let size = big.size();
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    g.bench_function("inclusion_proof_memtree_1M", |b| {
+        b.iter(|| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            big.inclusion_proof(x % size, size).unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn flush(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(&dir.path().join("sled")).unwrap();
+    let mut g = c.benchmark_group("store");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(1));
+    let mut i = 0u64;
+    g.bench_function("sled_apply_batch_flush_8x160B", |b| {
+        b.iter(|| {
+            let mut batch = Batch::default();
+            for k in 0..8u64 {
+                batch.put(format!("k{i:016}-{k}").into_bytes(), vec![k as u8; 160]);
+            }
+            i += 1;
+            store.commit(batch).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+    targets = verify, hashing, rules, merkle_tree, flush
+}
 criterion_main!(benches);

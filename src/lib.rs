@@ -13,8 +13,12 @@
 //! - [`log`]: RFC 6962 Merkle tree math and proofs; checkpoints as C2SP signed notes.
 //! - [`store`]: the storage trait, the sled backend and its in-memory twin.
 //! - [`ledger`]: the sequencer: batch, verify, decide, append, commit durably, checkpoint.
+//! - [`accounting`]: green consumption statements (hourly 24/7 matching, parks, emissions):
+//!   pure functions of ledger records.
 #![forbid(unsafe_code)]
 
+pub mod accounting;
+pub mod audit;
 pub mod codec;
 pub mod cli;
 pub mod crypto;
@@ -22,5 +26,6 @@ pub mod demo;
 pub mod domain;
 pub mod ledger;
 pub mod log;
+pub mod proof;
 pub mod rpc;
 pub mod store;

@@ -24,17 +24,9 @@ fn sr(s: &Option<pb::SerialRange>) -> SerialRange {
 
 /// Drives every command kind and every state query, checking what each query reports.
 async fn every_command_kind_and_query(net: &mut Net) {
-    let (gen, meter, platform) = (
-        net.generator.clone(),
-        net.meter.clone(),
-        net.platform.clone(),
-    );
+    let (gen, meter, platform) = (net.generator.clone(), net.meter.clone(), net.platform.clone());
     let (regulator, con) = (net.regulator.clone(), net.consumer.clone());
-    let (c1, c2, g) = (
-        net.consumer.account(),
-        net.consumer2.account(),
-        net.generator.account(),
-    );
+    let (c1, c2, g) = (net.consumer.account(), net.consumer2.account(), net.generator.account());
     let mut receipts = Vec::new();
 
     // Net::start registered the accounts and the device through Submit.
@@ -42,222 +34,81 @@ async fn every_command_kind_and_query(net: &mut Net) {
     assert_eq!((op.name.as_str(), op.registered_entry), ("Registry", 0));
     assert_eq!(op.roles, vec![role_of(Role::Operator)]);
     let a = net.account(c1).await;
-    assert_eq!(
-        (a.account, a.name.as_str()),
-        (c1.0.to_vec(), "Battery factory")
-    );
-    assert_eq!(
-        (a.roles, a.consumed_wh, a.claimed_wh),
-        (vec![role_of(Role::Consumer)], 0, 0)
-    );
+    assert_eq!((a.account, a.name.as_str()), (c1.0.to_vec(), "Battery factory"));
+    assert_eq!((a.roles, a.consumed_wh, a.claimed_wh), (vec![role_of(Role::Consumer)], 0, 0));
     assert!(a.registered_entry > 0);
 
     // Hour 0: 5.4 MWh generated, 1.2 MWh over the direct line to consumer 1, 2 MWh traded to
     // consumer 2, then issuance.
-    let gen0 = net
-        .ok(
-            &meter,
-            Command::PostGeneration {
-                device: wind(),
-                interval: hour(0),
-                energy: Wh(5_400_000),
-            },
-        )
-        .await;
-    let direct = Command::PostDirectSupply {
-        device: wind(),
-        consumer: c1,
-        interval: hour(0),
-        energy: Wh(1_200_000),
-    };
+    let gen0 =
+        net.ok(&meter, Command::PostGeneration { device: wind(), interval: hour(0), energy: Wh(5_400_000) }).await;
+    let direct = Command::PostDirectSupply { device: wind(), consumer: c1, interval: hour(0), energy: Wh(1_200_000) };
     receipts.push(net.ok(&meter, direct).await);
-    let trade = Command::SettleTrade {
-        device: wind(),
-        interval: hour(0),
-        buyer: c2,
-        energy: Wh(2 * MWH),
-    };
+    let trade = Command::SettleTrade { device: wind(), interval: hour(0), buyer: c2, energy: Wh(2 * MWH) };
     receipts.push(net.ok(&platform, trade).await);
-    let issued0 = net
-        .ok(
-            &gen,
-            Command::Issue {
-                device: wind(),
-                interval: hour(0),
-            },
-        )
-        .await;
-    assert_eq!(
-        issued0
-            .effects
-            .iter()
-            .filter(|e| e.starts_with("issued"))
-            .count(),
-        3,
-        "{:?}",
-        issued0.effects
-    );
+    let issued0 = net.ok(&gen, Command::Issue { device: wind(), interval: hour(0) }).await;
+    assert_eq!(issued0.effects.iter().filter(|e| e.starts_with("issued")).count(), 3, "{:?}", issued0.effects);
 
     let h1 = net.holdings(c1).await;
     let b1 = only(&h1, |_| true);
-    assert_eq!(
-        (b1.origin.as_str(), b1.transferable, b1.state.as_str()),
-        ("direct-supply", false, "active")
-    );
-    assert_eq!(
-        (
-            serial_count(&b1.serials),
-            h1.active_certificates,
-            h1.retired_certificates
-        ),
-        (1, 1, 0)
-    );
+    assert_eq!((b1.origin.as_str(), b1.transferable, b1.state.as_str()), ("direct-supply", false, "active"));
+    assert_eq!((serial_count(&b1.serials), h1.active_certificates, h1.retired_certificates), (1, 1, 0));
     let h2 = net.holdings(c2).await;
     let b2 = only(&h2, |_| true);
-    assert_eq!(
-        (
-            b2.origin.as_str(),
-            serial_count(&b2.serials),
-            h2.active_certificates
-        ),
-        ("green-power-trade", 2, 2)
-    );
+    assert_eq!((b2.origin.as_str(), serial_count(&b2.serials), h2.active_certificates), ("green-power-trade", 2, 2));
     let hg = net.holdings(g).await;
     let gb = only(&hg, |_| true).clone();
-    assert_eq!(
-        (
-            gb.origin.as_str(),
-            gb.transferable,
-            serial_count(&gb.serials)
-        ),
-        ("issued", true, 2)
-    );
-    assert_eq!(
-        (gb.device.as_str(), gb.production, gb.owner.clone()),
-        (WIND, pb_hour(0), g.0.to_vec())
-    );
-    assert_eq!(
-        (gb.history.clone(), gb.parent, gb.transfers, gb.claim),
-        (vec![issued0.index], 0, 0, 0)
-    );
+    assert_eq!((gb.origin.as_str(), gb.transferable, serial_count(&gb.serials)), ("issued", true, 2));
+    assert_eq!((gb.device.as_str(), gb.production, gb.owner.clone()), (WIND, pb_hour(0), g.0.to_vec()));
+    assert_eq!((gb.history.clone(), gb.parent, gb.transfers, gb.claim), (vec![issued0.index], 0, 0, 0));
     assert!(gb.expires > hour(0).end.0);
 
     let d = net.device(WIND, 0, 0).await;
-    assert_eq!(
-        (d.device.as_str(), d.owner.clone(), d.technology.as_str()),
-        (WIND, g.0.to_vec(), "wind")
-    );
-    assert_eq!(
-        (d.capacity_w, d.region.as_str(), d.carry_wh),
-        (10_000_000, "inner_mongolia", 200_000)
-    );
+    assert_eq!((d.device.as_str(), d.owner.clone(), d.technology.as_str()), (WIND, g.0.to_vec(), "wind"));
+    assert_eq!((d.capacity_w, d.region.as_str(), d.carry_wh), (10_000_000, "inner_mongolia", 200_000));
     assert_eq!(d.readings.len(), 1);
     let r0 = &d.readings[0];
-    assert_eq!(
-        (r0.interval, r0.energy_wh, r0.entry),
-        (pb_hour(0), 5_400_000, gen0.index)
-    );
-    assert_eq!(
-        (r0.direct_supply_wh, r0.traded_wh, r0.issued),
-        (1_200_000, 2 * MWH, true)
-    );
+    assert_eq!((r0.interval, r0.energy_wh, r0.entry), (pb_hour(0), 5_400_000, gen0.index));
+    assert_eq!((r0.direct_supply_wh, r0.traded_wh, r0.issued), (1_200_000, 2 * MWH, true));
     assert_eq!(serial_count(&r0.issued_serials), 5);
 
     // Hour 1: 0.9 MWh + 0.2 MWh carried = 1 certificate, 0.1 MWh carried.
-    let gen1 = Command::PostGeneration {
-        device: wind(),
-        interval: hour(1),
-        energy: Wh(900_000),
-    };
+    let gen1 = Command::PostGeneration { device: wind(), interval: hour(1), energy: Wh(900_000) };
     receipts.push(net.ok(&meter, gen1).await);
-    let issued1 = net
-        .ok(
-            &gen,
-            Command::Issue {
-                device: wind(),
-                interval: hour(1),
-            },
-        )
-        .await;
+    let issued1 = net.ok(&gen, Command::Issue { device: wind(), interval: hour(1) }).await;
     let d = net.device(WIND, 0, 0).await;
     assert_eq!((d.readings.len(), d.carry_wh), (2, 100_000));
     // Readings are selected by start time in [from, to); to = 0 is unbounded.
     let later = net.device(WIND, hour(1).start.0, 0).await.readings;
-    assert_eq!(
-        later.iter().map(|r| r.interval).collect::<Vec<_>>(),
-        vec![pb_hour(1)]
-    );
+    assert_eq!(later.iter().map(|r| r.interval).collect::<Vec<_>>(), vec![pb_hour(1)]);
     let earlier = net.device(WIND, t0(), t0() + HOUR).await.readings;
-    assert_eq!(
-        earlier.iter().map(|r| r.interval).collect::<Vec<_>>(),
-        vec![pb_hour(0)]
-    );
-    assert!(net
-        .device(WIND, hour(2).start.0, 0)
-        .await
-        .readings
-        .is_empty());
+    assert_eq!(earlier.iter().map(|r| r.interval).collect::<Vec<_>>(), vec![pb_hour(0)]);
+    assert!(net.device(WIND, hour(2).start.0, 0).await.readings.is_empty());
 
     // A partial transfer splits the generator's hour-0 bundle: the remainder keeps the id.
     let s = sr(&gb.serials);
     let first = SerialRange::new(s.start.0, s.start.0 + 1);
-    let t = net
-        .ok(
-            &gen,
-            Command::Transfer {
-                bundle: BundleId(gb.id),
-                serials: first,
-                to: c1,
-            },
-        )
-        .await;
-    assert!(
-        t.effects
-            .iter()
-            .any(|e| e.starts_with("transferred 1 certificates")),
-        "{:?}",
-        t.effects
-    );
+    let t = net.ok(&gen, Command::Transfer { bundle: BundleId(gb.id), serials: first, to: c1 }).await;
+    assert!(t.effects.iter().any(|e| e.starts_with("transferred 1 certificates")), "{:?}", t.effects);
     let h1 = net.holdings(c1).await;
     assert_eq!((h1.bundles.len(), h1.active_certificates), (2, 2));
     let moved = only(&h1, |b| b.origin == "issued").clone();
-    assert_eq!(
-        (sr(&moved.serials), moved.parent, moved.transfers),
-        (first, gb.id, 1)
-    );
+    assert_eq!((sr(&moved.serials), moved.parent, moved.transfers), (first, gb.id, 1));
     assert_eq!(moved.history, vec![issued0.index, t.index]);
     let rest = net.history(gb.id).await;
     let rest_bundle = rest.bundle.clone().expect("bundle");
-    assert_eq!(
-        sr(&rest_bundle.serials),
-        SerialRange::new(s.start.0 + 1, s.end.0)
-    );
+    assert_eq!(sr(&rest_bundle.serials), SerialRange::new(s.start.0 + 1, s.end.0));
     assert_eq!(rest_bundle.owner, g.0.to_vec());
     // The history is the exact leaves, oldest first, with their descriptions.
-    assert_eq!(
-        rest.entries.iter().map(|e| e.index).collect::<Vec<_>>(),
-        vec![issued0.index, t.index]
-    );
+    assert_eq!(rest.entries.iter().map(|e| e.index).collect::<Vec<_>>(), vec![issued0.index, t.index]);
     assert_eq!(leaf_hash(&rest.entries[0].leaf).to_vec(), issued0.leaf_hash);
     assert_eq!(leaf_hash(&rest.entries[1].leaf).to_vec(), t.leaf_hash);
     assert_eq!(rest.descriptions.len(), 2);
-    assert!(
-        rest.descriptions[0].contains(": issue by"),
-        "{:?}",
-        rest.descriptions
-    );
-    assert!(
-        rest.descriptions[1].contains(": transfer by"),
-        "{:?}",
-        rest.descriptions
-    );
+    assert!(rest.descriptions[0].contains(": issue by"), "{:?}", rest.descriptions);
+    assert!(rest.descriptions[1].contains(": transfer by"), "{:?}", rest.descriptions);
 
     // Consumer 1 consumed 3 MWh in hour 0 and retires both bundles it holds.
-    let cons = Command::PostConsumption {
-        account: c1,
-        interval: hour(0),
-        energy: Wh(3 * MWH),
-    };
+    let cons = Command::PostConsumption { account: c1, interval: hour(0), energy: Wh(3 * MWH) };
     receipts.push(net.ok(&meter, cons).await);
     assert_eq!(net.account(c1).await.consumed_wh, 3 * MWH);
     for b in &h1.bundles {
@@ -269,33 +120,15 @@ async fn every_command_kind_and_query(net: &mut Net) {
             consumption: hour(0),
         };
         let r = net.ok(&con, retire).await;
-        assert!(
-            r.effects.iter().any(|e| e.starts_with("claim C")),
-            "{:?}",
-            r.effects
-        );
+        assert!(r.effects.iter().any(|e| e.starts_with("claim C")), "{:?}", r.effects);
         let after = net.history(b.id).await.bundle.expect("bundle");
         assert_eq!(after.state, "retired");
-        let c = net
-            .client
-            .get_claim(pb::ClaimRequest { claim: after.claim })
-            .await
-            .expect("claim")
-            .into_inner();
-        assert_eq!(
-            (c.id, c.claimant.clone(), c.bundle, c.serials),
-            (after.claim, c1.0.to_vec(), b.id, b.serials)
-        );
-        assert_eq!(
-            (c.energy_wh, c.device.as_str(), c.production),
-            (MWH, WIND, pb_hour(0))
-        );
+        let c = net.client.get_claim(pb::ClaimRequest { claim: after.claim }).await.expect("claim").into_inner();
+        assert_eq!((c.id, c.claimant.clone(), c.bundle, c.serials), (after.claim, c1.0.to_vec(), b.id, b.serials));
+        assert_eq!((c.energy_wh, c.device.as_str(), c.production), (MWH, WIND, pb_hour(0)));
         assert_eq!(
             (c.beneficiary.as_str(), c.purpose.as_str()),
-            (
-                "Battery factory, export batch 2026-01",
-                "product carbon footprint"
-            )
+            ("Battery factory, export batch 2026-01", "product carbon footprint")
         );
         assert_eq!((c.consumption, c.entry), (pb_hour(0), r.index));
         receipts.push(r);
@@ -313,37 +146,19 @@ async fn every_command_kind_and_query(net: &mut Net) {
     let w = net.ok(&regulator, withdraw).await;
     let wh = net.history(gb.id).await;
     assert_eq!(wh.bundle.expect("bundle").state, "withdrawn");
-    assert_eq!(
-        wh.entries.iter().map(|e| e.index).collect::<Vec<_>>(),
-        vec![issued0.index, t.index, w.index]
-    );
-    assert!(
-        wh.descriptions[2].contains(": withdraw by"),
-        "{:?}",
-        wh.descriptions
-    );
+    assert_eq!(wh.entries.iter().map(|e| e.index).collect::<Vec<_>>(), vec![issued0.index, t.index, w.index]);
+    assert!(wh.descriptions[2].contains(": withdraw by"), "{:?}", wh.descriptions);
 
     // Another scheme claims the hour-1 output: the generator's hour-1 certificate is frozen.
     let hg = net.holdings(g).await;
     let b_h1 = only(&hg, |b| b.production == pb_hour(1)).clone();
     assert_eq!((b_h1.state.as_str(), hg.active_certificates), ("active", 1));
-    let exclusion = Command::DeclareExclusion {
-        device: wind(),
-        interval: hour(1),
-        scheme: "CCER".into(),
-    };
+    let exclusion = Command::DeclareExclusion { device: wind(), interval: hour(1), scheme: "CCER".into() };
     let x = net.ok(&regulator, exclusion).await;
-    assert!(
-        x.effects.iter().any(|e| e.contains("froze 1 certificates")),
-        "{:?}",
-        x.effects
-    );
+    assert!(x.effects.iter().any(|e| e.contains("froze 1 certificates")), "{:?}", x.effects);
     let fh = net.history(b_h1.id).await;
     assert_eq!(fh.bundle.expect("bundle").state, "frozen");
-    assert_eq!(
-        fh.entries.iter().map(|e| e.index).collect::<Vec<_>>(),
-        vec![issued1.index, x.index]
-    );
+    assert_eq!(fh.entries.iter().map(|e| e.index).collect::<Vec<_>>(), vec![issued1.index, x.index]);
     assert_eq!(net.holdings(g).await.active_certificates, 0);
 
     // Every receipt's leaf hash is the hash of the leaf served at its index.
@@ -351,12 +166,7 @@ async fn every_command_kind_and_query(net: &mut Net) {
     let entries = net.entries(0, u64::MAX).await.expect("entries");
     assert_eq!(entries.len() as u64, net.checkpoint().await.size);
     for r in &receipts {
-        assert_eq!(
-            leaf_hash(&entries[r.index as usize].leaf).to_vec(),
-            r.leaf_hash,
-            "entry {}",
-            r.index
-        );
+        assert_eq!(leaf_hash(&entries[r.index as usize].leaf).to_vec(), r.leaf_hash, "entry {}", r.index);
     }
 }
 
@@ -383,69 +193,27 @@ async fn every_command_kind_and_query_on_sled() {
 async fn signing_bytes_are_the_codec_bytes_and_sign_an_accepted_command() {
     let mut net = Net::mem().await;
     let meter = net.meter.clone();
-    let command = Command::PostGeneration {
-        device: wind(),
-        interval: hour(0),
-        energy: Wh(3 * MWH),
-    };
+    let command = Command::PostGeneration { device: wind(), interval: hour(0), energy: Wh(3 * MWH) };
     let nonce = net.next_nonce();
-    let body = pb::CommandBody {
-        signer: meter.account().0.to_vec(),
-        nonce,
-        command: Some(command_to_pb(&command)),
-    };
-    let bytes = net
-        .client
-        .signing_bytes(body.clone())
-        .await
-        .expect("signing bytes")
-        .into_inner()
-        .bytes;
-    let domain = CommandBody {
-        signer: meter.account(),
-        nonce,
-        command,
-    };
+    let body = pb::CommandBody { signer: meter.account().0.to_vec(), nonce, command: Some(command_to_pb(&command)) };
+    let bytes = net.client.signing_bytes(body.clone()).await.expect("signing bytes").into_inner().bytes;
+    let domain = CommandBody { signer: meter.account(), nonce, command };
     assert_eq!(bytes, codec::signing_bytes(LEDGER, &domain));
     assert!(bytes.starts_with(format!("greenledger/v1/command\n{LEDGER}\n").as_bytes()));
 
     // A client with only an Ed25519 library signs these bytes; the server accepts the result.
     let signature = meter.signing_key().sign(&bytes).to_bytes().to_vec();
-    let r = net
-        .ok_pb(
-            pb::SignedCommand {
-                body: Some(body.clone()),
-                signature,
-            },
-            "externally signed",
-        )
-        .await;
-    let leaf = net
-        .entries(r.index, r.index + 1)
-        .await
-        .expect("entry")
-        .remove(0)
-        .leaf;
+    let r = net.ok_pb(pb::SignedCommand { body: Some(body.clone()), signature }, "externally signed").await;
+    let leaf = net.entries(r.index, r.index + 1).await.expect("entry").remove(0).leaf;
     let entry = codec::decode_leaf(&leaf).expect("leaf decodes");
     assert_eq!(entry.signed.body, domain);
 
     // SigningBytes refuses what Submit would refuse as malformed.
     let mut short = body.clone();
     short.signer.pop();
-    let s = net
-        .client
-        .signing_bytes(short)
-        .await
-        .expect_err("31-byte signer");
+    let s = net.client.signing_bytes(short).await.expect_err("31-byte signer");
     assert_eq!(s.code(), Code::InvalidArgument, "{}", s.message());
-    let s = net
-        .client
-        .signing_bytes(pb::CommandBody {
-            command: None,
-            ..body
-        })
-        .await
-        .expect_err("no command");
+    let s = net.client.signing_bytes(pb::CommandBody { command: None, ..body }).await.expect_err("no command");
     assert_eq!(s.code(), Code::InvalidArgument, "{}", s.message());
 }
 
@@ -453,42 +221,19 @@ async fn signing_bytes_are_the_codec_bytes_and_sign_an_accepted_command() {
 async fn malformed_messages_are_invalid_argument_and_change_nothing() {
     let mut net = Net::mem().await;
     let (op, meter) = (net.operator.clone(), net.meter.clone());
-    let good = net.pb(
-        &meter,
-        Command::PostGeneration {
-            device: wind(),
-            interval: hour(0),
-            energy: Wh(MWH),
-        },
-    );
+    let good = net.pb(&meter, Command::PostGeneration { device: wind(), interval: hour(0), energy: Wh(MWH) });
     let invalid = Code::InvalidArgument;
 
-    let s = net
-        .refuse_pb(
-            pb::SignedCommand {
-                body: None,
-                signature: vec![0; 64],
-            },
-            invalid,
-        )
-        .await;
+    let s = net.refuse_pb(pb::SignedCommand { body: None, signature: vec![0; 64] }, invalid).await;
     assert!(s.message().contains("body"), "{}", s.message());
     let mut m = good.clone();
     m.signature.pop();
     let s = net.refuse_pb(m, invalid).await;
-    assert!(
-        s.message().contains("signature") && s.message().contains("63"),
-        "{}",
-        s.message()
-    );
+    assert!(s.message().contains("signature") && s.message().contains("63"), "{}", s.message());
     let mut m = good.clone();
     m.body.as_mut().unwrap().signer.pop();
     let s = net.refuse_pb(m, invalid).await;
-    assert!(
-        s.message().contains("body.signer") && s.message().contains("31"),
-        "{}",
-        s.message()
-    );
+    assert!(s.message().contains("body.signer") && s.message().contains("31"), "{}", s.message());
     let mut m = net.pb(
         &op,
         Command::RegisterAccount {
@@ -497,17 +242,11 @@ async fn malformed_messages_are_invalid_argument_and_change_nothing() {
             roles: Roles::of(&[Role::Consumer]),
         },
     );
-    if let Some(pb::command::Kind::RegisterAccount(r)) =
-        &mut m.body.as_mut().unwrap().command.as_mut().unwrap().kind
-    {
+    if let Some(pb::command::Kind::RegisterAccount(r)) = &mut m.body.as_mut().unwrap().command.as_mut().unwrap().kind {
         r.account.truncate(31);
     }
     let s = net.refuse_pb(m, invalid).await;
-    assert!(
-        s.message().contains("register_account.account"),
-        "{}",
-        s.message()
-    );
+    assert!(s.message().contains("register_account.account"), "{}", s.message());
     let mut m = good.clone();
     m.body.as_mut().unwrap().command = Some(pb::Command { kind: None });
     let s = net.refuse_pb(m, invalid).await;
@@ -516,17 +255,11 @@ async fn malformed_messages_are_invalid_argument_and_change_nothing() {
     m.body.as_mut().unwrap().command = None;
     net.refuse_pb(m, invalid).await;
     let mut m = good.clone();
-    if let Some(pb::command::Kind::PostGeneration(g)) =
-        &mut m.body.as_mut().unwrap().command.as_mut().unwrap().kind
-    {
+    if let Some(pb::command::Kind::PostGeneration(g)) = &mut m.body.as_mut().unwrap().command.as_mut().unwrap().kind {
         g.interval = None;
     }
     let s = net.refuse_pb(m, invalid).await;
-    assert!(
-        s.message().contains("post_generation.interval"),
-        "{}",
-        s.message()
-    );
+    assert!(s.message().contains("post_generation.interval"), "{}", s.message());
     let mut m = net.pb(
         &op,
         Command::RegisterAccount {
@@ -535,9 +268,7 @@ async fn malformed_messages_are_invalid_argument_and_change_nothing() {
             roles: Roles::of(&[Role::Consumer]),
         },
     );
-    if let Some(pb::command::Kind::RegisterAccount(r)) =
-        &mut m.body.as_mut().unwrap().command.as_mut().unwrap().kind
-    {
+    if let Some(pb::command::Kind::RegisterAccount(r)) = &mut m.body.as_mut().unwrap().command.as_mut().unwrap().kind {
         r.roles = vec![99];
     }
     net.refuse_pb(m, invalid).await;
@@ -545,15 +276,7 @@ async fn malformed_messages_are_invalid_argument_and_change_nothing() {
     // Well-formed protobuf, refused by the rules as invalid.
     let reversed = Interval::new(t0() + HOUR, t0());
     let s = net
-        .refused(
-            &meter,
-            Command::PostGeneration {
-                device: wind(),
-                interval: reversed,
-                energy: Wh(MWH),
-            },
-            invalid,
-        )
+        .refused(&meter, Command::PostGeneration { device: wind(), interval: reversed, energy: Wh(MWH) }, invalid)
         .await;
     assert!(s.message().contains("empty or reversed"), "{}", s.message());
     let long = Command::RegisterAccount {
@@ -579,107 +302,44 @@ async fn malformed_messages_are_invalid_argument_and_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_carry_their_exact_status_code_and_change_nothing() {
     let mut net = Net::mem().await;
-    let (op, meter, gen) = (
-        net.operator.clone(),
-        net.meter.clone(),
-        net.generator.clone(),
-    );
-    let (con, con2, stranger) = (
-        net.consumer.clone(),
-        net.consumer2.clone(),
-        net.stranger.clone(),
-    );
+    let (op, meter, gen) = (net.operator.clone(), net.meter.clone(), net.generator.clone());
+    let (con, con2, stranger) = (net.consumer.clone(), net.consumer2.clone(), net.stranger.clone());
     let regulator = net.regulator.clone();
     let c1 = con.account();
-    net.ok(
-        &meter,
-        Command::PostGeneration {
-            device: wind(),
-            interval: hour(0),
-            energy: Wh(2 * MWH),
-        },
-    )
-    .await;
-    net.ok(
-        &gen,
-        Command::Issue {
-            device: wind(),
-            interval: hour(0),
-        },
-    )
-    .await;
-    net.ok(
-        &meter,
-        Command::PostConsumption {
-            account: c1,
-            interval: hour(0),
-            energy: Wh(2 * MWH),
-        },
-    )
-    .await;
+    net.ok(&meter, Command::PostGeneration { device: wind(), interval: hour(0), energy: Wh(2 * MWH) }).await;
+    net.ok(&gen, Command::Issue { device: wind(), interval: hour(0) }).await;
+    net.ok(&meter, Command::PostConsumption { account: c1, interval: hour(0), energy: Wh(2 * MWH) }).await;
     let gb = only(&net.holdings(gen.account()).await, |_| true).clone();
     let serials = sr(&gb.serials);
     let one = SerialRange::new(serials.start.0, serials.start.0 + 1);
-    net.ok(
-        &gen,
-        Command::Transfer {
-            bundle: BundleId(gb.id),
-            serials: one,
-            to: c1,
-        },
-    )
-    .await;
+    net.ok(&gen, Command::Transfer { bundle: BundleId(gb.id), serials: one, to: c1 }).await;
     let cb = only(&net.holdings(c1).await, |_| true).clone();
 
     // Unauthenticated: a signature that does not verify, one for another ledger, an unknown signer.
-    let mut m = net.pb(
-        &meter,
-        Command::PostGeneration {
-            device: wind(),
-            interval: hour(1),
-            energy: Wh(MWH),
-        },
-    );
+    let mut m = net.pb(&meter, Command::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) });
     m.signature[0] ^= 1;
     net.refuse_pb(m, Code::Unauthenticated).await;
     let n = net.next_nonce();
     let elsewhere = meter.sign(
         "other.ledger.example",
         n,
-        Command::PostGeneration {
-            device: wind(),
-            interval: hour(1),
-            energy: Wh(MWH),
-        },
+        Command::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) },
     );
-    net.refuse_pb(signed_to_pb(&elsewhere), Code::Unauthenticated)
-        .await;
+    net.refuse_pb(signed_to_pb(&elsewhere), Code::Unauthenticated).await;
     let s = net
         .refused(
             &stranger,
-            Command::PostGeneration {
-                device: wind(),
-                interval: hour(1),
-                energy: Wh(MWH),
-            },
+            Command::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) },
             Code::Unauthenticated,
         )
         .await;
-    assert!(
-        s.message().contains("not a registered account"),
-        "{}",
-        s.message()
-    );
+    assert!(s.message().contains("not a registered account"), "{}", s.message());
 
     // PermissionDenied: a signer without the role; moving or issuing what one does not own.
     let s = net
         .refused(
             &con,
-            Command::PostGeneration {
-                device: wind(),
-                interval: hour(1),
-                energy: Wh(MWH),
-            },
+            Command::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) },
             Code::PermissionDenied,
         )
         .await;
@@ -698,36 +358,15 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
     let s = net
         .refused(
             &con2,
-            Command::Transfer {
-                bundle: BundleId(gb.id),
-                serials: rest,
-                to: con2.account(),
-            },
+            Command::Transfer { bundle: BundleId(gb.id), serials: rest, to: con2.account() },
             Code::PermissionDenied,
         )
         .await;
     assert!(s.message().contains("rule 4"), "{}", s.message());
-    net.refused(
-        &meter,
-        Command::Issue {
-            device: wind(),
-            interval: hour(0),
-        },
-        Code::PermissionDenied,
-    )
-    .await;
+    net.refused(&meter, Command::Issue { device: wind(), interval: hour(0) }, Code::PermissionDenied).await;
 
     // FailedPrecondition: double issuance, double retirement, a second genesis.
-    let s = net
-        .refused(
-            &gen,
-            Command::Issue {
-                device: wind(),
-                interval: hour(0),
-            },
-            Code::FailedPrecondition,
-        )
-        .await;
+    let s = net.refused(&gen, Command::Issue { device: wind(), interval: hour(0) }, Code::FailedPrecondition).await;
     assert!(s.message().contains("already issued"), "{}", s.message());
     let retire = Command::Retire {
         bundle: BundleId(cb.id),
@@ -739,153 +378,67 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
     net.ok(&con, retire.clone()).await;
     let s = net.refused(&con, retire, Code::FailedPrecondition).await;
     assert!(s.message().contains("rule 5"), "{}", s.message());
-    let genesis = Command::Genesis {
-        policy: Policy::new(LEDGER),
-        operator_name: "Again".into(),
-    };
+    let genesis = Command::Genesis { policy: Policy::new(LEDGER), operator_name: "Again".into() };
     net.refused(&op, genesis, Code::FailedPrecondition).await;
 
     // AlreadyExists: a nonce reused for a different command; an account registered twice.
     let n = net.next_nonce();
-    let first = meter.sign(
-        LEDGER,
-        n,
-        Command::PostGeneration {
-            device: wind(),
-            interval: hour(1),
-            energy: Wh(MWH),
-        },
-    );
+    let first = meter.sign(LEDGER, n, Command::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) });
     net.ok_pb(signed_to_pb(&first), "post-generation").await;
-    let reuse = meter.sign(
-        LEDGER,
-        n,
-        Command::PostGeneration {
-            device: wind(),
-            interval: hour(2),
-            energy: Wh(MWH),
-        },
-    );
-    let s = net
-        .refuse_pb(signed_to_pb(&reuse), Code::AlreadyExists)
-        .await;
-    assert!(
-        s.message().contains(&format!("nonce {n}")),
-        "{}",
-        s.message()
-    );
+    let reuse = meter.sign(LEDGER, n, Command::PostGeneration { device: wind(), interval: hour(2), energy: Wh(MWH) });
+    let s = net.refuse_pb(signed_to_pb(&reuse), Code::AlreadyExists).await;
+    assert!(s.message().contains(&format!("nonce {n}")), "{}", s.message());
     net.refused(
         &op,
-        Command::RegisterAccount {
-            account: c1,
-            name: "Again".into(),
-            roles: Roles::of(&[Role::Consumer]),
-        },
+        Command::RegisterAccount { account: c1, name: "Again".into(), roles: Roles::of(&[Role::Consumer]) },
         Code::AlreadyExists,
     )
     .await;
 
     // NotFound on commands: unknown bundle, device, reading, recipient.
-    let s = net
-        .refused(
-            &gen,
-            Command::Transfer {
-                bundle: BundleId(999),
-                serials: one,
-                to: c1,
-            },
-            Code::NotFound,
-        )
-        .await;
+    let s = net.refused(&gen, Command::Transfer { bundle: BundleId(999), serials: one, to: c1 }, Code::NotFound).await;
     assert!(s.message().contains("B999"), "{}", s.message());
     let nope = DeviceId("NOPE-1".into());
     net.refused(
         &meter,
-        Command::PostGeneration {
-            device: nope.clone(),
-            interval: hour(3),
-            energy: Wh(MWH),
-        },
+        Command::PostGeneration { device: nope.clone(), interval: hour(3), energy: Wh(MWH) },
         Code::NotFound,
     )
     .await;
     net.refused(
         &regulator,
-        Command::DeclareExclusion {
-            device: nope,
-            interval: hour(3),
-            scheme: "CCER".into(),
-        },
+        Command::DeclareExclusion { device: nope, interval: hour(3), scheme: "CCER".into() },
         Code::NotFound,
     )
     .await;
+    net.refused(&gen, Command::Issue { device: wind(), interval: hour(5) }, Code::NotFound).await;
     net.refused(
         &gen,
-        Command::Issue {
-            device: wind(),
-            interval: hour(5),
-        },
-        Code::NotFound,
-    )
-    .await;
-    net.refused(
-        &gen,
-        Command::Transfer {
-            bundle: BundleId(gb.id),
-            serials: rest,
-            to: stranger.account(),
-        },
+        Command::Transfer { bundle: BundleId(gb.id), serials: rest, to: stranger.account() },
         Code::NotFound,
     )
     .await;
     net.refused(
         &regulator,
-        Command::Withdraw {
-            bundle: BundleId(999),
-            serials: one,
-            reason: "x".into(),
-        },
+        Command::Withdraw { bundle: BundleId(999), serials: one, reason: "x".into() },
         Code::NotFound,
     )
     .await;
 
     // NotFound (and InvalidArgument) on queries.
     let mut client = net.client.clone();
-    let e = client
-        .get_claim(pb::ClaimRequest { claim: 999 })
-        .await
-        .expect_err("claim");
+    let e = client.get_claim(pb::ClaimRequest { claim: 999 }).await.expect_err("claim");
     assert_eq!(e.code(), Code::NotFound, "{}", e.message());
-    let e = client
-        .get_bundle_history(pb::BundleRequest { bundle: 999 })
-        .await
-        .expect_err("bundle");
+    let e = client.get_bundle_history(pb::BundleRequest { bundle: 999 }).await.expect_err("bundle");
     assert_eq!(e.code(), Code::NotFound, "{}", e.message());
-    let e = client
-        .get_device(pb::DeviceRequest {
-            device: "NOPE-1".into(),
-            from: 0,
-            to: 0,
-        })
-        .await
-        .expect_err("device");
+    let e = client.get_device(pb::DeviceRequest { device: "NOPE-1".into(), from: 0, to: 0 }).await.expect_err("device");
     assert_eq!(e.code(), Code::NotFound, "{}", e.message());
-    let unknown = pb::AccountRequest {
-        account: stranger.account().0.to_vec(),
-    };
-    let e = client
-        .get_account(unknown.clone())
-        .await
-        .expect_err("account");
+    let unknown = pb::AccountRequest { account: stranger.account().0.to_vec() };
+    let e = client.get_account(unknown.clone()).await.expect_err("account");
     assert_eq!(e.code(), Code::NotFound, "{}", e.message());
     let e = client.get_holdings(unknown).await.expect_err("holdings");
     assert_eq!(e.code(), Code::NotFound, "{}", e.message());
-    let e = client
-        .get_account(pb::AccountRequest {
-            account: vec![7; 31],
-        })
-        .await
-        .expect_err("short account");
+    let e = client.get_account(pb::AccountRequest { account: vec![7; 31] }).await.expect_err("short account");
     assert_eq!(e.code(), Code::InvalidArgument, "{}", e.message());
 }
 
@@ -893,36 +446,16 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
 async fn identical_resubmission_returns_the_original_receipt() {
     let mut net = Net::mem().await;
     let meter = net.meter.clone();
-    let m = net.pb(
-        &meter,
-        Command::PostGeneration {
-            device: wind(),
-            interval: hour(0),
-            energy: Wh(MWH),
-        },
-    );
+    let m = net.pb(&meter, Command::PostGeneration { device: wind(), interval: hour(0), energy: Wh(MWH) });
     let first = net.ok_pb(m.clone(), "post-generation").await;
     let cp = net.checkpoint().await;
     let store = net.store_snapshot();
-    let again = net
-        .submit_pb(m)
-        .await
-        .expect("an identical resubmission is not an error");
+    let again = net.submit_pb(m).await.expect("an identical resubmission is not an error");
     assert!(again.duplicate);
-    assert_eq!(
-        (again.index, again.leaf_hash.clone()),
-        (first.index, first.leaf_hash.clone())
-    );
+    assert_eq!((again.index, again.leaf_hash.clone()), (first.index, first.leaf_hash.clone()));
     assert!(again.tree_size > first.index);
-    assert_eq!(
-        net.checkpoint().await,
-        cp,
-        "a duplicate changed the checkpoint"
-    );
-    assert!(
-        net.store_snapshot() == store,
-        "a duplicate changed the store"
-    );
+    assert_eq!(net.checkpoint().await, cp, "a duplicate changed the checkpoint");
+    assert!(net.store_snapshot() == store, "a duplicate changed the store");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -938,12 +471,7 @@ async fn a_message_over_one_mib_is_refused_and_changes_nothing() {
     let cp = net.checkpoint().await;
     let store = net.store_snapshot();
     let s = net.submit_pb(m).await.expect_err("over the limit");
-    assert!(
-        matches!(s.code(), Code::ResourceExhausted | Code::OutOfRange),
-        "{:?}: {}",
-        s.code(),
-        s.message()
-    );
+    assert!(matches!(s.code(), Code::ResourceExhausted | Code::OutOfRange), "{:?}: {}", s.code(), s.message());
     assert_eq!(net.checkpoint().await, cp);
     assert!(net.store_snapshot() == store);
     // The server (and the connection) keep working.

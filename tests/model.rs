@@ -19,17 +19,11 @@ use std::collections::{BTreeMap, BTreeSet};
 const PARTIES: usize = 6;
 const REGULATOR: usize = 4;
 const STRANGER: usize = 5;
+/// Signs meter readings; not a party that holds certificates.
+const METER: usize = 6;
 
 fn party(h: &Harness, i: usize) -> Keypair {
-    [
-        &h.generator,
-        &h.consumer,
-        &h.consumer2,
-        &h.platform,
-        &h.regulator,
-        &h.stranger,
-    ][i]
-        .clone()
+    [&h.generator, &h.consumer, &h.consumer2, &h.platform, &h.regulator, &h.stranger][i].clone()
 }
 
 fn is_consumer(i: usize) -> bool {
@@ -46,48 +40,18 @@ struct Pick {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Generate {
-        wh: u64,
-    },
-    Issue {
-        hour: u64,
-        by_owner: bool,
-    },
-    Consume {
-        who: usize,
-        wh: u64,
-    },
-    Transfer {
-        pick: Pick,
-        owner_signs: bool,
-        signer: usize,
-        to: usize,
-    },
-    Retire {
-        pick: Pick,
-        owner_signs: bool,
-        signer: usize,
-        hour: u64,
-    },
-    Withdraw {
-        pick: Pick,
-        by_regulator: bool,
-    },
-    Exclude {
-        hour: u64,
-        len: u64,
-    },
-    Advance {
-        days: u64,
-    },
+    Generate { wh: u64 },
+    Issue { hour: u64, by_owner: bool },
+    Consume { who: usize, wh: u64 },
+    Transfer { pick: Pick, owner_signs: bool, signer: usize, to: usize },
+    Retire { pick: Pick, owner_signs: bool, signer: usize, hour: u64 },
+    Withdraw { pick: Pick, by_regulator: bool },
+    Exclude { hour: u64, len: u64 },
+    Advance { days: u64 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let pick = (0..1000usize, 0..1000u64, 0..1000u64).prop_map(|(bundle, offset, len)| Pick {
-        bundle,
-        offset,
-        len,
-    });
+    let pick = (0..1000usize, 0..1000u64, 0..1000u64).prop_map(|(bundle, offset, len)| Pick { bundle, offset, len });
     // Anyone, but consumers more often: they are the ones who can retire.
     let who = || prop_oneof![Just(1), Just(2), 0..PARTIES];
     // Mostly the latest reading (`u64::MAX`), sometimes any hour, posted or not.
@@ -96,7 +60,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (0..=12 * MWH).prop_map(|wh| Op::Generate { wh }),
         4 => (hour(), prop::bool::weighted(0.9))
             .prop_map(|(hour, by_owner)| Op::Issue { hour, by_owner }),
-        2 => (who(), 0..=6 * MWH).prop_map(|(who, wh)| Op::Consume { who, wh }),
+        3 => (who(), 0..=6 * MWH).prop_map(|(who, wh)| Op::Consume { who, wh }),
         6 => (pick.clone(), any::<bool>(), who(), who()).prop_map(
             |(pick, owner_signs, signer, to)| Op::Transfer { pick, owner_signs, signer, to }
         ),
@@ -106,7 +70,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (pick, prop::bool::weighted(0.8))
             .prop_map(|(pick, by_regulator)| Op::Withdraw { pick, by_regulator }),
         1 => (hour(), 1..=3u64).prop_map(|(hour, len)| Op::Exclude { hour, len }),
-        1 => (1..=150u64).prop_map(|days| Op::Advance { days }),
+        2 => (1..=365u64).prop_map(|days| Op::Advance { days }),
     ]
 }
 
@@ -154,9 +118,7 @@ impl Model {
     /// True when every serial of `r` exists, belongs to `owner` and is usable now.
     fn usable(&self, r: SerialRange, owner: usize) -> bool {
         (r.start.0..r.end.0).all(|s| {
-            self.certs
-                .get(&s)
-                .is_some_and(|c| c.owner == owner && c.state == St::Active && self.now < c.expires)
+            self.certs.get(&s).is_some_and(|c| c.owner == owner && c.state == St::Active && self.now < c.expires)
         })
     }
     fn set(&mut self, r: SerialRange, f: impl Fn(&mut Cert)) {
@@ -172,11 +134,7 @@ fn all_bundles(h: &Harness) -> Vec<Bundle> {
     for i in 0..PARTIES {
         let k = party(h, i);
         for b in h.ledger.holdings(&k.account()).unwrap() {
-            assert_eq!(
-                b.owner,
-                k.account(),
-                "holdings index of party {i} lists {b:?}"
-            );
+            assert_eq!(b.owner, k.account(), "holdings index of party {i} lists {b:?}");
             out.push(b);
         }
     }
@@ -184,8 +142,21 @@ fn all_bundles(h: &Harness) -> Vec<Bundle> {
     out
 }
 
-fn resolve(bundles: &[Bundle], p: &Pick) -> Option<(Bundle, SerialRange)> {
-    let b = bundles.get(p.bundle % bundles.len().max(1))?.clone();
+/// A sub-range of a bundle. When `usable` is set the pick is among the active bundles of the
+/// parties `allowed` (if there are any): the owner will sign.
+fn resolve(
+    bundles: &[Bundle],
+    p: &Pick,
+    usable: bool,
+    allowed: impl Fn(&Bundle) -> bool,
+) -> Option<(Bundle, SerialRange)> {
+    let preferred: Vec<&Bundle> =
+        bundles.iter().filter(|b| usable && b.state == BundleState::Active && allowed(b)).collect();
+    let b = match preferred.len() {
+        0 => bundles.get(p.bundle % bundles.len().max(1))?,
+        n => preferred[p.bundle % n],
+    }
+    .clone();
     let n = b.serials.len();
     let off = p.offset % n;
     let len = 1 + p.len % (n - off);
@@ -194,9 +165,7 @@ fn resolve(bundles: &[Bundle], p: &Pick) -> Option<(Bundle, SerialRange)> {
 }
 
 fn owner_index(h: &Harness, b: &Bundle) -> usize {
-    (0..PARTIES)
-        .find(|i| party(h, *i).account() == b.owner)
-        .expect("owner is a party")
+    (0..PARTIES).find(|i| party(h, *i).account() == b.owner).expect("owner is a party")
 }
 
 /// Runs one step: builds the command, predicts acceptance, submits, updates the model.
@@ -206,22 +175,15 @@ fn step(h: &mut Harness, m: &mut Model, op: &Op) {
     let (signer, cmd, accept): (usize, Command, bool) = match op {
         Op::Generate { wh } => {
             let ok = *wh <= 10 * MWH;
-            let cmd = Command::PostGeneration {
-                device: wind,
-                interval: hour(m.next_hour),
-                energy: Wh(*wh),
-            };
-            (6, cmd, ok)
+            let cmd = Command::PostGeneration { device: wind, interval: hour(m.next_hour), energy: Wh(*wh) };
+            (METER, cmd, ok)
         }
         Op::Issue { hour: k, by_owner } => {
             let k = pick_hour(m, *k);
             let excluded = m.excluded.iter().any(|(a, b)| (*a..*b).contains(&k));
             let fresh = m.readings.get(&k).is_some_and(|r| !r.1);
             let signer = if *by_owner { 0 } else { 3 };
-            let cmd = Command::Issue {
-                device: wind,
-                interval: hour(k),
-            };
+            let cmd = Command::Issue { device: wind, interval: hour(k) };
             (signer, cmd, *by_owner && fresh && !excluded)
         }
         Op::Consume { who, wh } => {
@@ -230,45 +192,24 @@ fn step(h: &mut Harness, m: &mut Model, op: &Op) {
                 interval: hour(m.meters[*who].0),
                 energy: Wh(*wh),
             };
-            (6, cmd, is_consumer(*who))
+            (METER, cmd, is_consumer(*who))
         }
-        Op::Transfer {
-            pick,
-            owner_signs,
-            signer,
-            to,
-        } => {
-            let Some((b, serials)) = resolve(&bundles, pick) else {
+        Op::Transfer { pick, owner_signs, signer, to } => {
+            let Some((b, serials)) = resolve(&bundles, pick, *owner_signs, |_| true) else {
                 return;
             };
-            let signer = if *owner_signs {
-                owner_index(h, &b)
-            } else {
-                *signer
-            };
+            let signer = if *owner_signs { owner_index(h, &b) } else { *signer };
             let ok = signer != STRANGER && *to != STRANGER && *to != signer;
             let to = party(h, *to).account();
-            let cmd = Command::Transfer {
-                bundle: b.id,
-                serials,
-                to,
-            };
+            let cmd = Command::Transfer { bundle: b.id, serials, to };
             (signer, cmd, ok && m.usable(serials, signer))
         }
-        Op::Retire {
-            pick,
-            owner_signs,
-            signer,
-            hour: k,
-        } => {
-            let Some((b, serials)) = resolve(&bundles, pick) else {
+        Op::Retire { pick, owner_signs, signer, hour: k } => {
+            let consumer = |b: &Bundle| is_consumer(owner_index(h, b));
+            let Some((b, serials)) = resolve(&bundles, pick, *owner_signs, consumer) else {
                 return;
             };
-            let signer = if *owner_signs {
-                owner_index(h, &b)
-            } else {
-                *signer
-            };
+            let signer = if *owner_signs { owner_index(h, &b) } else { *signer };
             let (hours, consumed, claimed) = m.meters[signer];
             let k = k % (hours + 1);
             let ok = is_consumer(signer) && k < hours && claimed + serials.len() * MWH <= consumed;
@@ -282,55 +223,36 @@ fn step(h: &mut Harness, m: &mut Model, op: &Op) {
             (signer, cmd, ok && m.usable(serials, signer))
         }
         Op::Withdraw { pick, by_regulator } => {
-            let Some((b, serials)) = resolve(&bundles, pick) else {
+            let Some((b, serials)) = resolve(&bundles, pick, false, |_| true) else {
                 return;
             };
-            let live = (serials.start.0..serials.end.0)
-                .all(|s| matches!(m.certs[&s].state, St::Active | St::Frozen));
+            let live = (serials.start.0..serials.end.0).all(|s| matches!(m.certs[&s].state, St::Active | St::Frozen));
             let reason = "meter fault".into();
-            let cmd = Command::Withdraw {
-                bundle: b.id,
-                serials,
-                reason,
-            };
+            let cmd = Command::Withdraw { bundle: b.id, serials, reason };
             let signer = if *by_regulator { REGULATOR } else { 0 };
             (signer, cmd, *by_regulator && live)
         }
         Op::Exclude { hour: k, len } => {
             let k = pick_hour(m, *k);
             let interval = Interval::new(hour(k).start.0, hour(k + len - 1).end.0);
-            let cmd = Command::DeclareExclusion {
-                device: wind,
-                interval,
-                scheme: "CCER".into(),
-            };
+            let cmd = Command::DeclareExclusion { device: wind, interval, scheme: "CCER".into() };
             (REGULATOR, cmd, true)
         }
         Op::Advance { days } => {
             m.now += days * 86_400;
             h.clock.advance(days * 86_400);
+            // Later readings are of recent hours, so that fresh certificates keep coming.
+            m.next_hour = m.next_hour.max((m.now - t0()) / HOUR - 30 * 24);
             return;
         }
     };
-    let who = if signer == 6 {
-        h.meter.clone()
-    } else {
-        party(h, signer)
-    };
+    let who = if signer == METER { h.meter.clone() } else { party(h, signer) };
     let before = h.snapshot();
     let out = h.submit(&who, cmd.clone());
     match &out {
-        Ok(r) => assert!(
-            accept,
-            "model refuses, ledger accepted {cmd:?}: {:?}",
-            r.summary
-        ),
+        Ok(r) => assert!(accept, "model refuses, ledger accepted {cmd:?}: {:?}", r.summary),
         Err(e) => {
-            assert!(
-                !accept,
-                "model accepts, ledger refused {cmd:?}: {}",
-                e.message
-            );
+            assert!(!accept, "model accepts, ledger refused {cmd:?}: {}", e.message);
             assert_eq!(h.snapshot(), before, "refused {cmd:?} changed the store");
             return;
         }
@@ -349,12 +271,7 @@ fn step(h: &mut Harness, m: &mut Model, op: &Op) {
             let expires = add_months(interval.end.0, 24);
             for _ in 0..total / MWH {
                 m.next_serial += 1;
-                let cert = Cert {
-                    owner: 0,
-                    state: St::Active,
-                    hour: k,
-                    expires,
-                };
+                let cert = Cert { owner: 0, state: St::Active, hour: k, expires };
                 m.certs.insert(m.next_serial, cert);
             }
         }
@@ -399,16 +316,8 @@ fn check(h: &Harness, m: &Model) {
         let k = (b.production.start.0 - t0()) / HOUR;
         let owner = owner_index(h, b);
         for s in b.serials.start.0..b.serials.end.0 {
-            let cert = Cert {
-                owner,
-                state,
-                hour: k,
-                expires: b.expires.0,
-            };
-            assert!(
-                seen.insert(s, cert).is_none(),
-                "serial {s} is in two bundles"
-            );
+            let cert = Cert { owner, state, hour: k, expires: b.expires.0 };
+            assert!(seen.insert(s, cert).is_none(), "serial {s} is in two bundles");
         }
     }
     assert_eq!(seen, m.certs, "ledger serials differ from the model");
@@ -424,36 +333,18 @@ fn check(h: &Harness, m: &Model) {
             assert!(r.bundles.is_empty());
             continue;
         };
-        assert_eq!(
-            iss.carry_in.0 + r.energy.0,
-            iss.serials.len() * MWH + iss.carry_out.0
-        );
+        assert_eq!(iss.carry_in.0 + r.energy.0, iss.serials.len() * MWH + iss.carry_out.0);
         let mut count = 0;
         for id in &r.bundles {
             assert!(listed.insert(*id), "bundle {id} listed by two readings");
             let b = by_id[id];
-            assert_eq!(
-                (&b.device, b.production),
-                (&r.device, r.interval),
-                "{id} of another reading"
-            );
-            assert!(
-                iss.serials.contains(&b.serials),
-                "{id} outside its issuance"
-            );
+            assert_eq!((&b.device, b.production), (&r.device, r.interval), "{id} of another reading");
+            assert!(iss.serials.contains(&b.serials), "{id} outside its issuance");
             count += b.serials.len();
         }
-        assert_eq!(
-            count,
-            iss.serials.len(),
-            "issuance of hour {k} not conserved"
-        );
+        assert_eq!(count, iss.serials.len(), "issuance of hour {k} not conserved");
     }
-    assert_eq!(
-        listed,
-        by_id.keys().copied().collect(),
-        "bundles not listed by a reading"
-    );
+    assert_eq!(listed, by_id.keys().copied().collect(), "bundles not listed by a reading");
     assert_eq!(model_readings, m.readings);
 }
 

@@ -128,26 +128,58 @@ pub struct ServeArgs {
     pub data: PathBuf,
     #[arg(long, default_value = "127.0.0.1:50051")]
     pub addr: SocketAddr,
+    /// PEM certificate chain: serve TLS instead of plaintext (needs --tls-key).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Requests one connection may have in flight.
+    #[arg(long, default_value_t = crate::rpc::server::DEFAULT_CONCURRENCY_PER_CONNECTION)]
+    pub concurrency_per_connection: usize,
+    /// Seconds a request may take until its response starts.
+    #[arg(long, default_value_t = crate::rpc::server::DEFAULT_REQUEST_TIMEOUT.as_secs())]
+    pub request_timeout_s: u64,
+    /// Before serving, replay the whole log and compare the state and tree it derives with
+    /// what the store holds (slow on a big ledger; the default start-up check is quick).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut options = crate::rpc::server::ServeOptions {
+        concurrency_per_connection: args.concurrency_per_connection.max(1),
+        request_timeout: std::time::Duration::from_secs(args.request_timeout_s.max(1)),
+        ..Default::default()
+    };
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        options = options.with_tls_files(cert, key)?;
+    }
     let ledger = Arc::new(DataDir(args.data.clone()).open()?);
+    if args.verify {
+        let report = ledger
+            .verify_full()
+            .with_context(|| format!("the ledger in {} failed the full verification", args.data.display()))?;
+        println!("verified: {report}");
+    }
+    let tls = options.tls.is_some();
     block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
         let committed = ledger.committed();
         tracing::info!(ledger = %committed.head.name, size = committed.head.size, addr = %listener.local_addr()?, "serving");
         println!(
-            "serving ledger {} ({} entries) on {}\n  log key: {}",
+            "serving ledger {} ({} entries) on {}{}\n  log key: {}",
             committed.head.name,
             committed.head.size,
             listener.local_addr()?,
+            if tls { " with TLS" } else { "" },
             ledger.verifier()
         );
         let sequencer = crate::ledger::Sequencer::start(ledger.clone(), crate::ledger::sequencer::DEFAULT_MAX_BATCH);
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        crate::rpc::server::serve(ledger, sequencer, Arc::new(SystemClock), listener, shutdown).await
+        crate::rpc::server::serve_with(ledger, sequencer, Arc::new(SystemClock), listener, options, shutdown).await
     })
 }
 

@@ -3,11 +3,15 @@
 //! - [`admin`]: `init`, `serve`, `keygen`.
 //! - [`submit`]: the commands each role signs and submits.
 //! - [`query`]: reading accounts, devices, claims, bundles and checkpoints.
+//! - [`import`]: bulk meter data from CSV.
 //! - [`client`]: connecting, key files, signing, output.
+//! - [`report`]: green consumption and park statements from a local ledger directory.
 
 pub mod admin;
 pub mod client;
+pub mod import;
 pub mod query;
+pub mod report;
 pub mod submit;
 
 use clap::{Parser, Subcommand};
@@ -76,6 +80,12 @@ pub enum Top {
     /// Query the ledger.
     #[command(subcommand)]
     Show(query::Show),
+    /// Bulk import of meter data.
+    #[command(subcommand)]
+    Import(import::Import),
+    /// Green consumption and zero-carbon park statements from a local ledger directory.
+    #[command(subcommand)]
+    Report(report::Report),
 }
 
 /// Runs the parsed command line.
@@ -86,6 +96,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Top::Keygen(a) => admin::keygen(a),
         Top::Demo(a) => admin::demo(a),
         Top::Show(q) => client::block_on(query::run(q)),
+        Top::Report(r) => report::run(r),
+        Top::Import(i) => client::block_on(import::run(i)),
         other => client::block_on(submit::run(other)),
     }
 }

@@ -90,6 +90,119 @@ pub enum LedgerError {
     Busy,
 }
 
+/// Leaves at the end of the log that [`Ledger::open`] checks against their stored leaf hashes.
+pub const OPEN_CHECKED_LEAVES: u64 = 64;
+const VERIFY_PAGE: u64 = 1000;
+
+/// What [`Ledger::verify_full`] checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub entries: u64,
+    /// State and index records compared.
+    pub records: u64,
+}
+
+impl std::fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} entries replayed; tree root and {} state and index records match the store",
+            self.entries, self.records
+        )
+    }
+}
+
+/// The quick start-up check of the newest leaves: each must exist, decode, and hash to its
+/// stored leaf node; the last one's time must be the head's.
+fn check_recent_leaves<S: Store + ?Sized>(store: &S, head: &Head, count: u64) -> Result<(), LedgerError> {
+    let from = head.size.saturating_sub(count);
+    for index in from..head.size {
+        let leaf = store
+            .get(&keys::leaf(index))?
+            .ok_or_else(|| LedgerError::Corrupt(format!("entry {index} is missing")))?;
+        let stored = StoredNodes(store).node(NodeId::leaf(index))?;
+        if merkle::leaf_hash(&leaf) != stored {
+            return Err(LedgerError::Corrupt(format!("entry {index} does not match its stored leaf hash")));
+        }
+        let entry = codec::decode_leaf(&leaf).map_err(|e| LedgerError::Corrupt(format!("entry {index}: {e}")))?;
+        if index + 1 == head.size && entry.time.0 != head.time {
+            return Err(LedgerError::Corrupt(format!(
+                "the last entry's time {} differs from the tree head's {}",
+                entry.time.0, head.time
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The store must hold at least the head it last reported durable ([`Store::head_mark`]), and
+/// that head's tree must be a prefix of the stored one.
+fn check_head_mark<S: Store + ?Sized>(store: &S, head: &Head) -> Result<(), LedgerError> {
+    let Some(bytes) = store.head_mark()? else { return Ok(()) };
+    let mark: Head = codec::decode(&bytes).map_err(|e| LedgerError::Corrupt(format!("the head mark is damaged: {e}")))?;
+    if mark.name != head.name {
+        return Err(LedgerError::Corrupt(format!(
+            "the head mark belongs to ledger {:?}, the store to {:?}",
+            mark.name, head.name
+        )));
+    }
+    if mark.size > head.size {
+        return Err(LedgerError::Corrupt(format!(
+            "the store came back with {} entries but {} were committed and acknowledged before; \
+             the store files lost data (damaged or truncated): restore them from a backup",
+            head.size, mark.size
+        )));
+    }
+    if mark.size > 0 && merkle::root(mark.size, &StoredNodes(store)).map_err(tree_err)? != mark.root {
+        return Err(LedgerError::Corrupt(format!(
+            "the stored tree's first {} entries differ from the last committed head",
+            mark.size
+        )));
+    }
+    Ok(())
+}
+
+/// Compares the keys in `[start, end)` of two stores page by page; returns how many matched.
+fn compare_ranges<A: Store + ?Sized, B: Store + ?Sized>(
+    stored: &A,
+    derived: &B,
+    start: &[u8],
+    end: &[u8],
+) -> Result<u64, LedgerError> {
+    const PAGE: usize = 4096;
+    let mut cursor = start.to_vec();
+    let mut count = 0u64;
+    loop {
+        let a = stored.scan(&cursor, end, PAGE)?;
+        let b = derived.scan(&cursor, end, PAGE)?;
+        for i in 0..a.len().max(b.len()) {
+            match (a.get(i), b.get(i)) {
+                (Some(x), Some(y)) if x == y => {}
+                (x, y) => {
+                    let key = match (x, y) {
+                        (Some(x), Some(y)) => x.0.clone().min(y.0.clone()),
+                        (Some(x), None) => x.0.clone(),
+                        (None, Some(y)) => y.0.clone(),
+                        (None, None) => unreachable!("i is below one of the lengths"),
+                    };
+                    let what = match (stored.get(&key)?, derived.get(&key)?) {
+                        (Some(_), None) => "is stored but the log does not derive it",
+                        (None, Some(_)) => "is derived from the log but missing from the store",
+                        _ => "differs from what the log derives",
+                    };
+                    return Err(LedgerError::Corrupt(format!("state record {} {what}", hex::encode(&key))));
+                }
+            }
+        }
+        count += a.len() as u64;
+        if a.len() < PAGE {
+            return Ok(count);
+        }
+        cursor = a[a.len() - 1].0.clone();
+        cursor.push(0);
+    }
+}
+
 /// Reads stored tree nodes.
 pub struct StoredNodes<'a, S: ?Sized>(pub &'a S);
 
@@ -186,7 +299,75 @@ impl<S: Store> Ledger<S> {
         if cp.size != head.size || cp.root != head.root {
             return Err(LedgerError::Corrupt("stored checkpoint does not match the tree head".into()));
         }
+        check_recent_leaves(&*store, &head, OPEN_CHECKED_LEAVES)?;
+        check_head_mark(&*store, &head)?;
         Ok(Ledger::with_head(store, signer, clock, head, note))
+    }
+
+    /// The slow, complete check: re-reads every leaf, checks it against its stored leaf hash,
+    /// replays it with the rules (signature, decision, effects) into an in-memory store, and
+    /// compares the tree root and every state and index record (`S` and `I` keys) with what
+    /// the store holds. Any difference is reported as [`LedgerError::Corrupt`] naming the first
+    /// entry or key that differs.
+    pub fn verify_full(&self) -> Result<VerifyReport, LedgerError> {
+        let head = self.committed().head;
+        let store = &*self.store;
+        let replica = crate::store::MemStore::new();
+        let mut tree = merkle::MemTree::new();
+        let mut last_time = 0u64;
+        let mut at = 0u64;
+        while at < head.size {
+            let end = head.size.min(at.saturating_add(VERIFY_PAGE));
+            let rows = store.scan(&keys::leaf(at), &keys::leaf(end), usize::MAX)?;
+            if rows.len() as u64 != end - at {
+                return Err(LedgerError::Corrupt(format!("entries {at}..{end}: only {} are stored", rows.len())));
+            }
+            for (index, (key, leaf)) in (at..end).zip(rows) {
+                if keys::leaf_index(&key) != Some(index) {
+                    return Err(LedgerError::Corrupt(format!("entry {index} is missing")));
+                }
+                let stored = StoredNodes(store).node(NodeId::leaf(index))?;
+                if merkle::leaf_hash(&leaf) != stored {
+                    return Err(LedgerError::Corrupt(format!("entry {index} does not match its stored leaf hash")));
+                }
+                tree.push(&leaf);
+                let entry =
+                    codec::decode_leaf(&leaf).map_err(|e| LedgerError::Corrupt(format!("entry {index}: {e}")))?;
+                if entry.time.0 < last_time {
+                    return Err(LedgerError::Corrupt(format!("entry {index}: time goes back")));
+                }
+                last_time = entry.time.0;
+                let auth = crypto::verify(&head.name, entry.signed)
+                    .map_err(|e| LedgerError::Corrupt(format!("entry {index}: {e}")))?;
+                let ctx = Context { index: LeafIndex(index), now: entry.time };
+                let none = Pending::default();
+                let decision = decide(&StoreView::new(&replica, &none), &auth, ctx)
+                    .map_err(|r| LedgerError::Corrupt(format!("entry {index}: the rules refuse it on replay: {r}")))?;
+                let mut pending = Pending::default();
+                apply(&mut PendingWriter { store: &replica, pending: &mut pending }, decision.effects)
+                    .map_err(|f| LedgerError::Corrupt(format!("entry {index}: {}", f.0)))?;
+                replica.commit(pending.into_batch())?;
+            }
+            at = end;
+        }
+        if tree.root() != head.root {
+            return Err(LedgerError::Corrupt(format!(
+                "root of the stored leaves {} differs from the tree head {}",
+                hex::encode(tree.root()),
+                hex::encode(head.root)
+            )));
+        }
+        if head.size > 0 && last_time != head.time {
+            return Err(LedgerError::Corrupt(format!(
+                "the last entry's time {last_time} differs from the tree head's {}",
+                head.time
+            )));
+        }
+        let mut records = 0;
+        for (start, end) in [(b"I".as_slice(), b"J".as_slice()), (b"S".as_slice(), b"T".as_slice())] {
+            records += compare_ranges(store, &replica, start, end)?;
+        }
+        Ok(VerifyReport { entries: head.size, records })
     }
 
     fn with_head(store: Arc<S>, signer: NoteSigner, clock: Arc<dyn Clock>, head: Head, checkpoint: String) -> Self {
@@ -219,12 +400,37 @@ impl<S: Store> Ledger<S> {
     /// Decides and durably appends a batch. Each command gets its own outcome; a storage
     /// failure fails the whole batch and nothing of it is acknowledged.
     pub fn submit_batch(&self, commands: Vec<SignedCommand>) -> Result<Vec<Outcome>, LedgerError> {
+        self.run_batch(commands, false)
+    }
+
+    /// All or nothing: decides every command in order (each seeing the effects of the earlier
+    /// ones) and commits only if all are accepted. If any is refused, nothing is written, the
+    /// refusals are returned, and every other command is answered "not applied".
+    pub fn submit_atomic(&self, commands: Vec<SignedCommand>) -> Result<Vec<Outcome>, LedgerError> {
+        self.run_batch(commands, true)
+    }
+
+    fn run_batch(&self, commands: Vec<SignedCommand>, atomic: bool) -> Result<Vec<Outcome>, LedgerError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(LedgerError::Poisoned);
+        }
+        let verified = crypto::verify_many(&self.name(), commands);
+        self.run_verified(verified, atomic)
+    }
+
+    /// [`Ledger::submit_batch`] for commands already checked with [`crypto::verify_many`]
+    /// against this ledger's name. Verification needs no state, so the sequencer verifies the
+    /// next batch on its own thread while this one is decided and committed (performance).
+    pub fn submit_verified(&self, verified: Vec<Result<crypto::Authenticated, crypto::SignatureError>>) -> Result<Vec<Outcome>, LedgerError> {
+        self.run_verified(verified, false)
+    }
+
+    fn run_verified(&self, verified: Vec<Result<crypto::Authenticated, crypto::SignatureError>>, atomic: bool) -> Result<Vec<Outcome>, LedgerError> {
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(LedgerError::Poisoned);
         }
         let _writer = self.write.lock().expect("writer lock");
         let Committed { head, .. } = self.committed();
-        let verified = crypto::verify_many(&head.name, commands);
         let now = Timestamp(self.clock.now().0.max(head.time));
         let store = &*self.store;
         let nodes_base = StoredNodes(store);
@@ -275,6 +481,13 @@ impl<S: Store> Ledger<S> {
                 Err(Rejection::Refused(r)) => outcomes.push(Err(r.into())),
                 Err(Rejection::Fault(f)) => return Err(LedgerError::Store(StoreError::Io(f.0))),
             }
+        }
+        if atomic && outcomes.iter().any(Result::is_err) {
+            let not_applied = Refused {
+                kind: RefusalKind::FailedPrecondition,
+                message: "not applied: another command of this all-or-nothing batch was refused".into(),
+            };
+            return Ok(outcomes.into_iter().map(|o| o.and(Err(not_applied.clone()))).collect());
         }
         let mut committed = Committed { head: head.clone(), checkpoint: self.committed().checkpoint };
         if size > head.size {

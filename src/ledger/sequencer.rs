@@ -3,6 +3,7 @@
 //! commands. Under light load a batch is a single command and latency is one flush.
 
 use super::{Ledger, LedgerError, Outcome};
+use crate::crypto::{self, Authenticated, SignatureError};
 use crate::domain::command::SignedCommand;
 use crate::store::Store;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -19,6 +20,8 @@ type Reply = oneshot::Sender<Result<Vec<Outcome>, LedgerError>>;
 struct Job {
     commands: Vec<SignedCommand>,
     reply: Reply,
+    /// All-or-nothing jobs run as a batch of their own.
+    atomic: bool,
 }
 
 /// Handle for submitting to the writer thread. Cheap to clone.
@@ -40,8 +43,24 @@ impl Sequencer {
 
     /// Queues commands without waiting; the receiver yields their outcomes once durable.
     pub fn enqueue(&self, commands: Vec<SignedCommand>) -> Result<oneshot::Receiver<Result<Vec<Outcome>, LedgerError>>, LedgerError> {
+        self.enqueue_job(commands, false)
+    }
+
+    /// Queues an all-or-nothing batch (see [`Ledger::submit_atomic`]).
+    pub fn enqueue_atomic(
+        &self,
+        commands: Vec<SignedCommand>,
+    ) -> Result<oneshot::Receiver<Result<Vec<Outcome>, LedgerError>>, LedgerError> {
+        self.enqueue_job(commands, true)
+    }
+
+    fn enqueue_job(
+        &self,
+        commands: Vec<SignedCommand>,
+        atomic: bool,
+    ) -> Result<oneshot::Receiver<Result<Vec<Outcome>, LedgerError>>, LedgerError> {
         let (reply, rx) = oneshot::channel();
-        match self.tx.try_send(Job { commands, reply }) {
+        match self.tx.try_send(Job { commands, reply, atomic }) {
             Ok(()) => Ok(rx),
             Err(TrySendError::Full(_)) => Err(LedgerError::Busy),
             Err(TrySendError::Disconnected(_)) => Err(LedgerError::Poisoned),
@@ -61,12 +80,43 @@ impl Sequencer {
     }
 }
 
+/// What the verifying stage hands to the writing stage, in queue order.
+enum Verified {
+    Batch { verified: Vec<Result<Authenticated, SignatureError>>, sizes: Vec<usize>, replies: Vec<Reply> },
+    Atomic { commands: Vec<SignedCommand>, reply: Reply },
+}
+
 fn run<S: Store>(ledger: Arc<Ledger<S>>, rx: Receiver<Job>, max_batch: usize) {
-    while let Ok(first) = rx.recv() {
+    // Performance: two stages. This thread collects a batch and verifies its signatures while
+    // the writer thread decides and commits the previous batch; verification reads no state, so
+    // every outcome is what verifying inside the writer gives. The hand-over channel holds one
+    // batch: at most one verified batch waits while another is being written. Measured in
+    // BENCHMARKS.md (signature checks were about 30% of the single writer's time).
+    let (wtx, wrx) = mpsc::sync_channel::<Verified>(1);
+    let writer = {
+        let ledger = ledger.clone();
+        std::thread::Builder::new()
+            .name("greenledger-writer".into())
+            .spawn(move || write(ledger, wrx))
+            .expect("spawn writer thread")
+    };
+    let name = ledger.name();
+    let mut held: Option<Job> = None;
+    while let Some(first) = held.take().or_else(|| rx.recv().ok()) {
+        if first.atomic {
+            if wtx.send(Verified::Atomic { commands: first.commands, reply: first.reply }).is_err() {
+                break;
+            }
+            continue;
+        }
         let mut jobs = vec![first];
         let mut count = jobs[0].commands.len();
         while count < max_batch {
             match rx.try_recv() {
+                Ok(job) if job.atomic => {
+                    held = Some(job);
+                    break;
+                }
                 Ok(job) => {
                     count += job.commands.len();
                     jobs.push(job);
@@ -82,7 +132,25 @@ fn run<S: Store>(ledger: Arc<Ledger<S>>, rx: Receiver<Job>, max_batch: usize) {
             all.extend(job.commands);
             replies.push(job.reply);
         }
-        match ledger.submit_batch(all) {
+        let verified = crypto::verify_many(&name, all);
+        if wtx.send(Verified::Batch { verified, sizes, replies }).is_err() {
+            break;
+        }
+    }
+    drop(wtx);
+    let _ = writer.join();
+}
+
+fn write<S: Store>(ledger: Arc<Ledger<S>>, rx: Receiver<Verified>) {
+    while let Ok(v) = rx.recv() {
+        let (verified, sizes, replies) = match v {
+            Verified::Atomic { commands, reply } => {
+                let _ = reply.send(ledger.submit_atomic(commands));
+                continue;
+            }
+            Verified::Batch { verified, sizes, replies } => (verified, sizes, replies),
+        };
+        match ledger.submit_verified(verified) {
             Ok(outcomes) => {
                 let mut it = outcomes.into_iter();
                 for (n, reply) in sizes.into_iter().zip(replies) {

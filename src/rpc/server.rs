@@ -7,18 +7,88 @@ use crate::store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Identity, ServerTlsConfig};
 
 /// Largest request or response message, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
+/// Default for [`ServeOptions::concurrency_per_connection`].
+pub const DEFAULT_CONCURRENCY_PER_CONNECTION: usize = 256;
+/// Default for [`ServeOptions::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Serves `ledger` on `listener` until `shutdown` completes.
+/// Transport settings of a server.
+#[derive(Clone)]
+pub struct ServeOptions {
+    /// Serve TLS with this identity (PEM certificate chain and private key) instead of plaintext.
+    pub tls: Option<Identity>,
+    /// Requests one connection may have in flight; further ones wait.
+    pub concurrency_per_connection: usize,
+    /// How long a request may take until its response starts (a response stream, once
+    /// started, is not cut). A client's shorter `grpc-timeout` wins.
+    pub request_timeout: Duration,
+}
+
+// tonic's `Identity` derives `Debug` and would print the private key: never show it.
+impl std::fmt::Debug for ServeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeOptions")
+            .field("tls", &self.tls.as_ref().map(|_| "<identity hidden>"))
+            .field("concurrency_per_connection", &self.concurrency_per_connection)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            tls: None,
+            concurrency_per_connection: DEFAULT_CONCURRENCY_PER_CONNECTION,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+impl ServeOptions {
+    /// Reads a PEM certificate chain and its PEM private key for TLS. The key's bytes go
+    /// straight to rustls; they are never logged or printed.
+    pub fn with_tls_files(mut self, cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let cert_pem =
+            std::fs::read(cert).with_context(|| format!("cannot read TLS certificate {}", cert.display()))?;
+        let key_pem = std::fs::read(key).with_context(|| format!("cannot read TLS key {}", key.display()))?;
+        if !String::from_utf8_lossy(&cert_pem).contains("-----BEGIN CERTIFICATE-----") {
+            anyhow::bail!("{} is not a PEM certificate", cert.display());
+        }
+        if !String::from_utf8_lossy(&key_pem).contains("PRIVATE KEY-----") {
+            anyhow::bail!("{} is not a PEM private key", key.display());
+        }
+        self.tls = Some(Identity::from_pem(cert_pem, key_pem));
+        Ok(self)
+    }
+}
+
+/// Serves `ledger` on `listener` in plaintext with the default limits until `shutdown`
+/// completes.
 pub async fn serve<S: Store>(
     ledger: Arc<Ledger<S>>,
     sequencer: Sequencer,
     clock: Arc<dyn Clock>,
     listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    serve_with(ledger, sequencer, clock, listener, ServeOptions::default(), shutdown).await
+}
+
+/// Serves `ledger` on `listener` with `options` until `shutdown` completes.
+pub async fn serve_with<S: Store>(
+    ledger: Arc<Ledger<S>>,
+    sequencer: Sequencer,
+    clock: Arc<dyn Clock>,
+    listener: TcpListener,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
@@ -30,11 +100,17 @@ pub async fn serve<S: Store>(
     let service = pb::ledger_server::LedgerServer::new(LedgerService::new(ledger, sequencer, clock))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(4 * MAX_MESSAGE_BYTES);
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder()
+        .concurrency_limit_per_connection(options.concurrency_per_connection.max(1))
+        .timeout(options.request_timeout);
+    if let Some(identity) = options.tls {
+        builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
+    }
+    builder
         .add_service(health)
         .add_service(reflection)
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown)
         .await?;
     Ok(())
 }
@@ -58,11 +134,21 @@ impl Running {
 
 /// Binds `addr` (use port 0 for any free port) and serves in the background.
 pub async fn spawn<S: Store>(ledger: Arc<Ledger<S>>, clock: Arc<dyn Clock>, addr: &str) -> anyhow::Result<Running> {
+    spawn_with(ledger, clock, addr, ServeOptions::default()).await
+}
+
+/// [`spawn`] with transport options (TLS, limits).
+pub async fn spawn_with<S: Store>(
+    ledger: Arc<Ledger<S>>,
+    clock: Arc<dyn Clock>,
+    addr: &str,
+    options: ServeOptions,
+) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let sequencer = Sequencer::start(ledger.clone(), crate::ledger::sequencer::DEFAULT_MAX_BATCH);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(ledger, sequencer, clock, listener, async {
+    let task = tokio::spawn(serve_with(ledger, sequencer, clock, listener, options, async {
         let _ = stopped.await;
     }));
     Ok(Running { addr, stop: Some(stop), task })

@@ -17,6 +17,8 @@ use tonic::{Request, Response, Status, Streaming};
 const STREAM_CHUNK: usize = 1024;
 /// Jobs of one SubmitBatch stream in flight before the stream stops reading.
 const STREAM_IN_FLIGHT: usize = 16;
+/// Most commands in one all-or-nothing `SubmitAll`.
+const MAX_ATOMIC: usize = 100_000;
 /// Entries per page when streaming `GetEntries`.
 const ENTRY_PAGE: u64 = 1000;
 
@@ -156,6 +158,28 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(out_rx))))
+    }
+
+    async fn submit_all(
+        &self,
+        request: Request<Streaming<pb::SignedCommand>>,
+    ) -> Result<Response<pb::SubmitAllResponse>, Status> {
+        let mut input = request.into_inner();
+        let mut commands = Vec::new();
+        while let Some(msg) = input.message().await? {
+            if commands.len() >= MAX_ATOMIC {
+                return Err(status::invalid(format!("an all-or-nothing batch holds at most {MAX_ATOMIC} commands")));
+            }
+            let cmd = convert::signed(&msg).map_err(|e| {
+                status::invalid(format!("command {}: {}", commands.len(), status::bad_field(&e).message()))
+            })?;
+            commands.push(cmd);
+        }
+        let rx = self.sequencer.enqueue_atomic(commands).map_err(|e| status::ledger(&e))?;
+        let outcomes = rx.await.map_err(|_| Status::unavailable("the sequencer stopped"))?.map_err(|e| status::ledger(&e))?;
+        let applied = outcomes.iter().all(Result::is_ok);
+        let results = outcomes.into_iter().enumerate().map(|(i, o)| outcome_to_result(i as u64, o)).collect();
+        Ok(Response::new(pb::SubmitAllResponse { applied, results }))
     }
 
     async fn signing_bytes(&self, request: Request<pb::CommandBody>) -> Result<Response<pb::SigningBytesResponse>, Status> {

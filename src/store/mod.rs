@@ -62,6 +62,13 @@ pub trait Store: Send + Sync + 'static {
     fn size_on_disk(&self) -> u64 {
         0
     }
+    /// The tree head (`H` value) of the last commit, as recorded outside the store's own files
+    /// after that commit was durable, if the store keeps such a record. It lets the ledger see
+    /// a store that came back shorter than what was acknowledged (sled treats a damaged log
+    /// tail as a torn write and silently recovers an older prefix).
+    fn head_mark(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
 }
 
 impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
@@ -76,5 +83,8 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn size_on_disk(&self) -> u64 {
         (**self).size_on_disk()
+    }
+    fn head_mark(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).head_mark()
     }
 }

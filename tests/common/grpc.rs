@@ -10,9 +10,7 @@ use greenledger::crypto::Keypair;
 use greenledger::domain::calendar::unix;
 use greenledger::domain::*;
 use greenledger::ledger::{Clock, Ledger, ManualClock};
-use greenledger::log::{
-    leaf_hash, open_checkpoint, verify_consistency, verify_inclusion, Hash, MemTree, NoteVerifier,
-};
+use greenledger::log::{leaf_hash, open_checkpoint, verify_consistency, verify_inclusion, Hash, MemTree, NoteVerifier};
 use greenledger::rpc::convert::signed_to_pb;
 use greenledger::rpc::pb;
 use greenledger::rpc::pb::ledger_client::LedgerClient;
@@ -49,10 +47,7 @@ pub struct Net {
 /// The hour `n` after 2026-01-01T00:00:00Z as a protobuf interval.
 pub fn pb_hour(n: u64) -> Option<pb::Interval> {
     let h = crate::common::hour(n);
-    Some(pb::Interval {
-        start: h.start.0,
-        end: h.end.0,
-    })
+    Some(pb::Interval { start: h.start.0, end: h.end.0 })
 }
 
 pub fn wind() -> DeviceId {
@@ -72,30 +67,12 @@ impl Net {
         let operator = key(1);
         let mut policy = Policy::new(LEDGER);
         policy.unit_wh = MWH;
-        let genesis = operator.sign(
-            LEDGER,
-            0,
-            Command::Genesis {
-                policy,
-                operator_name: "Registry".into(),
-            },
-        );
-        let ledger = Ledger::create(store.clone(), log_signer(), genesis, clock.clone())
-            .expect("genesis accepted");
+        let genesis = operator.sign(LEDGER, 0, Command::Genesis { policy, operator_name: "Registry".into() });
+        let ledger = Ledger::create(store.clone(), log_signer(), genesis, clock.clone()).expect("genesis accepted");
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let server = spawn(Arc::new(ledger), dyn_clock, "127.0.0.1:0")
-            .await
-            .expect("server starts");
-        let client = LedgerClient::connect(format!("http://{}", server.addr))
-            .await
-            .expect("client connects");
-        let snapshot = Box::new(move || {
-            store
-                .scan(&[], &[0xff; 8], usize::MAX)
-                .expect("scan")
-                .into_iter()
-                .collect()
-        });
+        let server = spawn(Arc::new(ledger), dyn_clock, "127.0.0.1:0").await.expect("server starts");
+        let client = LedgerClient::connect(format!("http://{}", server.addr)).await.expect("client connects");
+        let snapshot = Box::new(move || store.scan(&[], &[0xff; 8], usize::MAX).expect("scan").into_iter().collect());
         let mut net = Net {
             client,
             server: Some(server),
@@ -112,42 +89,18 @@ impl Net {
             nonce: 0,
         };
         let accounts = [
-            (
-                net.meter.account(),
-                "State Grid metering",
-                Role::MeterOperator,
-            ),
-            (
-                net.platform.account(),
-                "Power exchange",
-                Role::TradingPlatform,
-            ),
+            (net.meter.account(), "State Grid metering", Role::MeterOperator),
+            (net.platform.account(), "Power exchange", Role::TradingPlatform),
             (net.regulator.account(), "Regulator", Role::Regulator),
             (net.generator.account(), "Wind farm co", Role::Generator),
             (net.consumer.account(), "Battery factory", Role::Consumer),
-            (
-                net.consumer2.account(),
-                "Solar glass factory",
-                Role::Consumer,
-            ),
+            (net.consumer2.account(), "Solar glass factory", Role::Consumer),
         ];
         let op = net.operator.clone();
         for (account, name, role) in accounts {
-            let r = net
-                .ok(
-                    &op,
-                    Command::RegisterAccount {
-                        account,
-                        name: name.into(),
-                        roles: Roles::of(&[role]),
-                    },
-                )
-                .await;
-            assert!(
-                r.effects.iter().any(|e| e.contains("registered account")),
-                "{:?}",
-                r.effects
-            );
+            let r =
+                net.ok(&op, Command::RegisterAccount { account, name: name.into(), roles: Roles::of(&[role]) }).await;
+            assert!(r.effects.iter().any(|e| e.contains("registered account")), "{:?}", r.effects);
         }
         let owner = net.generator.account();
         net.ok(
@@ -207,12 +160,7 @@ impl Net {
         match self.submit_pb(msg).await {
             Ok(r) => {
                 assert!(!r.duplicate, "{what} was a duplicate: {r:?}");
-                assert!(
-                    r.tree_size > r.index,
-                    "{what}: tree size {} does not cover {}",
-                    r.tree_size,
-                    r.index
-                );
+                assert!(r.tree_size > r.index, "{what}: tree size {} does not cover {}", r.tree_size, r.index);
                 assert_eq!(r.leaf_hash.len(), 32);
                 r
             }
@@ -228,10 +176,7 @@ impl Net {
         let out = self.submit_pb(msg).await;
         let after = self.checkpoint().await;
         assert_eq!(after, before, "a refused command changed the checkpoint");
-        assert!(
-            (self.snapshot)() == store_before,
-            "a refused command changed the store"
-        );
+        assert!((self.snapshot)() == store_before, "a refused command changed the store");
         match out {
             Ok(r) => panic!("expected {code:?}, the command was accepted: {r:?}"),
             Err(s) => {
@@ -258,48 +203,24 @@ impl Net {
     }
 
     pub async fn checkpoint(&mut self) -> pb::CheckpointResponse {
-        self.client
-            .get_checkpoint(pb::GetCheckpointRequest {})
-            .await
-            .expect("checkpoint")
-            .into_inner()
+        self.client.get_checkpoint(pb::GetCheckpointRequest {}).await.expect("checkpoint").into_inner()
     }
 
     pub async fn account(&mut self, who: AccountId) -> pb::AccountInfo {
-        self.client
-            .get_account(pb::AccountRequest {
-                account: who.0.to_vec(),
-            })
-            .await
-            .expect("account")
-            .into_inner()
+        self.client.get_account(pb::AccountRequest { account: who.0.to_vec() }).await.expect("account").into_inner()
     }
 
     pub async fn holdings(&mut self, who: AccountId) -> pb::Holdings {
-        self.client
-            .get_holdings(pb::AccountRequest {
-                account: who.0.to_vec(),
-            })
-            .await
-            .expect("holdings")
-            .into_inner()
+        self.client.get_holdings(pb::AccountRequest { account: who.0.to_vec() }).await.expect("holdings").into_inner()
     }
 
     pub async fn history(&mut self, bundle: u64) -> pb::BundleHistory {
-        self.client
-            .get_bundle_history(pb::BundleRequest { bundle })
-            .await
-            .expect("bundle history")
-            .into_inner()
+        self.client.get_bundle_history(pb::BundleRequest { bundle }).await.expect("bundle history").into_inner()
     }
 
     pub async fn device(&mut self, device: &str, from: u64, to: u64) -> pb::DeviceInfo {
         self.client
-            .get_device(pb::DeviceRequest {
-                device: device.into(),
-                from,
-                to,
-            })
+            .get_device(pb::DeviceRequest { device: device.into(), from, to })
             .await
             .expect("device")
             .into_inner()
@@ -307,11 +228,7 @@ impl Net {
 
     /// Entries `[start, end)` through the `GetEntries` stream.
     pub async fn entries(&mut self, start: u64, end: u64) -> Result<Vec<pb::LogEntry>, Status> {
-        let mut stream = self
-            .client
-            .get_entries(pb::GetEntriesRequest { start, end })
-            .await?
-            .into_inner();
+        let mut stream = self.client.get_entries(pb::GetEntriesRequest { start, end }).await?.into_inner();
         let mut out = Vec::new();
         while let Some(e) = stream.message().await? {
             out.push(e);
@@ -321,12 +238,8 @@ impl Net {
 
     /// Streams `msgs` through `SubmitBatch` and collects every result.
     pub async fn submit_batch(&mut self, msgs: Vec<pb::SignedCommand>) -> Vec<pb::SubmitResult> {
-        let mut stream = self
-            .client
-            .submit_batch(tokio_stream::iter(msgs))
-            .await
-            .expect("batch stream opens")
-            .into_inner();
+        let mut stream =
+            self.client.submit_batch(tokio_stream::iter(msgs)).await.expect("batch stream opens").into_inner();
         let mut out = Vec::new();
         while let Some(r) = stream.message().await.expect("batch result") {
             out.push(r);
@@ -338,12 +251,7 @@ impl Net {
 /// The only bundle of `h` matching `pred`.
 pub fn only<'a>(h: &'a pb::Holdings, pred: impl Fn(&pb::Bundle) -> bool) -> &'a pb::Bundle {
     let found: Vec<&pb::Bundle> = h.bundles.iter().filter(|b| pred(b)).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected exactly one matching bundle in {:?}",
-        h.bundles
-    );
+    assert_eq!(found.len(), 1, "expected exactly one matching bundle in {:?}", h.bundles);
     found[0]
 }
 
@@ -368,13 +276,8 @@ fn hashes(p: &pb::ProofResponse) -> Vec<Hash> {
 pub async fn verify_log(net: &mut Net, earlier: &[pb::CheckpointResponse]) -> u64 {
     let cp = net.checkpoint().await;
     let verifier = NoteVerifier::parse(&cp.log_key).expect("log key parses");
-    assert_eq!(
-        verifier,
-        log_signer().verifier(),
-        "the served log key is not the ledger's key"
-    );
-    let (opened, _) =
-        open_checkpoint(&cp.checkpoint, &verifier).expect("checkpoint note opens with the log key");
+    assert_eq!(verifier, log_signer().verifier(), "the served log key is not the ledger's key");
+    let (opened, _) = open_checkpoint(&cp.checkpoint, &verifier).expect("checkpoint note opens with the log key");
     assert_eq!(opened.origin, LEDGER);
     assert_eq!(opened.size, cp.size);
     assert_eq!(opened.root.to_vec(), cp.root);
@@ -388,19 +291,12 @@ pub async fn verify_log(net: &mut Net, earlier: &[pb::CheckpointResponse]) -> u6
         greenledger::codec::decode_leaf(&e.leaf).expect("every leaf decodes");
         tree.push(&e.leaf);
     }
-    assert_eq!(
-        tree.root(),
-        root,
-        "root rebuilt from the entries differs from the checkpoint"
-    );
+    assert_eq!(tree.root(), root, "root rebuilt from the entries differs from the checkpoint");
 
     let mut client = net.client.clone();
     for e in &entries {
         let p = client
-            .get_inclusion_proof(pb::InclusionProofRequest {
-                index: e.index,
-                tree_size: 0,
-            })
+            .get_inclusion_proof(pb::InclusionProofRequest { index: e.index, tree_size: 0 })
             .await
             .expect("inclusion proof")
             .into_inner();
@@ -410,16 +306,9 @@ pub async fn verify_log(net: &mut Net, earlier: &[pb::CheckpointResponse]) -> u6
     }
     for old in earlier {
         let old_root = hash32(&old.root);
-        assert_eq!(
-            tree.root_at(old.size).expect("old root"),
-            old_root,
-            "log history was rewritten"
-        );
+        assert_eq!(tree.root_at(old.size).expect("old root"), old_root, "log history was rewritten");
         let p = client
-            .get_consistency_proof(pb::ConsistencyProofRequest {
-                first: old.size,
-                second: cp.size,
-            })
+            .get_consistency_proof(pb::ConsistencyProofRequest { first: old.size, second: cp.size })
             .await
             .expect("consistency proof")
             .into_inner();
@@ -428,10 +317,7 @@ pub async fn verify_log(net: &mut Net, earlier: &[pb::CheckpointResponse]) -> u6
             .unwrap_or_else(|err| panic!("consistency {} -> {}: {err}", old.size, cp.size));
         for index in [0, old.size / 2, old.size - 1] {
             let p = client
-                .get_inclusion_proof(pb::InclusionProofRequest {
-                    index,
-                    tree_size: old.size,
-                })
+                .get_inclusion_proof(pb::InclusionProofRequest { index, tree_size: old.size })
                 .await
                 .expect("inclusion proof at an old size")
                 .into_inner();

@@ -54,14 +54,7 @@ impl Harness {
         let store = Arc::new(MemStore::new());
         let clock = Arc::new(ManualClock::new(unix(2026, 2, 1, 0, 0, 0)));
         let operator = key(1);
-        let genesis = operator.sign(
-            LEDGER,
-            0,
-            Command::Genesis {
-                policy,
-                operator_name: "Registry".into(),
-            },
-        );
+        let genesis = operator.sign(LEDGER, 0, Command::Genesis { policy, operator_name: "Registry".into() });
         let ledger = Ledger::create(store.clone(), log_signer(), genesis, clock.clone()).unwrap();
         let mut h = Harness {
             ledger,
@@ -78,39 +71,16 @@ impl Harness {
             nonce: 1,
         };
         let accounts = [
-            (
-                h.meter.account(),
-                "State Grid metering",
-                vec![Role::MeterOperator],
-            ),
-            (
-                h.platform.account(),
-                "Power exchange",
-                vec![Role::TradingPlatform],
-            ),
+            (h.meter.account(), "State Grid metering", vec![Role::MeterOperator]),
+            (h.platform.account(), "Power exchange", vec![Role::TradingPlatform]),
             (h.regulator.account(), "Regulator", vec![Role::Regulator]),
             (h.generator.account(), "Wind farm co", vec![Role::Generator]),
-            (
-                h.consumer.account(),
-                "Battery factory",
-                vec![Role::Consumer],
-            ),
-            (
-                h.consumer2.account(),
-                "Solar glass factory",
-                vec![Role::Consumer],
-            ),
+            (h.consumer.account(), "Battery factory", vec![Role::Consumer]),
+            (h.consumer2.account(), "Solar glass factory", vec![Role::Consumer]),
         ];
         for (account, name, roles) in accounts {
             let op = h.operator.clone();
-            h.ok(
-                &op,
-                Command::RegisterAccount {
-                    account,
-                    name: name.into(),
-                    roles: Roles::of(&roles),
-                },
-            );
+            h.ok(&op, Command::RegisterAccount { account, name: name.into(), roles: Roles::of(&roles) });
         }
         let (op, owner) = (h.operator.clone(), h.generator.account());
         h.ok(
@@ -149,11 +119,7 @@ impl Harness {
     }
 
     pub fn submit_signed(&mut self, signed: SignedCommand) -> Outcome {
-        self.ledger
-            .submit_batch(vec![signed])
-            .expect("storage works")
-            .pop()
-            .expect("one outcome")
+        self.ledger.submit_batch(vec![signed]).expect("storage works").pop().expect("one outcome")
     }
 
     /// Submits and insists on acceptance.
@@ -170,12 +136,7 @@ impl Harness {
         let before = self.snapshot();
         let c = command.clone();
         let out = self.submit(who, command);
-        assert_eq!(
-            self.snapshot(),
-            before,
-            "a refused {} changed the store",
-            c.kind()
-        );
+        assert_eq!(self.snapshot(), before, "a refused {} changed the store", c.kind());
         match out {
             Err(e) => e,
             Ok(r) => panic!("{} was accepted: {:?}", c.kind(), r.summary),
@@ -184,11 +145,7 @@ impl Harness {
 
     /// Everything the store holds.
     pub fn snapshot(&self) -> BTreeMap<Vec<u8>, Vec<u8>> {
-        self.store
-            .scan(&[], &[0xff; 8], usize::MAX)
-            .unwrap()
-            .into_iter()
-            .collect()
+        self.store.scan(&[], &[0xff; 8], usize::MAX).unwrap().into_iter().collect()
     }
 
     pub fn wind() -> DeviceId {
@@ -198,37 +155,17 @@ impl Harness {
     /// Posts a generation reading of `mwh` whole MWh for hour `n` of `WIND-1`.
     pub fn generation(&mut self, n: u64, wh: u64) -> Receipt {
         let m = self.meter.clone();
-        self.ok(
-            &m,
-            Command::PostGeneration {
-                device: Self::wind(),
-                interval: hour(n),
-                energy: Wh(wh),
-            },
-        )
+        self.ok(&m, Command::PostGeneration { device: Self::wind(), interval: hour(n), energy: Wh(wh) })
     }
 
     pub fn consumption(&mut self, who: AccountId, n: u64, wh: u64) -> Receipt {
         let m = self.meter.clone();
-        self.ok(
-            &m,
-            Command::PostConsumption {
-                account: who,
-                interval: hour(n),
-                energy: Wh(wh),
-            },
-        )
+        self.ok(&m, Command::PostConsumption { account: who, interval: hour(n), energy: Wh(wh) })
     }
 
     pub fn issue(&mut self, n: u64) -> Receipt {
         let g = self.generator.clone();
-        self.ok(
-            &g,
-            Command::Issue {
-                device: Self::wind(),
-                interval: hour(n),
-            },
-        )
+        self.ok(&g, Command::Issue { device: Self::wind(), interval: hour(n) })
     }
 
     /// Bundles held by an account.
@@ -238,11 +175,7 @@ impl Harness {
 
     /// The only active bundle of an account.
     pub fn only_bundle(&self, who: &Keypair) -> greenledger::domain::state::Bundle {
-        let mut b: Vec<_> = self
-            .holdings(who)
-            .into_iter()
-            .filter(|b| b.state == state::BundleState::Active)
-            .collect();
+        let mut b: Vec<_> = self.holdings(who).into_iter().filter(|b| b.state == state::BundleState::Active).collect();
         assert_eq!(b.len(), 1, "expected exactly one active bundle, got {b:?}");
         b.pop().unwrap()
     }

@@ -1,5 +1,133 @@
-//! greenledger-load: placeholder until the load generator lands.
+//! greenledger-load: drives a running ledger with a realistic, pre-signed command mix over
+//! concurrent gRPC `SubmitBatch` streams and prints one JSON line.
+//!
+//! ```sh
+//! greenledger init --data /tmp/gl && greenledger serve --data /tmp/gl --addr 127.0.0.1:50051 &
+//! greenledger-load --addr 127.0.0.1:50051 --operator-key /tmp/gl/operator.key --count 20000
+//! greenledger-load --measure-limits                    # verify/s, batch-verify/s, hashes/s, flushes/s
+//! greenledger-load --addr 127.0.0.1:50051 --proofs 10  # inclusion proofs/s over gRPC for 10 s
+//! greenledger-load --addr 127.0.0.1:50051 --audit      # download the log and replay it
+//! ```
+//!
+//! The load run exits non-zero when any command got an outcome the plan did not expect.
+
+#[path = "core.rs"]
+mod load_core;
+mod limits;
+
+use clap::Parser;
+use greenledger::crypto::Keypair;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "greenledger-load", about = "Load generator and limit probes for a greenledger server")]
+struct Args {
+    /// Server address, HOST:PORT.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    addr: String,
+    /// The ledger operator's key file (registers the load's accounts and devices).
+    #[arg(long)]
+    operator_key: Option<PathBuf>,
+    /// Timed commands to submit (setup commands come on top).
+    #[arg(long, default_value_t = 20_000)]
+    count: usize,
+    /// Concurrent SubmitBatch streams, each on its own accounts and devices.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Commands per flight.
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    /// Flights of one stream in flight at once.
+    #[arg(long, default_value_t = 1)]
+    window: usize,
+    /// Cap in commands per second over all streams.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Also measure time from an ack to a GetCheckpoint covering the entry (one per flight).
+    #[arg(long)]
+    checkpoint_latency: bool,
+    /// Wh per certificate of the ledger's policy.
+    #[arg(long, default_value_t = 1_000_000)]
+    unit_wh: u64,
+    /// Measure the machine's limits first and add them (and ratios) to the report.
+    #[arg(long)]
+    limits: bool,
+    /// Only measure the machine's limits and print them.
+    #[arg(long)]
+    measure_limits: bool,
+    /// Seconds per limit probe.
+    #[arg(long, default_value_t = 1.0)]
+    limit_secs: f64,
+    /// Only measure inclusion proofs served per second over gRPC, for this many seconds.
+    #[arg(long)]
+    proofs: Option<f64>,
+    /// Only download the whole log and replay it (signatures, rules, root).
+    #[arg(long)]
+    audit: bool,
+    /// Show a progress bar on stderr.
+    #[arg(long)]
+    progress: bool,
+}
+
 fn main() {
-    eprintln!("greenledger-load: not built yet");
-    std::process::exit(2);
+    let args = Args::parse();
+    match run(args) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("greenledger-load: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<i32> {
+    if args.measure_limits {
+        println!("{}", limits::measure(args.limit_secs)?);
+        return Ok(0);
+    }
+    let endpoint = if args.addr.starts_with("http") { args.addr.clone() } else { format!("http://{}", args.addr) };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if let Some(secs) = args.proofs {
+        println!("{}", rt.block_on(load_core::measure_proofs(&endpoint, args.concurrency, secs))?);
+        return Ok(0);
+    }
+    if args.audit {
+        println!("{}", rt.block_on(load_core::audit(&endpoint))?);
+        return Ok(0);
+    }
+    let key_path = args.operator_key.clone().ok_or_else(|| anyhow::anyhow!("--operator-key FILE is required for a load run"))?;
+    let text = std::fs::read_to_string(&key_path).map_err(|e| anyhow::anyhow!("reading {}: {e}", key_path.display()))?;
+    let operator = Keypair::from_file_text(&text)?;
+    let lim = if args.limits { Some(limits::measure(args.limit_secs)?) } else { None };
+    let mut cfg = load_core::Config::new(endpoint, operator);
+    cfg.count = args.count;
+    cfg.concurrency = args.concurrency;
+    cfg.batch = args.batch;
+    cfg.window = args.window;
+    cfg.rate = args.rate;
+    cfg.checkpoint_latency = args.checkpoint_latency;
+    cfg.unit_wh = args.unit_wh;
+    cfg.progress = args.progress;
+    let report = rt.block_on(load_core::run(cfg))?;
+    let mut json = serde_json::to_value(&report)?;
+    if let Some(l) = lim {
+        let bv = l["batch_verify_per_s"].as_f64().unwrap_or(0.0);
+        let fl = l["sled_flushes_per_s"].as_f64().unwrap_or(0.0);
+        json["per_s_over_batch_verify"] = serde_json::json!(if bv > 0.0 { report.per_s / bv } else { 0.0 });
+        json["flushes_per_s_needed_at_batch"] = serde_json::json!(report.per_s / report.batch.max(1) as f64);
+        json["sled_flushes_per_s"] = serde_json::json!(fl);
+        json["limits"] = l;
+    }
+    println!("{json}");
+    if !report.is_correct() {
+        eprintln!(
+            "greenledger-load: unexpected outcomes: {} refused that should be accepted, {} accepted that should be refused, {} missing",
+            report.unexpected_refusals, report.unexpected_accepts, report.missing
+        );
+        for p in &report.problems {
+            eprintln!("  {p}");
+        }
+        return Ok(1);
+    }
+    Ok(0)
 }

@@ -1,0 +1,310 @@
+//! The regulator's audit: download every entry, replay it with the ledger's own rules, recompute
+//! the Merkle root and compare it with the signed checkpoint; across audits, demand that every
+//! checkpoint seen before is consistent with the new one, so a rewritten or forked history is
+//! caught.
+//!
+//! The core, [`audit`], takes the leaves, the signed checkpoint, the trusted log key, the
+//! state of earlier audits and a source of consistency proofs; it does no I/O, so tests run it
+//! on an in-memory store and the CLI on a server or a data directory.
+
+use crate::domain::replay::Replayer;
+use crate::domain::state::BundleState;
+use crate::domain::types::Timestamp;
+use crate::log::merkle::{self, Hash, MemTree};
+use crate::log::{open_checkpoint, NoteVerifier};
+use crate::store::{keys, Store};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+/// A checkpoint an earlier audit accepted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenCheckpoint {
+    pub size: u64,
+    /// Base64 root hash.
+    pub root: String,
+    /// The signed note as it was seen.
+    pub note: String,
+}
+
+/// What an auditor keeps between audits (the `--state` file).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditState {
+    /// The log key of the audited ledger; it must never change.
+    pub log_key: String,
+    /// Every checkpoint accepted so far, oldest first.
+    pub checkpoints: Vec<SeenCheckpoint>,
+}
+
+/// Where consistency proofs come from (a server, or the stored tree of a data directory).
+pub trait ConsistencySource {
+    fn consistency_proof(&mut self, first: u64, second: u64) -> Result<Vec<Hash>, String>;
+}
+
+impl<F: FnMut(u64, u64) -> Result<Vec<Hash>, String>> ConsistencySource for F {
+    fn consistency_proof(&mut self, first: u64, second: u64) -> Result<Vec<Hash>, String> {
+        self(first, second)
+    }
+}
+
+/// Consistency proofs computed from a store's tree nodes.
+pub struct StoreProofs<'a, S: ?Sized>(pub &'a S);
+
+impl<S: Store + ?Sized> ConsistencySource for StoreProofs<'_, S> {
+    fn consistency_proof(&mut self, first: u64, second: u64) -> Result<Vec<Hash>, String> {
+        merkle::consistency_proof(first, second, &crate::ledger::StoredNodes(self.0)).map_err(|e| e.to_string())
+    }
+}
+
+/// The leaves `0..size` of a store, `None` where a leaf is missing.
+pub fn store_leaves<S: Store + ?Sized>(store: &S, size: u64) -> impl Iterator<Item = Option<Vec<u8>>> + '_ {
+    (0..size).map(move |i| store.get(&keys::leaf(i)).ok().flatten())
+}
+
+/// The signed checkpoint a store holds.
+pub fn store_checkpoint<S: Store + ?Sized>(store: &S) -> Result<String, String> {
+    let bytes = store.get(keys::CHECKPOINT).map_err(|e| e.to_string())?.ok_or("the store holds no checkpoint")?;
+    String::from_utf8(bytes).map_err(|_| "the stored checkpoint is not UTF-8".to_string())
+}
+
+/// Why an audit failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuditFailure {
+    #[error("the log key is not a valid verifier key: {0}")]
+    BadLogKey(String),
+    #[error("the log key changed since the earlier audits: it was {before}, now {now}")]
+    LogKeyChanged { before: String, now: String },
+    #[error("the signed checkpoint does not verify: {0}")]
+    Checkpoint(String),
+    #[error("entry {index} is missing (the checkpoint covers {size} entries)")]
+    Missing { index: u64, size: u64 },
+    #[error("first divergent entry {index}: replay fails: {reason}")]
+    Replay { index: u64, reason: String },
+    #[error("{}: the root recomputed from the entries is {computed}, the signed checkpoint says {signed}",
+        match first_divergent { Some(i) => format!("first divergent entry {i}"), None => "the entries do not match the checkpoint".to_string() })]
+    RootMismatch { first_divergent: Option<u64>, computed: String, signed: String },
+    #[error("rollback: an earlier audit saw a checkpoint of size {seen}, the log now claims only {size}")]
+    Rollback { seen: u64, size: u64 },
+    #[error("forked history: the checkpoint of size {seen_size} seen earlier is not consistent with the new checkpoint of size {size}: {reason}")]
+    Fork { seen_size: u64, size: u64, reason: String },
+}
+
+impl AuditFailure {
+    /// The entry the failure names, if any.
+    pub fn index(&self) -> Option<u64> {
+        match self {
+            AuditFailure::Missing { index, .. } | AuditFailure::Replay { index, .. } => Some(*index),
+            AuditFailure::RootMismatch { first_divergent, .. } => *first_divergent,
+            _ => None,
+        }
+    }
+}
+
+/// The result of a successful audit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditReport {
+    pub ledger: String,
+    pub entries: u64,
+    pub root: Hash,
+    pub unit_wh: u64,
+    pub wh_issued: u128,
+    pub wh_retired: u128,
+    /// Active bundles past their expiry at the audit time.
+    pub wh_expired: u128,
+    pub wh_withdrawn: u128,
+    pub wh_frozen: u128,
+    pub wh_active: u128,
+    pub claims: u64,
+    /// Refused attempts recorded in the log: always 0, refusals are not logged.
+    pub refusals_logged: u64,
+    /// Earlier checkpoints proven consistent with this one.
+    pub consistent_with: usize,
+    /// The state to keep for the next audit.
+    pub next_state: AuditState,
+}
+
+impl AuditReport {
+    pub fn lines(&self) -> Vec<String> {
+        let mwh = |wh: u128| format!("{} Wh ({}.{:03} MWh)", wh, wh / 1_000_000, (wh % 1_000_000) / 1000);
+        vec![
+            format!("ledger {}: {} entries replayed with the ledger's rules; root {} matches the signed checkpoint", self.ledger, self.entries, B64.encode(self.root)),
+            format!("issued:    {}", mwh(self.wh_issued)),
+            format!("retired:   {} in {} claims", mwh(self.wh_retired), self.claims),
+            format!("expired:   {} (active bundles past expiry now)", mwh(self.wh_expired)),
+            format!("withdrawn: {}", mwh(self.wh_withdrawn)),
+            format!("frozen:    {}", mwh(self.wh_frozen)),
+            format!("active:    {}", mwh(self.wh_active)),
+            format!("refused attempts recorded: {} (refusals are not logged)", self.refusals_logged),
+            if self.consistent_with == 0 {
+                "no earlier checkpoint to check consistency against".to_string()
+            } else {
+                format!("consistent with all {} checkpoints seen by earlier audits", self.consistent_with)
+            },
+        ]
+    }
+}
+
+/// Audits a ledger.
+///
+/// - `leaves`: the leaves in index order, `None` for a missing one; only the first
+///   `checkpoint size` are read.
+/// - `checkpoint_note`: the ledger's latest signed checkpoint; `log_key`: the trusted key.
+/// - `prior`: the state of earlier audits; the key must be the same and every checkpoint in it
+///   must be consistent with the new one (by a proof from `proofs` and by the recomputed tree).
+/// - `now`: the audit time, for expiry; `progress(done, total)` is called as entries replay.
+pub fn audit<I: IntoIterator<Item = Option<Vec<u8>>>>(
+    leaves: I,
+    checkpoint_note: &str,
+    log_key: &str,
+    prior: Option<&AuditState>,
+    proofs: &mut dyn ConsistencySource,
+    now: Timestamp,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<AuditReport, AuditFailure> {
+    let log_key = log_key.trim();
+    let verifier = NoteVerifier::parse(log_key).map_err(|e| AuditFailure::BadLogKey(e.to_string()))?;
+    if let Some(p) = prior {
+        if !p.log_key.is_empty() && p.log_key != log_key {
+            return Err(AuditFailure::LogKeyChanged { before: p.log_key.clone(), now: log_key.to_string() });
+        }
+    }
+    let (cp, _) = open_checkpoint(checkpoint_note, &verifier).map_err(|e| AuditFailure::Checkpoint(e.to_string()))?;
+    let size = cp.size;
+
+    let mut replayer = Replayer::new();
+    let mut tree = MemTree::new();
+    let mut leaves = leaves.into_iter();
+    let mut replay_error: Option<AuditFailure> = None;
+    for index in 0..size {
+        let Some(Some(leaf)) = leaves.next() else {
+            return Err(AuditFailure::Missing { index, size });
+        };
+        tree.push(&leaf);
+        if replay_error.is_none() {
+            if let Err(e) = replayer.push(&leaf) {
+                replay_error = Some(AuditFailure::Replay { index: e.index(), reason: e.to_string() });
+            }
+        }
+        progress(index + 1, size);
+    }
+    let root = tree.root();
+    if root != cp.root {
+        // Find the first divergent entry: the longest prefix of our entries the signed tree
+        // proves it extends. A replay failure before it is reported first.
+        let first = first_divergent(&tree, size, &cp.root, proofs);
+        if let Some(AuditFailure::Replay { index, .. }) = &replay_error {
+            if first.is_none_or(|f| *index <= f) {
+                return Err(replay_error.expect("present"));
+            }
+        }
+        return Err(AuditFailure::RootMismatch {
+            first_divergent: first,
+            computed: B64.encode(root),
+            signed: B64.encode(cp.root),
+        });
+    }
+    if let Some(e) = replay_error {
+        return Err(e);
+    }
+
+    let mut consistent_with = 0;
+    let mut next_state = AuditState { log_key: log_key.to_string(), checkpoints: Vec::new() };
+    if let Some(p) = prior {
+        for seen in &p.checkpoints {
+            let seen_root: Hash = B64
+                .decode(&seen.root)
+                .ok()
+                .and_then(|r| r.try_into().ok())
+                .ok_or_else(|| AuditFailure::Fork { seen_size: seen.size, size, reason: "the state file's root is not base64 of 32 bytes".into() })?;
+            // The seen note must be a checkpoint of this log with that size and root.
+            match open_checkpoint(&seen.note, &verifier) {
+                Ok((c, _)) if c.size == seen.size && c.root == seen_root => {}
+                Ok(_) => {
+                    return Err(AuditFailure::Fork { seen_size: seen.size, size, reason: "the state file's note does not match its size and root".into() })
+                }
+                Err(e) => return Err(AuditFailure::Fork { seen_size: seen.size, size, reason: format!("the state file's note: {e}") }),
+            }
+            if seen.size > size {
+                return Err(AuditFailure::Rollback { seen: seen.size, size });
+            }
+            if seen.size == 0 {
+                consistent_with += 1;
+                continue;
+            }
+            let proof = proofs
+                .consistency_proof(seen.size, size)
+                .map_err(|e| AuditFailure::Fork { seen_size: seen.size, size, reason: format!("no consistency proof: {e}") })?;
+            merkle::verify_consistency(seen.size, size, &seen_root, &cp.root, &proof)
+                .map_err(|e| AuditFailure::Fork { seen_size: seen.size, size, reason: e.to_string() })?;
+            // And by our own recomputation from the entries.
+            let ours = tree.root_at(seen.size).map_err(|e| AuditFailure::Fork { seen_size: seen.size, size, reason: e.to_string() })?;
+            if ours != seen_root {
+                return Err(AuditFailure::Fork { seen_size: seen.size, size, reason: "the entries give a different root at that size".into() });
+            }
+            consistent_with += 1;
+        }
+        next_state.checkpoints = p.checkpoints.clone();
+    }
+    if !next_state.checkpoints.iter().any(|c| c.size == size && c.root == B64.encode(cp.root)) {
+        next_state.checkpoints.push(SeenCheckpoint { size, root: B64.encode(cp.root), note: checkpoint_note.to_string() });
+    }
+
+    let state = &replayer.state;
+    let unit = state.meta.as_ref().map_or(1, |m| m.policy.unit_wh) as u128;
+    let mut r = AuditReport {
+        ledger: cp.origin.clone(),
+        entries: size,
+        root,
+        unit_wh: unit as u64,
+        wh_issued: 0,
+        wh_retired: 0,
+        wh_expired: 0,
+        wh_withdrawn: 0,
+        wh_frozen: 0,
+        wh_active: 0,
+        claims: state.claims.len() as u64,
+        refusals_logged: 0,
+        consistent_with,
+        next_state,
+    };
+    for reading in state.readings.values() {
+        if let Some(i) = &reading.issuance {
+            r.wh_issued += i.serials.len() as u128 * unit;
+        }
+    }
+    for b in state.bundles.values() {
+        let wh = b.serials.len() as u128 * unit;
+        match b.state {
+            BundleState::Retired(_) => r.wh_retired += wh,
+            BundleState::Withdrawn => r.wh_withdrawn += wh,
+            BundleState::Frozen => r.wh_frozen += wh,
+            BundleState::Active if b.is_expired(now) => r.wh_expired += wh,
+            BundleState::Active => r.wh_active += wh,
+        }
+    }
+    Ok(r)
+}
+
+/// The smallest `m` such that our first `m + 1` entries are not a prefix of the signed tree,
+/// found by binary search with consistency proofs. `None` when no proof source answers.
+fn first_divergent(tree: &MemTree, size: u64, signed_root: &Hash, proofs: &mut dyn ConsistencySource) -> Option<u64> {
+    let mut extends = |m: u64| -> Option<bool> {
+        if m == 0 {
+            return Some(true);
+        }
+        let ours = tree.root_at(m).ok()?;
+        let proof = proofs.consistency_proof(m, size).ok()?;
+        Some(merkle::verify_consistency(m, size, &ours, signed_root, &proof).is_ok())
+    };
+    // Invariant: prefix `lo` agrees, prefix `hi` does not (the whole tree does not).
+    let (mut lo, mut hi) = (0u64, size);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if extends(mid)? {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(lo)
+}

@@ -1,0 +1,181 @@
+//! The regulator's audit: replay and root recomputation over a good ledger, leaves edited or
+//! deleted behind the ledger's back, and forked or rolled-back histories caught through the
+//! state kept between audits.
+
+mod common;
+
+use common::*;
+use greenledger::audit::{self, AuditFailure, AuditReport, AuditState, StoreProofs};
+use greenledger::codec;
+use greenledger::domain::calendar::unix;
+use greenledger::domain::*;
+use greenledger::store::keys;
+
+fn now() -> Timestamp {
+    Timestamp(unix(2026, 3, 1, 0, 0, 0))
+}
+
+/// Audits the harness's ledger from its store, as `greenledger audit --data` does.
+fn run(h: &Harness, prior: Option<&AuditState>) -> Result<AuditReport, AuditFailure> {
+    let note = audit::store_checkpoint(&*h.store).unwrap();
+    let size = h.ledger.size();
+    let mut progress = Vec::new();
+    let r = audit::audit(
+        audit::store_leaves(&*h.store, size),
+        &note,
+        &h.ledger.verifier().to_string(),
+        prior,
+        &mut StoreProofs(&*h.store),
+        now(),
+        &mut |done, total| progress.push((done, total)),
+    );
+    if r.is_ok() {
+        assert_eq!(progress.last(), Some(&(size, size)));
+    }
+    r
+}
+
+/// Issues 5 MWh, trades 1 MWh with the power, transfers 2 certificates and retires one.
+fn busy(h: &mut Harness, wh: u64) {
+    h.generation(0, wh);
+    let (p, c2) = (h.platform.clone(), h.consumer2.account());
+    h.ok(&p, Command::SettleTrade { device: Harness::wind(), interval: hour(0), buyer: c2, energy: Wh(MWH) });
+    h.issue(0);
+    h.consumption(h.consumer.account(), 0, 10 * MWH);
+    let g = h.generator.clone();
+    let b = h.only_bundle(&g);
+    let s = b.serials.start.0;
+    let to = h.consumer.account();
+    h.ok(&g, Command::Transfer { bundle: b.id, serials: SerialRange::new(s, s + 2), to });
+    let c = h.consumer.clone();
+    let cb = h.only_bundle(&c);
+    h.ok(
+        &c,
+        Command::Retire {
+            bundle: cb.id,
+            serials: SerialRange::new(cb.serials.start.0, cb.serials.start.0 + 1),
+            beneficiary: "Battery factory".into(),
+            purpose: "annual report".into(),
+            consumption: hour(0),
+        },
+    );
+}
+
+#[test]
+fn a_good_ledger_passes_with_totals() {
+    let mut h = Harness::new();
+    busy(&mut h, 5 * MWH + 300_000);
+    let r = run(&h, None).unwrap();
+    assert_eq!(r.entries, h.ledger.size());
+    assert_eq!(r.root, h.ledger.root_at(r.entries).unwrap());
+    assert_eq!(r.wh_issued, 5 * MWH as u128);
+    assert_eq!(r.wh_retired, MWH as u128);
+    assert_eq!(r.claims, 1);
+    assert_eq!(r.wh_withdrawn, 0);
+    assert_eq!(r.wh_expired, 0);
+    assert_eq!(r.wh_active, 4 * MWH as u128);
+    assert_eq!(r.refusals_logged, 0);
+    assert!(r.lines().iter().any(|l| l.contains("refusals are not logged")));
+    assert_eq!(r.next_state.checkpoints.len(), 1);
+    assert_eq!(r.next_state.log_key, h.ledger.verifier().to_string());
+
+    // Long after production every active certificate has expired.
+    let note = audit::store_checkpoint(&*h.store).unwrap();
+    let late = Timestamp(unix(2030, 1, 1, 0, 0, 0));
+    let r = audit::audit(
+        audit::store_leaves(&*h.store, h.ledger.size()),
+        &note,
+        &h.ledger.verifier().to_string(),
+        None,
+        &mut StoreProofs(&*h.store),
+        late,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!((r.wh_expired, r.wh_active), (4 * MWH as u128, 0));
+}
+
+#[test]
+fn an_edited_leaf_is_found() {
+    let mut h = Harness::new();
+    busy(&mut h, 5 * MWH);
+    let size = h.ledger.size();
+
+    // A broken signature: replay stops at that entry.
+    let i = size - 3;
+    let mut leaf = h.ledger.leaf(i).unwrap();
+    let n = leaf.len();
+    leaf[n - 1] ^= 1;
+    h.store.raw_put(&keys::leaf(i), &leaf);
+    let err = run(&h, None).unwrap_err();
+    assert_eq!(err.index(), Some(i), "{err}");
+    assert!(err.to_string().contains(&format!("entry {i}")), "{err}");
+}
+
+#[test]
+fn a_subtly_edited_leaf_is_found_by_the_root() {
+    // The sequencer time is not signed: editing it keeps every signature valid and the replay
+    // may pass, but the recomputed root differs and the search names the entry.
+    let mut h = Harness::new();
+    busy(&mut h, 5 * MWH);
+    let size = h.ledger.size();
+    let i = size - 4;
+    let mut entry = h.ledger.entry(i).unwrap();
+    entry.time = Timestamp(entry.time.0 + 1);
+    h.store.raw_put(&keys::leaf(i), &codec::leaf_bytes(&entry));
+    let err = run(&h, None).unwrap_err();
+    assert!(matches!(err, AuditFailure::RootMismatch { first_divergent: Some(d), .. } if d == i), "{err}");
+    assert!(err.to_string().starts_with(&format!("first divergent entry {i}")), "{err}");
+}
+
+#[test]
+fn a_deleted_leaf_is_found() {
+    let mut h = Harness::new();
+    busy(&mut h, 5 * MWH);
+    let i = 5;
+    h.store.raw_delete(&keys::leaf(i));
+    let err = run(&h, None).unwrap_err();
+    assert_eq!(err, AuditFailure::Missing { index: i, size: h.ledger.size() });
+}
+
+#[test]
+fn growth_is_consistent_and_a_fork_is_detected() {
+    // Two ledgers with the same log key and genesis (the harness is deterministic) that diverge.
+    let mut a = Harness::new();
+    let mut b = Harness::new();
+    let first = run(&a, None).unwrap();
+    assert_eq!(run(&b, Some(&first.next_state)).unwrap().consistent_with, 1, "identical so far");
+
+    busy(&mut a, 5 * MWH);
+    let seen_a = run(&a, Some(&first.next_state)).unwrap();
+    assert_eq!(seen_a.consistent_with, 1);
+    assert_eq!(seen_a.next_state.checkpoints.len(), 2);
+
+    // A grows honestly: consistent with both checkpoints seen before.
+    a.generation(1, 2 * MWH);
+    let later = run(&a, Some(&seen_a.next_state)).unwrap();
+    assert_eq!(later.consistent_with, 2);
+
+    // B tells a different story after the common prefix, and grows beyond A's size.
+    busy(&mut b, 4 * MWH);
+    b.generation(1, 3 * MWH);
+    b.generation(2, 3 * MWH);
+    assert!(b.ledger.size() >= a.ledger.size());
+    let err = run(&b, Some(&later.next_state)).unwrap_err();
+    assert!(matches!(err, AuditFailure::Fork { .. }), "{err}");
+    assert!(err.to_string().contains("forked history"), "{err}");
+
+    // A log that shrank is a rollback.
+    let small = Harness::new();
+    let err = run(&small, Some(&later.next_state)).unwrap_err();
+    assert!(matches!(err, AuditFailure::Rollback { .. }), "{err}");
+
+    // The key may not change between audits.
+    let mut other = later.next_state.clone();
+    other.log_key = greenledger::log::NoteSigner::new(LEDGER, ed25519_dalek::SigningKey::from_bytes(&[98; 32]))
+        .unwrap()
+        .verifier()
+        .to_string();
+    let err = run(&a, Some(&other)).unwrap_err();
+    assert!(matches!(err, AuditFailure::LogKeyChanged { .. }), "{err}");
+}

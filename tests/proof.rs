@@ -1,0 +1,225 @@
+//! Claim proof bundles: built from a ledger, verified offline with only the log key, refused
+//! after any single-byte change, and still valid against an older checkpoint given a
+//! consistency proof to a newer one.
+
+mod common;
+
+use common::*;
+use greenledger::domain::*;
+use greenledger::log::{add_signature_lines, split, Checkpoint, Cosigner};
+use greenledger::proof::{self, ClaimProof, ProofFailure};
+
+/// A ledger with three claims:
+/// - C1: part of a bundle the generator sold to `consumer` (issuance, transfer, retirement);
+/// - C2: the rest of that bundle (issuance, transfer, split by C1's retirement, retirement);
+/// - C3: certificates that came to `consumer2` with a green-power trade settled before issuance.
+fn ledger_with_claims() -> Harness {
+    let mut h = Harness::new();
+    h.generation(0, 5 * MWH + 500_000);
+    let (p, c2) = (h.platform.clone(), h.consumer2.account());
+    h.ok(&p, Command::SettleTrade { device: Harness::wind(), interval: hour(0), buyer: c2, energy: Wh(MWH) });
+    h.issue(0);
+    h.consumption(h.consumer.account(), 0, 10 * MWH);
+    h.consumption(h.consumer2.account(), 0, 10 * MWH);
+    let g = h.generator.clone();
+    let b = h.only_bundle(&g);
+    assert_eq!(b.serials.len(), 4);
+    let to = h.consumer.account();
+    let s = b.serials.start.0;
+    h.ok(&g, Command::Transfer { bundle: b.id, serials: SerialRange::new(s + 1, s + 4), to });
+    let c = h.consumer.clone();
+    let cb = h.only_bundle(&c);
+    h.ok(
+        &c,
+        Command::Retire {
+            bundle: cb.id,
+            serials: SerialRange::new(s + 1, s + 2),
+            beneficiary: "Battery factory, batch 7".into(),
+            purpose: "product label".into(),
+            consumption: hour(0),
+        },
+    );
+    let rest = h.only_bundle(&c);
+    h.ok(
+        &c,
+        Command::Retire {
+            bundle: rest.id,
+            serials: rest.serials,
+            beneficiary: "Battery factory".into(),
+            purpose: "annual report 2026".into(),
+            consumption: hour(0),
+        },
+    );
+    let c2k = h.consumer2.clone();
+    let tb = h.only_bundle(&c2k);
+    h.ok(
+        &c2k,
+        Command::Retire {
+            bundle: tb.id,
+            serials: tb.serials,
+            beneficiary: "Solar glass factory".into(),
+            purpose: "RE100".into(),
+            consumption: hour(0),
+        },
+    );
+    h
+}
+
+fn log_key(h: &Harness) -> String {
+    h.ledger.verifier().to_string()
+}
+
+fn roles(p: &ClaimProof) -> Vec<&str> {
+    p.entries.iter().map(|e| e.role.as_str()).collect()
+}
+
+#[test]
+fn every_claim_verifies_offline() {
+    let h = ledger_with_claims();
+    let key = log_key(&h);
+    for id in 1..=3 {
+        let p = proof::build(&h.ledger, ClaimId(id)).unwrap();
+        // Through the JSON file format, as a third party would receive it.
+        let json = p.to_json();
+        let v = proof::verify_json(&json, &key, &[], 0).unwrap_or_else(|e| panic!("C{id}: {e}"));
+        let claim = h.ledger.claim(ClaimId(id)).unwrap();
+        assert_eq!(v.summary.claim_entry, claim.entry.0);
+        assert_eq!(v.summary.energy_wh, claim.energy.0);
+        assert_eq!(v.summary.serial_first, claim.serials.start.0);
+        assert_eq!(v.summary.device, "WIND-1");
+        assert_eq!(v.summary.technology, "wind");
+        assert_eq!(v.summary.claimant, claim.claimant.to_hex());
+        assert!(!v.describe().is_empty());
+    }
+    let r = |id| roles(&proof::build(&h.ledger, ClaimId(id)).unwrap()).join(",");
+    assert!(r(1).ends_with("reading,trade,issuance,transfer,retirement"), "{}", r(1));
+    assert!(r(2).ends_with("issuance,transfer,split,retirement"), "{}", r(2));
+    assert!(r(3).ends_with("reading,trade,issuance,retirement"), "{}", r(3));
+    assert!(r(1).starts_with("genesis,account"), "{}", r(1));
+}
+
+#[test]
+fn any_single_byte_change_is_refused() {
+    let h = ledger_with_claims();
+    let key = log_key(&h);
+    let json = proof::build(&h.ledger, ClaimId(2)).unwrap().to_json();
+    assert!(proof::verify_json(&json, &key, &[], 0).is_ok());
+    let bytes = json.as_bytes();
+    // GREENLEDGER_FLIP_ALL=1 flips every byte instead of 200 samples (slow).
+    let samples = if std::env::var_os("GREENLEDGER_FLIP_ALL").is_some() { bytes.len() } else { 200usize };
+    let step = (bytes.len() / samples).max(1);
+    let mut tried = 0;
+    for pos in (0..bytes.len()).step_by(step).take(samples) {
+        let mut changed = bytes.to_vec();
+        changed[pos] ^= 0x01;
+        // A change that breaks the UTF-8 or the JSON is refused too.
+        let outcome = match String::from_utf8(changed) {
+            Ok(text) => proof::verify_json(&text, &key, &[], 0),
+            Err(_) => Err(ProofFailure::Malformed("not UTF-8".into())),
+        };
+        assert!(
+            outcome.is_err(),
+            "flipping byte {pos} ({:?}) in ...{}... was accepted",
+            bytes[pos] as char,
+            String::from_utf8_lossy(&bytes[pos.saturating_sub(30)..(pos + 30).min(bytes.len())])
+        );
+        tried += 1;
+    }
+    assert_eq!(tried, samples);
+}
+
+#[test]
+fn precise_failures() {
+    let h = ledger_with_claims();
+    let key = log_key(&h);
+    let p = proof::build(&h.ledger, ClaimId(1)).unwrap();
+
+    // Another log's key.
+    let other = greenledger::log::NoteSigner::new(LEDGER, ed25519_dalek::SigningKey::from_bytes(&[98; 32])).unwrap();
+    assert!(matches!(
+        proof::verify(&p, &other.verifier().to_string(), &[], 0),
+        Err(ProofFailure::LogKeyMismatch { .. })
+    ));
+
+    // A transfer left out: the retirement is signed by someone who never received the serials.
+    let mut q = p.clone();
+    let t = q.entries.iter().position(|e| e.role == "transfer").unwrap();
+    let removed = q.entries.remove(t).index;
+    let err = proof::verify(&q, &key, &[], 0).unwrap_err();
+    assert!(matches!(err, ProofFailure::Lineage { .. }), "{err}");
+    assert!(err.to_string().contains("did not own"), "{err}");
+    assert!(removed < p.summary.claim_entry);
+
+    // A wrong role.
+    let mut q = p.clone();
+    let i = q.entries.iter().position(|e| e.role == "transfer").unwrap();
+    q.entries[i].role = "split".into();
+    let err = proof::verify(&q, &key, &[], 0).unwrap_err();
+    assert!(matches!(err, ProofFailure::Role { index, .. } if index == q.entries[i].index), "{err}");
+
+    // An inclusion proof of another entry.
+    let mut q = p.clone();
+    q.entries[2].inclusion_proof = q.entries[3].inclusion_proof.clone();
+    let err = proof::verify(&q, &key, &[], 0).unwrap_err();
+    assert!(matches!(err, ProofFailure::Inclusion { index, .. } if index == q.entries[2].index), "{err}");
+    assert!(err.to_string().starts_with(&format!("entry {}:", q.entries[2].index)), "{err}");
+
+    // A witness quorum that is not met, then met.
+    let witness = Cosigner::new("witness.example/w1", ed25519_dalek::SigningKey::from_bytes(&[42; 32])).unwrap();
+    assert!(matches!(
+        proof::verify(&p, &key, &[witness.verifier()], 1),
+        Err(ProofFailure::Witnesses { needed: 1, got: 0, .. })
+    ));
+    let (text, _) = split(&p.checkpoint).unwrap();
+    let line = witness.cosign(&text, 1_800_000_000).unwrap();
+    let mut q = p.clone();
+    q.checkpoint = add_signature_lines(&q.checkpoint, &[line]).unwrap();
+    let v = proof::verify(&q, &key, &[witness.verifier()], 1).unwrap();
+    assert_eq!(v.witnesses, vec![("witness.example/w1".to_string(), 1_800_000_000)]);
+}
+
+#[test]
+fn older_checkpoint_plus_consistency_proof_verifies() {
+    let mut h = ledger_with_claims();
+    let key = log_key(&h);
+    let old = proof::build(&h.ledger, ClaimId(3)).unwrap();
+    let (text, _) = split(&old.checkpoint).unwrap();
+    let old_size = Checkpoint::parse(&text).unwrap().size;
+
+    // The log grows.
+    for n in 1..6 {
+        h.generation(n, 3 * MWH);
+        h.issue(n);
+    }
+    assert!(h.ledger.size() > old_size + 9);
+
+    let mut p = old.clone();
+    proof::extend_to_current(&h.ledger, &mut p).unwrap();
+    let v = proof::verify_json(&p.to_json(), &key, &[], 0).unwrap();
+    assert_eq!(v.checkpoint_size, old_size);
+    assert_eq!(v.newer_size, Some(h.ledger.size()));
+
+    // The same through verify_with_newer.
+    let newer = h.ledger.checkpoint_note().unwrap();
+    let cproof = h.ledger.consistency_proof(old_size, h.ledger.size()).unwrap();
+    assert!(proof::verify_with_newer(&old, &newer, &cproof, &key, &[], 0).is_ok());
+
+    // A consistency proof for other sizes does not verify.
+    let wrong = h.ledger.consistency_proof(old_size - 1, h.ledger.size()).unwrap();
+    assert!(matches!(
+        proof::verify_with_newer(&old, &newer, &wrong, &key, &[], 0),
+        Err(ProofFailure::Consistency(_))
+    ));
+
+    // Changing any sampled byte of the extended proof is refused as well.
+    let json = p.to_json();
+    let bytes = json.as_bytes();
+    let cstart = json.find("\"consistency\"").unwrap();
+    for pos in (cstart..bytes.len()).step_by(7) {
+        let mut changed = bytes.to_vec();
+        changed[pos] ^= 0x01;
+        if let Ok(text) = String::from_utf8(changed) {
+            assert!(proof::verify_json(&text, &key, &[], 0).is_err(), "byte {pos} of the consistency part");
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Restart: a ledger on sled survives being closed and reopened with the same head, checkpoint
+//! and state, continues at the right index, and its root equals the root recomputed from its
+//! leaves. A store whose tree, head, leaves or checkpoint were tampered with is refused at open.
+
+mod common;
+use common::*;
+use greenledger::codec;
+use greenledger::crypto::Keypair;
+use greenledger::domain::calendar::unix;
+use greenledger::domain::replay::Replayer;
+use greenledger::domain::state::Bundle;
+use greenledger::domain::*;
+use greenledger::ledger::{Head, Ledger, LedgerError, ManualClock, Receipt};
+use greenledger::log::{verify_consistency, MemTree, NodeId, NoteSigner};
+use greenledger::store::{keys, MemStore, SledStore, Store};
+use std::sync::Arc;
+
+/// A ledger on any store, with its own nonce counter.
+struct Node<S: Store> {
+    ledger: Ledger<S>,
+    nonce: u64,
+}
+
+impl<S: Store> Node<S> {
+    fn ok(&mut self, who: &Keypair, command: Command) -> Receipt {
+        self.nonce += 1;
+        let signed = who.sign(LEDGER, self.nonce, command);
+        let out = self.ledger.submit_batch(vec![signed]).unwrap().pop().unwrap();
+        out.unwrap_or_else(|e| panic!("refused: {}", e.message))
+    }
+}
+
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(unix(2026, 2, 1, 0, 0, 0)))
+}
+
+/// Participants: operator 1, meter 2, generator 5, consumers 6 and 7.
+fn parties() -> [Keypair; 5] {
+    [key(1), key(2), key(5), key(6), key(7)]
+}
+
+/// Genesis, registrations, `hours` hours of generation and issuance, sales of one certificate
+/// of each hour alternating between the two consumers, and one retirement by each consumer.
+fn populate<S: Store>(store: Arc<S>, hours: u64) -> Node<S> {
+    let [op, meter, gen, c1, c2] = parties();
+    let genesis = Command::Genesis { policy: Policy::new(LEDGER), operator_name: "Registry".into() };
+    let ledger = Ledger::create(store, log_signer(), op.sign(LEDGER, 0, genesis), clock()).unwrap();
+    let mut n = Node { ledger, nonce: 0 };
+    for (k, name, role) in [
+        (&meter, "meter", Role::MeterOperator),
+        (&gen, "wind farm", Role::Generator),
+        (&c1, "factory 1", Role::Consumer),
+        (&c2, "factory 2", Role::Consumer),
+    ] {
+        let roles = Roles::of(&[role]);
+        n.ok(&op, Command::RegisterAccount { account: k.account(), name: name.into(), roles });
+    }
+    let device = Command::RegisterDevice {
+        device: Harness::wind(),
+        owner: gen.account(),
+        technology: Technology::Wind,
+        capacity_w: 10_000_000,
+        region: "inner_mongolia".into(),
+        commissioned: Timestamp(unix(2020, 1, 1, 0, 0, 0)),
+    };
+    n.ok(&op, device);
+    for h in 0..hours {
+        let energy = Wh(2 * MWH + h * 100_000);
+        let post = Command::PostGeneration { device: Harness::wind(), interval: hour(h), energy };
+        n.ok(&meter, post);
+        n.ok(&gen, Command::Issue { device: Harness::wind(), interval: hour(h) });
+        let b = n.ledger.holdings(&gen.account()).unwrap().pop().unwrap();
+        let to = [&c1, &c2][(h % 2) as usize];
+        let serials = SerialRange::new(b.serials.start.0, b.serials.start.0 + 1);
+        n.ok(&gen, Command::Transfer { bundle: b.id, serials, to: to.account() });
+    }
+    for c in [&c1, &c2] {
+        let consumption = Command::PostConsumption { account: c.account(), interval: hour(0), energy: Wh(5 * MWH) };
+        n.ok(&meter, consumption);
+        let b = n.ledger.holdings(&c.account()).unwrap().remove(0);
+        let retire = Command::Retire {
+            bundle: b.id,
+            serials: b.serials,
+            beneficiary: "factory".into(),
+            purpose: "annual report".into(),
+            consumption: hour(0),
+        };
+        n.ok(c, retire);
+    }
+    n
+}
+
+/// Everything a user can read about the state, per party.
+fn state_of<S: Store>(l: &Ledger<S>) -> Vec<(Vec<Bundle>, Vec<state::Claim>)> {
+    let read = |k: &Keypair| {
+        let a = k.account();
+        (l.holdings(&a).unwrap(), l.claims_of(&a).unwrap())
+    };
+    parties().iter().map(read).collect()
+}
+
+#[test]
+fn sled_ledger_reopens_with_the_same_head_checkpoint_and_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let n = populate(store, 8);
+    let before = n.ledger.committed();
+    let note = n.ledger.checkpoint_note().unwrap();
+    let state = state_of(&n.ledger);
+    let meta = n.ledger.meta().unwrap();
+    assert_eq!(before.head.size, 1 + 4 + 1 + 8 * 3 + 2 * 2);
+    assert_eq!(state[3].1.len() + state[4].1.len(), 2, "two claims");
+    drop(n);
+
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let ledger = Ledger::open(store, log_signer(), clock()).unwrap();
+    let after = ledger.committed();
+    assert_eq!(after.head, before.head);
+    assert_eq!(after.checkpoint, before.checkpoint);
+    assert_eq!(ledger.checkpoint_note().unwrap(), note);
+    assert_eq!(state_of(&ledger), state);
+    assert_eq!(ledger.meta().unwrap(), meta);
+
+    // The root is the one recomputed from the stored leaves, and they replay to the same state.
+    let size = after.head.size;
+    let mut tree = MemTree::new();
+    let mut replay = Replayer::new();
+    for (_, leaf) in ledger.entries(0, size).unwrap() {
+        tree.push(&leaf);
+        replay.push(&leaf).unwrap();
+    }
+    assert_eq!(tree.root(), after.head.root);
+    for b in replay.state.bundles.values() {
+        assert_eq!(&ledger.bundle(b.id).unwrap(), b);
+    }
+
+    // A new command continues at the next index, and the log only grew.
+    let mut n = Node { ledger, nonce: 1000 };
+    let meter = key(2);
+    let post = Command::PostGeneration { device: Harness::wind(), interval: hour(8), energy: Wh(MWH) };
+    let r = n.ok(&meter, post);
+    assert_eq!((r.index, r.tree_size), (LeafIndex(size), size + 1));
+    let new = n.ledger.committed().head;
+    let proof = n.ledger.consistency_proof(size, new.size).unwrap();
+    verify_consistency(size, new.size, &after.head.root, &new.root, &proof).unwrap();
+    tree.push(&n.ledger.leaf(size).unwrap());
+    assert_eq!(tree.root(), new.root);
+}
+
+/// Builds a ledger on a fresh memory store, lets `tamper` change the stored bytes, and returns
+/// the message of the `Corrupt` error with which `Ledger::open` refuses it.
+fn corrupt(tamper: impl Fn(&MemStore, &Head)) -> String {
+    let store = Arc::new(MemStore::new());
+    let n = populate(store.clone(), 3);
+    let head = n.ledger.committed().head;
+    drop(n);
+    assert!(Ledger::open(store.clone(), log_signer(), clock()).is_ok(), "untampered store");
+    tamper(&store, &head);
+    match Ledger::open(store, log_signer(), clock()) {
+        Err(LedgerError::Corrupt(msg)) => msg,
+        Err(e) => panic!("expected a corrupt store, got {e}"),
+        Ok(_) => panic!("a tampered store was opened"),
+    }
+}
+
+fn put_head(store: &MemStore, head: &Head) {
+    store.raw_put(keys::HEAD, &codec::encode(head));
+}
+
+/// The stored node read first by the root: the largest perfect subtree.
+fn top_node(size: u64) -> NodeId {
+    NodeId { level: 63 - size.leading_zeros() as u8, index: 0 }
+}
+
+#[test]
+fn tampered_store_is_refused_at_open() {
+    // `populate(_, 3)` makes 19 entries: #0 to #18.
+    let msg = corrupt(|s, h| put_head(s, &Head { root: [7; 32], ..h.clone() }));
+    assert!(msg.contains("differs from the stored head"), "{msg}");
+    let msg = corrupt(|s, h| put_head(s, &Head { size: h.size - 1, ..h.clone() }));
+    assert!(msg.contains("differs from the stored head"), "{msg}");
+    let msg = corrupt(|s, h| s.raw_put(&keys::node(top_node(h.size)), &[0; 32]));
+    assert!(msg.contains("differs from the stored head"), "{msg}");
+    let msg = corrupt(|s, h| s.raw_delete(&keys::node(top_node(h.size))));
+    assert!(msg.contains("missing"), "{msg}");
+    let msg = corrupt(|s, h| s.raw_delete(&keys::leaf(h.size - 1)));
+    assert!(msg.contains(&format!("entry {} is missing", 18)), "{msg}");
+    let msg = corrupt(|s, h| s.raw_put(&keys::leaf(h.size), b"forged"));
+    assert!(msg.contains("beyond the tree head"), "{msg}");
+    let msg = corrupt(|s, _| s.raw_delete(keys::CHECKPOINT));
+    assert!(msg.contains("checkpoint is missing"), "{msg}");
+    let msg = corrupt(|s, h| {
+        let note = String::from_utf8(s.get(keys::CHECKPOINT).unwrap().unwrap()).unwrap();
+        let forged = note.replacen(&format!("\n{}\n", h.size), "\n99\n", 1);
+        assert_ne!(forged, note);
+        s.raw_put(keys::CHECKPOINT, forged.as_bytes());
+    });
+    assert!(msg.contains("stored checkpoint"), "{msg}");
+}
+
+#[test]
+fn store_opened_with_another_log_key_is_refused() {
+    let store = Arc::new(MemStore::new());
+    drop(populate(store.clone(), 2));
+    let other = NoteSigner::new(LEDGER, ed25519_dalek::SigningKey::from_bytes(&[98; 32])).unwrap();
+    match Ledger::open(store.clone(), other, clock()) {
+        Err(LedgerError::Corrupt(msg)) => assert!(msg.contains("stored checkpoint"), "{msg}"),
+        other => panic!("expected a corrupt store, got {:?}", other.err()),
+    }
+    let named = NoteSigner::new("other.example", ed25519_dalek::SigningKey::from_bytes(&[99; 32]));
+    match Ledger::open(store, named.unwrap(), clock()) {
+        Err(LedgerError::Corrupt(msg)) => assert!(msg.contains("other.example"), "{msg}"),
+        other => panic!("expected a corrupt store, got {:?}", other.err()),
+    }
+}
