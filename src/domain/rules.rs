@@ -387,7 +387,7 @@ impl<V: StateView> Rules<'_, V> {
             return refuse(Refusal::ZeroEnergy);
         }
         let unit = self.policy().unit_wh;
-        if trade && energy.0 % unit != 0 {
+        if trade && !energy.0.is_multiple_of(unit) {
             return refuse(Refusal::NotWholeUnits { energy, unit_wh: unit });
         }
         let mut reading = self.reading(device_id, interval)?;
@@ -465,7 +465,7 @@ impl<V: StateView> Rules<'_, V> {
             let carried = device.direct_carry.iter().find(|c| c.0 == a.to).map_or(Wh::ZERO, |c| c.1);
             let total = a.energy.checked_add(carried).ok_or(Refusal::Overflow("direct supply carry"))?;
             device.direct_carry.retain(|c| c.0 != a.to);
-            if total.0 % unit != 0 {
+            if !total.0.is_multiple_of(unit) {
                 device.direct_carry.push((a.to, Wh(total.0 % unit)));
             }
             grants.push((a.to, total.0 / unit, Origin::DirectSupply));

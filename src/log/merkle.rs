@@ -210,7 +210,7 @@ pub fn subtree_hash<R: NodeReader>(
         return Ok(empty_root());
     }
     let aligned = match n.checked_next_power_of_two() {
-        Some(p) => start % p == 0,
+        Some(p) => start.is_multiple_of(p),
         // n > 2^63: only start == 0 fits below 2^64.
         None => start == 0,
     };
@@ -872,7 +872,7 @@ mod tests {
         for start in 0..40usize {
             for end in start + 1..=40 {
                 let p = (end - start).next_power_of_two();
-                if start % p == 0 {
+                if start.is_multiple_of(p) {
                     assert_eq!(
                         subtree_hash(start as u64, end as u64, &t).unwrap(),
                         mth(&d[start..end])
