@@ -85,7 +85,11 @@ fn state_with_bundle() -> (MemState, Keypair, Keypair, u64) {
     let now = Timestamp(unix(2026, 3, 1, 0, 0, 0));
     let iv = Interval::new(unix(2026, 2, 1, 0, 0, 0), unix(2026, 2, 1, 1, 0, 0));
     let dev = DeviceId("BENCH-WIND-1".into());
-    let reg = |k: &Keypair, roles: &[Role]| Command::RegisterAccount { account: k.account(), name: "bench".into(), roles: Roles::of(roles) };
+    let reg = |k: &Keypair, roles: &[Role]| Command::RegisterAccount {
+        account: k.account(),
+        name: "bench".into(),
+        roles: Roles::of(roles),
+    };
     let cmds = vec![
         op.sign(LEDGER, 0, Command::Genesis { policy: Policy::new(LEDGER), operator_name: "op".into() }),
         op.sign(LEDGER, 1, reg(&meter, &[Role::MeterOperator])),
@@ -122,7 +126,15 @@ fn rules(c: &mut Criterion) {
     let start = state.bundles.values().next().unwrap().serials.start.0;
     let t = crypto::verify(
         LEDGER,
-        gen.sign(LEDGER, 99, Command::Transfer { bundle: BundleId(bundle), serials: SerialRange::new(start, start + 3), to: cons.account() }),
+        gen.sign(
+            LEDGER,
+            99,
+            Command::Transfer {
+                bundle: BundleId(bundle),
+                serials: SerialRange::new(start, start + 3),
+                to: cons.account(),
+            },
+        ),
     )
     .unwrap();
     let mut g = c.benchmark_group("rules");
@@ -151,7 +163,9 @@ fn merkle_tree(c: &mut Criterion) {
     // 2^20 - 1 leaves: appending the next leaf completes 20 subtrees (the worst case).
     let worst = tree((1 << 20) - 1);
     let leaf = merkle::leaf_hash(b"next");
-    g.bench_function("append_nodes_worst_1M", |b| b.iter(|| merkle::append_nodes(worst.size(), black_box(leaf), &worst).unwrap()));
+    g.bench_function("append_nodes_worst_1M", |b| {
+        b.iter(|| merkle::append_nodes(worst.size(), black_box(leaf), &worst).unwrap())
+    });
     g.bench_function("root_1M", |b| b.iter(|| merkle::root(black_box(worst.size()), &worst).unwrap()));
     let mut growing = MemTree::new();
     g.bench_function("memtree_push_amortised", |b| b.iter(|| growing.push_hash(black_box(leaf))));

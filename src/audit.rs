@@ -11,7 +11,7 @@ use crate::domain::replay::Replayer;
 use crate::domain::state::BundleState;
 use crate::domain::types::Timestamp;
 use crate::log::merkle::{self, Hash, MemTree};
-use crate::log::{open_checkpoint, NoteVerifier};
+use crate::log::{open_checkpoint, Checkpoint, NoteVerifier};
 use crate::store::{keys, Store};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -127,7 +127,12 @@ impl AuditReport {
     pub fn lines(&self) -> Vec<String> {
         let mwh = |wh: u128| format!("{} Wh ({}.{:03} MWh)", wh, wh / 1_000_000, (wh % 1_000_000) / 1000);
         vec![
-            format!("ledger {}: {} entries replayed with the ledger's rules; root {} matches the signed checkpoint", self.ledger, self.entries, B64.encode(self.root)),
+            format!(
+                "ledger {}: {} entries replayed with the ledger's rules; root {} matches the signed checkpoint",
+                self.ledger,
+                self.entries,
+                B64.encode(self.root)
+            ),
             format!("issued:    {}", mwh(self.wh_issued)),
             format!("retired:   {} in {} claims", mwh(self.wh_retired), self.claims),
             format!("expired:   {} (active bundles past expiry now)", mwh(self.wh_expired)),
@@ -207,47 +212,11 @@ pub fn audit<I: IntoIterator<Item = Option<Vec<u8>>>>(
         return Err(e);
     }
 
-    let mut consistent_with = 0;
-    let mut next_state = AuditState { log_key: log_key.to_string(), checkpoints: Vec::new() };
-    if let Some(p) = prior {
-        for seen in &p.checkpoints {
-            let seen_root: Hash = B64
-                .decode(&seen.root)
-                .ok()
-                .and_then(|r| r.try_into().ok())
-                .ok_or_else(|| AuditFailure::Fork { seen_size: seen.size, size, reason: "the state file's root is not base64 of 32 bytes".into() })?;
-            // The seen note must be a checkpoint of this log with that size and root.
-            match open_checkpoint(&seen.note, &verifier) {
-                Ok((c, _)) if c.size == seen.size && c.root == seen_root => {}
-                Ok(_) => {
-                    return Err(AuditFailure::Fork { seen_size: seen.size, size, reason: "the state file's note does not match its size and root".into() })
-                }
-                Err(e) => return Err(AuditFailure::Fork { seen_size: seen.size, size, reason: format!("the state file's note: {e}") }),
-            }
-            if seen.size > size {
-                return Err(AuditFailure::Rollback { seen: seen.size, size });
-            }
-            if seen.size == 0 {
-                consistent_with += 1;
-                continue;
-            }
-            let proof = proofs
-                .consistency_proof(seen.size, size)
-                .map_err(|e| AuditFailure::Fork { seen_size: seen.size, size, reason: format!("no consistency proof: {e}") })?;
-            merkle::verify_consistency(seen.size, size, &seen_root, &cp.root, &proof)
-                .map_err(|e| AuditFailure::Fork { seen_size: seen.size, size, reason: e.to_string() })?;
-            // And by our own recomputation from the entries.
-            let ours = tree.root_at(seen.size).map_err(|e| AuditFailure::Fork { seen_size: seen.size, size, reason: e.to_string() })?;
-            if ours != seen_root {
-                return Err(AuditFailure::Fork { seen_size: seen.size, size, reason: "the entries give a different root at that size".into() });
-            }
-            consistent_with += 1;
-        }
-        next_state.checkpoints = p.checkpoints.clone();
-    }
-    if !next_state.checkpoints.iter().any(|c| c.size == size && c.root == B64.encode(cp.root)) {
-        next_state.checkpoints.push(SeenCheckpoint { size, root: B64.encode(cp.root), note: checkpoint_note.to_string() });
-    }
+    let consistent_with = match prior {
+        Some(p) => check_seen(p, &verifier, &cp, proofs, Some(&tree))?,
+        None => 0,
+    };
+    let next_state = next_state(prior, log_key, &cp, checkpoint_note);
 
     let state = &replayer.state;
     let unit = state.meta.as_ref().map_or(1, |m| m.policy.unit_wh) as u128;
@@ -283,6 +252,84 @@ pub fn audit<I: IntoIterator<Item = Option<Vec<u8>>>>(
         }
     }
     Ok(r)
+}
+
+/// Checks that every checkpoint in `prior` is consistent with `cp`: a valid consistency proof
+/// from `proofs` and, when the caller recomputed the tree, the same root at that size. Returns
+/// how many were checked.
+pub fn check_seen(
+    prior: &AuditState,
+    verifier: &NoteVerifier,
+    cp: &Checkpoint,
+    proofs: &mut dyn ConsistencySource,
+    tree: Option<&MemTree>,
+) -> Result<usize, AuditFailure> {
+    let size = cp.size;
+    let fork = |seen: &SeenCheckpoint, reason: String| AuditFailure::Fork { seen_size: seen.size, size, reason };
+    for seen in &prior.checkpoints {
+        let seen_root: Hash = B64
+            .decode(&seen.root)
+            .ok()
+            .and_then(|r| r.try_into().ok())
+            .ok_or_else(|| fork(seen, "the state file's root is not base64 of 32 bytes".into()))?;
+        // The seen note must be a checkpoint of this log with that size and root.
+        match open_checkpoint(&seen.note, verifier) {
+            Ok((c, _)) if c.size == seen.size && c.root == seen_root => {}
+            Ok(_) => return Err(fork(seen, "the state file's note does not match its size and root".into())),
+            Err(e) => return Err(fork(seen, format!("the state file's note: {e}"))),
+        }
+        if seen.size > size {
+            return Err(AuditFailure::Rollback { seen: seen.size, size });
+        }
+        let proof =
+            proofs.consistency_proof(seen.size, size).map_err(|e| fork(seen, format!("no consistency proof: {e}")))?;
+        merkle::verify_consistency(seen.size, size, &seen_root, &cp.root, &proof)
+            .map_err(|e| fork(seen, e.to_string()))?;
+        if let Some(tree) = tree {
+            // And by our own recomputation from the entries.
+            let ours = tree.root_at(seen.size).map_err(|e| fork(seen, e.to_string()))?;
+            if ours != seen_root {
+                return Err(fork(seen, "the entries give a different root at that size".into()));
+            }
+        }
+    }
+    Ok(prior.checkpoints.len())
+}
+
+/// The state after accepting `cp`: the earlier checkpoints and this one.
+fn next_state(prior: Option<&AuditState>, log_key: &str, cp: &Checkpoint, note: &str) -> AuditState {
+    let mut state = AuditState {
+        log_key: log_key.to_string(),
+        checkpoints: prior.map(|p| p.checkpoints.clone()).unwrap_or_default(),
+    };
+    if !state.checkpoints.iter().any(|c| c.size == cp.size && c.root == B64.encode(cp.root)) {
+        state.checkpoints.push(SeenCheckpoint { size: cp.size, root: B64.encode(cp.root), note: note.to_string() });
+    }
+    state
+}
+
+/// What a witness checks before cosigning: the checkpoint is signed by the pinned log key and
+/// is consistent with every checkpoint the witness accepted before. Returns the checkpoint and
+/// the witness's next state.
+pub fn witness_check(
+    checkpoint_note: &str,
+    log_key: &str,
+    prior: Option<&AuditState>,
+    proofs: &mut dyn ConsistencySource,
+) -> Result<(Checkpoint, AuditState), AuditFailure> {
+    let log_key = log_key.trim();
+    let verifier = NoteVerifier::parse(log_key).map_err(|e| AuditFailure::BadLogKey(e.to_string()))?;
+    if let Some(p) = prior {
+        if !p.log_key.is_empty() && p.log_key != log_key {
+            return Err(AuditFailure::LogKeyChanged { before: p.log_key.clone(), now: log_key.to_string() });
+        }
+    }
+    let (cp, _) = open_checkpoint(checkpoint_note, &verifier).map_err(|e| AuditFailure::Checkpoint(e.to_string()))?;
+    if let Some(p) = prior {
+        check_seen(p, &verifier, &cp, proofs, None)?;
+    }
+    let state = next_state(prior, log_key, &cp, checkpoint_note);
+    Ok((cp, state))
 }
 
 /// The smallest `m` such that our first `m + 1` entries are not a prefix of the signed tree,

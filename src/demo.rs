@@ -337,6 +337,23 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
         }
     }
     print_report(dir, &report, &cp);
+
+    // A proof bundle per claim, verifiable offline with only the log key.
+    let proofs = dir.join("proofs");
+    std::fs::create_dir_all(&proofs)?;
+    for id in &report.claims {
+        let p = crate::proof::build(&ledger, ClaimId(*id))?;
+        std::fs::write(proofs.join(format!("C{id}.json")), format!("{}\n", p.to_json()))?;
+    }
+    if let Some(first) = report.claims.first() {
+        println!(
+            "\n{} claim proof bundles written to {}; verify one offline with:\n  greenledger verify {} --log-key '{}'",
+            report.claims.len(),
+            proofs.display(),
+            proofs.join(format!("C{first}.json")).display(),
+            ledger.verifier()
+        );
+    }
     server.stop().await?;
     Ok(report)
 }

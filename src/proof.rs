@@ -259,9 +259,13 @@ pub fn verify(
     }
     let verifier = NoteVerifier::parse(log_key.trim()).map_err(|e| ProofFailure::BadLogKey(e.to_string()))?;
     if proof.log_key != log_key.trim() {
-        return Err(ProofFailure::LogKeyMismatch { given: log_key.trim().to_string(), in_proof: proof.log_key.clone() });
+        return Err(ProofFailure::LogKeyMismatch {
+            given: log_key.trim().to_string(),
+            in_proof: proof.log_key.clone(),
+        });
     }
-    let (cp, opened) = open_checkpoint(&proof.checkpoint, &verifier).map_err(|e| ProofFailure::Checkpoint(e.to_string()))?;
+    let (cp, opened) =
+        open_checkpoint(&proof.checkpoint, &verifier).map_err(|e| ProofFailure::Checkpoint(e.to_string()))?;
     if cp.size == 0 {
         return Err(ProofFailure::Checkpoint("the checkpoint is of an empty log".into()));
     }
@@ -269,8 +273,8 @@ pub fn verify(
     let mut witness_note = opened;
     let mut newer_size = None;
     if let Some(c) = &proof.consistency {
-        let (newer, newer_opened) =
-            open_checkpoint(&c.newer_checkpoint, &verifier).map_err(|e| ProofFailure::NewerCheckpoint(e.to_string()))?;
+        let (newer, newer_opened) = open_checkpoint(&c.newer_checkpoint, &verifier)
+            .map_err(|e| ProofFailure::NewerCheckpoint(e.to_string()))?;
         let hashes = c
             .proof
             .iter()
@@ -284,9 +288,11 @@ pub fn verify(
     let cosigned = if witnesses.is_empty() {
         Vec::new()
     } else {
-        witness_note
-            .verify_cosignatures(witnesses)
-            .map_err(|e| ProofFailure::Witnesses { needed: min_witnesses, got: 0, detail: format!(": {e}") })?
+        witness_note.verify_cosignatures(witnesses).map_err(|e| ProofFailure::Witnesses {
+            needed: min_witnesses,
+            got: 0,
+            detail: format!(": {e}"),
+        })?
     };
     if cosigned.len() < min_witnesses {
         return Err(ProofFailure::Witnesses { needed: min_witnesses, got: cosigned.len(), detail: String::new() });
@@ -297,7 +303,8 @@ pub fn verify(
     let mut last: Option<(u64, u64)> = None;
     for pe in &proof.entries {
         let index = pe.index;
-        let bytes = B64.decode(&pe.leaf).map_err(|e| ProofFailure::Leaf { index, reason: format!("not base64: {e}") })?;
+        let bytes =
+            B64.decode(&pe.leaf).map_err(|e| ProofFailure::Leaf { index, reason: format!("not base64: {e}") })?;
         let hashes = pe
             .inclusion_proof
             .iter()
@@ -314,12 +321,19 @@ pub fn verify(
         let entry = codec::decode_leaf(&bytes).map_err(|e| ProofFailure::Leaf { index, reason: e.to_string() })?;
         if let Some((prev, prev_time)) = last {
             if index <= prev {
-                return Err(ProofFailure::Order { index, reason: format!("entries must be in strictly increasing index order; it follows entry {prev}") });
+                return Err(ProofFailure::Order {
+                    index,
+                    reason: format!("entries must be in strictly increasing index order; it follows entry {prev}"),
+                });
             }
             if entry.time.0 < prev_time {
                 return Err(ProofFailure::Order {
                     index,
-                    reason: format!("its time {} is before the time {} of entry {prev}", entry.time, Timestamp(prev_time)),
+                    reason: format!(
+                        "its time {} is before the time {} of entry {prev}",
+                        entry.time,
+                        Timestamp(prev_time)
+                    ),
                 });
             }
         }
@@ -330,12 +344,18 @@ pub fn verify(
     // Genesis: the ledger name and the policy.
     let Some((0, genesis_pe, genesis)) = decoded.first() else {
         let index = decoded.first().map_or(0, |d| d.0);
-        return Err(ProofFailure::Lineage { index, check: "the first entry of a proof must be the genesis entry #0".into() });
+        return Err(ProofFailure::Lineage {
+            index,
+            check: "the first entry of a proof must be the genesis entry #0".into(),
+        });
     };
     let (policy, operator) = match &genesis.signed.body.command {
         Command::Genesis { policy, .. } => (policy.clone(), genesis.signed.body.signer),
         other => {
-            return Err(ProofFailure::Lineage { index: 0, check: format!("entry #0 is a {}, not the genesis", other.kind()) })
+            return Err(ProofFailure::Lineage {
+                index: 0,
+                check: format!("entry #0 is a {}, not the genesis", other.kind()),
+            })
         }
     };
     if genesis_pe.role != "genesis" {
@@ -356,7 +376,8 @@ pub fn verify(
     }
     let Some((claim_index, _, retirement)) = decoded.last() else { unreachable!("genesis is there") };
     let claim_index = *claim_index;
-    let Command::Retire { serials: claimed, beneficiary, purpose, consumption, .. } = &retirement.signed.body.command else {
+    let Command::Retire { serials: claimed, beneficiary, purpose, consumption, .. } = &retirement.signed.body.command
+    else {
         return Err(ProofFailure::Lineage {
             index: claim_index,
             check: format!("the last entry must be the retirement, it is a {}", retirement.signed.body.command.kind()),
@@ -532,7 +553,10 @@ impl Walk<'_> {
         let (d, _, _, _) = self.device.as_ref().expect("after the device");
         let (_, iv, _) = self.reading.expect("after the reading");
         if device != d || *interval != iv {
-            return Self::fail(index, format!("{what} is for {device} in {interval}, not the claimed output of {d} in {iv}"));
+            return Self::fail(
+                index,
+                format!("{what} is for {device} in {interval}, not the claimed output of {d} in {iv}"),
+            );
         }
         Ok(())
     }
@@ -602,12 +626,19 @@ impl Walk<'_> {
                 if signer != owner {
                     return Self::fail(
                         index,
-                        format!("the issuance is signed by {}, not by the device owner {}", signer.short(), owner.short()),
+                        format!(
+                            "the issuance is signed by {}, not by the device owner {}",
+                            signer.short(),
+                            owner.short()
+                        ),
                     );
                 }
                 let allocated = self.pre_issuance.iter().try_fold(0u64, |a, p| a.checked_add(p.1 .0));
                 let Some(allocated) = allocated.filter(|a| *a <= energy.0) else {
-                    return Self::fail(index, format!("direct supply and trades allocate more than the reading's {energy}"));
+                    return Self::fail(
+                        index,
+                        format!("direct supply and trades allocate more than the reading's {energy}"),
+                    );
                 };
                 // Each recipient of the issuance; a carry-over below one unit may add one unit
                 // to direct-supply and owner shares, never to trades (whole units only).
@@ -621,7 +652,12 @@ impl Walk<'_> {
                         max_units: if *trade { e.0 / unit } else { e.0 / unit + 1 },
                     })
                     .collect();
-                holders.push(Holder { account: owner, transferable: true, transfers: 0, max_units: (energy.0 - allocated) / unit + 1 });
+                holders.push(Holder {
+                    account: owner,
+                    transferable: true,
+                    transfers: 0,
+                    max_units: (energy.0 - allocated) / unit + 1,
+                });
                 self.holders = holders;
                 self.issued = true;
                 Ok("issuance")
@@ -632,7 +668,10 @@ impl Walk<'_> {
                 self.has_role(index, &signer, Role::TradingPlatform, "the trade's signer")?;
                 let (_, _, owner) = self.reading.expect("issued after the reading");
                 if !self.holders.iter().any(|h| h.account == owner && h.transferable) {
-                    return Self::fail(index, "a trade after issuance, but the generator no longer held the claimed serials");
+                    return Self::fail(
+                        index,
+                        "a trade after issuance, but the generator no longer held the claimed serials",
+                    );
                 }
                 self.not_expired(index, entry.time, "the trade")?;
                 let generator = self.holders.iter().find(|h| h.account == owner).cloned().expect("checked");
@@ -648,19 +687,29 @@ impl Walk<'_> {
                 let h = self.owner_signed(index, &signer, "the transfer")?;
                 if serials.contains(&claimed) {
                     if !h.transferable {
-                        return Self::fail(index, "a transfer of certificates that came with direct supply or a green-power trade");
+                        return Self::fail(
+                            index,
+                            "a transfer of certificates that came with direct supply or a green-power trade",
+                        );
                     }
                     if let Some(limit) = self.policy.max_transfers {
                         if h.transfers >= limit {
-                            return Self::fail(index, format!("transfer number {} exceeds the policy limit of {limit}", h.transfers + 1));
+                            return Self::fail(
+                                index,
+                                format!("transfer number {} exceeds the policy limit of {limit}", h.transfers + 1),
+                            );
                         }
                     }
                     if *to == signer {
                         return Self::fail(index, "a transfer to oneself");
                     }
                     self.not_expired(index, entry.time, "the transfer")?;
-                    self.holders =
-                        vec![Holder { account: *to, transferable: true, transfers: h.transfers + 1, max_units: serials.len() }];
+                    self.holders = vec![Holder {
+                        account: *to,
+                        transferable: true,
+                        transfers: h.transfers + 1,
+                        max_units: serials.len(),
+                    }];
                     self.transfers += 1;
                     Ok("transfer")
                 } else {
@@ -700,7 +749,10 @@ impl Walk<'_> {
                 let (energy, _, _) = self.reading.expect("issued");
                 let bound = energy.0 / unit + self.pre_issuance.len() as u64 + 1;
                 if claimed.len() > bound {
-                    return Self::fail(index, format!("{} certificates retired from a reading of {energy}", claimed.len()));
+                    return Self::fail(
+                        index,
+                        format!("{} certificates retired from a reading of {energy}", claimed.len()),
+                    );
                 }
                 self.retired = true;
                 Ok("retirement")
@@ -710,7 +762,13 @@ impl Walk<'_> {
                 format!(
                     "a {} entry does not belong here (after {})",
                     other.kind(),
-                    if self.issued { "the issuance" } else if self.reading.is_some() { "the reading" } else { "genesis" }
+                    if self.issued {
+                        "the issuance"
+                    } else if self.reading.is_some() {
+                        "the reading"
+                    } else {
+                        "genesis"
+                    }
                 ),
             ),
         }
@@ -757,7 +815,10 @@ pub fn build<S: Store>(ledger: &Ledger<S>, claim: ClaimId) -> Result<ClaimProof,
 pub fn build_at<S: Store>(ledger: &Ledger<S>, claim: ClaimId, note: &str, size: u64) -> Result<ClaimProof, QueryError> {
     let c: Claim = ledger.claim(claim)?;
     if c.entry.0 >= size {
-        return Err(invalid(format!("claim {claim} (entry {}) is not covered by the checkpoint of size {size}", c.entry.0)));
+        return Err(invalid(format!(
+            "claim {claim} (entry {}) is not covered by the checkpoint of size {size}",
+            c.entry.0
+        )));
     }
     let bundle = ledger.bundle(c.bundle)?;
     let device = ledger.device(&c.device)?;
@@ -861,7 +922,8 @@ pub fn extend_to_current<S: Store>(ledger: &Ledger<S>, proof: &mut ClaimProof) -
     let (text, _) = crate::log::split(&note).map_err(|e| invalid(e.to_string()))?;
     let new = Checkpoint::parse(&text).map_err(|e| invalid(e.to_string()))?;
     let hashes = ledger.consistency_proof(old.size, new.size)?;
-    proof.consistency = Some(Consistency { newer_checkpoint: note, proof: hashes.iter().map(|h| B64.encode(h)).collect() });
+    proof.consistency =
+        Some(Consistency { newer_checkpoint: note, proof: hashes.iter().map(|h| B64.encode(h)).collect() });
     Ok(())
 }
 

@@ -223,3 +223,72 @@ fn hourly_matching_refuses_a_claim_for_an_hour_without_consumption() {
     assert_eq!((s.totals.consumption_wh, s.totals.green_wh), (2 * MWH, 0));
     assert_eq!(b.origin, Origin::Issued);
 }
+
+/// A minimal XML well-formedness check: tags nest and close in order, attribute values are
+/// quoted, and every `&` starts an entity.
+fn assert_well_formed(xml: &str) {
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = xml;
+    while let Some(open) = rest.find('<') {
+        let text = &rest[..open];
+        for (i, _) in text.match_indices('&') {
+            let entity = &text[i..];
+            assert!(
+                entity.find(';').is_some_and(
+                    |semi| semi > 1 && entity[1..semi].chars().all(|c| c.is_ascii_alphanumeric() || c == '#')
+                ),
+                "bare & in {text:?}"
+            );
+        }
+        let close = rest[open..].find('>').expect("unclosed tag") + open;
+        let tag = &rest[open + 1..close];
+        assert_eq!(tag.matches('"').count() % 2, 0, "unbalanced quotes in <{tag}>");
+        assert!(!tag.contains('<'), "'<' inside <{tag}>");
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop().as_deref(), Some(name.trim()), "</{name}> closes the wrong element");
+        } else if !tag.ends_with('/') {
+            stack.push(tag.split_whitespace().next().expect("tag name").to_string());
+        }
+        rest = &rest[close + 1..];
+    }
+    assert!(stack.is_empty(), "unclosed elements: {stack:?}");
+}
+
+#[test]
+fn the_html_page_holds_a_well_formed_svg_chart() {
+    let mut h = Harness::new();
+    let c = h.consumer.clone();
+    h.consumption(c.account(), 0, 3 * MWH);
+    h.consumption(c.account(), 1, 2 * MWH);
+    h.generation(0, 2 * MWH);
+    h.issue(0);
+    give_all(&mut h, c.account());
+    let b = h.only_bundle(&c);
+    h.ok(
+        &c,
+        Command::Retire {
+            bundle: b.id,
+            serials: b.serials,
+            beneficiary: "Tom & Jerry's <factory>".into(),
+            purpose: "\"quoted\" purpose".into(),
+            consumption: hour(0),
+        },
+    );
+    let s = statement_of(&h, c.account(), 0, 2);
+    let page = greenledger::accounting::html::consumption_page(&s);
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    let start = page.find("<svg").expect("an <svg element");
+    let end = page.find("</svg>").expect("a closed svg") + "</svg>".len();
+    let svg = &page[start..end];
+    assert!(svg.contains("xmlns=\"http://www.w3.org/2000/svg\""));
+    assert_well_formed(svg);
+    // One stacked bar for the 2 MWh of certificates in hour 0, and the consumption line.
+    assert_eq!(svg.matches("certificates: 2000000 Wh").count(), 1);
+    assert!(svg.contains("<polyline points="));
+    // The user's text is escaped, and the page outside the doctype is well formed too.
+    assert!(page.contains("Tom &amp; Jerry&#39;s &lt;factory&gt;"));
+    assert_well_formed(&page["<!DOCTYPE html>".len()..].replace("<meta charset=\"utf-8\">", ""));
+    let park = park_statement("P & Q", &[s], &factors_2022_east()).unwrap();
+    let park_page = greenledger::accounting::html::park_page(&park);
+    assert_well_formed(&park_page["<!DOCTYPE html>".len()..].replace("<meta charset=\"utf-8\">", ""));
+}

@@ -179,3 +179,33 @@ fn growth_is_consistent_and_a_fork_is_detected() {
     let err = run(&a, Some(&other)).unwrap_err();
     assert!(matches!(err, AuditFailure::LogKeyChanged { .. }), "{err}");
 }
+
+#[test]
+fn a_witness_cosigns_only_consistent_checkpoints() {
+    use greenledger::log::{split, Cosigner};
+    let witness = Cosigner::new("witness.example/w1", ed25519_dalek::SigningKey::from_bytes(&[42; 32])).unwrap();
+    let mut a = Harness::new();
+    let mut b = Harness::new();
+    let key = a.ledger.verifier().to_string();
+
+    // First sight: accepted, cosigned and stored in the ledger; claim proofs then carry it.
+    let note = a.ledger.checkpoint_note().unwrap();
+    let (_, state) = audit::witness_check(&note, &key, None, &mut StoreProofs(&*a.store)).unwrap();
+    let (text, _) = split(&note).unwrap();
+    let line = witness.cosign(&text, 1_800_000_000).unwrap();
+    a.ledger.store_cosignature(witness.name(), &format!("{}\n{}", witness.verifier(), line)).unwrap();
+    let served = a.ledger.checkpoint_note().unwrap();
+    let (_, opened) = greenledger::log::open_checkpoint(&served, &a.ledger.verifier()).unwrap();
+    assert_eq!(opened.verify_cosignatures(&[witness.verifier()]).unwrap().len(), 1);
+
+    // A grows: consistent. B forks from the same genesis: refused.
+    busy(&mut a, 5 * MWH);
+    let note = a.ledger.checkpoint_note().unwrap();
+    let (_, state2) = audit::witness_check(&note, &key, Some(&state), &mut StoreProofs(&*a.store)).unwrap();
+    assert_eq!(state2.checkpoints.len(), 2);
+    busy(&mut b, 4 * MWH);
+    b.generation(1, MWH);
+    let fork = b.ledger.checkpoint_note().unwrap();
+    let err = audit::witness_check(&fork, &key, Some(&state2), &mut StoreProofs(&*b.store)).unwrap_err();
+    assert!(matches!(err, AuditFailure::Fork { .. }), "{err}");
+}

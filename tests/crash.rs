@@ -102,10 +102,7 @@ impl Server {
     }
 
     async fn client(&self) -> LedgerClient<Channel> {
-        LedgerClient::connect(format!("http://{}", self.addr))
-            .await
-            .unwrap()
-            .max_decoding_message_size(64 << 20)
+        LedgerClient::connect(format!("http://{}", self.addr)).await.unwrap().max_decoding_message_size(64 << 20)
     }
 }
 
@@ -146,7 +143,8 @@ impl Stream {
             let t = start() + self.hour * HOUR;
             let nonce = (self.device as u64 + 1) * 1_000_000_000 + self.hour;
             let energy = Wh(1 + (self.hour * 7919 + self.device as u64) % 10_000_000);
-            let c = Command::PostGeneration { device: device(self.device), interval: Interval::new(t, t + HOUR), energy };
+            let c =
+                Command::PostGeneration { device: device(self.device), interval: Interval::new(t, t + HOUR), energy };
             self.pending = Some(meter.sign(NAME, nonce, c));
         }
         self.pending.clone().unwrap()
@@ -157,8 +155,16 @@ async fn setup(server: &Server, operator: &Keypair, meter: &Keypair, generator: 
     let mut c = server.client().await;
     let mut acked = Vec::new();
     let mut commands = vec![
-        Command::RegisterAccount { account: meter.account(), name: "meter".into(), roles: Roles::of(&[Role::MeterOperator]) },
-        Command::RegisterAccount { account: generator.account(), name: "wind co".into(), roles: Roles::of(&[Role::Generator]) },
+        Command::RegisterAccount {
+            account: meter.account(),
+            name: "meter".into(),
+            roles: Roles::of(&[Role::MeterOperator]),
+        },
+        Command::RegisterAccount {
+            account: generator.account(),
+            name: "wind co".into(),
+            roles: Roles::of(&[Role::Generator]),
+        },
     ];
     for i in 0..DEVICES {
         commands.push(Command::RegisterDevice {
@@ -196,7 +202,12 @@ async fn drive(addr: SocketAddr, meter: Keypair, stream: Arc<Mutex<Stream>>, see
                 assert!(
                     !matches!(
                         status.code(),
-                        InvalidArgument | FailedPrecondition | AlreadyExists | PermissionDenied | NotFound | Unauthenticated
+                        InvalidArgument
+                            | FailedPrecondition
+                            | AlreadyExists
+                            | PermissionDenied
+                            | NotFound
+                            | Unauthenticated
                     ),
                     "unexpected refusal: {status:?}"
                 );
@@ -269,11 +280,7 @@ async fn check_after_restart(server: &Server, verifier: &NoteVerifier, seen: &Se
     }
     // The served state matches the replayed one.
     for d in 0..DEVICES {
-        let info = c
-            .get_device(pb::DeviceRequest { device: device(d).0, from: 0, to: 0 })
-            .await
-            .unwrap()
-            .into_inner();
+        let info = c.get_device(pb::DeviceRequest { device: device(d).0, from: 0, to: 0 }).await.unwrap().into_inner();
         let replayed = v.replayer.state.readings.keys().filter(|(id, _)| *id == device(d)).count();
         assert_eq!(info.readings.len(), replayed, "readings of {}", device(d));
     }
@@ -475,7 +482,9 @@ async fn damaged_store_is_refused_or_harmless(dir: &Path, entries: u64, how: &st
             assert_eq!(size, entries, "{how}: served a shorter ledger silently");
             match try_serve(&copy, &["--verify"]).await {
                 Start::Served { size } => assert_eq!(size, entries),
-                Start::Refused { stderr, .. } => panic!("{how}: --verify refused what the quick check passed: {stderr}"),
+                Start::Refused { stderr, .. } => {
+                    panic!("{how}: --verify refused what the quick check passed: {stderr}")
+                }
             }
             println!("{how}: the damage hit unused bytes; every entry served and verified");
             false
@@ -527,21 +536,49 @@ fn full_verification_catches_tampered_records() {
     let ledger = Ledger::create(store.clone(), signer(), genesis, clock.clone()).unwrap();
     let (meter, generator) = (Keypair::from_seed([2; 32]), Keypair::from_seed([5; 32]));
     let mut cmds = vec![
-        operator.sign(name, 1, Command::RegisterAccount { account: meter.account(), name: "m".into(), roles: Roles::of(&[Role::MeterOperator]) }),
-        operator.sign(name, 2, Command::RegisterAccount { account: generator.account(), name: "g".into(), roles: Roles::of(&[Role::Generator]) }),
-        operator.sign(name, 3, Command::RegisterDevice {
-            device: device(0),
-            owner: generator.account(),
-            technology: Technology::Wind,
-            capacity_w: 10_000_000,
-            region: "north".into(),
-            commissioned: Timestamp(unix(2019, 1, 1, 0, 0, 0)),
-        }),
+        operator.sign(
+            name,
+            1,
+            Command::RegisterAccount {
+                account: meter.account(),
+                name: "m".into(),
+                roles: Roles::of(&[Role::MeterOperator]),
+            },
+        ),
+        operator.sign(
+            name,
+            2,
+            Command::RegisterAccount {
+                account: generator.account(),
+                name: "g".into(),
+                roles: Roles::of(&[Role::Generator]),
+            },
+        ),
+        operator.sign(
+            name,
+            3,
+            Command::RegisterDevice {
+                device: device(0),
+                owner: generator.account(),
+                technology: Technology::Wind,
+                capacity_w: 10_000_000,
+                region: "north".into(),
+                commissioned: Timestamp(unix(2019, 1, 1, 0, 0, 0)),
+            },
+        ),
     ];
     for h in 0..100 {
         let t = start() + h * HOUR;
-        cmds.push(meter.sign(name, 10 + h, Command::PostGeneration { device: device(0), interval: Interval::new(t, t + HOUR), energy: Wh(5_000_000) }));
-        cmds.push(generator.sign(name, 1000 + h, Command::Issue { device: device(0), interval: Interval::new(t, t + HOUR) }));
+        cmds.push(meter.sign(
+            name,
+            10 + h,
+            Command::PostGeneration { device: device(0), interval: Interval::new(t, t + HOUR), energy: Wh(5_000_000) },
+        ));
+        cmds.push(generator.sign(
+            name,
+            1000 + h,
+            Command::Issue { device: device(0), interval: Interval::new(t, t + HOUR) },
+        ));
     }
     for c in cmds.chunks(17) {
         assert!(ledger.submit_batch(c.to_vec()).unwrap().iter().all(Result::is_ok));

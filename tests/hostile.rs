@@ -152,7 +152,10 @@ fn setup() -> (Arc<Ledger<MemStore>>, Arc<ManualClock>, World) {
         generators: BundleId(0),
     };
     let reg = |w: &World, k: &Keypair, name: &str, role: Role| {
-        w.sign(&w.operator, Command::RegisterAccount { account: k.account(), name: name.into(), roles: Roles::of(&[role]) })
+        w.sign(
+            &w.operator,
+            Command::RegisterAccount { account: k.account(), name: name.into(), roles: Roles::of(&[role]) },
+        )
     };
     let device = |w: &World, d: DeviceId, capacity_w: u64| {
         w.sign(
@@ -192,16 +195,31 @@ fn setup() -> (Arc<Ledger<MemStore>>, Arc<ManualClock>, World) {
     }
     cmds.push(gen(&w, solar(), 0, 5 * MWH));
     // A known nonce of the meter, for the replay case.
-    cmds.push(w.meter.sign(NAME, REPLAYED_NONCE, Command::PostGeneration { device: solar(), interval: hour(1), energy: Wh(MWH) }));
+    cmds.push(w.meter.sign(
+        NAME,
+        REPLAYED_NONCE,
+        Command::PostGeneration { device: solar(), interval: hour(1), energy: Wh(MWH) },
+    ));
     cmds.push(gen(&w, huge(), 0, u64::MAX));
     cmds.push(w.sign(
         &w.meter,
-        Command::PostDirectSupply { device: huge(), consumer: w.consumer.account(), interval: hour(0), energy: Wh(u64::MAX - 10) },
+        Command::PostDirectSupply {
+            device: huge(),
+            consumer: w.consumer.account(),
+            interval: hour(0),
+            energy: Wh(u64::MAX - 10),
+        },
     ));
     for n in 0..24 {
-        cmds.push(w.sign(&w.meter, Command::PostConsumption { account: w.consumer.account(), interval: hour(n), energy: Wh(100 * MWH) }));
+        cmds.push(w.sign(
+            &w.meter,
+            Command::PostConsumption { account: w.consumer.account(), interval: hour(n), energy: Wh(100 * MWH) },
+        ));
     }
-    cmds.push(w.sign(&w.meter, Command::PostConsumption { account: w.consumer2.account(), interval: hour(0), energy: Wh(u64::MAX) }));
+    cmds.push(w.sign(
+        &w.meter,
+        Command::PostConsumption { account: w.consumer2.account(), interval: hour(0), energy: Wh(u64::MAX) },
+    ));
     for n in 0..3 {
         cmds.push(issue(&w, wind(), n));
     }
@@ -220,11 +238,15 @@ fn setup() -> (Arc<Ledger<MemStore>>, Arc<ManualClock>, World) {
         &ledger,
         vec![
             w.sign(&w.regulator, Command::Withdraw { bundle: b2.id, serials: withdraw, reason: "meter fault".into() }),
-            w.sign(&w.regulator, Command::DeclareExclusion { device: solar(), interval: hour(0), scheme: "CCER".into() }),
+            w.sign(
+                &w.regulator,
+                Command::DeclareExclusion { device: solar(), interval: hour(0), scheme: "CCER".into() },
+            ),
         ],
     );
     let holdings = ledger.holdings(&w.consumer.account()).unwrap();
-    let find = |f: &dyn Fn(&greenledger::domain::state::Bundle) -> bool| holdings.iter().find(|b| f(b)).unwrap().clone();
+    let find =
+        |f: &dyn Fn(&greenledger::domain::state::Bundle) -> bool| holdings.iter().find(|b| f(b)).unwrap().clone();
     let active = find(&|b| b.state == BundleState::Active && b.device == wind() && b.production == hour(0));
     w.active = active.id;
     w.active_serials = active.serials;
@@ -248,7 +270,9 @@ enum Req {
 enum Expect {
     Refused(Code, &'static str),
     /// Accepted; `grows` says whether the log gets a new entry (false for a duplicate).
-    Accepted { grows: bool },
+    Accepted {
+        grows: bool,
+    },
 }
 
 struct Case {
@@ -323,124 +347,546 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
         case("random bytes", msg((0..200u32).map(|i| (i * 7919 % 251) as u8).collect()), Internal, "failed to decode"),
         case("empty message", msg(Vec::new()), InvalidArgument, "body: is missing"),
         case("frame shorter than its length prefix", Req::Frame(SUBMIT, frame(0, 100, "\x0a\x05hello")), Internal, ""),
-        case("frame with compressed flag, no encoding", Req::Frame(SUBMIT, frame(1, 3, "abc")), Internal, "compressed-flag"),
+        case(
+            "frame with compressed flag, no encoding",
+            Req::Frame(SUBMIT, frame(1, 3, "abc")),
+            Internal,
+            "compressed-flag",
+        ),
         case("frame with invalid flag", Req::Frame(SUBMIT, frame(7, 3, "abc")), Internal, "invalid compression flag"),
-        case("frame announcing 2 GiB", Req::Frame(SUBMIT, frame(0, 0x7f00_0000, "")), OutOfRange, "message length too large"),
+        case(
+            "frame announcing 2 GiB",
+            Req::Frame(SUBMIT, frame(0, 0x7f00_0000, "")),
+            OutOfRange,
+            "message length too large",
+        ),
         case(
             "message over 1 MiB",
             signed(&w.consumer, retire(one, w.active, &huge_text, "p")),
             OutOfRange,
             "message length too large",
         ),
+        case(
+            "message just under 1 MiB",
+            signed(&w.consumer, retire(one, w.active, &"z".repeat((1 << 20) - 400), "p")),
+            InvalidArgument,
+            "beneficiary: is 1048176 bytes long",
+        ),
         case("unknown method", Req::Msg("/greenledger.v1.Ledger/Nope", vec![]), Unimplemented, ""),
         // Signatures and keys.
-        case("missing signature", msg(with(&|c| c.signature.clear())), InvalidArgument, "signature: must be 64 bytes, got 0"),
+        case(
+            "missing signature",
+            msg(with(&|c| c.signature.clear())),
+            InvalidArgument,
+            "signature: must be 64 bytes, got 0",
+        ),
         case("short signature", msg(with(&|c| c.signature.truncate(10))), InvalidArgument, "must be 64 bytes, got 10"),
-        case("flipped signature bit", msg(with(&|c| c.signature[5] ^= 1)), Unauthenticated, "signature does not verify"),
+        case(
+            "flipped signature bit",
+            msg(with(&|c| c.signature[5] ^= 1)),
+            Unauthenticated,
+            "signature does not verify",
+        ),
         case("zero signature", msg(with(&|c| c.signature = vec![0; 64])), Unauthenticated, "signature does not verify"),
         case("signature by another key", msg(pb(&forged)), Unauthenticated, "signature does not verify"),
         case("signature for another ledger", msg(pb(&other_ledger)), Unauthenticated, "signature does not verify"),
-        case("signed, then body changed", msg(body_with(&|b| b.nonce += 1)), Unauthenticated, "signature does not verify"),
-        case("signer of 31 bytes", msg(body_with(&|b| b.signer.pop().map(|_| ()).unwrap())), InvalidArgument, "body.signer"),
+        case(
+            "signed, then body changed",
+            msg(body_with(&|b| b.nonce += 1)),
+            Unauthenticated,
+            "signature does not verify",
+        ),
+        case(
+            "signer of 31 bytes",
+            msg(body_with(&|b| b.signer.pop().map(|_| ()).unwrap())),
+            InvalidArgument,
+            "body.signer",
+        ),
         case("weak signer key", msg(pb(&weak_signer)), Unauthenticated, "is not a valid Ed25519 public key"),
         case("unregistered signer", signed(&w.stranger, gen(10, MWH)), Unauthenticated, "is not a registered account"),
         case("consumer posts generation", signed(&w.consumer, gen(10, MWH)), PermissionDenied, "lacks the"),
         case(
             "generator registers an account",
-            signed(&w.generator, Command::RegisterAccount { account: w.stranger.account(), name: "x".into(), roles: Roles::of(&[Role::Operator]) }),
+            signed(
+                &w.generator,
+                Command::RegisterAccount {
+                    account: w.stranger.account(),
+                    name: "x".into(),
+                    roles: Roles::of(&[Role::Operator]),
+                },
+            ),
             PermissionDenied,
             "lacks the",
         ),
-        case("platform withdraws", signed(&w.platform, Command::Withdraw { bundle: w.active, serials: one, reason: "r".into() }), PermissionDenied, "lacks the"),
-        case("replayed nonce, other command", msg(pb(&replay_nonce)), AlreadyExists, "rule 10 (no replay): nonce 7777777"),
+        case(
+            "platform withdraws",
+            signed(&w.platform, Command::Withdraw { bundle: w.active, serials: one, reason: "r".into() }),
+            PermissionDenied,
+            "lacks the",
+        ),
+        case(
+            "replayed nonce, other command",
+            msg(pb(&replay_nonce)),
+            AlreadyExists,
+            "rule 10 (no replay): nonce 7777777",
+        ),
         // Malformed commands.
-        case("no command kind", msg(body_with(&|b| b.command = Some(pb::Command { kind: None }))), InvalidArgument, "command: is empty"),
+        case(
+            "no command kind",
+            msg(body_with(&|b| b.command = Some(pb::Command { kind: None }))),
+            InvalidArgument,
+            "command: is empty",
+        ),
         case("no command", msg(body_with(&|b| b.command = None)), InvalidArgument, "body.command: is missing"),
         case(
             "role 99",
-            msg(w.bytes(&w.operator, Command::RegisterAccount { account: w.stranger.account(), name: "x".into(), roles: Roles::of(&[Role::Consumer]) }))
-                .map_msg(|b| {
-                    let mut c = pb::SignedCommand::decode(b.as_slice()).unwrap();
-                    if let Some(pb::command::Kind::RegisterAccount(r)) = &mut c.body.as_mut().unwrap().command.as_mut().unwrap().kind {
-                        r.roles = vec![99];
-                    }
-                    c.encode_to_vec()
-                }),
+            msg(w.bytes(
+                &w.operator,
+                Command::RegisterAccount {
+                    account: w.stranger.account(),
+                    name: "x".into(),
+                    roles: Roles::of(&[Role::Consumer]),
+                },
+            ))
+            .map_msg(|b| {
+                let mut c = pb::SignedCommand::decode(b.as_slice()).unwrap();
+                if let Some(pb::command::Kind::RegisterAccount(r)) =
+                    &mut c.body.as_mut().unwrap().command.as_mut().unwrap().kind
+                {
+                    r.roles = vec![99];
+                }
+                c.encode_to_vec()
+            }),
             InvalidArgument,
             "99 is not a role",
         ),
-        case("interval missing", msg(body_with(&|b| {
-            if let Some(pb::command::Kind::PostGeneration(g)) = &mut b.command.as_mut().unwrap().kind {
-                g.interval = None;
-            }
-        })), InvalidArgument, "post_generation.interval: is missing"),
-        case("transfer without serials", signed(&w.consumer, transfer(one, w.consumer2.account())).map_msg(|b| {
-            let mut c = pb::SignedCommand::decode(b.as_slice()).unwrap();
-            c.body.as_mut().unwrap().command = Some(pb::Command { kind: Some(pb::command::Kind::Transfer(pb::Transfer { bundle: w.active.0, serials: None, to: w.consumer2.account().0.to_vec() })) });
-            c.encode_to_vec()
-        }), InvalidArgument, "transfer.serials: is missing"),
-        case("transfer to an account of 5 bytes", signed(&w.consumer, transfer(one, w.consumer2.account())).map_msg(|b| {
-            let mut c = pb::SignedCommand::decode(b.as_slice()).unwrap();
-            if let Some(pb::command::Kind::Transfer(t)) = &mut c.body.as_mut().unwrap().command.as_mut().unwrap().kind {
-                t.to = vec![1; 5];
-            }
-            c.encode_to_vec()
-        }), InvalidArgument, "transfer.to: must be a 32-byte Ed25519 public key, got 5 bytes"),
-        case("device code with spaces", signed(&w.meter, Command::PostGeneration { device: DeviceId("WIND 1".into()), interval: hour(10), energy: Wh(1) }), InvalidArgument, "post_generation.device"),
-        case("device code of 65 bytes", signed(&w.meter, Command::PostGeneration { device: DeviceId("D".repeat(65)), interval: hour(10), energy: Wh(1) }), InvalidArgument, "post_generation.device"),
-        case("unknown technology", signed(&w.operator, Command::RegisterDevice { device: DeviceId("X-1".into()), owner: w.generator.account(), technology: Technology::Wind, capacity_w: 1, region: "r".into(), commissioned: Timestamp(0) }).map_msg(|b| {
-            let mut c = pb::SignedCommand::decode(b.as_slice()).unwrap();
-            if let Some(pb::command::Kind::RegisterDevice(r)) = &mut c.body.as_mut().unwrap().command.as_mut().unwrap().kind {
-                r.technology = "fusion".into();
-            }
-            c.encode_to_vec()
-        }), InvalidArgument, "\"fusion\" is not one of"),
-        case("genesis again", signed(&w.operator, Command::Genesis { policy: Policy::new(NAME), operator_name: "again".into() }), FailedPrecondition, "genesis cannot be repeated"),
-        case("register a weak account key", signed(&w.operator, Command::RegisterAccount { account: weak_signer.body.signer, name: "x".into(), roles: Roles::of(&[Role::Consumer]) }), InvalidArgument, "not a valid Ed25519 public key"),
+        case(
+            "interval missing",
+            msg(body_with(&|b| {
+                if let Some(pb::command::Kind::PostGeneration(g)) = &mut b.command.as_mut().unwrap().kind {
+                    g.interval = None;
+                }
+            })),
+            InvalidArgument,
+            "post_generation.interval: is missing",
+        ),
+        case(
+            "transfer without serials",
+            signed(&w.consumer, transfer(one, w.consumer2.account())).map_msg(|b| {
+                let mut c = pb::SignedCommand::decode(b.as_slice()).unwrap();
+                c.body.as_mut().unwrap().command = Some(pb::Command {
+                    kind: Some(pb::command::Kind::Transfer(pb::Transfer {
+                        bundle: w.active.0,
+                        serials: None,
+                        to: w.consumer2.account().0.to_vec(),
+                    })),
+                });
+                c.encode_to_vec()
+            }),
+            InvalidArgument,
+            "transfer.serials: is missing",
+        ),
+        case(
+            "transfer to an account of 5 bytes",
+            signed(&w.consumer, transfer(one, w.consumer2.account())).map_msg(|b| {
+                let mut c = pb::SignedCommand::decode(b.as_slice()).unwrap();
+                if let Some(pb::command::Kind::Transfer(t)) =
+                    &mut c.body.as_mut().unwrap().command.as_mut().unwrap().kind
+                {
+                    t.to = vec![1; 5];
+                }
+                c.encode_to_vec()
+            }),
+            InvalidArgument,
+            "transfer.to: must be a 32-byte Ed25519 public key, got 5 bytes",
+        ),
+        case(
+            "device code with spaces",
+            signed(
+                &w.meter,
+                Command::PostGeneration { device: DeviceId("WIND 1".into()), interval: hour(10), energy: Wh(1) },
+            ),
+            InvalidArgument,
+            "post_generation.device",
+        ),
+        case(
+            "device code of 65 bytes",
+            signed(
+                &w.meter,
+                Command::PostGeneration { device: DeviceId("D".repeat(65)), interval: hour(10), energy: Wh(1) },
+            ),
+            InvalidArgument,
+            "post_generation.device",
+        ),
+        case(
+            "unknown technology",
+            signed(
+                &w.operator,
+                Command::RegisterDevice {
+                    device: DeviceId("X-1".into()),
+                    owner: w.generator.account(),
+                    technology: Technology::Wind,
+                    capacity_w: 1,
+                    region: "r".into(),
+                    commissioned: Timestamp(0),
+                },
+            )
+            .map_msg(|b| {
+                let mut c = pb::SignedCommand::decode(b.as_slice()).unwrap();
+                if let Some(pb::command::Kind::RegisterDevice(r)) =
+                    &mut c.body.as_mut().unwrap().command.as_mut().unwrap().kind
+                {
+                    r.technology = "fusion".into();
+                }
+                c.encode_to_vec()
+            }),
+            InvalidArgument,
+            "\"fusion\" is not one of",
+        ),
+        case(
+            "genesis again",
+            signed(&w.operator, Command::Genesis { policy: Policy::new(NAME), operator_name: "again".into() }),
+            FailedPrecondition,
+            "genesis cannot be repeated",
+        ),
+        case(
+            "register a weak account key",
+            signed(
+                &w.operator,
+                Command::RegisterAccount {
+                    account: weak_signer.body.signer,
+                    name: "x".into(),
+                    roles: Roles::of(&[Role::Consumer]),
+                },
+            ),
+            InvalidArgument,
+            "not a valid Ed25519 public key",
+        ),
         // Amounts.
-        case("zero capacity", signed(&w.operator, Command::RegisterDevice { device: DeviceId("ZERO-1".into()), owner: w.generator.account(), technology: Technology::Solar, capacity_w: 0, region: "r".into(), commissioned: Timestamp(0) }), InvalidArgument, "capacity must be more than 0 W"),
-        case("zero direct supply", signed(m, Command::PostDirectSupply { device: wind(), consumer: w.consumer.account(), interval: hour(1), energy: Wh(0) }), InvalidArgument, "energy must be more than 0 Wh"),
-        case("u64::MAX Wh from a 10 MW device", signed(m, gen(10, u64::MAX)), FailedPrecondition, "rule 2 (no issuance beyond physics)"),
-        case("direct supplies summing past u64", signed(m, Command::PostDirectSupply { device: huge(), consumer: w.consumer.account(), interval: hour(0), energy: Wh(100) }), InvalidArgument, "amount overflow: allocated energy"),
-        case("consumption summing past u64", signed(m, Command::PostConsumption { account: w.consumer2.account(), interval: hour(1), energy: Wh(1) }), InvalidArgument, "amount overflow: total consumption"),
-        case("trade of u64::MAX Wh", signed(&w.platform, Command::SettleTrade { device: wind(), interval: hour(2), buyer: w.consumer.account(), energy: Wh(u64::MAX) }), InvalidArgument, "is not a whole number of certificates"),
+        case(
+            "zero capacity",
+            signed(
+                &w.operator,
+                Command::RegisterDevice {
+                    device: DeviceId("ZERO-1".into()),
+                    owner: w.generator.account(),
+                    technology: Technology::Solar,
+                    capacity_w: 0,
+                    region: "r".into(),
+                    commissioned: Timestamp(0),
+                },
+            ),
+            InvalidArgument,
+            "capacity must be more than 0 W",
+        ),
+        case(
+            "zero direct supply",
+            signed(
+                m,
+                Command::PostDirectSupply {
+                    device: wind(),
+                    consumer: w.consumer.account(),
+                    interval: hour(1),
+                    energy: Wh(0),
+                },
+            ),
+            InvalidArgument,
+            "energy must be more than 0 Wh",
+        ),
+        case(
+            "u64::MAX Wh from a 10 MW device",
+            signed(m, gen(10, u64::MAX)),
+            FailedPrecondition,
+            "rule 2 (no issuance beyond physics)",
+        ),
+        case(
+            "direct supplies summing past u64",
+            signed(
+                m,
+                Command::PostDirectSupply {
+                    device: huge(),
+                    consumer: w.consumer.account(),
+                    interval: hour(0),
+                    energy: Wh(100),
+                },
+            ),
+            InvalidArgument,
+            "amount overflow: allocated energy",
+        ),
+        case(
+            "consumption summing past u64",
+            signed(m, Command::PostConsumption { account: w.consumer2.account(), interval: hour(1), energy: Wh(1) }),
+            InvalidArgument,
+            "amount overflow: total consumption",
+        ),
+        case(
+            "trade of u64::MAX Wh",
+            signed(
+                &w.platform,
+                Command::SettleTrade {
+                    device: wind(),
+                    interval: hour(2),
+                    buyer: w.consumer.account(),
+                    energy: Wh(u64::MAX),
+                },
+            ),
+            InvalidArgument,
+            "is not a whole number of certificates",
+        ),
         // Intervals.
-        case("empty interval", signed(m, Command::PostGeneration { device: wind(), interval: Interval::new(t0() + 99 * HOUR, t0() + 99 * HOUR), energy: Wh(1) }), InvalidArgument, "is empty or reversed"),
-        case("reversed interval", signed(m, Command::PostGeneration { device: wind(), interval: Interval::new(t0() + 99 * HOUR, t0() + 98 * HOUR), energy: Wh(1) }), InvalidArgument, "is empty or reversed"),
-        case("overlapping reading", signed(m, Command::PostGeneration { device: wind(), interval: Interval::new(t0() + HOUR / 2, t0() + 3 * HOUR / 2), energy: Wh(1) }), FailedPrecondition, "rule 1 (one reading per interval)"),
-        case("far future interval", signed(m, Command::PostGeneration { device: wind(), interval: Interval::new(unix(2099, 1, 1, 0, 0, 0), unix(2099, 1, 1, 1, 0, 0)), energy: Wh(1) }), InvalidArgument, "ends in the future"),
-        case("interval ending at u64::MAX", signed(m, Command::PostGeneration { device: wind(), interval: Interval::new(u64::MAX - HOUR, u64::MAX), energy: Wh(1) }), InvalidArgument, "ends in the future"),
-        case("interval of two years", signed(m, Command::PostGeneration { device: wind(), interval: Interval::new(unix(2023, 1, 1, 0, 0, 0), unix(2025, 1, 1, 0, 0, 0)), energy: Wh(1) }), InvalidArgument, "longer than the 366 days"),
-        case("issue twice", signed(&w.generator, Command::Issue { device: wind(), interval: hour(0) }), FailedPrecondition, "was already issued"),
+        case(
+            "empty interval",
+            signed(
+                m,
+                Command::PostGeneration {
+                    device: wind(),
+                    interval: Interval::new(t0() + 99 * HOUR, t0() + 99 * HOUR),
+                    energy: Wh(1),
+                },
+            ),
+            InvalidArgument,
+            "is empty or reversed",
+        ),
+        case(
+            "reversed interval",
+            signed(
+                m,
+                Command::PostGeneration {
+                    device: wind(),
+                    interval: Interval::new(t0() + 99 * HOUR, t0() + 98 * HOUR),
+                    energy: Wh(1),
+                },
+            ),
+            InvalidArgument,
+            "is empty or reversed",
+        ),
+        case(
+            "overlapping reading",
+            signed(
+                m,
+                Command::PostGeneration {
+                    device: wind(),
+                    interval: Interval::new(t0() + HOUR / 2, t0() + 3 * HOUR / 2),
+                    energy: Wh(1),
+                },
+            ),
+            FailedPrecondition,
+            "rule 1 (one reading per interval)",
+        ),
+        case(
+            "far future interval",
+            signed(
+                m,
+                Command::PostGeneration {
+                    device: wind(),
+                    interval: Interval::new(unix(2099, 1, 1, 0, 0, 0), unix(2099, 1, 1, 1, 0, 0)),
+                    energy: Wh(1),
+                },
+            ),
+            InvalidArgument,
+            "ends in the future",
+        ),
+        case(
+            "interval ending at u64::MAX",
+            signed(
+                m,
+                Command::PostGeneration {
+                    device: wind(),
+                    interval: Interval::new(u64::MAX - HOUR, u64::MAX),
+                    energy: Wh(1),
+                },
+            ),
+            InvalidArgument,
+            "ends in the future",
+        ),
+        case(
+            "interval of two years",
+            signed(
+                m,
+                Command::PostGeneration {
+                    device: wind(),
+                    interval: Interval::new(unix(2023, 1, 1, 0, 0, 0), unix(2025, 1, 1, 0, 0, 0)),
+                    energy: Wh(1),
+                },
+            ),
+            InvalidArgument,
+            "longer than the 366 days",
+        ),
+        case(
+            "issue twice",
+            signed(&w.generator, Command::Issue { device: wind(), interval: hour(0) }),
+            FailedPrecondition,
+            "was already issued",
+        ),
         // Unknown things.
-        case("unknown device", signed(m, Command::PostGeneration { device: DeviceId("NOPE-1".into()), interval: hour(10), energy: Wh(1) }), NotFound, "device NOPE-1 is not registered"),
-        case("unknown bundle", signed(&w.consumer, Command::Transfer { bundle: BundleId(99_999), serials: one, to: w.consumer2.account() }), NotFound, "bundle B99999 does not exist"),
-        case("transfer to an unknown account", signed(&w.consumer, transfer(one, w.stranger.account())), NotFound, "is not registered"),
-        case("consumption of an unknown account", signed(m, Command::PostConsumption { account: w.stranger.account(), interval: hour(30), energy: Wh(1) }), NotFound, "is not registered"),
-        case("reading that does not exist", signed(&w.generator, Command::Issue { device: wind(), interval: hour(40) }), NotFound, "has no generation reading"),
+        case(
+            "unknown device",
+            signed(m, Command::PostGeneration { device: DeviceId("NOPE-1".into()), interval: hour(10), energy: Wh(1) }),
+            NotFound,
+            "device NOPE-1 is not registered",
+        ),
+        case(
+            "unknown bundle",
+            signed(
+                &w.consumer,
+                Command::Transfer { bundle: BundleId(99_999), serials: one, to: w.consumer2.account() },
+            ),
+            NotFound,
+            "bundle B99999 does not exist",
+        ),
+        case(
+            "transfer to an unknown account",
+            signed(&w.consumer, transfer(one, w.stranger.account())),
+            NotFound,
+            "is not registered",
+        ),
+        case(
+            "consumption of an unknown account",
+            signed(m, Command::PostConsumption { account: w.stranger.account(), interval: hour(30), energy: Wh(1) }),
+            NotFound,
+            "is not registered",
+        ),
+        case(
+            "reading that does not exist",
+            signed(&w.generator, Command::Issue { device: wind(), interval: hour(40) }),
+            NotFound,
+            "has no generation reading",
+        ),
         // Serial ranges and ownership.
-        case("serials outside the bundle", signed(&w.consumer, transfer(SerialRange::new(end, end + 1), w.consumer2.account())), InvalidArgument, "are not a non-empty range inside bundle"),
-        case("serials reversed", signed(&w.consumer, transfer(SerialRange::new(end, start), w.consumer2.account())), InvalidArgument, "are not a non-empty range inside bundle"),
-        case("serials empty", signed(&w.consumer, transfer(SerialRange::new(start, start), w.consumer2.account())), InvalidArgument, "are not a non-empty range inside bundle"),
-        case("serials up to u64::MAX", signed(&w.consumer, transfer(SerialRange::new(start, u64::MAX), w.consumer2.account())), InvalidArgument, "are not a non-empty range inside bundle"),
-        case("transfer to oneself", signed(&w.consumer, transfer(one, w.consumer.account())), InvalidArgument, "cannot transfer certificates with itself"),
-        case("transfer of someone else's bundle", signed(&w.consumer2, transfer(one, w.consumer2.account())), PermissionDenied, "rule 4 (one owner per certificate)"),
-        case("retire withdrawn certificates", signed(&w.consumer, retire(w.withdrawn.1, w.withdrawn.0, "b", "p")), FailedPrecondition, "rule 6 (no use after withdrawal)"),
-        case("transfer withdrawn certificates", signed(&w.consumer, Command::Transfer { bundle: w.withdrawn.0, serials: w.withdrawn.1, to: w.consumer2.account() }), FailedPrecondition, "is withdrawn"),
-        case("retire frozen certificates", signed(&w.consumer, retire(w.frozen.1, w.frozen.0, "b", "p")), FailedPrecondition, "frozen by an exclusion"),
-        case("withdraw withdrawn certificates", signed(&w.regulator, Command::Withdraw { bundle: w.withdrawn.0, serials: w.withdrawn.1, reason: "again".into() }), FailedPrecondition, "only certificates not yet retired or withdrawn"),
-        case("generator issues for a device it does not own", signed(&w.consumer, Command::Issue { device: wind(), interval: hour(1) }), PermissionDenied, "only the owner may request issuance"),
+        case(
+            "serials outside the bundle",
+            signed(&w.consumer, transfer(SerialRange::new(end, end + 1), w.consumer2.account())),
+            InvalidArgument,
+            "are not a non-empty range inside bundle",
+        ),
+        case(
+            "serials reversed",
+            signed(&w.consumer, transfer(SerialRange::new(end, start), w.consumer2.account())),
+            InvalidArgument,
+            "are not a non-empty range inside bundle",
+        ),
+        case(
+            "serials empty",
+            signed(&w.consumer, transfer(SerialRange::new(start, start), w.consumer2.account())),
+            InvalidArgument,
+            "are not a non-empty range inside bundle",
+        ),
+        case(
+            "serials up to u64::MAX",
+            signed(&w.consumer, transfer(SerialRange::new(start, u64::MAX), w.consumer2.account())),
+            InvalidArgument,
+            "are not a non-empty range inside bundle",
+        ),
+        case(
+            "transfer to oneself",
+            signed(&w.consumer, transfer(one, w.consumer.account())),
+            InvalidArgument,
+            "cannot transfer certificates with itself",
+        ),
+        case(
+            "transfer of someone else's bundle",
+            signed(&w.consumer2, transfer(one, w.consumer2.account())),
+            PermissionDenied,
+            "rule 4 (one owner per certificate)",
+        ),
+        case(
+            "retire withdrawn certificates",
+            signed(&w.consumer, retire(w.withdrawn.1, w.withdrawn.0, "b", "p")),
+            FailedPrecondition,
+            "rule 6 (no use after withdrawal)",
+        ),
+        case(
+            "transfer withdrawn certificates",
+            signed(
+                &w.consumer,
+                Command::Transfer { bundle: w.withdrawn.0, serials: w.withdrawn.1, to: w.consumer2.account() },
+            ),
+            FailedPrecondition,
+            "is withdrawn",
+        ),
+        case(
+            "retire frozen certificates",
+            signed(&w.consumer, retire(w.frozen.1, w.frozen.0, "b", "p")),
+            FailedPrecondition,
+            "frozen by an exclusion",
+        ),
+        case(
+            "withdraw withdrawn certificates",
+            signed(
+                &w.regulator,
+                Command::Withdraw { bundle: w.withdrawn.0, serials: w.withdrawn.1, reason: "again".into() },
+            ),
+            FailedPrecondition,
+            "only certificates not yet retired or withdrawn",
+        ),
+        case(
+            "generator issues for a device it does not own",
+            signed(&w.consumer, Command::Issue { device: wind(), interval: hour(1) }),
+            PermissionDenied,
+            "only the owner may request issuance",
+        ),
         // Text.
-        case("beneficiary of 300 bytes", signed(&w.consumer, retire(one, w.active, &long_ascii, "p")), InvalidArgument, "beneficiary: is 300 bytes long"),
-        case("purpose of 300 bytes of Chinese", signed(&w.consumer, retire(one, w.active, "b", &long_unicode)), InvalidArgument, "purpose: is 300 bytes long"),
-        case("control character in purpose", signed(&w.consumer, retire(one, w.active, "b", "ok\u{7}bell")), InvalidArgument, "contains the control character U+0007"),
-        case("newline in beneficiary", signed(&w.consumer, retire(one, w.active, "a\nb", "p")), InvalidArgument, "contains the control character U+000A"),
-        case("blank beneficiary", signed(&w.consumer, retire(one, w.active, "   ", "p")), InvalidArgument, "beneficiary: must not be empty"),
+        case(
+            "beneficiary of 300 bytes",
+            signed(&w.consumer, retire(one, w.active, &long_ascii, "p")),
+            InvalidArgument,
+            "beneficiary: is 300 bytes long",
+        ),
+        case(
+            "purpose of 300 bytes of Chinese",
+            signed(&w.consumer, retire(one, w.active, "b", &long_unicode)),
+            InvalidArgument,
+            "purpose: is 300 bytes long",
+        ),
+        case(
+            "control character in purpose",
+            signed(&w.consumer, retire(one, w.active, "b", "ok\u{7}bell")),
+            InvalidArgument,
+            "contains the control character U+0007",
+        ),
+        case(
+            "newline in beneficiary",
+            signed(&w.consumer, retire(one, w.active, "a\nb", "p")),
+            InvalidArgument,
+            "contains the control character U+000A",
+        ),
+        case(
+            "blank beneficiary",
+            signed(&w.consumer, retire(one, w.active, "   ", "p")),
+            InvalidArgument,
+            "beneficiary: must not be empty",
+        ),
         // Queries.
-        case("GetEntries start after end", Req::Msg("/greenledger.v1.Ledger/GetEntries", pb::GetEntriesRequest { start: 5, end: 1 }.encode_to_vec()), InvalidArgument, "start 5 is after end 1"),
-        case("inclusion proof beyond the tree", Req::Msg("/greenledger.v1.Ledger/GetInclusionProof", pb::InclusionProofRequest { index: 1 << 40, tree_size: 0 }.encode_to_vec()), InvalidArgument, "is not below tree size"),
-        case("consistency proof from 0", Req::Msg("/greenledger.v1.Ledger/GetConsistencyProof", pb::ConsistencyProofRequest { first: 0, second: 1 }.encode_to_vec()), InvalidArgument, "need 0 < first <= second"),
-        case("GetAccount of 5 bytes", Req::Msg("/greenledger.v1.Ledger/GetAccount", pb::AccountRequest { account: vec![1; 5] }.encode_to_vec()), InvalidArgument, "must be a 32-byte Ed25519 public key"),
+        case(
+            "GetEntries start after end",
+            Req::Msg("/greenledger.v1.Ledger/GetEntries", pb::GetEntriesRequest { start: 5, end: 1 }.encode_to_vec()),
+            InvalidArgument,
+            "start 5 is after end 1",
+        ),
+        case(
+            "inclusion proof beyond the tree",
+            Req::Msg(
+                "/greenledger.v1.Ledger/GetInclusionProof",
+                pb::InclusionProofRequest { index: 1 << 40, tree_size: 0 }.encode_to_vec(),
+            ),
+            InvalidArgument,
+            "is not below tree size",
+        ),
+        case(
+            "consistency proof from 0",
+            Req::Msg(
+                "/greenledger.v1.Ledger/GetConsistencyProof",
+                pb::ConsistencyProofRequest { first: 0, second: 1 }.encode_to_vec(),
+            ),
+            InvalidArgument,
+            "need 0 < first <= second",
+        ),
+        case(
+            "GetAccount of 5 bytes",
+            Req::Msg("/greenledger.v1.Ledger/GetAccount", pb::AccountRequest { account: vec![1; 5] }.encode_to_vec()),
+            InvalidArgument,
+            "must be a 32-byte Ed25519 public key",
+        ),
     ];
     // Accepted requests last: they change the state the refusals above rely on.
     out.push(Case {
@@ -449,7 +895,12 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
         expect: Expect::Accepted { grows: true },
         prep: None,
     });
-    out.push(Case { name: "identical resubmission is a duplicate", req: msg(pb(&replayed)), expect: Expect::Accepted { grows: false }, prep: None });
+    out.push(Case {
+        name: "identical resubmission is a duplicate",
+        req: msg(pb(&replayed)),
+        expect: Expect::Accepted { grows: false },
+        prep: None,
+    });
     out.push(Case {
         name: "Unicode beneficiary and purpose within limits",
         req: signed(&w.consumer, retire(one, w.active, "绿电 Zürich 工厂 🌱", "RE100 报告 2026 — Scope 2")),
@@ -556,7 +1007,12 @@ async fn hostile_requests_are_refused_precisely_and_change_nothing() {
         match (&c.expect, got) {
             (Expect::Refused(code, fragment), Err(s)) => {
                 if s.code() != *code || !s.message().contains(fragment) {
-                    failures.push(format!("{}: expected {code:?} containing {fragment:?}, got {:?}: {}", c.name, s.code(), s.message()));
+                    failures.push(format!(
+                        "{}: expected {code:?} containing {fragment:?}, got {:?}: {}",
+                        c.name,
+                        s.code(),
+                        s.message()
+                    ));
                 }
                 if before != after {
                     failures.push(format!("{}: the refused request changed the ledger", c.name));

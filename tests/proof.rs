@@ -206,10 +206,7 @@ fn older_checkpoint_plus_consistency_proof_verifies() {
 
     // A consistency proof for other sizes does not verify.
     let wrong = h.ledger.consistency_proof(old_size - 1, h.ledger.size()).unwrap();
-    assert!(matches!(
-        proof::verify_with_newer(&old, &newer, &wrong, &key, &[], 0),
-        Err(ProofFailure::Consistency(_))
-    ));
+    assert!(matches!(proof::verify_with_newer(&old, &newer, &wrong, &key, &[], 0), Err(ProofFailure::Consistency(_))));
 
     // Changing any sampled byte of the extended proof is refused as well.
     let json = p.to_json();
@@ -221,5 +218,26 @@ fn older_checkpoint_plus_consistency_proof_verifies() {
         if let Ok(text) = String::from_utf8(changed) {
             assert!(proof::verify_json(&text, &key, &[], 0).is_err(), "byte {pos} of the consistency part");
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_demo_claim_bundle_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let report = greenledger::demo::run(&data).await.unwrap();
+    assert!(!report.claims.is_empty());
+    let key = std::fs::read_to_string(data.join("log.pub")).unwrap();
+    let mut roles_seen = std::collections::BTreeSet::new();
+    for id in &report.claims {
+        let text = std::fs::read_to_string(data.join("proofs").join(format!("C{id}.json"))).unwrap();
+        let v = proof::verify_json(&text, key.trim(), &[], 0).unwrap_or_else(|e| panic!("C{id}: {e}"));
+        assert!(v.summary.energy_wh > 0);
+        let p: ClaimProof = serde_json::from_str(&text).unwrap();
+        roles_seen.extend(p.entries.into_iter().map(|e| e.role));
+    }
+    // Direct supply, green-power trades and an unbundled purchase all appear in the demo.
+    for r in ["direct-supply", "trade", "transfer", "issuance", "retirement"] {
+        assert!(roles_seen.contains(r), "no {r} in {roles_seen:?}");
     }
 }

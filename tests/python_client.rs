@@ -44,13 +44,31 @@ async fn python_client_verifies_the_checkpoint_and_an_inclusion_proof() {
         return;
     }
     let mut net = Net::mem().await;
-    let (meter, gen) = (net.meter.clone(), net.generator.clone());
+    let (op, meter, gen) = (net.operator.clone(), net.meter.clone(), net.generator.clone());
     for n in 0..5 {
         net.ok(&meter, Command::PostGeneration { device: wind(), interval: hour(n), energy: Wh(3 * MWH) }).await;
         net.ok(&gen, Command::Issue { device: wind(), interval: hour(n) }).await;
     }
+    // A few hundred more entries, so proofs of many shapes and depths are checked.
+    let msgs = (0..300u32)
+        .map(|i| {
+            let mut seed = [0x5E; 32];
+            seed[..4].copy_from_slice(&i.to_be_bytes());
+            let account = greenledger::crypto::Keypair::from_seed(seed).account();
+            net.pb(
+                &op,
+                Command::RegisterAccount { account, name: format!("P{i}"), roles: Roles::of(&[Role::Consumer]) },
+            )
+        })
+        .collect();
+    net.submit_batch(msgs).await;
     let cp = net.checkpoint().await;
+    assert!(cp.size > 300);
     let addr = net.addr().to_string();
+
+    // The verification code against the reference vectors, tampering included.
+    let o = run(vec!["--self-test".into()]).await;
+    assert!(o.status.success(), "{}", text(&o));
 
     // Default: the last entry, trusting the served key.
     let o = run(vec![addr.clone()]).await;
@@ -60,13 +78,21 @@ async fn python_client_verifies_the_checkpoint_and_an_inclusion_proof() {
     assert!(text(&o).contains(&format!("OK: entry {last} is in the log")), "{}", text(&o));
     assert!(text(&o).contains(&hex::encode(&cp.root)), "{}", text(&o));
 
-    // Every entry, with the log key pinned.
-    for entry in 0..cp.size {
+    // Chosen entries, with the log key pinned.
+    for entry in [0, 1, cp.size / 2, last] {
         let o =
             run(vec![addr.clone(), "--entry".into(), entry.to_string(), "--log-key".into(), cp.log_key.clone()]).await;
         assert!(o.status.success(), "entry {entry}: {}", text(&o));
         assert!(text(&o).contains(&format!("OK: entry {entry} ")), "{}", text(&o));
     }
+    // Every entry.
+    let o = run(vec![addr.clone(), "--all".into(), "--log-key".into(), cp.log_key.clone()]).await;
+    println!("{}", text(&o));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(&format!("OK: all {} entries", cp.size)), "{}", text(&o));
+    // An entry beyond the signed tree is a usage error.
+    let o = run(vec![addr.clone(), "--entry".into(), cp.size.to_string()]).await;
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 
     // A different pinned key is a verification failure (exit 1), not a success.
     let other = greenledger::log::NoteSigner::new(common::LEDGER, ed25519_dalek::SigningKey::from_bytes(&[42; 32]))

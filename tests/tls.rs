@@ -143,7 +143,8 @@ async fn serve_command_line_with_tls() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(got, Ok(1));
-    let printed = std::fs::read_to_string(&out).unwrap() + &std::fs::read_to_string(tmp.path().join("serve.err")).unwrap();
+    let printed =
+        std::fs::read_to_string(&out).unwrap() + &std::fs::read_to_string(tmp.path().join("serve.err")).unwrap();
     assert!(printed.contains("with TLS"), "{printed}");
     let key_body: String = pem.key.lines().filter(|l| !l.starts_with("-----")).collect();
     assert!(!printed.contains(&key_body[..40]), "serve printed the TLS key");

@@ -11,6 +11,7 @@
 //!   share and market-based and location-based emissions side by side.
 //! - [`factors`]: grid emission factors as integers (milligrams CO2 per kWh), the published
 //!   Chinese factors embedded from `data/china-grid-factors.json`, and integer emission arithmetic.
+//! - [`html`]: self-contained HTML pages, with an inline SVG chart of the hourly statement.
 //! - [`load`]: gathers the records of an account from a [`crate::ledger::Ledger`].
 //!
 //! The one rule that keeps every figure honest: **a MWh counts once**. Green energy enters a
@@ -18,10 +19,11 @@
 
 pub mod factors;
 pub mod hourly;
+pub mod html;
 pub mod load;
 pub mod park;
 
-use crate::domain::types::Interval;
+use crate::domain::types::{Interval, Timestamp};
 use serde::Serialize;
 
 /// Seconds in an hour: statements are bucketed by UTC hour (China Standard Time is UTC+8, so
@@ -34,10 +36,10 @@ pub const MAX_HOURS: u64 = 2 * 366 * 24;
 /// Why a statement could not be made.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AccountingError {
-    #[error("statement period {from}..{to} must start before it ends and both ends must fall on a whole UTC hour (multiples of 3600 s)")]
-    BadPeriod { from: u64, to: u64 },
-    #[error("statement period {from}..{to} spans {hours} hours; at most {max} hours fit in one statement")]
-    PeriodTooLong { from: u64, to: u64, hours: u64, max: u64 },
+    #[error("statement period {from} .. {to} must start before it ends and both ends must fall on a whole UTC hour (multiples of 3600 s)")]
+    BadPeriod { from: Timestamp, to: Timestamp },
+    #[error("statement period {from} .. {to} spans {hours} hours; at most {max} hours fit in one statement")]
+    PeriodTooLong { from: Timestamp, to: Timestamp, hours: u64, max: u64 },
     #[error("record of account {found} given for the statement of account {expected}")]
     WrongAccount { expected: String, found: String },
     #[error("claim {claim} is listed twice; each claim may be counted once")]
@@ -84,13 +86,20 @@ pub struct Period {
 }
 
 impl Period {
+    // `u64::is_multiple_of` needs Rust 1.87; the crate's rust-version is 1.85.
+    #[allow(clippy::manual_is_multiple_of)]
     pub fn new(from: u64, to: u64) -> Result<Period, AccountingError> {
         if from >= to || from % HOUR != 0 || to % HOUR != 0 {
-            return Err(AccountingError::BadPeriod { from, to });
+            return Err(AccountingError::BadPeriod { from: Timestamp(from), to: Timestamp(to) });
         }
         let hours = (to - from) / HOUR;
         if hours > MAX_HOURS {
-            return Err(AccountingError::PeriodTooLong { from, to, hours, max: MAX_HOURS });
+            return Err(AccountingError::PeriodTooLong {
+                from: Timestamp(from),
+                to: Timestamp(to),
+                hours,
+                max: MAX_HOURS,
+            });
         }
         Ok(Period { interval: Interval::new(from, to) })
     }

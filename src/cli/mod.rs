@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod client;
 pub mod import;
+pub mod proof;
 pub mod query;
 pub mod report;
 pub mod submit;
@@ -86,6 +87,14 @@ pub enum Top {
     /// Green consumption and zero-carbon park statements from a local ledger directory.
     #[command(subcommand)]
     Report(report::Report),
+    /// Write the proof bundle of a claim, verifiable offline.
+    Proof(proof::ProofArgs),
+    /// Verify a claim proof bundle offline with the ledger's log key.
+    Verify(proof::VerifyArgs),
+    /// Regulator audit: replay every entry, recompute the root, check consistency with earlier audits.
+    Audit(proof::AuditArgs),
+    /// Witness: check the checkpoint is consistent with all it cosigned before, then cosign it.
+    Witness(proof::WitnessArgs),
 }
 
 /// Runs the parsed command line.
@@ -98,6 +107,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Top::Show(q) => client::block_on(query::run(q)),
         Top::Report(r) => report::run(r),
         Top::Import(i) => client::block_on(import::run(i)),
+        Top::Proof(a) => proof::proof(a),
+        Top::Verify(a) => proof::verify(a),
+        Top::Audit(a) => proof::audit(a),
+        Top::Witness(a) => proof::witness(a),
         other => client::block_on(submit::run(other)),
     }
 }

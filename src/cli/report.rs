@@ -1,12 +1,13 @@
 //! `greenledger report`: green consumption statements read from a local ledger directory.
 //!
-//! Text by default, `--format json` for scripts. The ledger is opened directly (its store is
+//! Text by default, `--format json` for scripts, `--format html` for a self-contained page. The ledger is opened directly (its store is
 //! locked while a server runs it); a report over RPC is future work.
 
 use super::admin::DataDir;
 use super::client::{account_arg, time_arg};
 use crate::accounting::factors::{self, Factor, Factors, SourcedFactor};
 use crate::accounting::hourly::{statement, Statement};
+use crate::accounting::html;
 use crate::accounting::load::account_records;
 use crate::accounting::park::{park_statement, Figures, ParkSpec, ParkStatement};
 use crate::accounting::{Period, HOUR};
@@ -29,6 +30,8 @@ pub enum Report {
 pub enum Format {
     Text,
     Json,
+    /// A self-contained page; the consumption statement has an inline SVG chart.
+    Html,
 }
 
 #[derive(Args, Debug)]
@@ -102,6 +105,7 @@ fn consumption(a: ConsumptionArgs) -> anyhow::Result<()> {
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&s)?),
         Format::Text => print!("{}", consumption_text(&s)),
+        Format::Html => print!("{}", html::consumption_page(&s)),
     }
     Ok(())
 }
@@ -134,6 +138,7 @@ fn park(a: ParkArgs) -> anyhow::Result<()> {
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&p)?),
         Format::Text => print!("{}", park_text(&p)),
+        Format::Html => print!("{}", html::park_page(&p)),
     }
     Ok(())
 }
@@ -149,7 +154,7 @@ fn choose_factors(a: &ParkArgs) -> anyhow::Result<Factors> {
     };
     let residual = match given(&a.residual_factor, "--residual-factor")? {
         Some(f) => f,
-        None => factors::residual(a.factor_year)?,
+        None => factors::residual(a.factor_year).map_err(|e| anyhow::anyhow!("{e}: pass it with --residual-factor"))?,
     };
     let location = match given(&a.location_factor, "--location-factor")? {
         Some(f) => f,

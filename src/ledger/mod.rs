@@ -117,9 +117,8 @@ impl std::fmt::Display for VerifyReport {
 fn check_recent_leaves<S: Store + ?Sized>(store: &S, head: &Head, count: u64) -> Result<(), LedgerError> {
     let from = head.size.saturating_sub(count);
     for index in from..head.size {
-        let leaf = store
-            .get(&keys::leaf(index))?
-            .ok_or_else(|| LedgerError::Corrupt(format!("entry {index} is missing")))?;
+        let leaf =
+            store.get(&keys::leaf(index))?.ok_or_else(|| LedgerError::Corrupt(format!("entry {index} is missing")))?;
         let stored = StoredNodes(store).node(NodeId::leaf(index))?;
         if merkle::leaf_hash(&leaf) != stored {
             return Err(LedgerError::Corrupt(format!("entry {index} does not match its stored leaf hash")));
@@ -139,7 +138,8 @@ fn check_recent_leaves<S: Store + ?Sized>(store: &S, head: &Head, count: u64) ->
 /// that head's tree must be a prefix of the stored one.
 fn check_head_mark<S: Store + ?Sized>(store: &S, head: &Head) -> Result<(), LedgerError> {
     let Some(bytes) = store.head_mark()? else { return Ok(()) };
-    let mark: Head = codec::decode(&bytes).map_err(|e| LedgerError::Corrupt(format!("the head mark is damaged: {e}")))?;
+    let mark: Head =
+        codec::decode(&bytes).map_err(|e| LedgerError::Corrupt(format!("the head mark is damaged: {e}")))?;
     if mark.name != head.name {
         return Err(LedgerError::Corrupt(format!(
             "the head mark belongs to ledger {:?}, the store to {:?}",

@@ -316,4 +316,10 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
             descriptions,
         }))
     }
+
+    async fn get_claim_proof(&self, request: Request<pb::ClaimRequest>) -> Result<Response<pb::ClaimProofResponse>, Status> {
+        let id = ClaimId(request.get_ref().claim);
+        let proof = crate::proof::build(&*self.ledger, id).map_err(|e| status::query(&e))?;
+        Ok(Response::new(pb::ClaimProofResponse { json: proof.to_json() }))
+    }
 }

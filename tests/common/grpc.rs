@@ -249,7 +249,7 @@ impl Net {
 }
 
 /// The only bundle of `h` matching `pred`.
-pub fn only<'a>(h: &'a pb::Holdings, pred: impl Fn(&pb::Bundle) -> bool) -> &'a pb::Bundle {
+pub fn only(h: &pb::Holdings, pred: impl Fn(&pb::Bundle) -> bool) -> &pb::Bundle {
     let found: Vec<&pb::Bundle> = h.bundles.iter().filter(|b| pred(b)).collect();
     assert_eq!(found.len(), 1, "expected exactly one matching bundle in {:?}", h.bundles);
     found[0]
@@ -328,4 +328,10 @@ pub async fn verify_log(net: &mut Net, earlier: &[pb::CheckpointResponse]) -> u6
         }
     }
     cp.size
+}
+
+/// A protobuf serial range as the domain type.
+pub fn sr(s: &Option<pb::SerialRange>) -> SerialRange {
+    let s = s.as_ref().expect("serials");
+    SerialRange::new(s.start, s.end)
 }

@@ -47,6 +47,8 @@ pub const SLOTS_PER_DEVICE: u64 = 30 * 96;
 /// Commands in a cycle without a refusal; every sixth cycle has one more.
 pub const CYCLE_LEN: usize = 7;
 pub const REFUSAL_EVERY: u64 = 6;
+/// Cycles served by one stock bundle (it is split twice per cycle at most).
+pub const STOCK_CYCLES: u64 = 64;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -208,9 +210,7 @@ pub async fn connect(endpoint: &str) -> anyhow::Result<LedgerClient<Channel>> {
         .connect()
         .await
         .with_context(|| format!("cannot connect to {endpoint}"))?;
-    Ok(LedgerClient::new(channel)
-        .max_decoding_message_size(4 << 20)
-        .max_encoding_message_size(1 << 20))
+    Ok(LedgerClient::new(channel).max_decoding_message_size(4 << 20).max_encoding_message_size(1 << 20))
 }
 
 /// Sends commands in order over one SubmitBatch stream; all must be accepted.
@@ -237,8 +237,9 @@ async fn submit_all_ok(client: &mut LedgerClient<Channel>, cmds: Vec<Ready>) -> 
 /// Per-stream facts the timed plan needs from the setup.
 struct StreamSetup {
     devices: Vec<DeviceId>,
-    gen_stock: (u64, u64),
-    cons_stock: (u64, u64),
+    /// Per stock reading k: (bundle id, first serial) of the generator's and consumer A's bundle.
+    gen_stock: Vec<(u64, u64)>,
+    cons_stock: Vec<(u64, u64)>,
 }
 
 /// The per-stream plan: cycles needed for `n` commands (upper bound).
@@ -264,14 +265,17 @@ async fn setup(
         cfg.operator.sign(ledger, op_nonce, c)
     };
     let mut signed = Vec::new();
-    let reg = |k: &Keypair, name: String, roles: &[Role]| Command::RegisterAccount { account: k.account(), name, roles: Roles::of(roles) };
+    let reg = |k: &Keypair, name: String, roles: &[Role]| Command::RegisterAccount {
+        account: k.account(),
+        name,
+        roles: Roles::of(roles),
+    };
     signed.push(op(reg(&cast.keys[cast.meter], format!("Load meter operator {tag}"), &[Role::MeterOperator])));
     signed.push(op(reg(&cast.keys[cast.exchange], format!("Load power exchange {tag}"), &[Role::TradingPlatform])));
     let commissioned = Timestamp(t_end.saturating_sub(3 * 365 * 86_400));
     let mut setups = Vec::new();
     // Energy and nonces of the stock readings, signed below after registration.
     let mut stock_cmds = Vec::new();
-    let stock_iv = Interval::new(t_end - 30 * 86_400, t_end);
     for (s, &(g, a, b)) in cast.streams.iter().enumerate() {
         signed.push(op(reg(&cast.keys[g], format!("Load wind co {tag}-{s}"), &[Role::Generator])));
         signed.push(op(reg(&cast.keys[a], format!("Load factory A {tag}-{s}"), &[Role::Consumer])));
@@ -290,10 +294,13 @@ async fn setup(
             }));
         }
         let stock = DeviceId(format!("LD-{tag}-S{s}-STOCK"));
-        let gen_units = 3 * cycles + 16;
-        let cons_units = 2 * cycles + 16;
+        // One hourly stock reading per STOCK_CYCLES cycles, so that no bundle is split more than
+        // STOCK_CYCLES times (a bundle's history grows with every split).
+        let gen_units = 3 * STOCK_CYCLES + 4;
+        let cons_units = 2 * STOCK_CYCLES + 4;
         let energy = (gen_units + cons_units) * unit;
-        let capacity = (energy as u128 * 3600 / stock_iv.seconds() as u128 + 1) as u64;
+        let capacity = energy + 1;
+        let stocks = cycles.div_ceil(STOCK_CYCLES);
         signed.push(op(Command::RegisterDevice {
             device: stock.clone(),
             owner: cast.keys[g].account(),
@@ -302,20 +309,31 @@ async fn setup(
             region: "sichuan".into(),
             commissioned,
         }));
-        let n = 1u64 << 62;
-        stock_cmds.push(cast.keys[cast.meter].sign(ledger, n + 2 * s as u64, Command::PostGeneration {
-            device: stock.clone(),
-            interval: stock_iv,
-            energy: Wh(energy),
-        }));
-        stock_cmds.push(cast.keys[cast.meter].sign(ledger, n + 2 * s as u64 + 1, Command::PostDirectSupply {
-            device: stock.clone(),
-            consumer: cast.keys[a].account(),
-            interval: stock_iv,
-            energy: Wh(cons_units * unit),
-        }));
-        stock_cmds.push(cast.keys[g].sign(ledger, n, Command::Issue { device: stock.clone(), interval: stock_iv }));
-        setups.push(StreamSetup { devices, gen_stock: (0, 0), cons_stock: (0, 0) });
+        let n = (1u64 << 62) + ((s as u64) << 32);
+        for k in 0..stocks {
+            let stock_iv = Interval::new(t_end - (stocks - k) * 3600, t_end - (stocks - k - 1) * 3600);
+            stock_cmds.push(cast.keys[cast.meter].sign(
+                ledger,
+                n + 2 * k,
+                Command::PostGeneration { device: stock.clone(), interval: stock_iv, energy: Wh(energy) },
+            ));
+            stock_cmds.push(cast.keys[cast.meter].sign(
+                ledger,
+                n + 2 * k + 1,
+                Command::PostDirectSupply {
+                    device: stock.clone(),
+                    consumer: cast.keys[a].account(),
+                    interval: stock_iv,
+                    energy: Wh(cons_units * unit),
+                },
+            ));
+            stock_cmds.push(cast.keys[g].sign(
+                ledger,
+                n + k,
+                Command::Issue { device: stock.clone(), interval: stock_iv },
+            ));
+        }
+        setups.push(StreamSetup { devices, gen_stock: Vec::new(), cons_stock: Vec::new() });
     }
     signed.extend(stock_cmds);
     let n_setup = signed.len() as u64;
@@ -323,20 +341,30 @@ async fn setup(
         .iter()
         .map(|s| Ready { msg: convert::signed_to_pb(s), expect_ok: true, kind: s.body.command.kind() })
         .collect();
-    submit_all_ok(client, ready).await.context("setup (is the --operator-key the ledger's operator, and the policy 1 MWh without hourly matching?)")?;
+    submit_all_ok(client, ready).await.context(
+        "setup (is the --operator-key the ledger's operator, and the policy 1 MWh without hourly matching?)",
+    )?;
     for (s, &(g, a, _)) in cast.streams.iter().enumerate() {
         let stock = format!("LD-{tag}-S{s}-STOCK");
-        let find = |h: pb::Holdings| -> anyhow::Result<(u64, u64)> {
-            let b = h
+        let stocks = cycles_for(per_stream[s]).div_ceil(STOCK_CYCLES) as usize;
+        let find = |h: pb::Holdings| -> anyhow::Result<Vec<(u64, u64)>> {
+            // In production order: stock reading k is the k-th hour.
+            let mut found: Vec<(u64, u64, u64)> = h
                 .bundles
                 .into_iter()
-                .find(|b| b.device == stock && b.state == "active")
-                .ok_or_else(|| anyhow!("no stock bundle of {stock} found after setup"))?;
-            let sr = b.serials.ok_or_else(|| anyhow!("stock bundle without serials"))?;
-            Ok((b.id, sr.start))
+                .filter(|b| b.device == stock && b.state == "active")
+                .map(|b| (b.production.map_or(0, |p| p.start), b.id, b.serials.map_or(0, |r| r.start)))
+                .collect();
+            found.sort_unstable();
+            if found.len() != stocks {
+                bail!("{} stock bundles of {stock} after setup, expected {stocks}", found.len());
+            }
+            Ok(found.into_iter().map(|(_, id, start)| (id, start)).collect())
         };
-        let gh = client.get_holdings(pb::AccountRequest { account: cast.keys[g].account().0.to_vec() }).await?.into_inner();
-        let ah = client.get_holdings(pb::AccountRequest { account: cast.keys[a].account().0.to_vec() }).await?.into_inner();
+        let gh =
+            client.get_holdings(pb::AccountRequest { account: cast.keys[g].account().0.to_vec() }).await?.into_inner();
+        let ah =
+            client.get_holdings(pb::AccountRequest { account: cast.keys[a].account().0.to_vec() }).await?.into_inner();
         setups[s].gen_stock = find(gh)?;
         setups[s].cons_stock = find(ah)?;
     }
@@ -373,7 +401,12 @@ fn plan_stream(cfg: &Config, cast: &Cast, s: usize, n: usize, st: &StreamSetup, 
         push(
             cast.exchange,
             &mut exch_n,
-            Command::SettleTrade { device: dev.clone(), interval: iv, buyer: cast.keys[b].account(), energy: Wh(2 * unit) },
+            Command::SettleTrade {
+                device: dev.clone(),
+                interval: iv,
+                buyer: cast.keys[b].account(),
+                energy: Wh(2 * unit),
+            },
             true,
         );
         push(g, &mut gen_n, Command::Issue { device: dev.clone(), interval: iv }, true);
@@ -383,20 +416,30 @@ fn plan_stream(cfg: &Config, cast: &Cast, s: usize, n: usize, st: &StreamSetup, 
             Command::SettleTrade { device: dev.clone(), interval: iv, buyer: cast.keys[b].account(), energy: Wh(unit) },
             true,
         );
-        let gs = st.gen_stock.1 + 3 * c;
+        let (k, off) = ((c / STOCK_CYCLES) as usize, c % STOCK_CYCLES);
+        let gs = st.gen_stock[k].1 + 3 * off;
         push(
             g,
             &mut gen_n,
-            Command::Transfer { bundle: BundleId(st.gen_stock.0), serials: SerialRange::new(gs, gs + 3), to: cast.keys[a].account() },
+            Command::Transfer {
+                bundle: BundleId(st.gen_stock[k].0),
+                serials: SerialRange::new(gs, gs + 3),
+                to: cast.keys[a].account(),
+            },
             true,
         );
-        push(cast.meter, &mut meter_n, Command::PostConsumption { account: cast.keys[a].account(), interval: civ, energy: Wh(5 * unit) }, true);
-        let cs = st.cons_stock.1 + 2 * c;
+        push(
+            cast.meter,
+            &mut meter_n,
+            Command::PostConsumption { account: cast.keys[a].account(), interval: civ, energy: Wh(5 * unit) },
+            true,
+        );
+        let cs = st.cons_stock[k].1 + 2 * off;
         push(
             a,
             &mut a_n,
             Command::Retire {
-                bundle: BundleId(st.cons_stock.0),
+                bundle: BundleId(st.cons_stock[k].0),
                 serials: SerialRange::new(cs, cs + 2),
                 beneficiary: beneficiary.clone(),
                 purpose: "zero-carbon product label".into(),
@@ -410,11 +453,15 @@ fn plan_stream(cfg: &Config, cast: &Cast, s: usize, n: usize, st: &StreamSetup, 
                 push(g, &mut gen_n, Command::Issue { device: dev.clone(), interval: iv }, false);
             } else {
                 // Rule 4: consumer B moves certificates the generator still owns.
-                let next = st.gen_stock.1 + 3 * (c + 1);
+                let next = gs + 3;
                 push(
                     b,
                     &mut b_n,
-                    Command::Transfer { bundle: BundleId(st.gen_stock.0), serials: SerialRange::new(next, next + 1), to: cast.keys[a].account() },
+                    Command::Transfer {
+                        bundle: BundleId(st.gen_stock[k].0),
+                        serials: SerialRange::new(next, next + 1),
+                        to: cast.keys[a].account(),
+                    },
                     false,
                 );
             }
@@ -529,7 +576,10 @@ async fn drive_stream(
                 if !expect_ok {
                     r.unexpected_accepts += 1;
                     if r.problems.len() < 10 {
-                        r.problems.push(format!("position {p} ({kind}) should have been refused but was accepted as entry {}", rc.index));
+                        r.problems.push(format!(
+                            "position {p} ({kind}) should have been refused but was accepted as entry {}",
+                            rc.index
+                        ));
                     }
                 }
                 if cfg.checkpoint_latency && (p + 1) % batch == 0 || cfg.checkpoint_latency && p + 1 == n {
@@ -599,8 +649,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<Report> {
         streams.push((i, i + 1, i + 2));
     }
     let cast = Cast { keys, meter: 0, exchange: 1, streams };
-    let per_stream: Vec<usize> =
-        (0..cfg.concurrency).map(|s| cfg.count / cfg.concurrency + usize::from(s < cfg.count % cfg.concurrency)).collect();
+    let per_stream: Vec<usize> = (0..cfg.concurrency)
+        .map(|s| cfg.count / cfg.concurrency + usize::from(s < cfg.count % cfg.concurrency))
+        .collect();
     // Every interval ends an hour before now, on a slot boundary.
     let t_end = (now_s() / SLOT_S) * SLOT_S - 3600;
 
@@ -639,7 +690,16 @@ pub async fn run(cfg: Config) -> anyhow::Result<Report> {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for (s, (cmds, client)) in plans.into_iter().zip(clients).enumerate() {
-        tasks.push(tokio::spawn(drive_stream(client, s, cmds, cfg.clone(), start, samples.clone(), done.clone(), bar.clone())));
+        tasks.push(tokio::spawn(drive_stream(
+            client,
+            s,
+            cmds,
+            cfg.clone(),
+            start,
+            samples.clone(),
+            done.clone(),
+            bar.clone(),
+        )));
     }
     let mut results = Vec::new();
     for t in tasks {
@@ -723,11 +783,23 @@ pub async fn measure_proofs(endpoint: &str, concurrency: usize, seconds: f64) ->
                 let p = c.get_inclusion_proof(pb::InclusionProofRequest { index, tree_size: size }).await?.into_inner();
                 lat.push(t0.elapsed().as_micros() as u64);
                 if lat.len() % 1000 == 1 {
-                    let leaf = c.get_entries(pb::GetEntriesRequest { start: index, end: index + 1 }).await?.into_inner().message().await?;
+                    let leaf = c
+                        .get_entries(pb::GetEntriesRequest { start: index, end: index + 1 })
+                        .await?
+                        .into_inner()
+                        .message()
+                        .await?;
                     let leaf = leaf.ok_or_else(|| anyhow!("entry {index} missing"))?;
-                    let path: Vec<[u8; 32]> = p.hashes.iter().map(|h| h.as_slice().try_into().unwrap_or([0; 32])).collect();
-                    greenledger::log::merkle::verify_inclusion(index, size, &greenledger::log::merkle::leaf_hash(&leaf.leaf), &path, &root)
-                        .map_err(|e| anyhow!("proof of {index} does not verify: {e:?}"))?;
+                    let path: Vec<[u8; 32]> =
+                        p.hashes.iter().map(|h| h.as_slice().try_into().unwrap_or([0; 32])).collect();
+                    greenledger::log::merkle::verify_inclusion(
+                        index,
+                        size,
+                        &greenledger::log::merkle::leaf_hash(&leaf.leaf),
+                        &path,
+                        &root,
+                    )
+                    .map_err(|e| anyhow!("proof of {index} does not verify: {e:?}"))?;
                     checked += 1;
                 }
             }

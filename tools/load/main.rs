@@ -11,9 +11,9 @@
 //!
 //! The load run exits non-zero when any command got an outcome the plan did not expect.
 
+mod limits;
 #[path = "core.rs"]
 mod load_core;
-mod limits;
 
 use clap::Parser;
 use greenledger::crypto::Keypair;
@@ -95,8 +95,10 @@ fn run(args: Args) -> anyhow::Result<i32> {
         println!("{}", rt.block_on(load_core::audit(&endpoint))?);
         return Ok(0);
     }
-    let key_path = args.operator_key.clone().ok_or_else(|| anyhow::anyhow!("--operator-key FILE is required for a load run"))?;
-    let text = std::fs::read_to_string(&key_path).map_err(|e| anyhow::anyhow!("reading {}: {e}", key_path.display()))?;
+    let key_path =
+        args.operator_key.clone().ok_or_else(|| anyhow::anyhow!("--operator-key FILE is required for a load run"))?;
+    let text =
+        std::fs::read_to_string(&key_path).map_err(|e| anyhow::anyhow!("reading {}: {e}", key_path.display()))?;
     let operator = Keypair::from_file_text(&text)?;
     let lim = if args.limits { Some(limits::measure(args.limit_secs)?) } else { None };
     let mut cfg = load_core::Config::new(endpoint, operator);

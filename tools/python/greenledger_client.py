@@ -15,7 +15,7 @@ The Python stubs are generated from proto/ at run time (into tools/python/gen/).
 Exit status 0 means everything verified; 1 means a check failed; 2 means a usage or
 connection problem.
 
-Usage: python greenledger_client.py [ADDR] [--entry N] [--log-key KEY]
+Usage: python greenledger_client.py [ADDR] [--entry N | --all] [--log-key KEY]
 """
 
 import argparse
@@ -39,6 +39,11 @@ class VerificationError(Exception):
     """A check on data from the server failed."""
 
 
+def usage_error(message: str):
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 # --- stubs -----------------------------------------------------------------------------------
 
 
@@ -46,7 +51,7 @@ def load_stubs(proto_dir: Path):
     """Generates the Python modules for ledger.proto (when missing or stale) and imports them."""
     source = proto_dir / PROTO_FILE
     if not source.is_file():
-        raise SystemExit(f"error: {source} not found; pass --proto DIR (the repository's proto/)")
+        usage_error(f"{source} not found; pass --proto DIR (the repository's proto/)")
     out_pb2 = GEN / "greenledger" / "v1" / "ledger_pb2.py"
     out_grpc = GEN / "greenledger" / "v1" / "ledger_pb2_grpc.py"
     stale = not out_pb2.exists() or not out_grpc.exists() or out_pb2.stat().st_mtime < source.stat().st_mtime
@@ -62,7 +67,7 @@ def load_stubs(proto_dir: Path):
             str(source),
         ]
         if protoc.main(args) != 0:
-            raise SystemExit(f"error: protoc failed on {source}")
+            usage_error(f"protoc failed on {source}")
     sys.path.insert(0, str(GEN))
     pb2 = importlib.import_module("greenledger.v1.ledger_pb2")
     pb2_grpc = importlib.import_module("greenledger.v1.ledger_pb2_grpc")
@@ -123,7 +128,7 @@ def split_note(note: str):
     return text, signatures
 
 
-def verify_note(note: str, name: str, kid: bytes, public_key: bytes) -> str:
+def verify_note(note: str, name: str, kid: bytes, public_key: bytes):
     """Verifies the log's Ed25519 signature on a note; returns the signed text and the number
     of other signature lines (witness cosignatures), which are not checked."""
     from cryptography.exceptions import InvalidSignature
@@ -151,7 +156,10 @@ def parse_checkpoint(text: str):
     origin, size_s, root_s = lines[0], lines[1], lines[2]
     if not size_s.isdigit() or (len(size_s) > 1 and size_s[0] == "0"):
         raise VerificationError(f"checkpoint size {size_s!r} is not a decimal number")
-    root = base64.b64decode(root_s, validate=True)
+    try:
+        root = base64.b64decode(root_s, validate=True)
+    except ValueError:
+        root = b""
     if len(root) != 32:
         raise VerificationError(f"checkpoint root {root_s!r} is not 32 bytes")
     return origin, int(size_s), root
@@ -198,6 +206,55 @@ def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof) -> byte
 # --- main ----------------------------------------------------------------------------------
 
 
+def check_inclusion(stub, pb2, args, index: int, size: int, leaf: bytes, root: bytes) -> int:
+    """Fetches the inclusion proof of entry `index` at the signed `size` and checks it leads
+    from the leaf to `root`. Returns the number of proof hashes."""
+    # Ask at the signed size, not the current one: the log may have grown since.
+    proof = stub.GetInclusionProof(pb2.InclusionProofRequest(index=index, tree_size=size), timeout=args.timeout)
+    if proof.tree_size != size:
+        raise VerificationError(f"proof for entry {index} is for tree size {proof.tree_size}, not {size}")
+    computed = root_from_inclusion_proof(index, size, leaf_hash(leaf), list(proof.hashes))
+    if computed != root:
+        raise VerificationError(
+            f"inclusion proof of entry {index} gives root {computed.hex()}, the checkpoint signs {root.hex()}"
+        )
+    return len(proof.hashes)
+
+
+def self_test(vectors: Path) -> int:
+    """Checks this file's verification code against the repository's reference vectors
+    (tests/vectors: RFC 6962 inclusion proofs and the C2SP signed-note example), including
+    that tampered inputs are rejected. Needs no server."""
+    import json
+
+    tree = json.loads((vectors / "rfc6962.json").read_text())
+    leaves = [bytes.fromhex(x) for x in tree["leaves"]]
+    for v in tree["inclusion"]:
+        index, size = v["index"], v["size"]
+        proof = [bytes.fromhex(h) for h in v["proof"]]
+        root = bytes.fromhex(tree["roots"][size])
+        if root_from_inclusion_proof(index, size, leaf_hash(leaves[index]), proof) != root:
+            raise VerificationError(f"RFC 6962 vector index {index} size {size} does not verify")
+        for k in range(len(proof)):
+            bad = list(proof)
+            bad[k] = bytes([bad[k][0] ^ 1]) + bad[k][1:]
+            if root_from_inclusion_proof(index, size, leaf_hash(leaves[index]), bad) == root:
+                raise VerificationError(f"a tampered proof for index {index} size {size} verified")
+    note = json.loads((vectors / "signed-note.json").read_text())
+    name, kid, public_key = parse_verifier_key(note["verifier_key"])
+    text, _ = verify_note(note["note"], name, kid, public_key)
+    if text != note["text"]:
+        raise VerificationError("the signed-note vector's text was not recovered")
+    try:
+        verify_note(note["note"].replace("answer", "Answer", 1), name, kid, public_key)
+    except VerificationError:
+        pass
+    else:
+        raise VerificationError("a tampered note verified")
+    print(f"self-test OK: {len(tree['inclusion'])} RFC 6962 inclusion vectors and the C2SP signed-note vector")
+    return 0
+
+
 def run(args) -> int:
     import grpc
 
@@ -235,25 +292,28 @@ def run(args) -> int:
         print("the log is empty: no entry to prove")
         return 0
 
+    if args.all:
+        # Every leaf of the signed tree, each with its own proof at the signed size.
+        leaves = list(stub.GetEntries(pb2.GetEntriesRequest(start=0, end=size), timeout=args.timeout))
+        if [e.index for e in leaves] != list(range(size)):
+            raise VerificationError(f"the server did not return entries 0..{size - 1} in order")
+        for e in leaves:
+            check_inclusion(stub, pb2, args, e.index, size, e.leaf, root)
+        print(f"inclusion      all {size} entries have proofs leading to the signed root")
+        print(f"OK: all {size} entries are in the log of {name}, signed by its log key")
+        return 0
+
     index = size - 1 if args.entry is None else args.entry
     if not 0 <= index < size:
-        raise SystemExit(f"error: entry {index} is outside the signed tree of {size} entries")
+        usage_error(f"entry {index} is outside the signed tree of {size} entries")
     entries = list(stub.GetEntries(pb2.GetEntriesRequest(start=index, end=index + 1), timeout=args.timeout))
     if len(entries) != 1 or entries[0].index != index:
         raise VerificationError(f"the server did not return exactly entry {index}")
     leaf = entries[0].leaf
-    lh = leaf_hash(leaf)
     magic = "greenledger v1 leaf" if leaf.startswith(b"GLE\x01") else "unknown format"
-    print(f"entry {index:<8} {len(leaf)} leaf bytes ({magic}), leaf hash {lh.hex()}")
-
-    # Ask for the proof at the signed size, not the current one: the log may have grown.
-    proof = stub.GetInclusionProof(pb2.InclusionProofRequest(index=index, tree_size=size), timeout=args.timeout)
-    if proof.tree_size != size:
-        raise VerificationError(f"proof is for tree size {proof.tree_size}, not {size}")
-    computed = root_from_inclusion_proof(index, size, lh, list(proof.hashes))
-    if computed != root:
-        raise VerificationError(f"inclusion proof gives root {computed.hex()}, the checkpoint signs {root.hex()}")
-    print(f"inclusion      {len(proof.hashes)} proof hashes lead from entry {index} to the signed root")
+    print(f"entry {index:<8} {len(leaf)} leaf bytes ({magic}), leaf hash {leaf_hash(leaf).hex()}")
+    hashes = check_inclusion(stub, pb2, args, index, size, leaf, root)
+    print(f"inclusion      {hashes} proof hashes lead from entry {index} to the signed root")
     print(f"OK: entry {index} is in the log of {name} at tree size {size}, signed by its log key")
     return 0
 
@@ -261,13 +321,24 @@ def run(args) -> int:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("addr", nargs="?", default="127.0.0.1:50051", help="server host:port (default 127.0.0.1:50051)")
-    p.add_argument("--entry", type=int, default=None, help="entry index to prove (default: the last)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--entry", type=int, default=None, help="entry index to prove (default: the last)")
+    which.add_argument("--all", action="store_true", help="prove every entry of the signed tree")
     p.add_argument("--log-key", default=os.environ.get("GREENLEDGER_LOG_KEY"),
                    help="expected verifier key name+hash+base64 (default: $GREENLEDGER_LOG_KEY, else trust the served key)")
     p.add_argument("--proto", default=str(DEFAULT_PROTO), help="directory holding greenledger/v1/ledger.proto")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per call (default 10)")
+    p.add_argument("--self-test", action="store_true",
+                   help="check the verification code against tests/vectors (no server needed) and exit")
     args = p.parse_args()
+    for module in ("grpc", "grpc_tools", "cryptography"):  # fail early with a clear message
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            usage_error(f"{module} is not installed: pip install -r {HERE / 'requirements.txt'}")
     try:
+        if args.self_test:
+            return self_test(HERE.parent.parent / "tests" / "vectors")
         return run(args)
     except VerificationError as e:
         print(f"FAILED: {e}", file=sys.stderr)

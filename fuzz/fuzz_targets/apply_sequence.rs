@@ -1,0 +1,262 @@
+//! Arbitrary bytes become a sequence of signed commands (any kind, any signer, extreme amounts,
+//! odd intervals and serial ranges, clock jumps) submitted in batches to a ledger on the
+//! in-memory store. Nothing may panic, and after every batch a small reference check holds:
+//!
+//! - certificates are conserved: the bundles' serial ranges are disjoint and together hold
+//!   exactly the serials ever issued (`1..next_serial`);
+//! - no reading allocates more than it generated, no account claims more than it consumed, and
+//!   each account's claimed total is the sum of its claims;
+//! - the log replays to exactly the stored state and tree (`Ledger::verify_full`), checked at
+//!   the end of each input.
+#![no_main]
+
+use greenledger::codec;
+use greenledger::crypto::Keypair;
+use greenledger::domain::calendar::unix;
+use greenledger::domain::state::{Bundle, Claim, Meta};
+use greenledger::domain::{
+    AccountId, BundleId, Command, DeviceId, Interval, Policy, Role, Roles, SerialRange, SignedCommand, Technology,
+    Timestamp, Wh,
+};
+use greenledger::ledger::{Ledger, ManualClock};
+use greenledger::log::NoteSigner;
+use greenledger::store::{keys, MemStore, Store};
+use libfuzzer_sys::fuzz_target;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const NAME: &str = "fuzz.greenledger.example";
+const UNIT: u64 = 1_000;
+const HOUR: u64 = 3600;
+
+fn t0() -> u64 {
+    unix(2026, 1, 1, 0, 0, 0)
+}
+
+/// Reads the fuzz input as small numbers.
+struct Input<'a>(&'a [u8]);
+impl Input<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let (&b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(b)
+    }
+    fn small(&mut self, n: u8) -> Option<u64> {
+        Some((self.byte()? % n) as u64)
+    }
+    /// An amount: mostly ordinary, sometimes an edge (0, 1, unit multiples, u64::MAX...).
+    fn amount(&mut self) -> Option<u64> {
+        Some(match self.byte()? {
+            0 => 0,
+            1 => 1,
+            2 => u64::MAX,
+            3 => u64::MAX - 1,
+            4 => u64::MAX / 2 + 1,
+            b @ 5..=127 => b as u64 * UNIT,
+            b => (b as u64) * 37 + self.byte()? as u64 * 1_000_003,
+        })
+    }
+}
+
+struct World {
+    ledger: Ledger<MemStore>,
+    clock: Arc<ManualClock>,
+    keys: Vec<Keypair>,
+    nonce: u64,
+}
+
+const DEVICES: [&str; 3] = ["WIND-1", "SOLAR-1", "HUGE-1"];
+
+impl World {
+    fn new() -> World {
+        let clock = Arc::new(ManualClock::new(unix(2026, 2, 1, 0, 0, 0)));
+        let signer = NoteSigner::new(NAME, ed25519_dalek::SigningKey::from_bytes(&[99; 32])).unwrap();
+        let mut policy = Policy::new(NAME);
+        policy.unit_wh = UNIT;
+        policy.validity_months = 2;
+        policy.max_transfers = Some(3);
+        // operator, meter, platform, regulator, generator, consumer, consumer2, stranger
+        let keys: Vec<Keypair> = (1..=8).map(|n| Keypair::from_seed([n; 32])).collect();
+        let genesis = keys[0].sign(NAME, 0, Command::Genesis { policy, operator_name: "Registry".into() });
+        let ledger = Ledger::create(Arc::new(MemStore::new()), signer, genesis, clock.clone()).unwrap();
+        let mut w = World { ledger, clock, keys, nonce: 1 };
+        let roles = [
+            Role::MeterOperator,
+            Role::TradingPlatform,
+            Role::Regulator,
+            Role::Generator,
+            Role::Consumer,
+            Role::Consumer,
+        ];
+        let mut setup = Vec::new();
+        for (i, role) in roles.iter().enumerate() {
+            let account = w.keys[i + 1].account();
+            setup.push(
+                w.sign(0, Command::RegisterAccount { account, name: format!("p{i}"), roles: Roles::of(&[*role]) }),
+            );
+        }
+        for (d, capacity) in DEVICES.iter().zip([10_000_000, 5_000_000, u64::MAX]) {
+            let owner = w.keys[4].account();
+            setup.push(w.sign(
+                0,
+                Command::RegisterDevice {
+                    device: DeviceId(d.to_string()),
+                    owner,
+                    technology: Technology::Wind,
+                    capacity_w: capacity,
+                    region: "north".into(),
+                    commissioned: Timestamp(unix(2020, 1, 1, 0, 0, 0)),
+                },
+            ));
+        }
+        assert!(w.ledger.submit_batch(setup).unwrap().iter().all(Result::is_ok));
+        w
+    }
+
+    fn sign(&mut self, who: usize, command: Command) -> SignedCommand {
+        self.nonce += 1;
+        self.keys[who].sign(NAME, self.nonce, command)
+    }
+
+    fn account(&self, i: u64) -> AccountId {
+        self.keys[i as usize % self.keys.len()].account()
+    }
+
+    fn bundles(&self) -> Vec<Bundle> {
+        let (a, b) = (keys::bundle(BundleId(0)), keys::bundle(BundleId(u64::MAX)));
+        let rows = self.ledger.store().scan(&a, &b, usize::MAX).unwrap();
+        rows.iter().map(|(_, v)| codec::decode(v).unwrap()).collect()
+    }
+
+    /// A serial range relative to an existing bundle: inside, overlapping, reversed, empty...
+    fn serials(&self, bundle: BundleId, how: u64, a: u64, b: u64) -> SerialRange {
+        let held = self.ledger.bundle(bundle).map(|b| b.serials).unwrap_or(SerialRange::new(1, 2));
+        let (s, e) = (held.start.0, held.end.0);
+        match how {
+            0 => held,
+            1 => SerialRange::new(s + a % held.len().max(1), e),
+            2 => SerialRange::new(s, s + 1 + a % held.len().max(1)),
+            3 => SerialRange::new(e, s),
+            4 => SerialRange::new(s, s),
+            5 => SerialRange::new(s.saturating_sub(1), e),
+            6 => SerialRange::new(s, u64::MAX),
+            _ => SerialRange::new(a, b),
+        }
+    }
+
+    /// One command from the input, or None when the input is used up.
+    fn command(&mut self, input: &mut Input) -> Option<SignedCommand> {
+        let kind = input.small(12)?;
+        let device = DeviceId(DEVICES[input.small(3)? as usize].to_string());
+        let h = input.small(48)?;
+        let hour = match input.small(16)? {
+            0 => Interval::new(t0() + h * HOUR, t0() + h * HOUR),
+            1 => Interval::new(t0() + (h + 1) * HOUR, t0() + h * HOUR),
+            2 => Interval::new(t0() + h * HOUR, t0() + (h + 2) * HOUR),
+            3 => Interval::new(u64::MAX - HOUR, u64::MAX),
+            _ => Interval::new(t0() + h * HOUR, t0() + (h + 1) * HOUR),
+        };
+        let energy = Wh(input.amount()?);
+        let bundle = BundleId(input.small(24)?);
+        let serials = {
+            let (how, a, b) = (input.small(8)?, input.amount()?, input.amount()?);
+            self.serials(bundle, how, a, b)
+        };
+        let account = self.account(input.small(8)?);
+        let text = match input.small(8)? {
+            0 => String::new(),
+            1 => "x".repeat(300),
+            2 => "bell\u{7}".into(),
+            3 => "绿电 🌱".into(),
+            _ => "ok".into(),
+        };
+        // Usually the right signer for the kind, sometimes anyone.
+        let right = [0, 0, 0, 1, 1, 1, 2, 4, 5, 5, 3, 3][kind as usize];
+        let signer = if input.small(8)? == 0 { input.small(8)? as usize } else { right };
+        let signer = if signer == 5 && input.small(2)? == 0 { 6 } else { signer };
+        let command = match kind {
+            0 => Command::RegisterAccount { account, name: text, roles: Roles::of(&[Role::Consumer]) },
+            1 => Command::RegisterDevice {
+                device,
+                owner: account,
+                technology: Technology::Solar,
+                capacity_w: energy.0,
+                region: text,
+                commissioned: Timestamp(t0()),
+            },
+            2 => Command::Genesis { policy: Policy::new(NAME), operator_name: text },
+            3 => Command::PostGeneration { device, interval: hour, energy },
+            4 => Command::PostConsumption { account, interval: hour, energy },
+            5 => Command::PostDirectSupply { device, consumer: account, interval: hour, energy },
+            6 => Command::SettleTrade { device, interval: hour, buyer: account, energy },
+            7 => Command::Issue { device, interval: hour },
+            8 => Command::Transfer { bundle, serials, to: account },
+            9 => Command::Retire { bundle, serials, beneficiary: text.clone(), purpose: text, consumption: hour },
+            10 => Command::Withdraw { bundle, serials, reason: text },
+            _ => Command::DeclareExclusion { device, interval: hour, scheme: text },
+        };
+        let mut signed = self.sign(signer, command);
+        match input.small(32)? {
+            0 => signed.signature[0] ^= 1,
+            1 => signed.body.nonce = 2, // reuse a setup nonce
+            _ => {}
+        }
+        Some(signed)
+    }
+
+    fn check(&self) {
+        let meta: Meta = self.ledger.meta().unwrap();
+        let mut bundles = self.bundles();
+        bundles.sort_by_key(|b| b.serials.start);
+        let mut next = 1u64;
+        for b in &bundles {
+            assert!(!b.serials.is_empty(), "empty bundle {b:?}");
+            assert_eq!(b.serials.start.0, next, "serials lost or held twice at {next}: {bundles:?}");
+            next = b.serials.end.0;
+        }
+        assert_eq!(next, meta.next_serial, "bundles do not cover every issued serial");
+        let mut claimed: BTreeMap<AccountId, u64> = BTreeMap::new();
+        let mut id = 1;
+        while let Ok(c) = self.ledger.claim(greenledger::domain::ClaimId(id)) {
+            let c: Claim = c;
+            *claimed.entry(c.claimant).or_default() += c.energy.0;
+            id += 1;
+        }
+        assert_eq!(id, meta.next_claim, "claims are numbered without gaps");
+        for a in self.ledger.accounts().unwrap() {
+            assert!(a.claimed <= a.consumed, "account claims more than it consumed: {a:?}");
+            assert_eq!(a.claimed.0, claimed.get(&a.id).copied().unwrap_or(0), "claimed total of {a:?}");
+        }
+        for d in DEVICES {
+            for r in self.ledger.readings(&DeviceId(d.into()), 0, u64::MAX).unwrap() {
+                let allocated = r.allocated().expect("allocations never overflow");
+                assert!(allocated <= r.energy, "reading over-allocated: {r:?}");
+            }
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut w = World::new();
+    let mut input = Input(data);
+    'outer: loop {
+        let Some(control) = input.byte() else { break };
+        if control & 0x80 != 0 {
+            w.clock.advance((control as u64 & 0x7f) * 86_400 * 7);
+        }
+        let mut batch = Vec::new();
+        for _ in 0..1 + (control & 3) {
+            match w.command(&mut input) {
+                Some(c) => batch.push(c),
+                None if batch.is_empty() => break 'outer,
+                None => break,
+            }
+        }
+        let n = batch.len();
+        let outcomes = w.ledger.submit_batch(batch).expect("the in-memory store never fails");
+        assert_eq!(outcomes.len(), n);
+        w.check();
+    }
+    let report = w.ledger.verify_full().expect("the log replays to the stored state");
+    assert_eq!(report.entries, w.ledger.size());
+});

@@ -1,0 +1,398 @@
+//! Proofs and audits on the command line: `proof` (fetch a claim's proof bundle), `verify`
+//! (check one offline) and `audit` (replay a whole ledger and compare with its checkpoint).
+
+use super::admin::DataDir;
+use super::client::{self, block_on};
+use crate::audit::{self, AuditState, ConsistencySource};
+use crate::domain::types::ClaimId;
+use crate::ledger::{Clock, SystemClock};
+use crate::log::merkle::Hash;
+use crate::log::{Checkpoint, CosignatureVerifier};
+use crate::rpc::pb;
+use crate::store::SledStore;
+use anyhow::{anyhow, bail, Context as _};
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Where a ledger is read from: a server or a local data directory.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct Source {
+    /// Server address.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// A ledger data directory on this machine (read directly; no server needed).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ProofArgs {
+    /// Claim id (the number of C<id>).
+    #[arg(long)]
+    pub claim: u64,
+    /// Where to write the proof bundle (JSON).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub source: Source,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The proof bundle (JSON).
+    pub file: PathBuf,
+    /// The ledger's trusted verifier key (name+hash+base64), or a file holding it (log.pub).
+    #[arg(long)]
+    pub log_key: String,
+    /// A trusted witness's cosignature verifier key (repeatable).
+    #[arg(long = "witness")]
+    pub witnesses: Vec<String>,
+    /// How many of the given witnesses must have cosigned (default: all given).
+    #[arg(long)]
+    pub min_witnesses: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// State file of earlier audits: the pinned log key and every checkpoint seen. Read if it
+    /// exists, and updated after a successful audit.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// The trusted log key (or a file holding it). Default: the state file's key, else the
+    /// key the server announces or DIR/log.pub (trust on first use).
+    #[arg(long)]
+    pub log_key: Option<String>,
+}
+
+/// A key given inline or as the path of a file holding it.
+fn key_arg(s: &str) -> anyhow::Result<String> {
+    let p = Path::new(s);
+    if !s.contains('+') && p.exists() {
+        let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+        return Ok(text.trim().to_string());
+    }
+    Ok(s.trim().to_string())
+}
+
+fn st(s: tonic::Status) -> anyhow::Error {
+    anyhow!("{:?}: {}", s.code(), s.message())
+}
+
+pub fn proof(args: ProofArgs) -> anyhow::Result<()> {
+    let json = match (&args.source.server, &args.source.data) {
+        (Some(server), _) => {
+            let server = server.clone();
+            let claim = args.claim;
+            let mut out = String::new();
+            let slot = &mut out;
+            block_on(async move {
+                let mut c = client::connect(&server).await?;
+                *slot = c.get_claim_proof(pb::ClaimRequest { claim }).await.map_err(st)?.into_inner().json;
+                Ok(())
+            })?;
+            out
+        }
+        (None, Some(dir)) => {
+            let ledger = DataDir(dir.clone()).open()?;
+            crate::proof::build(&ledger, ClaimId(args.claim))?.to_json()
+        }
+        (None, None) => bail!("give --server or --data"),
+    };
+    // Parse it back to be sure the file is a proof bundle.
+    let parsed: crate::proof::ClaimProof =
+        serde_json::from_str(&json).context("the server sent something that is not a claim proof")?;
+    std::fs::write(&args.out, format!("{json}\n")).with_context(|| format!("cannot write {}", args.out.display()))?;
+    println!(
+        "wrote the proof of claim C{} ({} entries, retirement at entry #{}) to {}",
+        args.claim,
+        parsed.entries.len(),
+        parsed.summary.claim_entry,
+        args.out.display()
+    );
+    println!("verify it offline with:\n  greenledger verify {} --log-key '{}'", args.out.display(), parsed.log_key);
+    Ok(())
+}
+
+pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let key = key_arg(&args.log_key)?;
+    let witnesses = args
+        .witnesses
+        .iter()
+        .map(|w| {
+            let k = key_arg(w)?;
+            CosignatureVerifier::parse(&k).map_err(|e| anyhow!("witness key {k:?}: {e}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let min = args.min_witnesses.unwrap_or(witnesses.len());
+    if min > witnesses.len() {
+        bail!("--min-witnesses {min} is more than the {} witness keys given", witnesses.len());
+    }
+    match crate::proof::verify_json(&text, &key, &witnesses, min) {
+        Ok(v) => {
+            println!("VERIFIED {}", args.file.display());
+            for line in v.describe() {
+                println!("  - {line}");
+            }
+            Ok(())
+        }
+        Err(e) => {
+            println!("REFUSED {}", args.file.display());
+            println!("  check failed: {e}");
+            bail!("the proof does not verify: {e}")
+        }
+    }
+}
+
+/// Prints a progress line every 10% to stderr when it is a terminal.
+fn progress() -> impl FnMut(u64, u64) {
+    let tty = std::io::stderr().is_terminal();
+    let mut last = 0u64;
+    move |done, total| {
+        if !tty || total == 0 {
+            return;
+        }
+        let pct = done * 100 / total;
+        if pct / 10 > last / 10 || done == total {
+            if pct != last {
+                eprintln!("audit: {done}/{total} entries ({pct}%)");
+            }
+            last = pct;
+        }
+    }
+}
+
+fn read_state(path: &Option<PathBuf>) -> anyhow::Result<Option<AuditState>> {
+    let Some(p) = path else { return Ok(None) };
+    if !p.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    Ok(Some(serde_json::from_str(&text).with_context(|| format!("{} is not an audit state file", p.display()))?))
+}
+
+fn write_state(path: &Option<PathBuf>, state: &AuditState) -> anyhow::Result<()> {
+    let Some(p) = path else { return Ok(()) };
+    let tmp = p.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(state)?)?;
+    std::fs::rename(&tmp, p)?;
+    Ok(())
+}
+
+fn note_size(note: &str) -> anyhow::Result<u64> {
+    let (text, _) = crate::log::split(note)?;
+    Ok(Checkpoint::parse(&text)?.size)
+}
+
+/// Consistency proofs fetched from a server from inside the synchronous audit core.
+struct Remote {
+    client: pb::ledger_client::LedgerClient<tonic::transport::Channel>,
+    handle: tokio::runtime::Handle,
+}
+
+impl ConsistencySource for Remote {
+    fn consistency_proof(&mut self, first: u64, second: u64) -> Result<Vec<Hash>, String> {
+        let mut c = self.client.clone();
+        let r = tokio::task::block_in_place(|| {
+            self.handle.block_on(c.get_consistency_proof(pb::ConsistencyProofRequest { first, second }))
+        })
+        .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+        .into_inner();
+        r.hashes.into_iter().map(|h| h.try_into().map_err(|_| "a proof hash is not 32 bytes".to_string())).collect()
+    }
+}
+
+pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
+    let prior = read_state(&args.state)?;
+    let pinned = match (&args.log_key, &prior) {
+        (Some(k), _) => Some(key_arg(k)?),
+        (None, Some(p)) if !p.log_key.is_empty() => Some(p.log_key.clone()),
+        _ => None,
+    };
+    let now = SystemClock.now();
+    let result = match (&args.source.server, &args.source.data) {
+        (Some(server), _) => {
+            let server = server.clone();
+            let mut out = None;
+            let slot = &mut out;
+            let prior = prior.clone();
+            block_on(async move {
+                let mut c = client::connect(&server).await?;
+                let cp = c.get_checkpoint(pb::GetCheckpointRequest {}).await.map_err(st)?.into_inner();
+                let key = pinned.unwrap_or(cp.log_key.clone());
+                let size = note_size(&cp.checkpoint)?;
+                let mut stream =
+                    c.get_entries(pb::GetEntriesRequest { start: 0, end: size }).await.map_err(st)?.into_inner();
+                let mut leaves: Vec<Option<Vec<u8>>> = Vec::with_capacity(size as usize);
+                let tty = std::io::stderr().is_terminal();
+                while let Some(e) = stream.message().await.map_err(st)? {
+                    // A gap in the stream is a missing entry.
+                    while (leaves.len() as u64) < e.index {
+                        leaves.push(None);
+                    }
+                    leaves.push(Some(e.leaf));
+                    if tty && leaves.len() as u64 % (size / 10).max(1) == 0 {
+                        eprintln!("download: {}/{size} entries", leaves.len());
+                    }
+                }
+                let mut remote = Remote { client: c, handle: tokio::runtime::Handle::current() };
+                let r = tokio::task::block_in_place(|| {
+                    audit::audit(leaves, &cp.checkpoint, &key, prior.as_ref(), &mut remote, now, &mut progress())
+                });
+                *slot = Some(r);
+                Ok(())
+            })?;
+            out.expect("set by the audit")
+        }
+        (None, Some(dir)) => {
+            let dd = DataDir(dir.clone());
+            let key = match pinned {
+                Some(k) => k,
+                None => std::fs::read_to_string(dd.log_pub())
+                    .with_context(|| format!("cannot read {}", dd.log_pub().display()))?
+                    .trim()
+                    .to_string(),
+            };
+            // The store is read directly, without the ledger's own integrity check, so a damaged
+            // store is still audited entry by entry.
+            let store = SledStore::open(&dd.store()).with_context(|| format!("opening {}", dd.store().display()))?;
+            let note = audit::store_checkpoint(&store).map_err(|e| anyhow!("{e}"))?;
+            let size = note_size(&note)?;
+            audit::audit(
+                audit::store_leaves(&store, size),
+                &note,
+                &key,
+                prior.as_ref(),
+                &mut audit::StoreProofs(&store),
+                now,
+                &mut progress(),
+            )
+        }
+        (None, None) => bail!("give --server or --data"),
+    };
+    match result {
+        Ok(report) => {
+            println!("AUDIT PASSED");
+            for line in report.lines() {
+                println!("  {line}");
+            }
+            write_state(&args.state, &report.next_state)?;
+            if let Some(p) = &args.state {
+                println!("  state saved to {} ({} checkpoints seen)", p.display(), report.next_state.checkpoints.len());
+            }
+            Ok(())
+        }
+        Err(e) => {
+            println!("AUDIT FAILED");
+            println!("  {e}");
+            bail!("audit failed: {e}")
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct WitnessArgs {
+    /// The witness's key file; created when missing (then --name is required).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Name of a new witness key, such as witness.example.org/w1.
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub source: Source,
+    /// The witness's state: the pinned log key and every checkpoint it accepted. Read if it
+    /// exists, updated after cosigning.
+    #[arg(long)]
+    pub state: PathBuf,
+    /// The trusted log key (or a file holding it). Default: the state's key, else the key the
+    /// server announces or DIR/log.pub (trust on first use).
+    #[arg(long)]
+    pub log_key: Option<String>,
+    /// Also write the cosignature line to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Witness cosigning: check that the ledger's checkpoint is signed by the pinned key and is
+/// consistent with everything this witness accepted before, then cosign it. With --data the
+/// cosignature is stored in the ledger (served with every checkpoint); with --server it is
+/// printed (and written to --out) for the operator to add.
+pub fn witness(args: WitnessArgs) -> anyhow::Result<()> {
+    use crate::log::Cosigner;
+    let cosigner = if args.key.exists() {
+        let text = std::fs::read_to_string(&args.key).with_context(|| format!("cannot read {}", args.key.display()))?;
+        Cosigner::from_signer_key_str(text.trim()).map_err(|e| anyhow!("{}: {e}", args.key.display()))?
+    } else {
+        let Some(name) = &args.name else {
+            bail!("{} does not exist; give --name to create a new witness key", args.key.display())
+        };
+        let c = Cosigner::generate(name, &mut rand_core::OsRng)?;
+        client::write_secret(&args.key, &format!("{}\n", c.to_signer_key_string()))?;
+        println!("created witness key {} in {}", c.name(), args.key.display());
+        c
+    };
+    println!("witness verifier key: {}", cosigner.verifier());
+    let state_path = Some(args.state.clone());
+    let prior = read_state(&state_path)?;
+    let pinned = match (&args.log_key, &prior) {
+        (Some(k), _) => Some(key_arg(k)?),
+        (None, Some(p)) if !p.log_key.is_empty() => Some(p.log_key.clone()),
+        _ => None,
+    };
+    let now = SystemClock.now().0;
+    let (line, state) = match (&args.source.server, &args.source.data) {
+        (Some(server), _) => {
+            let server = server.clone();
+            let mut out = None;
+            let slot = &mut out;
+            let prior = prior.clone();
+            let cosigner = &cosigner;
+            block_on(async move {
+                let mut c = client::connect(&server).await?;
+                let cp = c.get_checkpoint(pb::GetCheckpointRequest {}).await.map_err(st)?.into_inner();
+                let key = pinned.unwrap_or(cp.log_key.clone());
+                let mut remote = Remote { client: c, handle: tokio::runtime::Handle::current() };
+                let checked = tokio::task::block_in_place(|| {
+                    audit::witness_check(&cp.checkpoint, &key, prior.as_ref(), &mut remote)
+                })
+                .map_err(|e| anyhow!("refusing to cosign: {e}"))?;
+                let (text, _) = crate::log::split(&cp.checkpoint)?;
+                *slot = Some((cosigner.cosign(&text, now)?, checked.1));
+                Ok(())
+            })?;
+            out.expect("set above")
+        }
+        (None, Some(dir)) => {
+            let dd = DataDir(dir.clone());
+            let key = match pinned {
+                Some(k) => k,
+                None => std::fs::read_to_string(dd.log_pub())
+                    .with_context(|| format!("cannot read {}", dd.log_pub().display()))?
+                    .trim()
+                    .to_string(),
+            };
+            let ledger = dd.open()?;
+            let note = ledger.checkpoint_note()?;
+            let (_, state) =
+                audit::witness_check(&note, &key, prior.as_ref(), &mut audit::StoreProofs(&**ledger.store()))
+                    .map_err(|e| anyhow!("refusing to cosign: {e}"))?;
+            let (text, _) = crate::log::split(&note)?;
+            let line = cosigner.cosign(&text, now)?;
+            ledger.store_cosignature(cosigner.name(), &format!("{}\n{}", cosigner.verifier(), line))?;
+            println!("stored the cosignature in {}; the ledger serves it with this checkpoint", dir.display());
+            (line, state)
+        }
+        (None, None) => bail!("give --server or --data"),
+    };
+    let size = state.checkpoints.last().map_or(0, |c| c.size);
+    println!("cosigned the checkpoint of size {size}:\n{}", line.trim_end());
+    if let Some(out) = &args.out {
+        std::fs::write(out, &line).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    write_state(&state_path, &state)?;
+    Ok(())
+}
