@@ -86,10 +86,8 @@ pub struct Period {
 }
 
 impl Period {
-    // `u64::is_multiple_of` needs Rust 1.87; the crate's rust-version is 1.85.
-    #[allow(clippy::manual_is_multiple_of)]
     pub fn new(from: u64, to: u64) -> Result<Period, AccountingError> {
-        if from >= to || from % HOUR != 0 || to % HOUR != 0 {
+        if from >= to || !from.is_multiple_of(HOUR) || !to.is_multiple_of(HOUR) {
             return Err(AccountingError::BadPeriod { from: Timestamp(from), to: Timestamp(to) });
         }
         let hours = (to - from) / HOUR;

@@ -229,14 +229,20 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
                     c.get_entries(pb::GetEntriesRequest { start: 0, end: size }).await.map_err(st)?.into_inner();
                 let mut leaves: Vec<Option<Vec<u8>>> = Vec::with_capacity(size as usize);
                 let tty = std::io::stderr().is_terminal();
+                let step = (size / 10).max(1);
+                let mut next_report = step;
                 while let Some(e) = stream.message().await.map_err(st)? {
-                    // A gap in the stream is a missing entry.
+                    if e.index >= size || e.index < leaves.len() as u64 {
+                        bail!("the server sent entry {} out of order (expected {} of {size})", e.index, leaves.len());
+                    }
+                    // A gap in the stream is a missing entry; the audit names it.
                     while (leaves.len() as u64) < e.index {
                         leaves.push(None);
                     }
                     leaves.push(Some(e.leaf));
-                    if tty && leaves.len() as u64 % (size / 10).max(1) == 0 {
+                    if tty && leaves.len() as u64 >= next_report {
                         eprintln!("download: {}/{size} entries", leaves.len());
+                        next_report += step;
                     }
                 }
                 let mut remote = Remote { client: c, handle: tokio::runtime::Handle::current() };

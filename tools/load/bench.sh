@@ -1,39 +1,51 @@
 #!/bin/sh
-# End-to-end figures for BENCHMARKS.md, with release binaries.
+# The end-to-end figures of BENCHMARKS.md, with release binaries:
 #
-#   cargo build --release --bins
-#   tools/load/bench.sh [COUNT] [RUNS]
+#   cargo build --release --bins && tools/load/bench.sh > bench.txt
 #
-# Creates a fresh ledger in a temporary directory, serves it on 127.0.0.1:50061, measures the
-# machine's limits, then runs the load RUNS times at full rate, once at half the median rate,
-# measures inclusion proofs and the audit replay, and prints disk bytes and server RSS per entry.
-# Every line it prints is JSON from greenledger-load, or a "# ..." comment.
-set -eu
-COUNT=${1:-20000}
-RUNS=${2:-3}
-BIN=${BIN:-target/release}
-ADDR=127.0.0.1:50061
-DIR=$(mktemp -d /tmp/glbench.XXXXXX)
-"$BIN/greenledger" init --data "$DIR/ledger" --name bench.greenledger.local/load >/dev/null
-"$BIN/greenledger" serve --data "$DIR/ledger" --addr "$ADDR" >/dev/null 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null; rm -rf "$DIR"' EXIT
-sleep 1
-rss() { awk '/VmRSS/ {print $2}' "/proc/$PID/status"; }
-echo "# nproc $(nproc); cpu $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-"$BIN/greenledger-load" --measure-limits
-LOAD="$BIN/greenledger-load --addr $ADDR --operator-key $DIR/ledger/operator.key --count $COUNT"
-i=0
-while [ "$i" -lt "$RUNS" ]; do
-    $LOAD --checkpoint-latency
-    i=$((i + 1))
-done | tee "$DIR/full.json"
-MEDIAN=$(sed -n 's/.*"per_s":\([0-9.]*\).*/\1/p' "$DIR/full.json" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-HALF=$(awk -v m="$MEDIAN" 'BEGIN {printf "%d", m / 2}')
-echo "# half rate: $HALF commands/s"
-$LOAD --rate "$HALF" --batch 32 --checkpoint-latency
-"$BIN/greenledger-load" --addr "$ADDR" --proofs 5 --concurrency 4
-AUDIT=$("$BIN/greenledger-load" --addr "$ADDR" --audit)
-echo "$AUDIT"
-ENTRIES=$(echo "$AUDIT" | sed -n 's/.*"entries":\([0-9]*\).*/\1/p')
-echo "# entries ${ENTRIES:-?}; store bytes $(du -sb "$DIR/ledger/store" | cut -f1); server RSS kB $(rss)"
+# Every line is a label, the time and load average, then JSON from greenledger-load. Takes
+# about 8 minutes on 2 cores and needs about 3 GB in /tmp. BIN, SMALL_PORT and LARGE_PORT
+# override the defaults.
+set -u
+B=${BIN:-target/release}
+L=$B/greenledger-load
+SP=127.0.0.1:${SMALL_PORT:-50081}
+LP=127.0.0.1:${LARGE_PORT:-50082}
+stamp() { echo "$(date -u +%T) load=$(cut -d' ' -f1 /proc/loadavg)"; }
+cpu() { awk '{print ($14+$15)/100}' "/proc/$1/stat"; }
+rss() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
+state() { echo "rss_kb=$(rss "$1") store_bytes=$(du -sb "$2/store" | cut -f1)"; }
+serve() { "$B/greenledger" serve --data "$1" --addr "$2" >/dev/null 2>&1 & PID=$!; sleep 1; }
+echo "# nproc=$(nproc) cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+for i in 1 2 3; do echo "LIMITS $(stamp) $($L --measure-limits)"; done
+
+# Full rate: five runs of 100k commands on one fresh ledger, then half that rate.
+D=$(mktemp -d /tmp/glbench.XXXXXX)
+"$B/greenledger" init --data "$D/small" --name bench.greenledger.local/small >/dev/null
+serve "$D/small" "$SP"
+for i in 1 2 3 4 5; do
+    c0=$(cpu $PID)
+    echo "FULL $(stamp) $($L --addr $SP --operator-key "$D/small/operator.key" --count 100000 --checkpoint-latency) server_cpu_s=$(echo "$(cpu $PID) $c0" | awk '{print $1-$2}')"
+done | tee "$D/full.txt"
+echo "SMALLSTATE $(state $PID "$D/small")"
+MEDIAN=$(sed -n 's/.*"per_s":\([0-9.]*\).*/\1/p' "$D/full.txt" | sort -n | sed -n 3p)
+RATE=${RATE:-$(awk -v m="$MEDIAN" 'BEGIN {printf "%d", m / 2}')}
+for i in 1 2 3; do echo "HALF $(stamp) $($L --addr $SP --operator-key "$D/small/operator.key" --count 40000 --rate "$RATE" --batch 32 --window 4 --checkpoint-latency)"; done
+kill $PID; wait $PID 2>/dev/null
+
+# Larger ledger: grow to about 1M entries in 200k chunks, then proofs and the audit replay.
+"$B/greenledger" init --data "$D/large" --name bench.greenledger.local/large >/dev/null
+serve "$D/large" "$LP"
+echo "EMPTY rss_kb=$(rss $PID)"
+for i in 1 2 3 4 5; do
+    c0=$(cpu $PID)
+    echo "GROW $(stamp) $($L --addr $LP --operator-key "$D/large/operator.key" --count 200000) server_cpu_s=$(echo "$(cpu $PID) $c0" | awk '{print $1-$2}')"
+    echo "GROWSTATE $(state $PID "$D/large")"
+done
+for i in 1 2 3; do echo "LARGE40K $(stamp) $($L --addr $LP --operator-key "$D/large/operator.key" --count 40000)"; done
+for i in 1 2 3; do echo "PROOFS $(stamp) $($L --addr $LP --proofs 5 --concurrency 4)"; done
+echo "AFTERPROOFS rss_kb=$(rss $PID)"
+echo "AUDIT $(stamp) $($L --addr $LP --audit)"
+echo "AFTERAUDIT rss_kb=$(rss $PID)"
+kill $PID; wait $PID 2>/dev/null
+rm -rf "$D"
