@@ -503,6 +503,12 @@ async fn truncated_store_is_refused_at_startup() {
     }
     // The undamaged original still serves everything.
     assert!(matches!(try_serve(&dir, &["--verify"]).await, Start::Served { size } if size == entries));
+    // The head mark is what catches a shorter store; without one (stores made before it) the
+    // ledger opens as before, and the next commit writes it again.
+    let mark = dir.join("store").join(greenledger::store::sled_store::HEAD_MARK_FILE);
+    assert!(mark.exists());
+    std::fs::remove_file(&mark).unwrap();
+    assert!(matches!(try_serve(&dir, &[]).await, Start::Served { size } if size == entries));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

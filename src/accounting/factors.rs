@@ -5,13 +5,13 @@
 //! published factors in `data/china-grid-factors.json` are decimal strings parsed digit by digit.
 
 use super::AccountingError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The published Chinese factors, embedded at compile time (see `data/README.md` for sources).
 pub const CHINA_GRID_FACTORS: &str = include_str!("../../data/china-grid-factors.json");
 
 /// An emission factor in milligrams CO2 per kWh.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Factor(pub u64);
 
 impl Factor {
@@ -56,7 +56,7 @@ impl Factor {
 }
 
 /// A factor with where it came from, for the statement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourcedFactor {
     pub mg_per_kwh: u64,
     pub kg_per_kwh: String,
@@ -73,7 +73,7 @@ impl SourcedFactor {
 }
 
 /// The two factors of a park statement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Factors {
     /// Market-based: applied to grid consumption left after green claims; it must exclude the
     /// market-traded non-fossil electricity (2022: 0.5856).
@@ -128,6 +128,30 @@ pub fn location(year: u16, region: Option<&str>) -> Result<SourcedFactor, Accoun
         .flat_map(|o| o.keys().map(|k| k.as_str()))
         .collect();
     Err(AccountingError::Factor(format!("no {year} average for region {r:?}; known: {}", known.join(", "))))
+}
+
+/// The published factors of `year` and `region`, with factors given explicitly (kgCO2/kWh
+/// decimals) taking their place; `given_by` says where they were given, for the statement.
+pub fn choose(
+    year: u16,
+    region: Option<&str>,
+    residual_given: Option<&str>,
+    location_given: Option<&str>,
+    given_by: &str,
+) -> Result<Factors, AccountingError> {
+    let given = |s: Option<&str>, what: &str| -> Result<Option<SourcedFactor>, AccountingError> {
+        s.map(|s| Ok(SourcedFactor::new(Factor::parse_kg_per_kwh(s)?, format!("given {given_by} ({what})"))))
+            .transpose()
+    };
+    let residual = match given(residual_given, "residual factor")? {
+        Some(f) => f,
+        None => residual(year)?,
+    };
+    let location = match given(location_given, "location factor")? {
+        Some(f) => f,
+        None => location(year, region)?,
+    };
+    Ok(Factors { residual, location })
 }
 
 fn year_table(year: u16) -> Result<(serde_json::Value, String), AccountingError> {

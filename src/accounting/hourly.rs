@@ -39,7 +39,7 @@
 use super::{spread, AccountingError, Period, Share, HOUR};
 use crate::domain::state::{Claim, Consumption, Origin};
 use crate::domain::types::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// A claim together with the origin of the bundle it retired.
@@ -50,7 +50,7 @@ pub struct ClaimRecord {
 }
 
 /// How green energy was delivered to a consumer before its certificates were issued.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeliveryKind {
     DirectSupply,
@@ -79,7 +79,7 @@ pub struct AccountRecords {
 }
 
 /// The source column a claim's energy lands in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
     DirectSupply,
@@ -105,7 +105,7 @@ impl Source {
 }
 
 /// The part of one claim that backs one hour.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Backing {
     pub claim: u64,
     pub source: Source,
@@ -113,7 +113,7 @@ pub struct Backing {
 }
 
 /// One hour of the statement.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HourLine {
     /// Start of the hour, Unix seconds (UTC).
     pub start: u64,
@@ -135,7 +135,7 @@ pub struct HourLine {
 }
 
 /// Sums over the period.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     pub consumption_wh: u64,
     pub direct_wh: u64,
@@ -154,7 +154,7 @@ pub struct Totals {
 }
 
 /// One claim of the account touching the period, listed once.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimLine {
     pub claim: u64,
     pub source: Source,
@@ -175,7 +175,7 @@ pub struct ClaimLine {
 }
 
 /// The green consumption statement of an account.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
     /// Account id, hex.
     pub account: String,

@@ -13,6 +13,8 @@
 //!   Chinese factors embedded from `data/china-grid-factors.json`, and integer emission arithmetic.
 //! - [`html`]: self-contained HTML pages, with an inline SVG chart of the hourly statement.
 //! - [`load`]: gathers the records of an account from a [`crate::ledger::Ledger`].
+//! - [`signed`]: statements as canonical JSON signed by the ledger's log key (C2SP signed notes),
+//!   computed at a stated checkpoint.
 //!
 //! The one rule that keeps every figure honest: **a MWh counts once**. Green energy enters a
 //! statement only through the account's claims (retired certificates); see [`hourly`].
@@ -22,9 +24,10 @@ pub mod hourly;
 pub mod html;
 pub mod load;
 pub mod park;
+pub mod signed;
 
 use crate::domain::types::{Interval, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Seconds in an hour: statements are bucketed by UTC hour (China Standard Time is UTC+8, so
 /// its hours are the same buckets).
@@ -58,7 +61,7 @@ pub enum AccountingError {
 
 /// A share as an exact fraction of watt-hours and, for display, in parts per million (rounded
 /// down, capped at 1,000,000 = 100%).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Share {
     pub numerator_wh: u64,
     pub denominator_wh: u64,

@@ -29,7 +29,7 @@ use super::factors::Factors;
 use super::hourly::Statement;
 use super::{AccountingError, Share};
 use crate::domain::types::{AccountId, Interval};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// A park: a name and its member accounts.
@@ -62,7 +62,7 @@ impl ParkSpec {
 }
 
 /// Energy, shares and emissions of one member or of the whole park.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figures {
     pub consumption_wh: u64,
     pub direct_wh: u64,
@@ -87,7 +87,7 @@ pub struct Figures {
 }
 
 /// One member's line.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberLine {
     pub account: String,
     pub name: String,
@@ -97,7 +97,7 @@ pub struct MemberLine {
 }
 
 /// The statement of a park.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParkStatement {
     pub name: String,
     pub period: Interval,

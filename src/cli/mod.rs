@@ -5,7 +5,8 @@
 //! - [`query`]: reading accounts, devices, claims, bundles and checkpoints.
 //! - [`import`]: bulk meter data from CSV.
 //! - [`client`]: connecting, key files, signing, output.
-//! - [`report`]: green consumption and park statements from a local ledger directory.
+//! - [`report`]: green consumption and park statements (from a ledger directory or a server), signed,
+//!   and `verify-statement`.
 
 pub mod admin;
 pub mod client;
@@ -84,13 +85,15 @@ pub enum Top {
     /// Bulk import of meter data.
     #[command(subcommand)]
     Import(import::Import),
-    /// Green consumption and zero-carbon park statements from a local ledger directory.
+    /// Green consumption and zero-carbon park statements, signed by the ledger (--data DIR or --server ADDR).
     #[command(subcommand)]
     Report(report::Report),
     /// Write the proof bundle of a claim, verifiable offline.
     Proof(proof::ProofArgs),
     /// Verify a claim proof bundle offline with the ledger's log key.
     Verify(proof::VerifyArgs),
+    /// Verify a signed green consumption or park statement offline with the ledger's log key.
+    VerifyStatement(report::VerifyStatementArgs),
     /// Regulator audit: replay every entry, recompute the root, check consistency with earlier audits.
     Audit(proof::AuditArgs),
     /// Witness: check the checkpoint is consistent with all it cosigned before, then cosign it.
@@ -109,6 +112,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Top::Import(i) => client::block_on(import::run(i)),
         Top::Proof(a) => proof::proof(a),
         Top::Verify(a) => proof::verify(a),
+        Top::VerifyStatement(a) => report::verify_statement(a),
         Top::Audit(a) => proof::audit(a),
         Top::Witness(a) => proof::witness(a),
         other => client::block_on(submit::run(other)),

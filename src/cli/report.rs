@@ -1,20 +1,27 @@
 //! `greenledger report`: green consumption statements read from a local ledger directory.
 //!
-//! Text by default, `--format json` for scripts, `--format html` for a self-contained page. The ledger is opened directly (its store is
-//! locked while a server runs it); a report over RPC is future work.
+//! Text by default, `--format json` for scripts, `--format html` for a self-contained page. The
+//! ledger is opened directly with `--data DIR` (its store is locked while a server runs it), or
+//! asked over RPC with `--server ADDR`. Every statement is signed by the ledger's log key
+//! (see [`crate::accounting::signed`]): `--signed` writes the signed note too, and
+//! `greenledger verify-statement` checks one. `--format json` prints the signed statement's
+//! JSON (the statement with the ledger, checkpoint and claim list), pretty-printed.
 
 use super::admin::DataDir;
-use super::client::{account_arg, time_arg};
-use crate::accounting::factors::{self, Factor, Factors, SourcedFactor};
-use crate::accounting::hourly::{statement, Statement};
+use super::client::{account_arg, block_on, time_arg};
+use super::proof::Source;
+use crate::accounting::factors::{self, Factors};
+use crate::accounting::hourly::Statement;
 use crate::accounting::html;
-use crate::accounting::load::account_records;
-use crate::accounting::park::{park_statement, Figures, ParkSpec, ParkStatement};
-use crate::accounting::{Period, HOUR};
-use crate::domain::types::{AccountId, Interval, Timestamp};
-use anyhow::{bail, Context as _};
+use crate::accounting::park::{Figures, ParkSpec, ParkStatement};
+use crate::accounting::signed::{self, open_statement, Signed};
+use crate::domain::types::Timestamp;
+use crate::log::NoteVerifier;
+use crate::rpc::pb;
+use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
 
 #[derive(Subcommand, Debug)]
 pub enum Report {
@@ -36,9 +43,8 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 pub struct ConsumptionArgs {
-    /// Ledger directory (as created by `greenledger init`).
-    #[arg(long)]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub source: Source,
     /// Account id (64 hex digits) or its key file.
     #[arg(long)]
     pub account: String,
@@ -50,13 +56,27 @@ pub struct ConsumptionArgs {
     pub to: String,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+/// Where the statement goes, and its signed note.
+#[derive(Args, Debug, Clone)]
+pub struct Output {
+    /// Write the statement to this file instead of printing it.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also write the statement signed by the ledger's log key (a C2SP signed note of its
+    /// canonical JSON) next to --out, with the extension .note; without --out, print only the
+    /// signed note. Check it with `greenledger verify-statement`.
+    #[arg(long)]
+    pub signed: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct ParkArgs {
-    /// Ledger directory (as created by `greenledger init`).
-    #[arg(long)]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub source: Source,
     /// Member accounts, comma separated (ids or key files).
     #[arg(long, value_delimiter = ',', required_unless_present = "park_file", conflicts_with = "park_file")]
     pub members: Vec<String>,
@@ -87,6 +107,20 @@ pub struct ParkArgs {
     pub location_factor: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyStatementArgs {
+    /// The signed statement (the .note written by `greenledger report ... --signed`).
+    pub file: PathBuf,
+    /// The ledger's trusted verifier key (name+hash+base64), or a file holding it (log.pub).
+    #[arg(long)]
+    pub log_key: String,
+    /// Print the verified statement JSON (pretty) after the summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(r: Report) -> anyhow::Result<()> {
@@ -97,17 +131,26 @@ pub fn run(r: Report) -> anyhow::Result<()> {
 }
 
 fn consumption(a: ConsumptionArgs) -> anyhow::Result<()> {
-    let ledger = DataDir(a.data.clone()).open()?;
     let account = account_arg(&a.account)?;
-    let period = Period::new(time_arg(&a.from)?, time_arg(&a.to)?)?;
-    let records = account_records(&ledger, &account, period.interval)?;
-    let s = statement(&records, period.interval.start.0, period.interval.end.0)?;
-    match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&s)?),
-        Format::Text => print!("{}", consumption_text(&s)),
-        Format::Html => print!("{}", html::consumption_page(&s)),
-    }
-    Ok(())
+    let (from, to) = (time_arg(&a.from)?, time_arg(&a.to)?);
+    let signed = match (&a.source.server, &a.source.data) {
+        (Some(server), _) => {
+            let req = pb::ConsumptionStatementRequest { account: account.0.to_vec(), from, to };
+            remote(server, Ask::Consumption(req))?
+        }
+        (None, Some(dir)) => {
+            let ledger = DataDir(dir.clone()).open()?;
+            signed::consumption_signed(&ledger, &account, from, to)?.1
+        }
+        (None, None) => bail!("give --server or --data"),
+    };
+    let s: Statement = inner(&signed.json)?;
+    let body = match a.format {
+        Format::Json => pretty(&signed.json)?,
+        Format::Text => consumption_text(&s),
+        Format::Html => html::consumption_page(&s),
+    };
+    emit(&a.output, &body, &signed)
 }
 
 fn park(a: ParkArgs) -> anyhow::Result<()> {
@@ -119,66 +162,231 @@ fn park(a: ParkArgs) -> anyhow::Result<()> {
         }
         None => (a.name.clone(), a.members.iter().map(|m| account_arg(m.trim())).collect::<anyhow::Result<Vec<_>>>()?),
     };
-    let factors = choose_factors(&a)?;
-    let ledger = DataDir(a.data.clone()).open()?;
-    let interval = match (&a.from, &a.to) {
-        (Some(f), Some(t)) => Interval::new(time_arg(f)?, time_arg(t)?),
-        (None, None) => metered_span(&members, |id| Ok(ledger.account(id)?.metered))?,
+    let period = match (&a.from, &a.to) {
+        (Some(f), Some(t)) => Some((time_arg(f)?, time_arg(t)?)),
+        (None, None) => None,
         _ => bail!("give both --from and --to, or neither (the members' metered span)"),
     };
-    let period = Period::new(interval.start.0, interval.end.0)?;
-    let statements = members
-        .iter()
-        .map(|m| {
-            let records = account_records(&ledger, m, period.interval)?;
-            Ok(statement(&records, period.interval.start.0, period.interval.end.0)?)
-        })
-        .collect::<anyhow::Result<Vec<Statement>>>()?;
-    let p = park_statement(&name, &statements, &factors)?;
-    match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&p)?),
-        Format::Text => print!("{}", park_text(&p)),
-        Format::Html => print!("{}", html::park_page(&p)),
-    }
-    Ok(())
+    let signed = match (&a.source.server, &a.source.data) {
+        (Some(server), _) => {
+            let req = pb::ParkStatementRequest {
+                name,
+                members: members.iter().map(|m| m.0.to_vec()).collect(),
+                from: period.map(|p| p.0),
+                to: period.map(|p| p.1),
+                factor_year: a.factor_year.into(),
+                region: a.region.clone(),
+                residual_factor: a.residual_factor.clone(),
+                location_factor: a.location_factor.clone(),
+            };
+            remote(server, Ask::Park(req))?
+        }
+        (None, Some(dir)) => {
+            let factors = choose_factors(&a)?;
+            let ledger = DataDir(dir.clone()).open()?;
+            signed::park_signed(&ledger, &name, &members, period, &factors)?.2
+        }
+        (None, None) => bail!("give --server or --data"),
+    };
+    let p: ParkStatement = inner(&signed.json)?;
+    let body = match a.format {
+        Format::Json => pretty(&signed.json)?,
+        Format::Text => park_text(&p),
+        Format::Html => html::park_page(&p),
+    };
+    emit(&a.output, &body, &signed)
 }
 
 /// The published factors of the year and region, with explicit factors taking their place.
 fn choose_factors(a: &ParkArgs) -> anyhow::Result<Factors> {
-    let given = |s: &Option<String>, what: &str| -> anyhow::Result<Option<SourcedFactor>> {
-        s.as_deref()
-            .map(|s| {
-                Ok(SourcedFactor::new(Factor::parse_kg_per_kwh(s)?, format!("given on the command line ({what})")))
-            })
-            .transpose()
-    };
-    let residual = match given(&a.residual_factor, "--residual-factor")? {
-        Some(f) => f,
-        None => factors::residual(a.factor_year).map_err(|e| anyhow::anyhow!("{e}: pass it with --residual-factor"))?,
-    };
-    let location = match given(&a.location_factor, "--location-factor")? {
-        Some(f) => f,
-        None => factors::location(a.factor_year, a.region.as_deref())?,
-    };
-    Ok(Factors { residual, location })
+    factors::choose(
+        a.factor_year,
+        a.region.as_deref(),
+        a.residual_factor.as_deref(),
+        a.location_factor.as_deref(),
+        "on the command line",
+    )
+    .map_err(
+        |e| {
+            if a.residual_factor.is_none() {
+                anyhow!("{e}: pass it with --residual-factor")
+            } else {
+                e.into()
+            }
+        },
+    )
 }
 
-/// The smallest span of whole hours covering every member's metered consumption.
-fn metered_span(
-    members: &[AccountId],
-    metered: impl Fn(&AccountId) -> anyhow::Result<Option<Interval>>,
-) -> anyhow::Result<Interval> {
-    let mut span: Option<(u64, u64)> = None;
-    for m in members {
-        if let Some(i) = metered(m)? {
-            span = Some(match span {
-                None => (i.start.0, i.end.0),
-                Some((s, e)) => (s.min(i.start.0), e.max(i.end.0)),
-            });
+/// A statement asked of a server.
+enum Ask {
+    Consumption(pb::ConsumptionStatementRequest),
+    Park(pb::ParkStatementRequest),
+}
+
+fn remote(server: &str, ask: Ask) -> anyhow::Result<Signed> {
+    let server = server.to_string();
+    let mut out = None;
+    let slot = &mut out;
+    block_on(async move {
+        let mut c = super::client::connect(&server).await?;
+        let st = |s: tonic::Status| anyhow!("{:?}: {}", s.code(), s.message());
+        let r = match ask {
+            Ask::Consumption(req) => c.get_consumption_statement(req).await.map_err(st)?,
+            Ask::Park(req) => c.get_park_statement(req).await.map_err(st)?,
+        }
+        .into_inner();
+        *slot = Some(Signed { json: r.json, note: r.signed_note });
+        Ok(())
+    })?;
+    out.ok_or_else(|| anyhow!("no answer from the server"))
+}
+
+/// The `statement` of a canonical statement JSON.
+fn inner<T: DeserializeOwned>(json: &str) -> anyhow::Result<T> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<T> {
+        statement: T,
+    }
+    let e: Envelope<T> = serde_json::from_str(json).context("the statement JSON does not have the expected form")?;
+    Ok(e.statement)
+}
+
+fn pretty(json: &str) -> anyhow::Result<String> {
+    let v: serde_json::Value = serde_json::from_str(json)?;
+    Ok(format!("{}\n", serde_json::to_string_pretty(&v)?))
+}
+
+/// Where `--signed` writes the note next to `out`: the same name with the extension `.note`.
+pub fn note_path(out: &Path) -> PathBuf {
+    let p = out.with_extension("note");
+    if p == out {
+        PathBuf::from(format!("{}.note", out.display()))
+    } else {
+        p
+    }
+}
+
+fn emit(o: &Output, body: &str, signed: &Signed) -> anyhow::Result<()> {
+    let Some(out) = &o.out else {
+        print!("{}", if o.signed { &signed.note } else { body });
+        return Ok(());
+    };
+    std::fs::write(out, body).with_context(|| format!("cannot write {}", out.display()))?;
+    println!("wrote {}", out.display());
+    if o.signed {
+        let np = note_path(out);
+        std::fs::write(&np, &signed.note).with_context(|| format!("cannot write {}", np.display()))?;
+        println!("wrote the signed statement {}; check it with:", np.display());
+        println!("  greenledger verify-statement {} --log-key LOG_KEY", np.display());
+    }
+    Ok(())
+}
+
+/// A key given inline or as the path of a file holding it.
+fn key_text(s: &str) -> anyhow::Result<String> {
+    let p = Path::new(s);
+    if !s.contains('+') && p.exists() {
+        let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+        return Ok(text.trim().to_string());
+    }
+    Ok(s.trim().to_string())
+}
+
+/// `greenledger verify-statement`: checks a signed statement offline with the log key.
+pub fn verify_statement(a: VerifyStatementArgs) -> anyhow::Result<()> {
+    let note = std::fs::read_to_string(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+    let key = key_text(&a.log_key)?;
+    let verifier = NoteVerifier::parse(&key).map_err(|e| anyhow!("log key {key:?}: {e}"))?;
+    let checked = open_statement(&note, &verifier).map_err(anyhow::Error::from).and_then(|v| {
+        let lines = describe(&v, &verifier).context("the signature verifies but the statement cannot be read")?;
+        Ok((v, lines))
+    });
+    match checked {
+        Ok((v, lines)) => {
+            println!("VERIFIED {}", a.file.display());
+            for line in lines {
+                println!("  - {line}");
+            }
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            println!("REFUSED {}", a.file.display());
+            println!("  check failed: {e:#}");
+            bail!("the statement does not verify: {e:#}")
         }
     }
-    let Some((s, e)) = span else { bail!("no member has metered consumption; give --from and --to") };
-    Ok(Interval::new(s / HOUR * HOUR, e.div_ceil(HOUR) * HOUR))
+}
+
+/// What a verified statement says, in words.
+fn describe(v: &serde_json::Value, key: &NoteVerifier) -> anyhow::Result<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        kind: String,
+        ledger: String,
+        checkpoint: signed::At,
+        claims: Vec<signed::ClaimRef>,
+        statement: serde_json::Value,
+    }
+    let e: Envelope = serde_json::from_value(v.clone())?;
+    let mut out = vec![
+        format!("signed by the log key of ledger {} (key ID {:08x})", e.ledger, key.key_hash()),
+        format!("computed at the ledger's checkpoint of size {} (root {})", e.checkpoint.size, e.checkpoint.root),
+    ];
+    match e.kind.as_str() {
+        "consumption" => {
+            let s: Statement = serde_json::from_value(e.statement)?;
+            let tt = &s.totals;
+            out.push(format!(
+                "green consumption statement of {} ({}), {} .. {} ({} hours, UTC)",
+                s.name,
+                s.account,
+                t(s.period.start.0),
+                t(s.period.end.0),
+                s.hours.len()
+            ));
+            out.push(format!(
+                "consumption {} Wh, green (claimed) {} Wh, 24/7 matched {} Wh: hourly-matched share {}, annual-volume share {}",
+                tt.consumption_wh,
+                tt.green_wh,
+                tt.matched_wh,
+                tt.hourly_matched.percent(),
+                tt.annual_volume.percent()
+            ));
+        }
+        "park" => {
+            let p: ParkStatement = serde_json::from_value(e.statement)?;
+            let f = &p.total;
+            out.push(format!(
+                "park statement {:?} ({} members), {} .. {} (UTC)",
+                p.name,
+                p.members.len(),
+                t(p.period.start.0),
+                t(p.period.end.0)
+            ));
+            out.push(format!(
+                "consumption {} Wh, green counted {} Wh (clean share {}, 24/7 share {}), market-based {}, location-based {} CO2",
+                f.consumption_wh,
+                f.green_counted_wh,
+                f.clean_share.percent(),
+                f.hourly_matched.percent(),
+                kg(f.market_based_g),
+                kg(f.location_based_g)
+            ));
+        }
+        other => bail!("unknown statement kind {other:?}"),
+    }
+    out.push(format!(
+        "{} claims, each with the log index of its retirement entry (`greenledger verify` of a claim's proof bundle prints \"claim at entry #N\"):",
+        e.claims.len()
+    ));
+    for c in &e.claims {
+        let account = c.account.get(..16).unwrap_or(&c.account);
+        out.push(format!("  C{} retired at entry #{} by {account}, {} Wh counted", c.claim, c.entry, c.counted_wh));
+    }
+    Ok(out)
 }
 
 fn t(secs: u64) -> String {

@@ -397,6 +397,19 @@ impl<S: Store> Ledger<S> {
         self.committed.read().expect("head lock").clone()
     }
 
+    /// Signs `text` (which must end in a newline) as a C2SP signed note with the log key, for
+    /// documents the ledger vouches for, such as accounting statements.
+    pub fn sign_note(&self, text: &str) -> Result<String, crate::log::NoteError> {
+        crate::log::note::sign(text, &[&self.signer])
+    }
+
+    /// Runs `f` with the committed head while no batch is being written, so what `f` reads through
+    /// the query methods is exactly the state at that head. Writers wait for `f`: keep it short.
+    pub fn with_settled_head<T>(&self, f: impl FnOnce(&Head) -> T) -> T {
+        let _writer = self.write.lock().expect("writer lock");
+        f(&self.committed().head)
+    }
+
     /// Decides and durably appends a batch. Each command gets its own outcome; a storage
     /// failure fails the whole batch and nothing of it is acknowledged.
     pub fn submit_batch(&self, commands: Vec<SignedCommand>) -> Result<Vec<Outcome>, LedgerError> {
@@ -421,11 +434,18 @@ impl<S: Store> Ledger<S> {
     /// [`Ledger::submit_batch`] for commands already checked with [`crypto::verify_many`]
     /// against this ledger's name. Verification needs no state, so the sequencer verifies the
     /// next batch on its own thread while this one is decided and committed (performance).
-    pub fn submit_verified(&self, verified: Vec<Result<crypto::Authenticated, crypto::SignatureError>>) -> Result<Vec<Outcome>, LedgerError> {
+    pub fn submit_verified(
+        &self,
+        verified: Vec<Result<crypto::Authenticated, crypto::SignatureError>>,
+    ) -> Result<Vec<Outcome>, LedgerError> {
         self.run_verified(verified, false)
     }
 
-    fn run_verified(&self, verified: Vec<Result<crypto::Authenticated, crypto::SignatureError>>, atomic: bool) -> Result<Vec<Outcome>, LedgerError> {
+    fn run_verified(
+        &self,
+        verified: Vec<Result<crypto::Authenticated, crypto::SignatureError>>,
+        atomic: bool,
+    ) -> Result<Vec<Outcome>, LedgerError> {
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(LedgerError::Poisoned);
         }

@@ -1,6 +1,8 @@
 //! The `greenledger.v1.Ledger` service: thin glue from gRPC to the ledger.
 
 use super::{convert, pb, status};
+use crate::accounting::factors;
+use crate::accounting::signed::{self, StatementError};
 use crate::codec;
 use crate::domain::types::*;
 use crate::ledger::{Clock, Ledger, Outcome, Receipt, Sequencer};
@@ -321,5 +323,71 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         let id = ClaimId(request.get_ref().claim);
         let proof = crate::proof::build(&*self.ledger, id).map_err(|e| status::query(&e))?;
         Ok(Response::new(pb::ClaimProofResponse { json: proof.to_json() }))
+    }
+
+    async fn get_consumption_statement(
+        &self,
+        request: Request<pb::ConsumptionStatementRequest>,
+    ) -> Result<Response<pb::StatementResponse>, Status> {
+        let r = request.into_inner();
+        let account = convert::account("account", &r.account).map_err(|e| status::bad_field(&e))?;
+        let ledger = self.ledger.clone();
+        let (_, signed) = blocking(move || signed::consumption_signed(&ledger, &account, r.from, r.to)).await?;
+        Ok(Response::new(pb::StatementResponse { json: signed.json, signed_note: signed.note }))
+    }
+
+    async fn get_park_statement(
+        &self,
+        request: Request<pb::ParkStatementRequest>,
+    ) -> Result<Response<pb::StatementResponse>, Status> {
+        let r = request.into_inner();
+        if r.members.is_empty() {
+            return Err(status::invalid("members: a park needs at least one member account"));
+        }
+        let members = r
+            .members
+            .iter()
+            .map(|m| convert::account("members", m))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| status::bad_field(&e))?;
+        let period = match (r.from, r.to) {
+            (Some(from), Some(to)) => Some((from, to)),
+            (None, None) => None,
+            _ => return Err(status::invalid("give both from and to, or neither (the members' metered span)")),
+        };
+        let year = if r.factor_year == 0 { 2022 } else { r.factor_year };
+        let year = u16::try_from(year).map_err(|_| status::invalid(format!("factor_year {year} is not a year")))?;
+        let factors = factors::choose(
+            year,
+            r.region.as_deref(),
+            r.residual_factor.as_deref(),
+            r.location_factor.as_deref(),
+            "in the request",
+        )
+        .map_err(|e| status::invalid(e.to_string()))?;
+        let ledger = self.ledger.clone();
+        let name = r.name;
+        let (_, _, signed) =
+            blocking(move || signed::park_signed(&ledger, &name, &members, period, &factors)).await?;
+        Ok(Response::new(pb::StatementResponse { json: signed.json, signed_note: signed.note }))
+    }
+}
+
+/// Runs a statement off the async threads (it reads the store, and may wait for the writer).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StatementError> + Send + 'static,
+) -> Result<T, Status> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(e)) => Err(statement_status(&e)),
+        Err(_) => Err(Status::internal("the statement task failed")),
+    }
+}
+
+fn statement_status(e: &StatementError) -> Status {
+    match e {
+        StatementError::Query(q) => status::query(q),
+        StatementError::Accounting(_) | StatementError::Format(_) => status::invalid(e.to_string()),
+        StatementError::Note(_) => Status::internal(e.to_string()),
     }
 }
