@@ -136,6 +136,18 @@ pub fn park_json(ledger: &str, at: &At, p: &ParkStatement, members: &[Statement]
     })
 }
 
+/// The `statement` inside a statement's canonical JSON: a [`Statement`] for kind `consumption`,
+/// a [`ParkStatement`] for kind `park`.
+pub fn inner<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StatementError> {
+    #[derive(Deserialize)]
+    struct Envelope<T> {
+        statement: T,
+    }
+    let e: Envelope<T> = serde_json::from_str(json)
+        .map_err(|e| StatementError::Format(format!("the statement JSON does not have the expected form: {e}")))?;
+    Ok(e.statement)
+}
+
 /// The note text of a statement: the JSON on one line, then a newline.
 pub fn statement_text(json: &str) -> Result<String, StatementError> {
     let json = json.strip_suffix('\n').unwrap_or(json);

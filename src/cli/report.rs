@@ -243,12 +243,7 @@ fn remote(server: &str, ask: Ask) -> anyhow::Result<Signed> {
 
 /// The `statement` of a canonical statement JSON.
 fn inner<T: DeserializeOwned>(json: &str) -> anyhow::Result<T> {
-    #[derive(serde::Deserialize)]
-    struct Envelope<T> {
-        statement: T,
-    }
-    let e: Envelope<T> = serde_json::from_str(json).context("the statement JSON does not have the expected form")?;
-    Ok(e.statement)
+    Ok(signed::inner(json)?)
 }
 
 fn pretty(json: &str) -> anyhow::Result<String> {
@@ -399,6 +394,12 @@ fn kg(g: u64) -> String {
 }
 
 pub fn consumption_text(s: &Statement) -> String {
+    consumption_text_trimmed(s, usize::MAX, usize::MAX)
+}
+
+/// The statement as text, with at most `max_hours` hour lines and `max_claims` claim lines (the
+/// totals always cover the whole period).
+pub fn consumption_text_trimmed(s: &Statement, max_hours: usize, max_claims: usize) -> String {
     use std::fmt::Write as _;
     let mut o = String::new();
     let tt = &s.totals;
@@ -410,7 +411,7 @@ pub fn consumption_text(s: &Statement) -> String {
         "{:<20} {:>14} {:>12} {:>12} {:>12} {:>12} {:>12}  claims",
         "hour", "consumption Wh", "direct Wh", "trade Wh", "certs Wh", "green Wh", "matched Wh"
     );
-    for h in &s.hours {
+    for h in s.hours.iter().take(max_hours) {
         let claims: Vec<String> = h.backing.iter().map(|b| format!("C{}:{}", b.claim, b.wh)).collect();
         let _ = writeln!(
             o,
@@ -424,6 +425,9 @@ pub fn consumption_text(s: &Statement) -> String {
             h.matched_wh,
             claims.join(" ")
         );
+    }
+    if s.hours.len() > max_hours {
+        let _ = writeln!(o, "... {} more hours (see the full statement)", s.hours.len() - max_hours);
     }
     let _ = writeln!(o, "\ntotals");
     let _ = writeln!(o, "  consumption           {} Wh", tt.consumption_wh);
@@ -450,7 +454,7 @@ pub fn consumption_text(s: &Statement) -> String {
         tt.delivered_direct_wh, tt.delivered_trade_wh
     );
     let _ = writeln!(o, "\nclaims ({})", s.claims.len());
-    for c in &s.claims {
+    for c in s.claims.iter().take(max_claims) {
         let _ = writeln!(
             o,
             "  C{} {} {} bundle B{} entry #{}: {} Wh produced {}, claimed for consumption {}; counted {} Wh, outside period {} Wh, not for this consumption {} Wh; {:?} for {:?}",
@@ -468,6 +472,9 @@ pub fn consumption_text(s: &Statement) -> String {
             c.beneficiary,
             c.purpose
         );
+    }
+    if s.claims.len() > max_claims {
+        let _ = writeln!(o, "  ... {} more claims (see the full statement)", s.claims.len() - max_claims);
     }
     o
 }
