@@ -8,6 +8,9 @@
 //! certificate purchase, retirements for a product batch and an annual report, and a handful of
 //! attempted double counts that the ledger refuses.
 
+use crate::accounting::hourly::Statement;
+use crate::accounting::park::ParkStatement;
+use crate::accounting::{html, signed};
 use crate::cli::admin::{create, DataDir, InitArgs};
 use crate::crypto::Keypair;
 use crate::domain::command::{Command, SignedCommand};
@@ -77,7 +80,12 @@ impl Driver {
             match r.result {
                 Some(pb::submit_result::Result::Receipt(rc)) => out.push(rc),
                 Some(pb::submit_result::Result::Refusal(f)) => {
-                    bail!("demo command {} ({}) refused: {}", r.position, cmds[r.position as usize].body.command.kind(), f.message)
+                    bail!(
+                        "demo command {} ({}) refused: {}",
+                        r.position,
+                        cmds[r.position as usize].body.command.kind(),
+                        f.message
+                    )
                 }
                 None => bail!("empty result"),
             }
@@ -103,7 +111,12 @@ impl Driver {
     }
 
     async fn holdings(&mut self, who: &Keypair) -> anyhow::Result<Vec<pb::Bundle>> {
-        Ok(self.client.get_holdings(pb::AccountRequest { account: who.account().0.to_vec() }).await?.into_inner().bundles)
+        Ok(self
+            .client
+            .get_holdings(pb::AccountRequest { account: who.account().0.to_vec() })
+            .await?
+            .into_inner()
+            .bundles)
     }
 }
 
@@ -220,18 +233,40 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
         // The battery factory draws about 6 MWh an hour, the module factory about 9.
         let battery_use = 6 * MWH + (h % 7) * 150_000;
         let modules_use = 9 * MWH + (h % 5) * 200_000;
-        day_cmds.push(d.sign(&m, Command::PostConsumption { account: a.battery.account(), interval: iv, energy: Wh(battery_use) }));
-        day_cmds.push(d.sign(&m, Command::PostConsumption { account: a.modules.account(), interval: iv, energy: Wh(modules_use) }));
+        day_cmds.push(d.sign(
+            &m,
+            Command::PostConsumption { account: a.battery.account(), interval: iv, energy: Wh(battery_use) },
+        ));
+        day_cmds.push(d.sign(
+            &m,
+            Command::PostConsumption { account: a.modules.account(), interval: iv, energy: Wh(modules_use) },
+        ));
         // 70% of the rooftop output flows over the dedicated line to the battery factory.
         let direct = s * 7 / 10;
         if direct > 0 {
             direct_total += direct;
-            day_cmds.push(d.sign(&m, Command::PostDirectSupply { device: solar.clone(), consumer: a.battery.account(), interval: iv, energy: Wh(direct) }));
+            day_cmds.push(d.sign(
+                &m,
+                Command::PostDirectSupply {
+                    device: solar.clone(),
+                    consumer: a.battery.account(),
+                    interval: iv,
+                    energy: Wh(direct),
+                },
+            ));
         }
         // The module factory buys 5 MWh of wind power every hour on the exchange.
         traded_total += 5 * MWH;
         let x = a.exchange.clone();
-        day_cmds.push(d.sign(&x, Command::SettleTrade { device: wind.clone(), interval: iv, buyer: a.modules.account(), energy: Wh(5 * MWH) }));
+        day_cmds.push(d.sign(
+            &x,
+            Command::SettleTrade {
+                device: wind.clone(),
+                interval: iv,
+                buyer: a.modules.account(),
+                energy: Wh(5 * MWH),
+            },
+        ));
         let (wc, sc) = (a.wind_co.clone(), a.solar_co.clone());
         day_cmds.push(d.sign(&wc, Command::Issue { device: wind.clone(), interval: iv }));
         day_cmds.push(d.sign(&sc, Command::Issue { device: solar.clone(), interval: iv }));
@@ -241,10 +276,18 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
     // The battery factory also buys 40 unbundled wind certificates from the wind farm.
     let wind_bundles = d.holdings(&a.wind_co).await?;
     let b = wind_bundles.iter().find(|b| b.state == "active").ok_or_else(|| anyhow!("wind farm holds nothing"))?;
-    let s = b.serials.clone().unwrap_or_default();
+    let s = b.serials.unwrap_or_default();
     let take = 10.min(s.end - s.start);
     let wc = a.wind_co.clone();
-    d.one(&wc, Command::Transfer { bundle: BundleId(b.id), serials: SerialRange::new(s.start, s.start + take), to: a.battery.account() }).await?;
+    d.one(
+        &wc,
+        Command::Transfer {
+            bundle: BundleId(b.id),
+            serials: SerialRange::new(s.start, s.start + take),
+            to: a.battery.account(),
+        },
+    )
+    .await?;
     let sold_bundle = b.id;
     let sold = SerialRange::new(s.start, s.start + take);
 
@@ -252,7 +295,11 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
     // export battery batch; the module factory claims its traded wind power for its annual report.
     let period = Interval::new(start, start + HOURS * 3600);
     for (who, beneficiary, purpose) in [
-        (&a.battery, "Changzhou Battery Factory, export batch CB-2026-11", "zero-carbon product label (EU battery regulation footprint)"),
+        (
+            &a.battery,
+            "Changzhou Battery Factory, export batch CB-2026-11",
+            "zero-carbon product label (EU battery regulation footprint)",
+        ),
         (&a.modules, "Suzhou Module Factory", "RE100 annual report 2026, Scope 2 market-based"),
     ] {
         let who = who.clone();
@@ -260,66 +307,109 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
             if b.state != "active" {
                 continue;
             }
-            let serials = b.serials.clone().unwrap_or_default();
+            let serials = b.serials.unwrap_or_default();
             let r = d
-                .one(&who, Command::Retire {
-                    bundle: BundleId(b.id),
-                    serials: SerialRange::new(serials.start, serials.end),
-                    beneficiary: beneficiary.into(),
-                    purpose: purpose.into(),
-                    consumption: period,
-                })
+                .one(
+                    &who,
+                    Command::Retire {
+                        bundle: BundleId(b.id),
+                        serials: SerialRange::new(serials.start, serials.end),
+                        beneficiary: beneficiary.into(),
+                        purpose: purpose.into(),
+                        consumption: period,
+                    },
+                )
                 .await?;
             let _ = r;
         }
     }
 
     // Attempted double counts.
-    let battery_retired = d.holdings(&a.battery).await?.into_iter().find(|b| b.state == "retired").ok_or_else(|| anyhow!("no retired bundle"))?;
-    let rs = battery_retired.serials.clone().unwrap_or_default();
+    let battery_retired = d
+        .holdings(&a.battery)
+        .await?
+        .into_iter()
+        .find(|b| b.state == "retired")
+        .ok_or_else(|| anyhow!("no retired bundle"))?;
+    let rs = battery_retired.serials.unwrap_or_default();
     let bat = a.battery.clone();
-    d.refused(&bat, "retire the same certificates twice", Command::Retire {
-        bundle: BundleId(battery_retired.id),
-        serials: SerialRange::new(rs.start, rs.end),
-        beneficiary: "Another customer".into(),
-        purpose: "second claim".into(),
-        consumption: period,
-    }, &mut report).await?;
-    d.refused(&wc, "sell certificates already sold to the battery factory", Command::Transfer {
-        bundle: BundleId(sold_bundle),
-        serials: sold,
-        to: a.modules.account(),
-    }, &mut report).await?;
+    d.refused(
+        &bat,
+        "retire the same certificates twice",
+        Command::Retire {
+            bundle: BundleId(battery_retired.id),
+            serials: SerialRange::new(rs.start, rs.end),
+            beneficiary: "Another customer".into(),
+            purpose: "second claim".into(),
+            consumption: period,
+        },
+        &mut report,
+    )
+    .await?;
+    d.refused(
+        &wc,
+        "sell certificates already sold to the battery factory",
+        Command::Transfer { bundle: BundleId(sold_bundle), serials: sold, to: a.modules.account() },
+        &mut report,
+    )
+    .await?;
     let first_hour = Interval::new(start, start + 3600);
-    d.refused(&wc, "issue the same wind hour twice", Command::Issue { device: wind.clone(), interval: first_hour }, &mut report).await?;
+    d.refused(
+        &wc,
+        "issue the same wind hour twice",
+        Command::Issue { device: wind.clone(), interval: first_hour },
+        &mut report,
+    )
+    .await?;
     let m = a.meter.clone();
-    d.refused(&m, "deliver already-issued solar output over the direct line", Command::PostDirectSupply {
-        device: solar.clone(),
-        consumer: a.battery.account(),
-        interval: Interval::new(start + 12 * 3600, start + 13 * 3600),
-        energy: Wh(MWH),
-    }, &mut report).await?;
-    d.refused(&m, "post an overlapping wind reading", Command::PostGeneration {
-        device: wind.clone(),
-        interval: Interval::new(start + 1800, start + 5400),
-        energy: Wh(MWH),
-    }, &mut report).await?;
+    d.refused(
+        &m,
+        "deliver already-issued solar output over the direct line",
+        Command::PostDirectSupply {
+            device: solar.clone(),
+            consumer: a.battery.account(),
+            interval: Interval::new(start + 12 * 3600, start + 13 * 3600),
+            energy: Wh(MWH),
+        },
+        &mut report,
+    )
+    .await?;
+    d.refused(
+        &m,
+        "post an overlapping wind reading",
+        Command::PostGeneration {
+            device: wind.clone(),
+            interval: Interval::new(start + 1800, start + 5400),
+            energy: Wh(MWH),
+        },
+        &mut report,
+    )
+    .await?;
     let rg = a.regulator.clone();
     // The regulator learns that the wind farm's last hour was also registered for CCER offsets.
     let last_hour = Interval::new(start + (HOURS - 1) * 3600, start + HOURS * 3600);
     d.one(&rg, Command::DeclareExclusion { device: wind.clone(), interval: last_hour, scheme: "CCER".into() }).await?;
     let frozen = d.holdings(&a.wind_co).await?.into_iter().find(|b| b.state == "frozen");
     if let Some(f) = frozen {
-        let fs = f.serials.clone().unwrap_or_default();
-        d.refused(&wc, "sell wind certificates whose hour is claimed in CCER", Command::Transfer {
-            bundle: BundleId(f.id),
-            serials: SerialRange::new(fs.start, fs.end),
-            to: a.battery.account(),
-        }, &mut report).await?;
+        let fs = f.serials.unwrap_or_default();
+        d.refused(
+            &wc,
+            "sell wind certificates whose hour is claimed in CCER",
+            Command::Transfer {
+                bundle: BundleId(f.id),
+                serials: SerialRange::new(fs.start, fs.end),
+                to: a.battery.account(),
+            },
+            &mut report,
+        )
+        .await?;
     }
 
     // The table.
-    for (k, name, direct, traded) in [(&a.battery, "Changzhou Battery Factory", direct_total, 0), (&a.modules, "Suzhou Module Factory", 0, traded_total)] {
+    for (k, name, direct, traded) in [
+        (&a.battery, "Changzhou Battery Factory", direct_total, 0),
+        (&a.modules, "Suzhou Module Factory", 0, traded_total),
+    ] {
         let acct = d.client.get_account(pb::AccountRequest { account: k.account().0.to_vec() }).await?.into_inner();
         report.enterprises.push(EnterpriseLine {
             name: name.into(),
@@ -354,8 +444,64 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
             ledger.verifier()
         );
     }
+    statements(&mut d, &a, dir, start, &ledger.verifier()).await?;
     server.stop().await?;
     Ok(report)
+}
+
+/// The factories' consumption statements and the park statement, asked of the server like any
+/// client would, signed by the ledger; the park statement is written to `dir`.
+async fn statements(
+    d: &mut Driver,
+    a: &Actors,
+    dir: &Path,
+    start: u64,
+    log_key: &crate::log::NoteVerifier,
+) -> anyhow::Result<()> {
+    let (from, to) = (start, start + HOURS * 3600);
+    for k in [&a.battery, &a.modules] {
+        let r = d
+            .client
+            .get_consumption_statement(pb::ConsumptionStatementRequest { account: k.account().0.to_vec(), from, to })
+            .await
+            .map_err(|e| anyhow!("consumption statement: {}", e.message()))?
+            .into_inner();
+        let s: Statement = signed::inner(&r.json)?;
+        println!("\n{}", crate::cli::report::consumption_text_trimmed(&s, 24, 3));
+    }
+    let r = d
+        .client
+        .get_park_statement(pb::ParkStatementRequest {
+            name: "Changzhou-Suzhou zero-carbon park (demo)".into(),
+            members: vec![a.battery.account().0.to_vec(), a.modules.account().0.to_vec()],
+            from: Some(from),
+            to: Some(to),
+            factor_year: 2022,
+            region: Some("east".into()),
+            residual_factor: None,
+            location_factor: None,
+        })
+        .await
+        .map_err(|e| anyhow!("park statement: {}", e.message()))?
+        .into_inner();
+    // The demo checks the signature as any recipient would.
+    signed::open_statement(&r.signed_note, log_key)?;
+    let p: ParkStatement = signed::inner(&r.json)?;
+    println!("\n{}", crate::cli::report::park_text(&p));
+    let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&r.json)?)?;
+    let (html, json, note) =
+        (dir.join("park-statement.html"), dir.join("park-statement.json"), dir.join("park-statement.note"));
+    std::fs::write(&html, html::park_page(&p))?;
+    std::fs::write(&json, format!("{pretty}\n"))?;
+    std::fs::write(&note, &r.signed_note)?;
+    println!(
+        "park statement written to {} (page), {} (JSON) and {} (signed by the ledger); check the signature with:\n  greenledger verify-statement {} --log-key '{log_key}'",
+        html.display(),
+        json.display(),
+        note.display(),
+        note.display()
+    );
+    Ok(())
 }
 
 fn mwh(wh: u64) -> String {
@@ -364,9 +510,12 @@ fn mwh(wh: u64) -> String {
 
 fn print_report(dir: &Path, r: &Report, cp: &pb::CheckpointResponse) {
     println!("greenledger demo: a zero-carbon park over {} hours, {} log entries\n", HOURS, r.entries);
-    println!("{:<28} {:>12} {:>12} {:>12} {:>12} {:>8}", "enterprise", "consumed MWh", "direct MWh", "traded MWh", "claimed MWh", "green %");
+    println!(
+        "{:<28} {:>12} {:>12} {:>12} {:>12} {:>8}",
+        "enterprise", "consumed MWh", "direct MWh", "traded MWh", "claimed MWh", "green %"
+    );
     for e in &r.enterprises {
-        let share = if e.consumed_wh == 0 { 0 } else { e.claimed_wh * 1000 / e.consumed_wh };
+        let share = (e.claimed_wh * 1000).checked_div(e.consumed_wh).unwrap_or(0);
         println!(
             "{:<28} {:>12} {:>12} {:>12} {:>12} {:>6}.{}",
             e.name,
@@ -384,7 +533,10 @@ fn print_report(dir: &Path, r: &Report, cp: &pb::CheckpointResponse) {
         println!("  - {what}\n      {why}");
     }
     if let (Some(first), Some(last)) = (r.claims.first(), r.claims.last()) {
-        println!("\n{} claims recorded (C{first} .. C{last}); see one with: greenledger show claim {first}", r.claims.len());
+        println!(
+            "\n{} claims recorded (C{first} .. C{last}); see one with: greenledger show claim {first}",
+            r.claims.len()
+        );
     }
     println!("\nsigned checkpoint:\n{}", cp.checkpoint);
     println!("the ledger is in {}; serve it with:\n  greenledger serve --data {}", dir.display(), dir.display());

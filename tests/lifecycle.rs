@@ -89,3 +89,26 @@ fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
     let reopened = Ledger::open(h.store.clone(), log_signer(), h.clock.clone()).unwrap();
     assert_eq!(reopened.committed().head.root, root);
 }
+
+/// Selling a bundle in many small lots must not grow the remainder's record: only the pieces
+/// that moved record the transfer in their lineage.
+#[test]
+fn selling_in_small_lots_keeps_history_short() {
+    let mut h = Harness::new();
+    h.generation(0, 9_000_000);
+    h.issue(0);
+    let g = h.only_bundle(&h.generator.clone());
+    let gen = h.generator.clone();
+    let c1 = h.consumer.account();
+    for i in 0..8 {
+        let lot = SerialRange::new(g.serials.start.0 + i, g.serials.start.0 + i + 1);
+        h.ok(&gen, Command::Transfer { bundle: g.id, serials: lot, to: c1 });
+    }
+    let rest = h.ledger.bundle(g.id).unwrap();
+    assert_eq!(rest.serials.len(), 1);
+    assert_eq!(rest.history.len(), 1, "remainder history {:?}", rest.history);
+    for b in h.holdings(&h.consumer.clone()) {
+        assert_eq!(b.history.len(), 2, "issuance and the transfer that moved it");
+        assert_eq!(b.parent, Some(g.id));
+    }
+}

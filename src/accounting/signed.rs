@@ -48,9 +48,16 @@ pub enum StatementError {
     #[error(transparent)]
     Accounting(#[from] AccountingError),
     #[error("signature: {0}")]
-    Note(#[from] NoteError),
+    Note(NoteError),
     #[error("not a signed statement: {0}")]
     Format(String),
+}
+
+// Not `#[from]`: that would make the note error the source too, and print it twice in chains.
+impl From<NoteError> for StatementError {
+    fn from(e: NoteError) -> Self {
+        StatementError::Note(e)
+    }
 }
 
 /// The ledger state a statement was computed at.

@@ -34,27 +34,30 @@ pub fn split_off(
     };
     let left = SerialRange { start: bundle.serials.start, end: serials.start };
     let right = SerialRange { start: serials.end, end: bundle.serials.end };
-    let piece = |id: BundleId, range: SerialRange, parent: Option<BundleId>| Bundle {
+    // Only the cut piece records this entry: the remainders' serials did not move, so their
+    // lineage is unchanged. This keeps a bundle that is sold in many small lots from carrying an
+    // ever longer history.
+    let piece = |id: BundleId, range: SerialRange, parent: Option<BundleId>, history: Vec<LeafIndex>| Bundle {
         id,
         serials: range,
         parent,
-        history: history.clone(),
+        history,
         ..bundle.clone()
     };
     let mut new_ids = Vec::new();
     let cut = new_id();
     new_ids.push(cut);
     if left.is_empty() {
-        effects.push(Effect::Bundle(piece(bundle.id, right, bundle.parent)));
+        effects.push(Effect::Bundle(piece(bundle.id, right, bundle.parent, bundle.history.clone())));
     } else {
-        effects.push(Effect::Bundle(piece(bundle.id, left, bundle.parent)));
+        effects.push(Effect::Bundle(piece(bundle.id, left, bundle.parent, bundle.history.clone())));
         if !right.is_empty() {
             let r = new_id();
             new_ids.push(r);
-            effects.push(Effect::Bundle(piece(r, right, Some(bundle.id))));
+            effects.push(Effect::Bundle(piece(r, right, Some(bundle.id), bundle.history.clone())));
         }
     }
-    Ok((piece(cut, serials, Some(bundle.id)), new_ids))
+    Ok((piece(cut, serials, Some(bundle.id), history), new_ids))
 }
 
 /// Certificates moved by a green-power trade settled after issuance.
