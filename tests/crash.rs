@@ -664,3 +664,21 @@ fn full_verification_catches_tampered_records() {
 
     assert_eq!(reopen().unwrap().verify_full().unwrap().entries, 204);
 }
+
+/// By hand: `cargo test --test crash damage_survey -- --ignored --nocapture` flips 64 bytes at
+/// 50 offsets of a store and counts how each was noticed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn damage_survey() {
+    let tmp = tempfile::tempdir().unwrap();
+    let readings = 1500;
+    let dir = filled_ledger(tmp.path(), readings).await;
+    let entries = readings + 1 + 2 + DEVICES as u64;
+    let mut counts: BTreeMap<String, u32> = BTreeMap::new();
+    for i in 0..50 {
+        let how = format!("flip {}", (i as f64 + 0.5) / 50.0);
+        let noticed = damaged_store(&dir, entries, &how).await;
+        *counts.entry(format!("{noticed:?}")).or_default() += 1;
+    }
+    println!("damage survey (64 bytes flipped at 50 offsets): {counts:?}");
+}

@@ -54,6 +54,8 @@ async fn three_green_hours(net: &mut Net) {
     for n in 0..3 {
         net.ok(&meter, Command::PostConsumption { account: me, interval: hour(n), energy: Wh(3 * MWH) }).await;
         net.ok(&meter, Command::PostConsumption { account: other, interval: hour(n), energy: Wh(MWH) }).await;
+    }
+    for n in 0..3 {
         net.ok(&meter, Command::PostGeneration { device: wind(), interval: hour(n), energy: Wh(2 * MWH) }).await;
         net.ok(&gen, Command::Issue { device: wind(), interval: hour(n) }).await;
         let held = net.holdings(gen.account()).await;
@@ -213,10 +215,10 @@ async fn statements_over_grpc_are_signed_at_a_checkpoint_and_match_the_claim_pro
     assert!(verified.status.success(), "{}", text(&verified));
     assert!(text(&verified).starts_with("VERIFIED"), "{}", text(&verified));
     assert!(text(&verified).contains("checkpoint of size"), "{}", text(&verified));
-    for o in [&tampered, &wrong_key] {
+    for (o, why) in [(&tampered, "does not verify"), (&wrong_key, "not signed by any known key")] {
         assert!(!o.status.success());
         assert!(text(o).starts_with("REFUSED"), "{}", text(o));
-        assert!(text(o).contains("does not verify"), "{}", text(o));
+        assert!(text(o).contains(why), "{}", text(o));
     }
     net.stop().await;
 }
@@ -254,4 +256,40 @@ async fn a_statement_is_computed_at_the_checkpoint_it_names_while_commands_keep_
         assert_eq!(consumption, hours * 3 * MWH, "statement at size {size}");
     }
     net.stop().await;
+}
+
+#[test]
+fn a_local_statement_is_signed_with_the_log_key_and_every_byte_matters() {
+    let mut h = common::Harness::new();
+    let c = h.consumer.clone();
+    let me = c.account();
+    for n in 0..2 {
+        h.consumption(me, n, 2 * MWH);
+    }
+    h.generation(0, MWH);
+    h.issue(0);
+    let g = h.generator.clone();
+    let b = h.only_bundle(&g);
+    h.ok(&g, Command::Transfer { bundle: b.id, serials: b.serials, to: me });
+    let period = Interval::new(hour(0).start.0, hour(2).start.0);
+    let retire = Command::Retire {
+        bundle: b.id,
+        serials: b.serials,
+        beneficiary: "Battery factory".into(),
+        purpose: "RE100 report".into(),
+        consumption: period,
+    };
+    h.ok(&c, retire);
+    let (s, signed) = signed::consumption_signed(&h.ledger, &me, period.start.0, period.end.0).unwrap();
+    assert_eq!((s.totals.consumption_wh, s.totals.green_wh), (4 * MWH, MWH));
+    // The ledger signs with its log key: the same note as signing the JSON with that key.
+    assert_eq!(signed.note, signed::sign_statement(&signed.json, &common::log_signer()).unwrap());
+    let key = h.ledger.verifier();
+    let v = open_statement(&signed.note, &key).unwrap();
+    assert_eq!(v["checkpoint"]["size"], h.ledger.size());
+    assert_eq!(v["claims"][0]["entry"], h.ledger.claims_of(&me).unwrap()[0].entry.0);
+    assert_every_byte_matters(&signed.note, &key);
+    // A checkpoint, signed by the same key, is not a statement.
+    let checkpoint = h.ledger.committed().checkpoint;
+    assert!(open_statement(&checkpoint, &key).is_err());
 }
