@@ -112,3 +112,38 @@ fn selling_in_small_lots_keeps_history_short() {
         assert_eq!(b.parent, Some(g.id));
     }
 }
+
+/// Free text is checked: empty, too long, control and bidirectional formatting characters are
+/// refused; ordinary Unicode is kept as signed.
+#[test]
+fn free_text_rules() {
+    let mut h = Harness::new();
+    h.generation(0, 2_000_000);
+    h.issue(0);
+    h.consumption(h.consumer.account(), 0, 2_000_000);
+    let g = h.only_bundle(&h.generator.clone());
+    let gen = h.generator.clone();
+    h.ok(&gen, Command::Transfer { bundle: g.id, serials: g.serials, to: h.consumer.account() });
+    let b = h.only_bundle(&h.consumer.clone());
+    let c = h.consumer.clone();
+    let retire = |beneficiary: &str| Command::Retire {
+        bundle: b.id,
+        serials: b.serials,
+        beneficiary: beneficiary.into(),
+        purpose: "RE100".into(),
+        consumption: hour(0),
+    };
+    for (text, fragment) in [
+        ("", "must not be empty"),
+        ("Factory\u{202E}gnirtS", "U+202E"),
+        ("Factory\u{2066}x", "U+2066"),
+        ("Line\nbreak", "U+000A"),
+        (&"x".repeat(300), "300 bytes"),
+    ] {
+        let e = h.refused(&c, retire(text));
+        assert!(e.message.contains("beneficiary") && e.message.contains(fragment), "{}", e.message);
+    }
+    h.ok(&c, retire("常州电池厂 — export batch Ø"));
+    let claim = h.ledger.claims_of(&h.consumer.account()).unwrap().pop().unwrap();
+    assert_eq!(claim.beneficiary, "常州电池厂 — export batch Ø");
+}

@@ -93,7 +93,7 @@ fn every_claim_verifies_offline() {
     }
     let r = |id| roles(&proof::build(&h.ledger, ClaimId(id)).unwrap()).join(",");
     assert!(r(1).ends_with("reading,trade,issuance,transfer,retirement"), "{}", r(1));
-    assert!(r(2).ends_with("issuance,transfer,split,retirement"), "{}", r(2));
+    assert!(r(2).ends_with("issuance,transfer,retirement"), "{}", r(2));
     assert!(r(3).ends_with("reading,trade,issuance,retirement"), "{}", r(3));
     assert!(r(1).starts_with("genesis,account"), "{}", r(1));
 }

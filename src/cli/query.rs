@@ -95,7 +95,7 @@ pub async fn run(q: Show) -> anyhow::Result<()> {
                     .bundles
                     .iter()
                     .map(|b| {
-                        let s = b.serials.clone().unwrap_or_default();
+                        let s = b.serials.unwrap_or_default();
                         json!({"id": b.id, "device": b.device, "state": b.state, "origin": b.origin, "first_serial": s.start, "end_serial": s.end,
                                "production_start": b.production.as_ref().map(|p| p.start), "production_end": b.production.as_ref().map(|p| p.end), "expires": b.expires})
                     })

@@ -152,6 +152,11 @@ pub fn check_text(field: &'static str, value: &str, may_be_empty: bool) -> Resul
     if let Some(c) = value.chars().find(|c| c.is_control()) {
         return bad(format!("contains the control character U+{:04X}", c as u32));
     }
+    // Bidirectional formatting characters can make a beneficiary read differently from what was
+    // signed (a "Trojan Source" string); no legitimate name needs them.
+    if let Some(c) = value.chars().find(|c| matches!(*c as u32, 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069)) {
+        return bad(format!("contains the bidirectional formatting character U+{:04X}", c as u32));
+    }
     Ok(())
 }
 

@@ -448,7 +448,7 @@ fn plan_stream(cfg: &Config, cast: &Cast, s: usize, n: usize, st: &StreamSetup, 
             true,
         );
         if c % REFUSAL_EVERY == REFUSAL_EVERY - 1 {
-            if (c / REFUSAL_EVERY) % 2 == 0 {
+            if (c / REFUSAL_EVERY).is_multiple_of(2) {
                 // Rule 1: the same reading issued twice.
                 push(g, &mut gen_n, Command::Issue { device: dev.clone(), interval: iv }, false);
             } else {
@@ -499,6 +499,7 @@ struct StreamResult {
 }
 
 /// Drives one stream: flights of `batch` commands, at most `window` in flight.
+#[allow(clippy::too_many_arguments)]
 async fn drive_stream(
     client: LedgerClient<Channel>,
     stream: usize,
@@ -582,7 +583,7 @@ async fn drive_stream(
                         ));
                     }
                 }
-                if cfg.checkpoint_latency && (p + 1) % batch == 0 || cfg.checkpoint_latency && p + 1 == n {
+                if cfg.checkpoint_latency && ((p + 1).is_multiple_of(batch) || p + 1 == n) {
                     let mut cc = client.clone();
                     let index = rc.index;
                     let samples = samples.clone();
@@ -610,11 +611,11 @@ async fn drive_stream(
             }
             None => r.problems.push(format!("position {p}: empty result")),
         }
-        if (p + 1) % batch == 0 || p + 1 == n {
+        if (p + 1).is_multiple_of(batch) || p + 1 == n {
             window.add_permits(1);
         }
         let d = done.fetch_add(1, Ordering::Relaxed);
-        if d % 256 == 0 {
+        if d.is_multiple_of(256) {
             bar.set_position(d + 1);
         }
     }
