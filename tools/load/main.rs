@@ -11,6 +11,7 @@
 //!
 //! The load run exits non-zero when any command got an outcome the plan did not expect.
 
+mod fill;
 mod limits;
 #[path = "core.rs"]
 mod load_core;
@@ -67,6 +68,10 @@ struct Args {
     /// Show a progress bar on stderr.
     #[arg(long)]
     progress: bool,
+    /// Only grow the ledger directory DIR in-process by --count entries (no server; creates DIR
+    /// if needed) to reach large sizes quickly.
+    #[arg(long)]
+    fill: Option<PathBuf>,
 }
 
 fn main() {
@@ -83,6 +88,10 @@ fn main() {
 fn run(args: Args) -> anyhow::Result<i32> {
     if args.measure_limits {
         println!("{}", limits::measure(args.limit_secs)?);
+        return Ok(0);
+    }
+    if let Some(dir) = &args.fill {
+        println!("{}", fill::fill(dir, args.count as u64)?);
         return Ok(0);
     }
     let endpoint = if args.addr.starts_with("http") { args.addr.clone() } else { format!("http://{}", args.addr) };
