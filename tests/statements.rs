@@ -126,6 +126,7 @@ async fn statements_over_grpc_are_signed_at_a_checkpoint_and_match_the_claim_pro
         assert_eq!(verified.summary.claim_entry, c.entry);
     }
     assert_every_byte_matters(&r.signed_note, &key);
+    let first = e.claims[0].clone();
 
     // The park of both consumers, with the published 2022 factors of the east grid.
     let members = vec![me.0.to_vec(), net.consumer2.account().0.to_vec()];
@@ -183,6 +184,9 @@ async fn statements_over_grpc_are_signed_at_a_checkpoint_and_match_the_claim_pro
     let addr = net.addr().to_string();
     let log_key = cp.log_key.clone();
     let (out2, hex) = (out.clone(), me.to_hex());
+    let proof = net.client.get_claim_proof(pb::ClaimRequest { claim: first.claim }).await.unwrap().into_inner();
+    let proof_file = dir.path().join("claim.json");
+    std::fs::write(&proof_file, &proof.json).unwrap();
     let (report, verified, tampered, wrong_key) = tokio::task::spawn_blocking(move || {
         let bin = env!("CARGO_BIN_EXE_greenledger");
         let report = Process::new(bin)
@@ -193,8 +197,13 @@ async fn statements_over_grpc_are_signed_at_a_checkpoint_and_match_the_claim_pro
             .output()
             .unwrap();
         let note = out2.with_extension("note");
-        let verified =
-            Process::new(bin).arg("verify-statement").arg(&note).args(["--log-key", &log_key]).output().unwrap();
+        let verified = Process::new(bin)
+            .arg("verify-statement")
+            .arg(&note)
+            .args(["--log-key", &log_key, "--proof"])
+            .arg(&proof_file)
+            .output()
+            .unwrap();
         let text = std::fs::read_to_string(&note).unwrap();
         let bad = out2.with_extension("bad");
         std::fs::write(&bad, text.replacen("\"consumption_wh\":9000000", "\"consumption_wh\":9000001", 1)).unwrap();
@@ -215,6 +224,8 @@ async fn statements_over_grpc_are_signed_at_a_checkpoint_and_match_the_claim_pro
     assert!(verified.status.success(), "{}", text(&verified));
     assert!(text(&verified).starts_with("VERIFIED"), "{}", text(&verified));
     assert!(text(&verified).contains("checkpoint of size"), "{}", text(&verified));
+    let matched = format!("its claim at entry #{} is C{} of the statement", first.entry, first.claim);
+    assert!(text(&verified).contains(&matched), "{}", text(&verified));
     for (o, why) in [(&tampered, "does not verify"), (&wrong_key, "not signed by any known key")] {
         assert!(!o.status.success());
         assert!(text(o).starts_with("REFUSED"), "{}", text(o));

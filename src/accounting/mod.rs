@@ -1,8 +1,8 @@
 //! Green-consumption accounting: pure functions from ledger records to statements.
 //!
 //! Nothing here touches storage, the network or a clock: the caller hands in records and gets
-//! back a statement it can print as text or JSON. Only [`load`] reads a ledger, through its
-//! query methods, to gather the records of one account.
+//! back a statement it can print as text or JSON. Only [`load`] and [`signed`] read a ledger,
+//! through its query methods, to gather the records of an account and to sign statements.
 //!
 //! Layout:
 //! - [`hourly`]: the green consumption statement of one account, hour by hour, with 24/7 matching

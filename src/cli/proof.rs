@@ -367,7 +367,17 @@ pub fn witness(args: WitnessArgs) -> anyhow::Result<()> {
                 })
                 .map_err(|e| anyhow!("refusing to cosign: {e}"))?;
                 let (text, _) = crate::log::split(&cp.checkpoint)?;
-                *slot = Some((cosigner.cosign(&text, now)?, checked.1));
+                let line = cosigner.cosign(&text, now)?;
+                // Hand the cosignature to the ledger, which serves it with this checkpoint.
+                let req = pb::AddCosignatureRequest {
+                    witness_key: cosigner.verifier().to_string(),
+                    signature_line: line.clone(),
+                };
+                match remote.client.add_cosignature(req).await {
+                    Ok(_) => println!("the ledger accepted the cosignature and serves it with this checkpoint"),
+                    Err(s) => eprintln!("the ledger did not take the cosignature ({:?}): {}", s.code(), s.message()),
+                }
+                *slot = Some((line, checked.1));
                 Ok(())
             })?;
             out.expect("set above")

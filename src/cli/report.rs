@@ -121,6 +121,10 @@ pub struct VerifyStatementArgs {
     /// Print the verified statement JSON (pretty) after the summary.
     #[arg(long)]
     pub json: bool,
+    /// A claim proof bundle (from `greenledger proof`) to verify with the same key and match
+    /// against the statement's claim list by retirement entry and claimant (repeatable).
+    #[arg(long = "proof")]
+    pub proofs: Vec<PathBuf>,
 }
 
 pub fn run(r: Report) -> anyhow::Result<()> {
@@ -139,7 +143,7 @@ fn consumption(a: ConsumptionArgs) -> anyhow::Result<()> {
             remote(server, Ask::Consumption(req))?
         }
         (None, Some(dir)) => {
-            let ledger = DataDir(dir.clone()).open()?;
+            let ledger = open_local(dir)?;
             signed::consumption_signed(&ledger, &account, from, to)?.1
         }
         (None, None) => bail!("give --server or --data"),
@@ -183,7 +187,7 @@ fn park(a: ParkArgs) -> anyhow::Result<()> {
         }
         (None, Some(dir)) => {
             let factors = choose_factors(&a)?;
-            let ledger = DataDir(dir.clone()).open()?;
+            let ledger = open_local(dir)?;
             signed::park_signed(&ledger, &name, &members, period, &factors)?.2
         }
         (None, None) => bail!("give --server or --data"),
@@ -215,6 +219,13 @@ fn choose_factors(a: &ParkArgs) -> anyhow::Result<Factors> {
             }
         },
     )
+}
+
+/// The ledger in `dir`, read directly.
+fn open_local(dir: &Path) -> anyhow::Result<crate::ledger::Ledger<crate::store::SledStore>> {
+    DataDir(dir.to_path_buf())
+        .open()
+        .context("cannot open the ledger directory (if a server is running on it, ask it with --server ADDR)")
 }
 
 /// A statement asked of a server.
@@ -293,7 +304,10 @@ pub fn verify_statement(a: VerifyStatementArgs) -> anyhow::Result<()> {
     let key = key_text(&a.log_key)?;
     let verifier = NoteVerifier::parse(&key).map_err(|e| anyhow!("log key {key:?}: {e}"))?;
     let checked = open_statement(&note, &verifier).map_err(anyhow::Error::from).and_then(|v| {
-        let lines = describe(&v, &verifier).context("the signature verifies but the statement cannot be read")?;
+        let mut lines = describe(&v, &verifier).context("the signature verifies but the statement cannot be read")?;
+        for p in &a.proofs {
+            lines.push(match_proof(&v, p, &key)?);
+        }
         Ok((v, lines))
     });
     match checked {
@@ -310,9 +324,42 @@ pub fn verify_statement(a: VerifyStatementArgs) -> anyhow::Result<()> {
         Err(e) => {
             println!("REFUSED {}", a.file.display());
             println!("  check failed: {e:#}");
-            bail!("the statement does not verify: {e:#}")
+            bail!("verification failed: {e:#}")
         }
     }
+}
+
+/// Verifies the claim proof bundle `path` with `key` and finds its claim in the statement.
+fn match_proof(v: &serde_json::Value, path: &Path, key: &str) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let proof = crate::proof::verify_json(&text, key, &[], 0)
+        .map_err(|e| anyhow!("proof bundle {} does not verify: {e}", path.display()))?;
+    let claims: Vec<signed::ClaimRef> = serde_json::from_value(v["claims"].clone())?;
+    let s = &proof.summary;
+    let Some(c) = claims.iter().find(|c| c.entry == s.claim_entry) else {
+        bail!(
+            "proof bundle {}: its claim (retirement entry #{}) is not among the statement's claims",
+            path.display(),
+            s.claim_entry
+        )
+    };
+    if c.account != s.claimant {
+        bail!(
+            "proof bundle {}: the claim at entry #{} is by {}, the statement lists it for {}",
+            path.display(),
+            s.claim_entry,
+            s.claimant,
+            c.account
+        );
+    }
+    Ok(format!(
+        "proof bundle {} verifies: its claim at entry #{} is C{} of the statement ({} Wh retired, {} Wh counted)",
+        path.display(),
+        s.claim_entry,
+        c.claim,
+        s.energy_wh,
+        c.counted_wh
+    ))
 }
 
 /// What a verified statement says, in words.

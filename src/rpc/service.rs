@@ -200,6 +200,31 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         }))
     }
 
+    async fn add_cosignature(
+        &self,
+        request: Request<pb::AddCosignatureRequest>,
+    ) -> Result<Response<pb::CheckpointResponse>, Status> {
+        let r = request.into_inner();
+        let witness = crate::log::CosignatureVerifier::parse(r.witness_key.trim())
+            .map_err(|e| status::invalid(format!("witness_key: {e}")))?;
+        let line = crate::log::SignatureLine::parse(r.signature_line.trim_end())
+            .map_err(|e| status::invalid(format!("signature_line: {e}")))?;
+        if line.name != witness.name() || line.key_hash != witness.key_hash() {
+            return Err(status::invalid("signature_line is not from witness_key"));
+        }
+        let committed = self.ledger.committed();
+        let (text, _) = crate::log::split(&committed.checkpoint).map_err(|e| Status::internal(e.to_string()))?;
+        witness.verify(&text, &line.sig).map_err(|e| {
+            Status::failed_precondition(format!(
+                "the cosignature does not verify over the current checkpoint (size {}): {e}",
+                committed.head.size
+            ))
+        })?;
+        let stored = format!("{}\n{}", witness, line.to_line().trim_end());
+        self.ledger.store_cosignature(witness.name(), &stored).map_err(|e| status::ledger(&e))?;
+        self.get_checkpoint(Request::new(pb::GetCheckpointRequest {})).await
+    }
+
     async fn get_inclusion_proof(&self, request: Request<pb::InclusionProofRequest>) -> Result<Response<pb::ProofResponse>, Status> {
         let r = request.get_ref();
         let size = if r.tree_size == 0 { self.ledger.size() } else { r.tree_size };
@@ -367,8 +392,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         .map_err(|e| status::invalid(e.to_string()))?;
         let ledger = self.ledger.clone();
         let name = r.name;
-        let (_, _, signed) =
-            blocking(move || signed::park_signed(&ledger, &name, &members, period, &factors)).await?;
+        let (_, _, signed) = blocking(move || signed::park_signed(&ledger, &name, &members, period, &factors)).await?;
         Ok(Response::new(pb::StatementResponse { json: signed.json, signed_note: signed.note }))
     }
 }

@@ -1,0 +1,68 @@
+//! Witness cosigning through the real server: a witness cosigns the current checkpoint, the
+//! ledger checks the cosignature and serves it, and a proof bundle can then demand it.
+
+mod common;
+use common::*;
+use greenledger::domain::*;
+use greenledger::ledger::{Clock, Ledger};
+use greenledger::log::{open, split, Cosigner};
+use greenledger::rpc::pb;
+use std::sync::Arc;
+use tonic::Code;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_serves_checked_witness_cosignatures() {
+    let mut h = Harness::new();
+    h.generation(0, 3 * MWH);
+    h.issue(0);
+    h.consumption(h.consumer.account(), 0, 3 * MWH);
+    let g = h.only_bundle(&h.generator.clone());
+    let (gen, c) = (h.generator.clone(), h.consumer.clone());
+    h.ok(&gen, Command::Transfer { bundle: g.id, serials: g.serials, to: c.account() });
+    let b = h.only_bundle(&c);
+    h.ok(&c, Command::Retire {
+        bundle: b.id,
+        serials: b.serials,
+        beneficiary: "Battery factory".into(),
+        purpose: "RE100".into(),
+        consumption: hour(0),
+    });
+    let (store, clock) = (h.store.clone(), h.clock.clone());
+    drop(h);
+    let ledger = Arc::new(Ledger::open(store, log_signer(), clock.clone()).unwrap());
+    let clock: Arc<dyn Clock> = clock;
+    let server = greenledger::rpc::server::spawn(ledger.clone(), clock, "127.0.0.1:0").await.unwrap();
+    let mut client = pb::ledger_client::LedgerClient::connect(format!("http://{}", server.addr)).await.unwrap();
+
+    let witness = Cosigner::new("witness.example/w1", ed25519_dalek::SigningKey::from_bytes(&[42; 32])).unwrap();
+    let stranger = Cosigner::new("witness.example/w2", ed25519_dalek::SigningKey::from_bytes(&[43; 32])).unwrap();
+    let cp = client.get_checkpoint(pb::GetCheckpointRequest {}).await.unwrap().into_inner();
+    let (text, _) = split(&cp.checkpoint).unwrap();
+
+    // A line that is not from the key it names, and garbage, are refused.
+    let line = witness.cosign(&text, 1_800_000_000).unwrap();
+    let mismatched = pb::AddCosignatureRequest { witness_key: stranger.verifier().to_string(), signature_line: line.clone() };
+    assert_eq!(client.add_cosignature(mismatched).await.unwrap_err().code(), Code::InvalidArgument);
+    let garbage = pb::AddCosignatureRequest { witness_key: witness.verifier().to_string(), signature_line: "— w x".into() };
+    assert_eq!(client.add_cosignature(garbage).await.unwrap_err().code(), Code::InvalidArgument);
+    // A cosignature over other text does not verify.
+    let other = witness.cosign("someone.else/log\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", 1_800_000_000).unwrap();
+    let wrong = pb::AddCosignatureRequest { witness_key: witness.verifier().to_string(), signature_line: other };
+    assert_eq!(client.add_cosignature(wrong).await.unwrap_err().code(), Code::FailedPrecondition);
+    assert_eq!(client.get_checkpoint(pb::GetCheckpointRequest {}).await.unwrap().into_inner().checkpoint, cp.checkpoint);
+
+    // The real cosignature is taken and served with the checkpoint.
+    let ok = pb::AddCosignatureRequest { witness_key: witness.verifier().to_string(), signature_line: line };
+    let served = client.add_cosignature(ok).await.unwrap().into_inner().checkpoint;
+    assert_ne!(served, cp.checkpoint);
+    let opened = open(&served, &[ledger.verifier()]).unwrap();
+    let cosigned = opened.verify_cosignatures(&[witness.verifier()]).unwrap();
+    assert_eq!(cosigned, vec![("witness.example/w1".to_string(), 1_800_000_000)]);
+
+    // A claim proof made now carries the cosigned checkpoint and can demand the witness.
+    let proof = greenledger::proof::build(&ledger, ClaimId(1)).unwrap().to_json();
+    let key = ledger.verifier().to_string();
+    greenledger::proof::verify_json(&proof, &key, &[witness.verifier()], 1).unwrap();
+    assert!(greenledger::proof::verify_json(&proof, &key, &[stranger.verifier()], 1).is_err());
+    server.stop().await.unwrap();
+}
