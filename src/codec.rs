@@ -21,10 +21,7 @@ type Config = Configuration<BigEndian, Fixint, Limit<MAX_ENCODED>>;
 
 /// The pinned configuration. Never change it: it defines the bytes of every leaf.
 pub const fn config() -> Config {
-    bincode::config::standard()
-        .with_big_endian()
-        .with_fixed_int_encoding()
-        .with_limit::<MAX_ENCODED>()
+    bincode::config::standard().with_big_endian().with_fixed_int_encoding().with_limit::<MAX_ENCODED>()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,8 +41,8 @@ pub fn encode<T: Encode>(value: &T) -> Vec<u8> {
 
 /// Decodes a value and insists that every byte was used.
 pub fn decode<T: Decode<()>>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (value, used) = bincode::decode_from_slice(bytes, config())
-        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    let (value, used) =
+        bincode::decode_from_slice(bytes, config()).map_err(|e| CodecError::Malformed(e.to_string()))?;
     if used != bytes.len() {
         return Err(CodecError::Trailing(bytes.len() - used));
     }
@@ -134,10 +131,7 @@ mod tests {
 
     #[test]
     fn refuses_trailing_truncated_and_foreign_bytes() {
-        let entry = Entry {
-            time: Timestamp(5),
-            signed: SignedCommand { body: sample_body(), signature: [1; 64] },
-        };
+        let entry = Entry { time: Timestamp(5), signed: SignedCommand { body: sample_body(), signature: [1; 64] } };
         let mut leaf = leaf_bytes(&entry);
         leaf.push(0);
         assert_eq!(decode_leaf(&leaf), Err(CodecError::Trailing(1)));

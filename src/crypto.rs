@@ -137,11 +137,10 @@ fn authenticated(signed: SignedCommand) -> Authenticated {
 pub fn verify(ledger_name: &str, signed: SignedCommand) -> Result<Authenticated, SignatureError> {
     let key = key_of(&signed.body.signer)?;
     let msg = codec::signing_bytes(ledger_name, &signed.body);
-    key.verify_strict(&msg, &Signature::from_bytes(&signed.signature))
-        .map_err(|_| SignatureError::BadSignature {
-            signer: signed.body.signer.short(),
-            ledger: ledger_name.to_string(),
-        })?;
+    key.verify_strict(&msg, &Signature::from_bytes(&signed.signature)).map_err(|_| SignatureError::BadSignature {
+        signer: signed.body.signer.short(),
+        ledger: ledger_name.to_string(),
+    })?;
     Ok(authenticated(signed))
 }
 

@@ -19,8 +19,8 @@
 
 pub mod accounting;
 pub mod audit;
-pub mod codec;
 pub mod cli;
+pub mod codec;
 pub mod crypto;
 pub mod demo;
 pub mod domain;

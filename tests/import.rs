@@ -53,7 +53,9 @@ async fn imports_all_or_nothing_unless_partial() {
     let addr = server.addr.to_string();
 
     // Good file: three hours.
-    import(&addr, dir.path(), "good.csv", &csv(&[(0, 1_000_000), (1, 2_000_000), (2, 3_000_000)]), false).await.unwrap();
+    import(&addr, dir.path(), "good.csv", &csv(&[(0, 1_000_000), (1, 2_000_000), (2, 3_000_000)]), false)
+        .await
+        .unwrap();
     assert_eq!(readings(&ledger), 3);
 
     // Hour 4 is fine, hour 3 exceeds the 10 MW capacity: all or nothing imports neither.
@@ -79,16 +81,22 @@ fn atomic_batches_commit_all_or_nothing() {
     let mut h = Harness::new();
     let before = h.snapshot();
     let m = h.meter.clone();
-    let good = h.signed(&m, greenledger::domain::Command::PostGeneration {
-        device: Harness::wind(),
-        interval: hour(0),
-        energy: greenledger::domain::Wh(MWH),
-    });
-    let overlapping = h.signed(&m, greenledger::domain::Command::PostGeneration {
-        device: Harness::wind(),
-        interval: hour(0),
-        energy: greenledger::domain::Wh(MWH),
-    });
+    let good = h.signed(
+        &m,
+        greenledger::domain::Command::PostGeneration {
+            device: Harness::wind(),
+            interval: hour(0),
+            energy: greenledger::domain::Wh(MWH),
+        },
+    );
+    let overlapping = h.signed(
+        &m,
+        greenledger::domain::Command::PostGeneration {
+            device: Harness::wind(),
+            interval: hour(0),
+            energy: greenledger::domain::Wh(MWH),
+        },
+    );
     let out = h.ledger.submit_atomic(vec![good.clone(), overlapping]).unwrap();
     assert!(out[0].as_ref().unwrap_err().message.starts_with("not applied"));
     assert!(out[1].as_ref().unwrap_err().message.contains("rule 1"));

@@ -15,7 +15,10 @@ fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
     // Hour 0: 5.4 MWh generated, 1.2 MWh delivered over the direct line to consumer 1.
     h.generation(0, 5_400_000);
     let m = h.meter.clone();
-    h.ok(&m, Command::PostDirectSupply { device: Harness::wind(), consumer: c1, interval: hour(0), energy: Wh(1_200_000) });
+    h.ok(
+        &m,
+        Command::PostDirectSupply { device: Harness::wind(), consumer: c1, interval: hour(0), energy: Wh(1_200_000) },
+    );
     // A green-power trade of 2 MWh to consumer 2, settled before issuance.
     let p = h.platform.clone();
     h.ok(&p, Command::SettleTrade { device: Harness::wind(), interval: hour(0), buyer: c2, energy: Wh(2 * MWH) });

@@ -7,10 +7,7 @@ use greenledger::log::{open_checkpoint, sign_checkpoint, Checkpoint};
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
-    let path = format!(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/{}"),
-        name
-    );
+    let path = format!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/{}"), name);
     let data = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&data).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -67,8 +64,7 @@ fn rfc6962_inclusion_proofs() {
         let want = hashes(&c["proof"]);
         let got = t.inclusion_proof(index, size).unwrap();
         assert_eq!(got, want, "inclusion proof {index} in {size}");
-        let leaf =
-            merkle::leaf_hash(&hex::decode(leaves[index as usize].as_str().unwrap()).unwrap());
+        let leaf = merkle::leaf_hash(&hex::decode(leaves[index as usize].as_str().unwrap()).unwrap());
         merkle::verify_inclusion(index, size, &leaf, &want, &roots[size as usize]).unwrap();
         let mut bad = want.clone();
         bad[0][0] ^= 1;
@@ -139,27 +135,15 @@ fn signed_note_reference_vector() {
 
 #[test]
 fn cosignature_round_trip() {
-    let log = NoteSigner::new(
-        "example.com/greenledger",
-        ed25519_dalek::SigningKey::from_bytes(&[42; 32]),
-    )
-    .unwrap();
-    let witness = Cosigner::new(
-        "witness.example/w1",
-        ed25519_dalek::SigningKey::from_bytes(&[43; 32]),
-    )
-    .unwrap();
+    let log = NoteSigner::new("example.com/greenledger", ed25519_dalek::SigningKey::from_bytes(&[42; 32])).unwrap();
+    let witness = Cosigner::new("witness.example/w1", ed25519_dalek::SigningKey::from_bytes(&[43; 32])).unwrap();
 
     let mut t = MemTree::new();
     for i in 0..11u32 {
         t.push(&i.to_be_bytes());
     }
-    let cp = Checkpoint {
-        origin: "example.com/greenledger".into(),
-        size: t.size(),
-        root: t.root(),
-        extensions: vec![],
-    };
+    let cp =
+        Checkpoint { origin: "example.com/greenledger".into(), size: t.size(), root: t.root(), extensions: vec![] };
     let signed = sign_checkpoint(&cp, &log).unwrap();
     let line = witness.cosign(&cp.to_text(), 1_750_000_000).unwrap();
     let cosigned = note::add_signature_lines(&signed, std::slice::from_ref(&line)).unwrap();
@@ -168,9 +152,7 @@ fn cosignature_round_trip() {
     assert_eq!(got, cp);
     let wv = note::CosignatureVerifier::parse(&witness.verifier().to_string()).unwrap();
     assert_eq!(
-        opened
-            .verify_cosignatures(std::slice::from_ref(&wv))
-            .unwrap(),
+        opened.verify_cosignatures(std::slice::from_ref(&wv)).unwrap(),
         vec![("witness.example/w1".to_string(), 1_750_000_000)]
     );
 
@@ -181,12 +163,7 @@ fn cosignature_round_trip() {
         bad.sig[i] ^= 1;
         let tampered = note::add_signature_lines(&signed, &[bad.to_line()]).unwrap();
         let (_, opened) = open_checkpoint(&tampered, &log.verifier()).unwrap();
-        assert!(
-            opened
-                .verify_cosignatures(std::slice::from_ref(&wv))
-                .is_err(),
-            "byte {i}"
-        );
+        assert!(opened.verify_cosignatures(std::slice::from_ref(&wv)).is_err(), "byte {i}");
     }
     // A cosignature moved onto a different checkpoint fails.
     let mut cp2 = cp.clone();

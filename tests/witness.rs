@@ -20,13 +20,16 @@ async fn the_ledger_serves_checked_witness_cosignatures() {
     let (gen, c) = (h.generator.clone(), h.consumer.clone());
     h.ok(&gen, Command::Transfer { bundle: g.id, serials: g.serials, to: c.account() });
     let b = h.only_bundle(&c);
-    h.ok(&c, Command::Retire {
-        bundle: b.id,
-        serials: b.serials,
-        beneficiary: "Battery factory".into(),
-        purpose: "RE100".into(),
-        consumption: hour(0),
-    });
+    h.ok(
+        &c,
+        Command::Retire {
+            bundle: b.id,
+            serials: b.serials,
+            beneficiary: "Battery factory".into(),
+            purpose: "RE100".into(),
+            consumption: hour(0),
+        },
+    );
     let (store, clock) = (h.store.clone(), h.clock.clone());
     drop(h);
     let ledger = Arc::new(Ledger::open(store, log_signer(), clock.clone()).unwrap());
@@ -41,15 +44,21 @@ async fn the_ledger_serves_checked_witness_cosignatures() {
 
     // A line that is not from the key it names, and garbage, are refused.
     let line = witness.cosign(&text, 1_800_000_000).unwrap();
-    let mismatched = pb::AddCosignatureRequest { witness_key: stranger.verifier().to_string(), signature_line: line.clone() };
+    let mismatched =
+        pb::AddCosignatureRequest { witness_key: stranger.verifier().to_string(), signature_line: line.clone() };
     assert_eq!(client.add_cosignature(mismatched).await.unwrap_err().code(), Code::InvalidArgument);
-    let garbage = pb::AddCosignatureRequest { witness_key: witness.verifier().to_string(), signature_line: "— w x".into() };
+    let garbage =
+        pb::AddCosignatureRequest { witness_key: witness.verifier().to_string(), signature_line: "— w x".into() };
     assert_eq!(client.add_cosignature(garbage).await.unwrap_err().code(), Code::InvalidArgument);
     // A cosignature over other text does not verify.
-    let other = witness.cosign("someone.else/log\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", 1_800_000_000).unwrap();
+    let other =
+        witness.cosign("someone.else/log\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", 1_800_000_000).unwrap();
     let wrong = pb::AddCosignatureRequest { witness_key: witness.verifier().to_string(), signature_line: other };
     assert_eq!(client.add_cosignature(wrong).await.unwrap_err().code(), Code::FailedPrecondition);
-    assert_eq!(client.get_checkpoint(pb::GetCheckpointRequest {}).await.unwrap().into_inner().checkpoint, cp.checkpoint);
+    assert_eq!(
+        client.get_checkpoint(pb::GetCheckpointRequest {}).await.unwrap().into_inner().checkpoint,
+        cp.checkpoint
+    );
 
     // The real cosignature is taken and served with the checkpoint.
     let ok = pb::AddCosignatureRequest { witness_key: witness.verifier().to_string(), signature_line: line };

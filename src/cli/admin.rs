@@ -164,7 +164,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let tls = options.tls.is_some();
     block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
         let committed = ledger.committed();
         tracing::info!(ledger = %committed.head.name, size = committed.head.size, addr = %listener.local_addr()?, "serving");
         println!(

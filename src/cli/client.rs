@@ -109,7 +109,12 @@ pub fn print_receipt(r: &pb::Receipt, json: bool) {
         });
         println!("{v}");
     } else {
-        println!("accepted as entry {} (checkpoint size {}){}", r.index, r.tree_size, if r.duplicate { ", duplicate" } else { "" });
+        println!(
+            "accepted as entry {} (checkpoint size {}){}",
+            r.index,
+            r.tree_size,
+            if r.duplicate { ", duplicate" } else { "" }
+        );
         for e in &r.effects {
             println!("  {e}");
         }

@@ -73,7 +73,8 @@ pub struct Rejected {
 
 fn parse_row(row: &Row) -> anyhow::Result<Command> {
     let interval = interval_arg(&row.start, &row.end)?;
-    let energy = Wh(row.wh.trim().parse::<u64>().map_err(|_| anyhow!("wh {:?} is not a whole number of watt-hours", row.wh))?);
+    let energy =
+        Wh(row.wh.trim().parse::<u64>().map_err(|_| anyhow!("wh {:?} is not a whole number of watt-hours", row.wh))?);
     let device = || DeviceId(row.subject.trim().to_string());
     Ok(match row.kind.trim() {
         "generation" => Command::PostGeneration { device: device(), interval, energy },
@@ -82,7 +83,12 @@ fn parse_row(row: &Row) -> anyhow::Result<Command> {
             if row.consumer.trim().is_empty() {
                 bail!("a direct-supply row needs a consumer");
             }
-            Command::PostDirectSupply { device: device(), consumer: account_arg(row.consumer.trim())?, interval, energy }
+            Command::PostDirectSupply {
+                device: device(),
+                consumer: account_arg(row.consumer.trim())?,
+                interval,
+                energy,
+            }
         }
         other => bail!("kind {other:?} is not generation, consumption or direct-supply"),
     })
@@ -105,7 +111,10 @@ pub fn parse(text: &str) -> (Vec<Parsed>, Vec<Rejected>) {
         let (line, parsed) = match rec {
             Ok(r) => {
                 let line = r.position().map_or(fallback, |p| p.line());
-                (line, r.deserialize::<Row>(Some(&headers)).map_err(anyhow::Error::from).and_then(|row| parse_row(&row)))
+                (
+                    line,
+                    r.deserialize::<Row>(Some(&headers)).map_err(anyhow::Error::from).and_then(|row| parse_row(&row)),
+                )
             }
             Err(e) => (e.position().map_or(fallback, |p| p.line()), Err(anyhow::Error::from(e))),
         };
@@ -130,7 +139,10 @@ pub async fn run(cmd: Import) -> anyhow::Result<()> {
     let rows = good.len() + rejected.len();
     if !rejected.is_empty() && !args.partial {
         report(&args.file, rows, 0, &rejected);
-        bail!("{} of {rows} rows are malformed; nothing imported (use --partial to import the good rows)", rejected.len());
+        bail!(
+            "{} of {rows} rows are malformed; nothing imported (use --partial to import the good rows)",
+            rejected.len()
+        );
     }
     let key = client::read_key(&args.key)?;
     let mut c = client::connect(&args.conn.server).await?;

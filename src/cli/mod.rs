@@ -20,7 +20,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "greenledger", version, about = "A signed, provable ledger for green electricity and its certificates")]
+#[command(
+    name = "greenledger",
+    version,
+    about = "A signed, provable ledger for green electricity and its certificates"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Top,

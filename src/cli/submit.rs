@@ -217,14 +217,16 @@ fn roles(names: &[String]) -> anyhow::Result<Roles> {
 pub async fn run(top: Top) -> anyhow::Result<()> {
     let (signer, command) = match top {
         Top::RegisterAccount(a) => {
-            let cmd = Command::RegisterAccount { account: account_arg(&a.account)?, name: a.name, roles: roles(&a.roles)? };
+            let cmd =
+                Command::RegisterAccount { account: account_arg(&a.account)?, name: a.name, roles: roles(&a.roles)? };
             (a.signer, cmd)
         }
         Top::RegisterDevice(a) => {
             let cmd = Command::RegisterDevice {
                 device: device(&a.device),
                 owner: account_arg(&a.owner)?,
-                technology: Technology::parse(&a.technology).ok_or_else(|| anyhow!("{:?} is not a technology", a.technology))?,
+                technology: Technology::parse(&a.technology)
+                    .ok_or_else(|| anyhow!("{:?} is not a technology", a.technology))?,
                 capacity_w: a.capacity_w,
                 region: a.region,
                 commissioned: Timestamp(time_arg(&a.commissioned)?),
@@ -233,7 +235,11 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
         }
         Top::PostGeneration(a) => {
             let m = &a.metered;
-            let cmd = Command::PostGeneration { device: device(&a.device), interval: interval_arg(&m.start, &m.end)?, energy: Wh(m.wh) };
+            let cmd = Command::PostGeneration {
+                device: device(&a.device),
+                interval: interval_arg(&m.start, &m.end)?,
+                energy: Wh(m.wh),
+            };
             (a.signer, cmd)
         }
         Top::PostConsumption(a) => {
@@ -296,7 +302,11 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
             (a.signer, cmd)
         }
         Top::Exclude(a) => {
-            let cmd = Command::DeclareExclusion { device: device(&a.device), interval: interval_arg(&a.start, &a.end)?, scheme: a.scheme };
+            let cmd = Command::DeclareExclusion {
+                device: device(&a.device),
+                interval: interval_arg(&a.start, &a.end)?,
+                scheme: a.scheme,
+            };
             (a.signer, cmd)
         }
         other => bail!("not a submitting command: {other:?}"),

@@ -39,13 +39,7 @@ pub enum Command {
     /// Owner: move part or all of a bundle to another account.
     Transfer { bundle: BundleId, serials: SerialRange, to: AccountId },
     /// Owner: final use of certificates for a beneficiary, purpose and consumption interval.
-    Retire {
-        bundle: BundleId,
-        serials: SerialRange,
-        beneficiary: String,
-        purpose: String,
-        consumption: Interval,
-    },
+    Retire { bundle: BundleId, serials: SerialRange, beneficiary: String, purpose: String, consumption: Interval },
     /// Regulator: remove wrongly issued certificates that are not retired.
     Withdraw { bundle: BundleId, serials: SerialRange, reason: String },
     /// Regulator: the device's output in this interval is used in another scheme.

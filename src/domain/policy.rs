@@ -42,8 +42,6 @@ impl Policy {
     /// Ledger names follow the C2SP checkpoint origin rules: 1 to 128 printable ASCII characters
     /// without spaces or `+`.
     pub fn name_is_valid(&self) -> bool {
-        !self.name.is_empty()
-            && self.name.len() <= 128
-            && self.name.bytes().all(|b| b.is_ascii_graphic() && b != b'+')
+        !self.name.is_empty() && self.name.len() <= 128 && self.name.bytes().all(|b| b.is_ascii_graphic() && b != b'+')
     }
 }

@@ -75,7 +75,9 @@ pub enum Refusal {
     Overflow(&'static str),
     #[error("device {device} has no generation reading for exactly {interval}")]
     UnknownReading { device: DeviceId, interval: Interval },
-    #[error("rule 1 (one issuance per reading): device {device} interval {interval} was already issued by entry {entry}")]
+    #[error(
+        "rule 1 (one issuance per reading): device {device} interval {interval} was already issued by entry {entry}"
+    )]
     AlreadyIssued { device: DeviceId, interval: Interval, entry: LeafIndex },
     #[error("rule 3 (no double scheme): device {device} output in {interval} is excluded for scheme {scheme:?} (entry {entry})")]
     Excluded { device: DeviceId, interval: Interval, scheme: String, entry: LeafIndex },
@@ -111,7 +113,9 @@ pub enum Refusal {
     NoConsumption { account: String, interval: Interval },
     #[error("rule 8 (claims within consumption): claiming {asked} for {interval} would bring account {account}'s claims to {total}, above its metered consumption of {consumed}")]
     ClaimExceedsConsumption { account: String, interval: Interval, asked: Wh, total: Wh, consumed: Wh },
-    #[error("rule 9 (hourly matching): certificates produced in {production} cannot back consumption in {consumption}")]
+    #[error(
+        "rule 9 (hourly matching): certificates produced in {production} cannot back consumption in {consumption}"
+    )]
     HourlyMismatch { production: Interval, consumption: Interval },
     #[error("rule 6 (withdrawal): bundle {bundle} is {state}; only certificates not yet retired or withdrawn can be withdrawn")]
     CannotWithdraw { bundle: BundleId, state: &'static str },
@@ -121,19 +125,45 @@ impl Refusal {
     pub fn kind(&self) -> RefusalKind {
         use Refusal::*;
         match self {
-            NoGenesis | GenesisTwice | ReadingOverlap { .. } | ExceedsCapacity { .. } | AlreadyIssued { .. }
-            | Excluded { .. } | AllocationExceedsGeneration { .. } | AttributeAlreadyIssued { .. }
-            | TradeCertificatesUnavailable { .. } | NotActive { .. } | Expired { .. } | NotTransferable { .. }
-            | TransferLimit { .. } | NoConsumption { .. } | ClaimExceedsConsumption { .. }
-            | HourlyMismatch { .. } | CannotWithdraw { .. } | BeforeCommissioning { .. } => {
-                RefusalKind::FailedPrecondition
-            }
-            BadPolicy(_) | BadAccountKey { .. } | BadRoles(_) | BadDeviceId(_) | ZeroCapacity(_) | BadText { .. }
-            | BadInterval { .. } | IntervalTooLong { .. } | FutureInterval { .. } | ZeroEnergy | Overflow(_)
-            | NotWholeUnits { .. } | SamePartyTwice { .. } | SerialsOutsideBundle { .. } => RefusalKind::Invalid,
+            NoGenesis
+            | GenesisTwice
+            | ReadingOverlap { .. }
+            | ExceedsCapacity { .. }
+            | AlreadyIssued { .. }
+            | Excluded { .. }
+            | AllocationExceedsGeneration { .. }
+            | AttributeAlreadyIssued { .. }
+            | TradeCertificatesUnavailable { .. }
+            | NotActive { .. }
+            | Expired { .. }
+            | NotTransferable { .. }
+            | TransferLimit { .. }
+            | NoConsumption { .. }
+            | ClaimExceedsConsumption { .. }
+            | HourlyMismatch { .. }
+            | CannotWithdraw { .. }
+            | BeforeCommissioning { .. } => RefusalKind::FailedPrecondition,
+            BadPolicy(_)
+            | BadAccountKey { .. }
+            | BadRoles(_)
+            | BadDeviceId(_)
+            | ZeroCapacity(_)
+            | BadText { .. }
+            | BadInterval { .. }
+            | IntervalTooLong { .. }
+            | FutureInterval { .. }
+            | ZeroEnergy
+            | Overflow(_)
+            | NotWholeUnits { .. }
+            | SamePartyTwice { .. }
+            | SerialsOutsideBundle { .. } => RefusalKind::Invalid,
             UnknownSigner { .. } => RefusalKind::Unauthenticated,
-            MissingRole { .. } | NotOwner { .. } | NotDeviceOwner { .. } | AccountLacksRole { .. } => RefusalKind::PermissionDenied,
-            NonceReused { .. } | Duplicate { .. } | AccountExists { .. } | DeviceExists(_) => RefusalKind::AlreadyExists,
+            MissingRole { .. } | NotOwner { .. } | NotDeviceOwner { .. } | AccountLacksRole { .. } => {
+                RefusalKind::PermissionDenied
+            }
+            NonceReused { .. } | Duplicate { .. } | AccountExists { .. } | DeviceExists(_) => {
+                RefusalKind::AlreadyExists
+            }
             UnknownAccount { .. } | UnknownDevice(_) | UnknownReading { .. } | UnknownBundle(_) | UnknownClaim(_) => {
                 RefusalKind::NotFound
             }

@@ -75,8 +75,8 @@ impl Replayer {
         let auth =
             crypto::verify(&name, entry.signed.clone()).map_err(|source| ReplayError::Signature { index, source })?;
         let ctx = Context { index: LeafIndex(index), now: entry.time };
-        let decision = decide(&self.state, &auth, ctx)
-            .map_err(|r| ReplayError::Refused { index, reason: r.to_string() })?;
+        let decision =
+            decide(&self.state, &auth, ctx).map_err(|r| ReplayError::Refused { index, reason: r.to_string() })?;
         apply(&mut self.state, decision.effects.clone()).map_err(|source| ReplayError::Store { index, source })?;
         self.ledger_name = Some(name);
         self.last_time = entry.time.0;

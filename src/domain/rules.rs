@@ -300,7 +300,10 @@ impl<V: StateView> Rules<'_, V> {
             readings_until: None,
             exclusions: Vec::new(),
         }));
-        d.say(format!("registered {technology} device {device} of {capacity_w} W in {region}, owner {}", owner.short()));
+        d.say(format!(
+            "registered {technology} device {device} of {capacity_w} W in {region}, owner {}",
+            owner.short()
+        ));
         Ok(d)
     }
 
@@ -362,10 +365,8 @@ impl<V: StateView> Rules<'_, V> {
             }
         }
         account.consumed = account.consumed.checked_add(energy).ok_or(Refusal::Overflow("total consumption"))?;
-        account.metered = Some(Interval {
-            start: account.metered.map_or(interval.start, |m| m.start),
-            end: interval.end,
-        });
+        account.metered =
+            Some(Interval { start: account.metered.map_or(interval.start, |m| m.start), end: interval.end });
         let mut d = Decision::default();
         d.effects.push(Effect::Consumption(Consumption {
             account: *account_id,
@@ -380,7 +381,14 @@ impl<V: StateView> Rules<'_, V> {
     }
 
     /// Direct supply (`trade == false`) or green-power trade settlement (`trade == true`).
-    fn allocate(&mut self, device_id: &DeviceId, to: &AccountId, interval: Interval, energy: Wh, trade: bool) -> Outcome {
+    fn allocate(
+        &mut self,
+        device_id: &DeviceId,
+        to: &AccountId,
+        interval: Interval,
+        energy: Wh,
+        trade: bool,
+    ) -> Outcome {
         self.require_role(if trade { Role::TradingPlatform } else { Role::MeterOperator })?;
         let device = self.device(device_id)?;
         let needed_for = if trade { "buy green power" } else { "receive direct supply" };
@@ -419,10 +427,8 @@ impl<V: StateView> Rules<'_, V> {
                 moved.ranges.iter().map(|r| format!("{} {}", r.0, r.1)).collect::<Vec<_>>().join(", ")
             ));
         } else {
-            let asked = reading
-                .allocated()
-                .and_then(|a| a.checked_add(energy))
-                .ok_or(Refusal::Overflow("allocated energy"))?;
+            let asked =
+                reading.allocated().and_then(|a| a.checked_add(energy)).ok_or(Refusal::Overflow("allocated energy"))?;
             if asked > reading.energy {
                 return refuse(Refusal::AllocationExceedsGeneration {
                     device: device_id.clone(),
@@ -607,19 +613,27 @@ impl<V: StateView> Rules<'_, V> {
         Ok(d)
     }
 
-    fn retire(&mut self, id: BundleId, serials: SerialRange, beneficiary: &str, purpose: &str, consumption: Interval) -> Outcome {
+    fn retire(
+        &mut self,
+        id: BundleId,
+        serials: SerialRange,
+        beneficiary: &str,
+        purpose: &str,
+        consumption: Interval,
+    ) -> Outcome {
         check_text("beneficiary", beneficiary, false)?;
         check_text("purpose", purpose, false)?;
         let bundle = self.usable_bundle(id, serials)?;
         if !self.signer.roles.has(Role::Consumer) {
-            return refuse(Refusal::MissingRole { signer: self.signer.id.short(), role: Role::Consumer, command: "retire" });
+            return refuse(Refusal::MissingRole {
+                signer: self.signer.id.short(),
+                role: Role::Consumer,
+                command: "retire",
+            });
         }
         self.check_past_interval(consumption)?;
-        let energy = serials
-            .len()
-            .checked_mul(self.policy().unit_wh)
-            .map(Wh)
-            .ok_or(Refusal::Overflow("claimed energy"))?;
+        let energy =
+            serials.len().checked_mul(self.policy().unit_wh).map(Wh).ok_or(Refusal::Overflow("claimed energy"))?;
         let mut account = self.signer.clone();
         let mut d = Decision::default();
         if self.policy().hourly_matching {
@@ -699,7 +713,12 @@ impl<V: StateView> Rules<'_, V> {
         let mut d = Decision::default();
         let mut gone = self.split(&bundle, serials, &mut d.effects)?;
         gone.state = BundleState::Withdrawn;
-        d.say(format!("withdrew {} certificates {} of bundle {id} as bundle {}: {reason}", serials.len(), serials, gone.id));
+        d.say(format!(
+            "withdrew {} certificates {} of bundle {id} as bundle {}: {reason}",
+            serials.len(),
+            serials,
+            gone.id
+        ));
         d.effects.push(Effect::Bundle(gone));
         d.effects.push(Effect::Meta(self.meta.clone()));
         Ok(d)

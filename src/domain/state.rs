@@ -94,10 +94,7 @@ pub struct Reading {
 impl Reading {
     /// Energy already allocated to direct supply and trades.
     pub fn allocated(&self) -> Option<Wh> {
-        self.direct
-            .iter()
-            .chain(self.trades.iter())
-            .try_fold(Wh::ZERO, |acc, a| acc.checked_add(a.energy))
+        self.direct.iter().chain(self.trades.iter()).try_fold(Wh::ZERO, |acc, a| acc.checked_add(a.energy))
     }
 }
 

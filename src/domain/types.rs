@@ -7,9 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Seconds since the Unix epoch, UTC.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize)]
 pub struct Timestamp(pub u64);
 
 impl fmt::Display for Timestamp {
@@ -20,9 +18,7 @@ impl fmt::Display for Timestamp {
 }
 
 /// An amount of energy in watt-hours. Never a float.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize)]
 pub struct Wh(pub u64);
 
 impl Wh {
@@ -42,9 +38,7 @@ impl fmt::Display for Wh {
 }
 
 /// A certificate serial number. One serial is one certificate unit of the policy.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize)]
 pub struct Serial(pub u64);
 
 /// A half-open range of serial numbers `[start, end)`; never empty once inside a bundle.
@@ -82,9 +76,7 @@ impl fmt::Display for SerialRange {
 }
 
 /// A half-open time interval `[start, end)` in seconds.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize)]
 pub struct Interval {
     pub start: Timestamp,
     pub end: Timestamp,
@@ -115,9 +107,7 @@ impl fmt::Display for Interval {
 }
 
 /// An account: the 32 bytes of its Ed25519 public key.
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize)]
 pub struct AccountId(pub [u8; 32]);
 
 impl AccountId {
@@ -147,9 +137,7 @@ impl fmt::Display for AccountId {
 }
 
 /// A generation device code chosen at registration, such as `IM-WIND-01`.
-#[derive(
-    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize)]
 pub struct DeviceId(pub String);
 
 impl DeviceId {
@@ -169,9 +157,7 @@ impl fmt::Display for DeviceId {
 
 macro_rules! counter_id {
     ($name:ident, $prefix:literal) => {
-        #[derive(
-            Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
-        )]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize)]
         pub struct $name(pub u64);
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -186,9 +172,7 @@ counter_id!(ClaimId, "C");
 counter_id!(LeafIndex, "#");
 
 /// Roles an account may hold, as a bit set.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Encode, Decode, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Encode, Decode, Serialize, Deserialize)]
 pub struct Roles(pub u8);
 
 /// One role.
@@ -203,14 +187,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Operator,
-        Role::MeterOperator,
-        Role::TradingPlatform,
-        Role::Generator,
-        Role::Consumer,
-        Role::Regulator,
-    ];
+    pub const ALL: [Role; 6] =
+        [Role::Operator, Role::MeterOperator, Role::TradingPlatform, Role::Generator, Role::Consumer, Role::Regulator];
     fn bit(self) -> u8 {
         match self {
             Role::Operator => 1,

@@ -209,13 +209,8 @@ pub struct StoredNodes<'a, S: ?Sized>(pub &'a S);
 impl<S: Store + ?Sized> NodeReader for StoredNodes<'_, S> {
     type Error = StoreError;
     fn node(&self, id: NodeId) -> Result<Hash, StoreError> {
-        let bytes = self
-            .0
-            .get(&keys::node(id))?
-            .ok_or_else(|| StoreError::Corrupt(format!("tree {id} is missing")))?;
-        bytes
-            .try_into()
-            .map_err(|_| StoreError::Corrupt(format!("tree {id} is not 32 bytes")))
+        let bytes = self.0.get(&keys::node(id))?.ok_or_else(|| StoreError::Corrupt(format!("tree {id} is missing")))?;
+        bytes.try_into().map_err(|_| StoreError::Corrupt(format!("tree {id} is not 32 bytes")))
     }
 }
 
@@ -242,7 +237,12 @@ pub struct Ledger<S: Store> {
 impl<S: Store> Ledger<S> {
     /// Creates a new ledger in an empty store with a signed genesis command. The log key's name
     /// must be the ledger name of the genesis policy: it is the checkpoint origin.
-    pub fn create(store: Arc<S>, signer: NoteSigner, genesis: SignedCommand, clock: Arc<dyn Clock>) -> Result<Self, LedgerError> {
+    pub fn create(
+        store: Arc<S>,
+        signer: NoteSigner,
+        genesis: SignedCommand,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, LedgerError> {
         if store.get(keys::HEAD)?.is_some() {
             return Err(LedgerError::AlreadyExists);
         }
@@ -492,7 +492,10 @@ impl<S: Store> Ledger<S> {
                     outcomes.push(Ok(Receipt {
                         index: entry,
                         leaf_hash,
-                        summary: vec![format!("identical command already accepted as entry {}; nothing changed", entry.0)],
+                        summary: vec![format!(
+                            "identical command already accepted as entry {}; nothing changed",
+                            entry.0
+                        )],
                         duplicate: true,
                         tree_size: 0,
                     }));
@@ -517,7 +520,8 @@ impl<S: Store> Ledger<S> {
             }
             let new_head = Head { name: head.name.clone(), size, root, time: now.0 };
             let cp = Checkpoint { origin: head.name.clone(), size, root, extensions: Vec::new() };
-            let note = checkpoint::sign_checkpoint(&cp, &self.signer).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+            let note =
+                checkpoint::sign_checkpoint(&cp, &self.signer).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
             pending.writes.insert(keys::HEAD.to_vec(), Some(codec::encode(&new_head)));
             pending.writes.insert(keys::CHECKPOINT.to_vec(), Some(note.clone().into_bytes()));
             if let Err(e) = self.store.commit(pending.into_batch()) {

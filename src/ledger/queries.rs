@@ -90,14 +90,16 @@ impl<S: Store> Ledger<S> {
     pub fn holdings(&self, owner: &AccountId) -> Result<Vec<Bundle>, QueryError> {
         let prefix = keys::holdings_prefix(owner);
         let (a, b) = keys::u64_range(prefix, 0, u64::MAX);
-        let ids: Vec<u64> = self.store.scan(&a, &b, usize::MAX)?.iter().filter_map(|(k, _)| keys::trailing_id(k)).collect();
+        let ids: Vec<u64> =
+            self.store.scan(&a, &b, usize::MAX)?.iter().filter_map(|(k, _)| keys::trailing_id(k)).collect();
         ids.into_iter().map(|id| self.bundle(BundleId(id))).collect()
     }
 
     /// Claims made by an account, in id order.
     pub fn claims_of(&self, account: &AccountId) -> Result<Vec<Claim>, QueryError> {
         let (a, b) = keys::u64_range(keys::claimant_prefix(account), 0, u64::MAX);
-        let ids: Vec<u64> = self.store.scan(&a, &b, usize::MAX)?.iter().filter_map(|(k, _)| keys::trailing_id(k)).collect();
+        let ids: Vec<u64> =
+            self.store.scan(&a, &b, usize::MAX)?.iter().filter_map(|(k, _)| keys::trailing_id(k)).collect();
         ids.into_iter().map(|id| self.claim(ClaimId(id))).collect()
     }
 
@@ -176,7 +178,8 @@ impl<S: Store> Ledger<S> {
         if index >= size {
             return Err(QueryError::Invalid(format!("index {index} is not below tree size {size}")));
         }
-        merkle::inclusion_proof(index, size, &StoredNodes(&*self.store)).map_err(|e| QueryError::Ledger(super::tree_err(e)))
+        merkle::inclusion_proof(index, size, &StoredNodes(&*self.store))
+            .map_err(|e| QueryError::Ledger(super::tree_err(e)))
     }
 
     pub fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>, QueryError> {
@@ -192,12 +195,8 @@ impl<S: Store> Ledger<S> {
     pub fn checkpoint_note(&self) -> Result<String, QueryError> {
         let note = self.committed().checkpoint;
         let (a, b) = keys::witness_range();
-        let lines: Vec<String> = self
-            .store
-            .scan(&a, &b, usize::MAX)?
-            .into_iter()
-            .filter_map(|(_, v)| String::from_utf8(v).ok())
-            .collect();
+        let lines: Vec<String> =
+            self.store.scan(&a, &b, usize::MAX)?.into_iter().filter_map(|(_, v)| String::from_utf8(v).ok()).collect();
         if lines.is_empty() {
             return Ok(note);
         }

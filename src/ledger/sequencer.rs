@@ -42,7 +42,10 @@ impl Sequencer {
     }
 
     /// Queues commands without waiting; the receiver yields their outcomes once durable.
-    pub fn enqueue(&self, commands: Vec<SignedCommand>) -> Result<oneshot::Receiver<Result<Vec<Outcome>, LedgerError>>, LedgerError> {
+    pub fn enqueue(
+        &self,
+        commands: Vec<SignedCommand>,
+    ) -> Result<oneshot::Receiver<Result<Vec<Outcome>, LedgerError>>, LedgerError> {
         self.enqueue_job(commands, false)
     }
 

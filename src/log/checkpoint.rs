@@ -58,19 +58,14 @@ impl Checkpoint {
             return Err(malformed("empty origin"));
         }
         if has_control(&self.origin) {
-            return Err(malformed(format!(
-                "origin {:?} contains a control character",
-                self.origin
-            )));
+            return Err(malformed(format!("origin {:?} contains a control character", self.origin)));
         }
         for (i, e) in self.extensions.iter().enumerate() {
             if e.is_empty() {
                 return Err(malformed(format!("extension line {} is empty", i + 1)));
             }
             if has_control(e) {
-                return Err(malformed(format!(
-                    "extension line {e:?} contains a control character"
-                )));
+                return Err(malformed(format!("extension line {e:?} contains a control character")));
             }
         }
         Ok(())
@@ -80,12 +75,7 @@ impl Checkpoint {
     /// followed by a newline. Call [`Checkpoint::validate`] first for
     /// untrusted fields.
     pub fn to_text(&self) -> String {
-        let mut s = format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            B64.encode(self.root)
-        );
+        let mut s = format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root));
         for e in &self.extensions {
             s.push_str(e);
             s.push('\n');
@@ -95,14 +85,9 @@ impl Checkpoint {
 
     /// Strictly parse a checkpoint note text (without signatures).
     pub fn parse(text: &str) -> Result<Self, CheckpointError> {
-        let body = text
-            .strip_suffix('\n')
-            .ok_or_else(|| malformed("text does not end with a newline"))?;
+        let body = text.strip_suffix('\n').ok_or_else(|| malformed("text does not end with a newline"))?;
         if let Some((i, c)) = body.char_indices().find(|(_, c)| *c < ' ' && *c != '\n') {
-            return Err(malformed(format!(
-                "control character U+{:04X} at byte {i}",
-                u32::from(c)
-            )));
+            return Err(malformed(format!("control character U+{:04X} at byte {i}", u32::from(c))));
         }
         let mut lines = body.split('\n');
         let origin = lines.next().unwrap_or_default();
@@ -118,31 +103,21 @@ impl Checkpoint {
         if let Some(i) = extensions.iter().position(String::is_empty) {
             return Err(malformed(format!("extension line {} is empty", i + 1)));
         }
-        Ok(Checkpoint {
-            origin: origin.to_string(),
-            size,
-            root,
-            extensions,
-        })
+        Ok(Checkpoint { origin: origin.to_string(), size, root, extensions })
     }
 }
 
 fn parse_size(s: &str) -> Result<u64, CheckpointError> {
-    let ok =
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     if !ok {
         return Err(CheckpointError::BadSize(s.to_string()));
     }
-    s.parse::<u64>()
-        .map_err(|_| CheckpointError::BadSize(s.to_string()))
+    s.parse::<u64>().map_err(|_| CheckpointError::BadSize(s.to_string()))
 }
 
 fn parse_root(s: &str) -> Result<Hash, CheckpointError> {
-    let raw = B64
-        .decode(s)
-        .map_err(|_| CheckpointError::BadRoot(s.to_string()))?;
-    raw.try_into()
-        .map_err(|_| CheckpointError::BadRoot(s.to_string()))
+    let raw = B64.decode(s).map_err(|_| CheckpointError::BadRoot(s.to_string()))?;
+    raw.try_into().map_err(|_| CheckpointError::BadRoot(s.to_string()))
 }
 
 /// Sign a checkpoint with the log key, returning the signed note.
@@ -155,17 +130,11 @@ pub fn sign_checkpoint(cp: &Checkpoint, signer: &NoteSigner) -> Result<String, C
 /// signatures, such as witness cosignatures, are kept unverified in the
 /// returned [`OpenedNote`]), the text must parse strictly, and its origin must
 /// equal the log key's name.
-pub fn open_checkpoint(
-    note: &str,
-    log_key: &NoteVerifier,
-) -> Result<(Checkpoint, OpenedNote), CheckpointError> {
+pub fn open_checkpoint(note: &str, log_key: &NoteVerifier) -> Result<(Checkpoint, OpenedNote), CheckpointError> {
     let opened = note::open(note, std::slice::from_ref(log_key))?;
     let cp = Checkpoint::parse(&opened.text)?;
     if cp.origin != log_key.name() {
-        return Err(CheckpointError::OriginMismatch {
-            origin: cp.origin,
-            key_name: log_key.name().to_string(),
-        });
+        return Err(CheckpointError::OriginMismatch { origin: cp.origin, key_name: log_key.name().to_string() });
     }
     Ok((cp, opened))
 }
@@ -177,22 +146,14 @@ mod tests {
     use ed25519_dalek::SigningKey;
 
     fn cp() -> Checkpoint {
-        Checkpoint {
-            origin: "example.com/log".into(),
-            size: 20_852_163,
-            root: [0x0a; 32],
-            extensions: vec![],
-        }
+        Checkpoint { origin: "example.com/log".into(), size: 20_852_163, root: [0x0a; 32], extensions: vec![] }
     }
 
     #[test]
     fn text_round_trip() {
         let c = cp();
         let t = c.to_text();
-        assert_eq!(
-            t,
-            "example.com/log\n20852163\nCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgo=\n"
-        );
+        assert_eq!(t, "example.com/log\n20852163\nCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgo=\n");
         assert_eq!(Checkpoint::parse(&t).unwrap(), c);
         let mut e = c.clone();
         e.extensions = vec!["ext one".into(), "two".into()];
@@ -247,10 +208,7 @@ mod tests {
         // Origin must be the key name.
         let other = NoteSigner::new("other.example/log", SigningKey::from_bytes(&[5; 32])).unwrap();
         let note2 = sign_checkpoint(&c, &other).unwrap();
-        assert!(matches!(
-            open_checkpoint(&note2, &other.verifier()),
-            Err(CheckpointError::OriginMismatch { .. })
-        ));
+        assert!(matches!(open_checkpoint(&note2, &other.verifier()), Err(CheckpointError::OriginMismatch { .. })));
         // Wrong key.
         assert!(matches!(
             open_checkpoint(&note2, &signer.verifier()),
@@ -282,8 +240,7 @@ mod tests {
         // A cosignature over a different checkpoint fails.
         let mut c2 = c.clone();
         c2.size += 1;
-        let wrong =
-            SignatureLine::parse(&witness.cosign(&c2.to_text(), 1_700_000_000).unwrap()).unwrap();
+        let wrong = SignatureLine::parse(&witness.cosign(&c2.to_text(), 1_700_000_000).unwrap()).unwrap();
         let tampered = note::add_signature_lines(&note, &[wrong.to_line()]).unwrap();
         let (_, opened) = open_checkpoint(&tampered, &signer.verifier()).unwrap();
         assert!(opened.verify_cosignatures(&[witness.verifier()]).is_err());

@@ -169,17 +169,9 @@ pub fn append_nodes<R: NodeReader>(
     // Each trailing one-bit of the index means this node is a right child
     // whose left sibling is already stored.
     while id.index & 1 == 1 {
-        let sibling = reader
-            .node(NodeId {
-                level: id.level,
-                index: id.index - 1,
-            })
-            .map_err(TreeError::Read)?;
+        let sibling = reader.node(NodeId { level: id.level, index: id.index - 1 }).map_err(TreeError::Read)?;
         hash = node_hash(&sibling, &hash);
-        id = NodeId {
-            level: id.level + 1,
-            index: id.index >> 1,
-        };
+        id = NodeId { level: id.level + 1, index: id.index >> 1 };
         out.push((id, hash));
     }
     Ok(out)
@@ -197,11 +189,7 @@ pub fn root<R: NodeReader>(size: u64, reader: &R) -> Result<Hash, TreeError<R::E
 /// power of two that is `>= end - start`. Composed from at most one stored
 /// perfect node per set bit of `end - start` (O(log n) reads).
 /// An empty range gives [`empty_root`].
-pub fn subtree_hash<R: NodeReader>(
-    start: u64,
-    end: u64,
-    reader: &R,
-) -> Result<Hash, TreeError<R::Error>> {
+pub fn subtree_hash<R: NodeReader>(start: u64, end: u64, reader: &R) -> Result<Hash, TreeError<R::Error>> {
     if end < start {
         return Err(TreeError::UnalignedRange { start, end });
     }
@@ -223,12 +211,7 @@ pub fn subtree_hash<R: NodeReader>(
     for level in (0..64u8).rev() {
         let width = 1u64 << level;
         if n & width != 0 {
-            let h = reader
-                .node(NodeId {
-                    level,
-                    index: pos >> level,
-                })
-                .map_err(TreeError::Read)?;
+            let h = reader.node(NodeId { level, index: pos >> level }).map_err(TreeError::Read)?;
             parts.push(h);
             pos += width;
         }
@@ -290,35 +273,21 @@ fn consistency_ranges(first: u64, second: u64) -> Vec<(u64, u64)> {
 }
 
 /// RFC 6962 audit path `PATH(index, D[size])` (RFC 9162 section 2.1.3.1).
-pub fn inclusion_proof<R: NodeReader>(
-    index: u64,
-    size: u64,
-    reader: &R,
-) -> Result<Vec<Hash>, TreeError<R::Error>> {
+pub fn inclusion_proof<R: NodeReader>(index: u64, size: u64, reader: &R) -> Result<Vec<Hash>, TreeError<R::Error>> {
     if index >= size {
         return Err(TreeError::IndexOutOfRange { index, size });
     }
-    inclusion_ranges(index, size)
-        .into_iter()
-        .map(|(s, e)| subtree_hash(s, e, reader))
-        .collect()
+    inclusion_ranges(index, size).into_iter().map(|(s, e)| subtree_hash(s, e, reader)).collect()
 }
 
 /// RFC 6962 consistency proof `PROOF(first, D[second])` (RFC 9162 section
 /// 2.1.4.1). Requires `0 < first <= second`; `first == second` gives an empty
 /// proof.
-pub fn consistency_proof<R: NodeReader>(
-    first: u64,
-    second: u64,
-    reader: &R,
-) -> Result<Vec<Hash>, TreeError<R::Error>> {
+pub fn consistency_proof<R: NodeReader>(first: u64, second: u64, reader: &R) -> Result<Vec<Hash>, TreeError<R::Error>> {
     if first == 0 || first > second {
         return Err(TreeError::BadSizes { first, second });
     }
-    consistency_ranges(first, second)
-        .into_iter()
-        .map(|(s, e)| subtree_hash(s, e, reader))
-        .collect()
+    consistency_ranges(first, second).into_iter().map(|(s, e)| subtree_hash(s, e, reader)).collect()
 }
 
 /// Why a proof did not verify.
@@ -345,11 +314,7 @@ fn check_root(which: &'static str, expected: &Hash, computed: &Hash) -> Result<(
     if expected == computed {
         Ok(())
     } else {
-        Err(ProofError::RootMismatch {
-            which,
-            expected: hex::encode(expected),
-            computed: hex::encode(computed),
-        })
+        Err(ProofError::RootMismatch { which, expected: hex::encode(expected), computed: hex::encode(computed) })
     }
 }
 
@@ -367,20 +332,14 @@ pub fn verify_inclusion(
     }
     let expected = inclusion_ranges(index, size).len();
     if proof.len() != expected {
-        return Err(ProofError::WrongLength {
-            expected,
-            got: proof.len(),
-        });
+        return Err(ProofError::WrongLength { expected, got: proof.len() });
     }
     let (mut fnode, mut snode) = (index, size - 1);
     let mut r = *leaf_hash;
     for p in proof {
         if snode == 0 {
             // Unreachable given the length check; kept as the RFC's guard.
-            return Err(ProofError::WrongLength {
-                expected,
-                got: proof.len(),
-            });
+            return Err(ProofError::WrongLength { expected, got: proof.len() });
         }
         if fnode & 1 == 1 || fnode == snode {
             r = node_hash(p, &r);
@@ -397,10 +356,7 @@ pub fn verify_inclusion(
         snode >>= 1;
     }
     if snode != 0 {
-        return Err(ProofError::WrongLength {
-            expected,
-            got: proof.len(),
-        });
+        return Err(ProofError::WrongLength { expected, got: proof.len() });
     }
     check_root("root", root, &r)
 }
@@ -421,10 +377,7 @@ pub fn verify_consistency(
     }
     let expected = consistency_ranges(first, second).len();
     if proof.len() != expected {
-        return Err(ProofError::WrongLength {
-            expected,
-            got: proof.len(),
-        });
+        return Err(ProofError::WrongLength { expected, got: proof.len() });
     }
     if first == second {
         return check_root("second root", second_root, first_root);
@@ -446,10 +399,7 @@ pub fn verify_consistency(
     let mut sr = path[0];
     for c in &path[1..] {
         if snode == 0 {
-            return Err(ProofError::WrongLength {
-                expected,
-                got: proof.len(),
-            });
+            return Err(ProofError::WrongLength { expected, got: proof.len() });
         }
         if fnode & 1 == 1 || fnode == snode {
             fr = node_hash(c, &fr);
@@ -467,10 +417,7 @@ pub fn verify_consistency(
         snode >>= 1;
     }
     if snode != 0 {
-        return Err(ProofError::WrongLength {
-            expected,
-            got: proof.len(),
-        });
+        return Err(ProofError::WrongLength { expected, got: proof.len() });
     }
     check_root("first root", first_root, &fr)?;
     check_root("second root", second_root, &sr)
@@ -500,8 +447,7 @@ impl MemTree {
 
     /// Append an already computed leaf hash.
     pub fn push_hash(&mut self, h: Hash) {
-        let nodes =
-            append_nodes(self.size(), h, self).expect("a MemTree holds every node an append reads");
+        let nodes = append_nodes(self.size(), h, self).expect("a MemTree holds every node an append reads");
         for (id, hash) in nodes {
             let level = usize::from(id.level);
             if self.levels.len() <= level {
@@ -533,20 +479,12 @@ impl MemTree {
     }
 
     /// Inclusion proof of leaf `index` in the tree of the first `size` leaves.
-    pub fn inclusion_proof(
-        &self,
-        index: u64,
-        size: u64,
-    ) -> Result<Vec<Hash>, TreeError<MissingNode>> {
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, TreeError<MissingNode>> {
         inclusion_proof(index, size, self)
     }
 
     /// Consistency proof from the first `first` leaves to the first `second`.
-    pub fn consistency_proof(
-        &self,
-        first: u64,
-        second: u64,
-    ) -> Result<Vec<Hash>, TreeError<MissingNode>> {
+    pub fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>, TreeError<MissingNode>> {
         consistency_proof(first, second, self)
     }
 }
@@ -572,11 +510,7 @@ pub struct Overlay<'a, R> {
 
 impl<'a, R: NodeReader> Overlay<'a, R> {
     pub fn new(base: &'a R) -> Self {
-        Overlay {
-            base,
-            fresh: HashMap::new(),
-            order: Vec::new(),
-        }
+        Overlay { base, fresh: HashMap::new(), order: Vec::new() }
     }
 
     /// Record a fresh node. Re-inserting an id replaces its hash but keeps its
@@ -721,16 +655,10 @@ mod tests {
         let ids = [
             NodeId { level: 0, index: 0 },
             NodeId { level: 0, index: 1 },
-            NodeId {
-                level: 0,
-                index: 256,
-            },
+            NodeId { level: 0, index: 256 },
             NodeId { level: 1, index: 0 },
             NodeId { level: 1, index: 7 },
-            NodeId {
-                level: 63,
-                index: 1,
-            },
+            NodeId { level: 63, index: 1 },
         ];
         for w in ids.windows(2) {
             assert!(w[0].to_key() < w[1].to_key());
@@ -741,23 +669,11 @@ mod tests {
         }
         assert_eq!(NodeId::from_key(&[0u8; 8]), None);
         assert_eq!(NodeId::from_key(&[0u8; 10]), None);
-        let mut k = NodeId {
-            level: 64,
-            index: 0,
-        }
-        .to_key();
+        let mut k = NodeId { level: 64, index: 0 }.to_key();
         assert_eq!(NodeId::from_key(&k), None);
-        k = NodeId {
-            level: 63,
-            index: 2,
-        }
-        .to_key();
+        k = NodeId { level: 63, index: 2 }.to_key();
         assert_eq!(NodeId::from_key(&k), None);
-        k = NodeId {
-            level: 0,
-            index: u64::MAX,
-        }
-        .to_key();
+        k = NodeId { level: 0, index: u64::MAX }.to_key();
         assert!(NodeId::from_key(&k).is_some());
     }
 
@@ -766,14 +682,8 @@ mod tests {
         let t = MemTree::new();
         assert_eq!(t.size(), 0);
         assert_eq!(t.root(), empty_root());
-        assert_eq!(
-            hex::encode(empty_root()),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        assert!(matches!(
-            t.inclusion_proof(0, 0),
-            Err(TreeError::IndexOutOfRange { index: 0, size: 0 })
-        ));
+        assert_eq!(hex::encode(empty_root()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert!(matches!(t.inclusion_proof(0, 0), Err(TreeError::IndexOutOfRange { index: 0, size: 0 })));
     }
 
     #[test]
@@ -806,10 +716,7 @@ mod tests {
                 NodeId { level: 3, index: 0 },
             ]
         );
-        assert!(matches!(
-            append_nodes(u64::MAX, [0; 32], &t),
-            Err(TreeError::Full { .. })
-        ));
+        assert!(matches!(append_nodes(u64::MAX, [0; 32], &t), Err(TreeError::Full { .. })));
     }
 
     #[test]
@@ -843,25 +750,10 @@ mod tests {
         assert!(matches!(t.root_at(6), Err(TreeError::Read(_))));
         assert!(matches!(t.inclusion_proof(0, 6), Err(TreeError::Read(_))));
         assert!(matches!(t.consistency_proof(3, 6), Err(TreeError::Read(_))));
-        assert!(matches!(
-            t.consistency_proof(0, 3),
-            Err(TreeError::BadSizes {
-                first: 0,
-                second: 3
-            })
-        ));
-        assert!(matches!(
-            t.consistency_proof(4, 3),
-            Err(TreeError::BadSizes { .. })
-        ));
-        assert!(matches!(
-            subtree_hash(1, 3, &t),
-            Err(TreeError::UnalignedRange { start: 1, end: 3 })
-        ));
-        assert!(matches!(
-            subtree_hash(3, 2, &t),
-            Err(TreeError::UnalignedRange { .. })
-        ));
+        assert!(matches!(t.consistency_proof(0, 3), Err(TreeError::BadSizes { first: 0, second: 3 })));
+        assert!(matches!(t.consistency_proof(4, 3), Err(TreeError::BadSizes { .. })));
+        assert!(matches!(subtree_hash(1, 3, &t), Err(TreeError::UnalignedRange { start: 1, end: 3 })));
+        assert!(matches!(subtree_hash(3, 2, &t), Err(TreeError::UnalignedRange { .. })));
         assert_eq!(subtree_hash(2, 2, &t).unwrap(), empty_root());
     }
 
@@ -873,10 +765,7 @@ mod tests {
             for end in start + 1..=40 {
                 let p = (end - start).next_power_of_two();
                 if start.is_multiple_of(p) {
-                    assert_eq!(
-                        subtree_hash(start as u64, end as u64, &t).unwrap(),
-                        mth(&d[start..end])
-                    );
+                    assert_eq!(subtree_hash(start as u64, end as u64, &t).unwrap(), mth(&d[start..end]));
                 }
             }
         }
@@ -915,10 +804,7 @@ mod tests {
 
         let mut bad_root = root;
         bad_root[0] ^= 1;
-        assert!(matches!(
-            verify_inclusion(index, size, &leaf, &p, &bad_root),
-            Err(ProofError::RootMismatch { .. })
-        ));
+        assert!(matches!(verify_inclusion(index, size, &leaf, &p, &bad_root), Err(ProofError::RootMismatch { .. })));
         let mut bad_leaf = leaf;
         bad_leaf[31] ^= 0x80;
         assert!(verify_inclusion(index, size, &bad_leaf, &p, &root).is_err());
@@ -931,10 +817,7 @@ mod tests {
                 );
             }
         }
-        assert!(matches!(
-            verify_inclusion(size, size, &leaf, &p, &root),
-            Err(ProofError::IndexOutOfRange { .. })
-        ));
+        assert!(matches!(verify_inclusion(size, size, &leaf, &p, &root), Err(ProofError::IndexOutOfRange { .. })));
         // (A different size is not tested: the same path can be a valid proof
         // for a bigger tree, e.g. leaf 0 in sizes 3 and 4, with another root.)
         // Truncated / extended.
@@ -946,10 +829,7 @@ mod tests {
         }
         let mut longer = p.clone();
         longer.push([7; 32]);
-        assert!(matches!(
-            verify_inclusion(index, size, &leaf, &longer, &root),
-            Err(ProofError::WrongLength { .. })
-        ));
+        assert!(matches!(verify_inclusion(index, size, &leaf, &longer, &root), Err(ProofError::WrongLength { .. })));
         // Flipped byte anywhere.
         for i in 0..p.len() {
             let mut q = p.clone();
@@ -988,14 +868,8 @@ mod tests {
             let r3 = t.root_at(second - 1).unwrap();
             assert!(verify_consistency(first, second - 1, &r1, &r3, &p).is_err());
         }
-        assert!(matches!(
-            verify_consistency(0, second, &r1, &r2, &p),
-            Err(ProofError::BadSizes { .. })
-        ));
-        assert!(matches!(
-            verify_consistency(second + 1, second, &r1, &r2, &p),
-            Err(ProofError::BadSizes { .. })
-        ));
+        assert!(matches!(verify_consistency(0, second, &r1, &r2, &p), Err(ProofError::BadSizes { .. })));
+        assert!(matches!(verify_consistency(second + 1, second, &r1, &r2, &p), Err(ProofError::BadSizes { .. })));
     }
 
     #[test]
@@ -1019,17 +893,8 @@ mod tests {
         assert_eq!(verify_consistency(9, 9, &r, &r, &[]), Ok(()));
         let mut other = r;
         other[0] ^= 1;
-        assert!(matches!(
-            verify_consistency(9, 9, &r, &other, &[]),
-            Err(ProofError::RootMismatch { .. })
-        ));
-        assert!(matches!(
-            verify_consistency(9, 9, &r, &r, &[r]),
-            Err(ProofError::WrongLength {
-                expected: 0,
-                got: 1
-            })
-        ));
+        assert!(matches!(verify_consistency(9, 9, &r, &other, &[]), Err(ProofError::RootMismatch { .. })));
+        assert!(matches!(verify_consistency(9, 9, &r, &r, &[r]), Err(ProofError::WrongLength { expected: 0, got: 1 })));
     }
 
     #[test]

@@ -21,10 +21,10 @@ pub mod note;
 
 pub use checkpoint::{open_checkpoint, sign_checkpoint, Checkpoint, CheckpointError};
 pub use merkle::{
-    consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash, root, verify_consistency,
-    verify_inclusion, Hash, MemTree, NodeId, NodeReader, Overlay, ProofError, TreeError,
+    consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash, root, verify_consistency, verify_inclusion,
+    Hash, MemTree, NodeId, NodeReader, Overlay, ProofError, TreeError,
 };
 pub use note::{
-    add_signature_lines, open, sign, split, CosignatureVerifier, Cosigner, NoteError, NoteSigner,
-    NoteVerifier, OpenedNote, SignatureLine,
+    add_signature_lines, open, sign, split, CosignatureVerifier, Cosigner, NoteError, NoteSigner, NoteVerifier,
+    OpenedNote, SignatureLine,
 };

@@ -44,23 +44,15 @@ const PRIVATE_PREFIX: &str = "PRIVATE+KEY+";
 /// Errors from keys, signing and opening notes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoteError {
-    #[error(
-        "invalid key name {0:?}: must be non-empty, without spaces, '+' or control characters"
-    )]
+    #[error("invalid key name {0:?}: must be non-empty, without spaces, '+' or control characters")]
     InvalidName(String),
     #[error("malformed verifier key {key:?}: {reason}")]
     MalformedVerifierKey { key: String, reason: String },
     /// The private key string itself is never echoed back.
     #[error("malformed signer key: {0}")]
     MalformedSignerKey(String),
-    #[error(
-        "key ID {stated:08x} in the key for {name:?} does not match the computed ID {computed:08x}"
-    )]
-    KeyHashMismatch {
-        name: String,
-        stated: u32,
-        computed: u32,
-    },
+    #[error("key ID {stated:08x} in the key for {name:?} does not match the computed ID {computed:08x}")]
+    KeyHashMismatch { name: String, stated: u32, computed: u32 },
     #[error("invalid note text: {0}")]
     InvalidText(String),
     #[error("malformed note: {0}")]
@@ -75,14 +67,8 @@ pub enum NoteError {
     NoKnownSignature { signed_by: String },
     #[error("signature by {name} (key ID {key_hash:08x}) does not verify")]
     InvalidSignature { name: String, key_hash: u32 },
-    #[error(
-        "cosignature by {name} (key ID {key_hash:08x}) is {got} bytes, expected {COSIGNATURE_LEN}"
-    )]
-    CosignatureLength {
-        name: String,
-        key_hash: u32,
-        got: usize,
-    },
+    #[error("cosignature by {name} (key ID {key_hash:08x}) is {got} bytes, expected {COSIGNATURE_LEN}")]
+    CosignatureLength { name: String, key_hash: u32, got: usize },
     #[error("cosignature timestamp {0} exceeds 2^63 - 1")]
     TimestampOutOfRange(u64),
 }
@@ -90,10 +76,7 @@ pub enum NoteError {
 /// Whether `name` is a valid key name: non-empty, no Unicode white space, no
 /// `+`, and no ASCII control characters (which a note cannot contain).
 pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name
-            .chars()
-            .any(|c| c.is_whitespace() || c == '+' || c < ' ')
+    !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+' || c < ' ')
 }
 
 fn check_name(name: &str) -> Result<(), NoteError> {
@@ -108,10 +91,7 @@ fn check_name(name: &str) -> Result<(), NoteError> {
 /// newline. (A `&str` is already valid UTF-8.)
 fn check_chars(s: &str) -> Result<(), String> {
     match s.char_indices().find(|(_, c)| *c < ' ' && *c != '\n') {
-        Some((i, c)) => Err(format!(
-            "control character U+{:04X} at byte {i}",
-            u32::from(c)
-        )),
+        Some((i, c)) => Err(format!("control character U+{:04X} at byte {i}", u32::from(c))),
         None => Ok(()),
     }
 }
@@ -120,9 +100,7 @@ fn check_chars(s: &str) -> Result<(), String> {
 /// newline, and free of control characters other than newline.
 pub fn check_text(text: &str) -> Result<(), NoteError> {
     if !text.ends_with('\n') {
-        return Err(NoteError::InvalidText(
-            "text must be non-empty and end with a newline".into(),
-        ));
+        return Err(NoteError::InvalidText("text must be non-empty and end with a newline".into()));
     }
     check_chars(text).map_err(NoteError::InvalidText)
 }
@@ -159,20 +137,12 @@ fn parse_key_parts(s: &str, alg: u8) -> Result<(String, u32, [u8; 32]), String> 
         return Err(format!("invalid key name {name:?}"));
     }
     let hash = parse_hex_hash(hash).ok_or_else(|| "key ID is not 8 hex digits".to_string())?;
-    let raw = B64
-        .decode(key)
-        .map_err(|_| "key is not valid standard base64".to_string())?;
+    let raw = B64.decode(key).map_err(|_| "key is not valid standard base64".to_string())?;
     if raw.len() != 33 {
-        return Err(format!(
-            "decoded key is {} bytes, expected 33 (type byte and 32-byte key)",
-            raw.len()
-        ));
+        return Err(format!("decoded key is {} bytes, expected 33 (type byte and 32-byte key)", raw.len()));
     }
     if raw[0] != alg {
-        return Err(format!(
-            "key type byte is 0x{:02x}, expected 0x{alg:02x}",
-            raw[0]
-        ));
+        return Err(format!("key type byte is 0x{:02x}, expected 0x{alg:02x}", raw[0]));
     }
     let mut bytes = [0u8; 32];
     bytes.copy_from_slice(&raw[1..]);
@@ -187,49 +157,34 @@ fn encode_key(alg: u8, bytes: &[u8; 32]) -> String {
 }
 
 fn parse_verifier(s: &str, alg: u8) -> Result<(String, u32, VerifyingKey), NoteError> {
-    let bad = |reason: String| NoteError::MalformedVerifierKey {
-        key: s.to_string(),
-        reason,
-    };
+    let bad = |reason: String| NoteError::MalformedVerifierKey { key: s.to_string(), reason };
     let (name, stated, bytes) = parse_key_parts(s, alg).map_err(bad)?;
-    let key = VerifyingKey::from_bytes(&bytes)
-        .map_err(|_| bad("not a valid Ed25519 public key".into()))?;
+    let key = VerifyingKey::from_bytes(&bytes).map_err(|_| bad("not a valid Ed25519 public key".into()))?;
     if key.is_weak() {
         return Err(bad("weak (small-order) Ed25519 public key".into()));
     }
     let computed = key_hash(&name, alg, &bytes);
     if stated != computed {
-        return Err(NoteError::KeyHashMismatch {
-            name,
-            stated,
-            computed,
-        });
+        return Err(NoteError::KeyHashMismatch { name, stated, computed });
     }
     Ok((name, stated, key))
 }
 
 fn parse_signer(s: &str, alg: u8) -> Result<(String, u32, SigningKey), NoteError> {
-    let rest = s.strip_prefix(PRIVATE_PREFIX).ok_or_else(|| {
-        NoteError::MalformedSignerKey(format!("missing {PRIVATE_PREFIX:?} prefix"))
-    })?;
+    let rest = s
+        .strip_prefix(PRIVATE_PREFIX)
+        .ok_or_else(|| NoteError::MalformedSignerKey(format!("missing {PRIVATE_PREFIX:?} prefix")))?;
     let (name, stated, seed) = parse_key_parts(rest, alg).map_err(NoteError::MalformedSignerKey)?;
     let key = SigningKey::from_bytes(&seed);
     let computed = key_hash(&name, alg, key.verifying_key().as_bytes());
     if stated != computed {
-        return Err(NoteError::KeyHashMismatch {
-            name,
-            stated,
-            computed,
-        });
+        return Err(NoteError::KeyHashMismatch { name, stated, computed });
     }
     Ok((name, stated, key))
 }
 
 fn signer_string(name: &str, hash: u32, alg: u8, key: &SigningKey) -> String {
-    format!(
-        "{PRIVATE_PREFIX}{name}+{hash:08x}+{}",
-        encode_key(alg, key.as_bytes())
-    )
+    format!("{PRIVATE_PREFIX}{name}+{hash:08x}+{}", encode_key(alg, key.as_bytes()))
 }
 
 fn verifier_string(name: &str, hash: u32, alg: u8, key: &VerifyingKey) -> String {
@@ -248,27 +203,20 @@ pub struct SignatureLine {
 impl SignatureLine {
     /// Parse one line, with or without its trailing newline.
     pub fn parse(line: &str) -> Result<Self, NoteError> {
-        let bad = |reason: &str| NoteError::MalformedSignatureLine {
-            line: line.to_string(),
-            reason: reason.to_string(),
-        };
+        let bad =
+            |reason: &str| NoteError::MalformedSignatureLine { line: line.to_string(), reason: reason.to_string() };
         let body = line.strip_suffix('\n').unwrap_or(line);
         if body.contains('\n') {
             return Err(bad("contains a newline"));
         }
         check_chars(body).map_err(|r| bad(&r))?;
-        let rest = body
-            .strip_prefix(SIG_PREFIX)
-            .ok_or_else(|| bad("does not start with an em dash (U+2014) and a space"))?;
-        let (name, b64) = rest
-            .split_once(' ')
-            .ok_or_else(|| bad("no space between key name and signature"))?;
+        let rest =
+            body.strip_prefix(SIG_PREFIX).ok_or_else(|| bad("does not start with an em dash (U+2014) and a space"))?;
+        let (name, b64) = rest.split_once(' ').ok_or_else(|| bad("no space between key name and signature"))?;
         if !is_valid_name(name) {
             return Err(bad("invalid key name"));
         }
-        let raw = B64
-            .decode(b64)
-            .map_err(|_| bad("signature is not valid standard base64"))?;
+        let raw = B64.decode(b64).map_err(|_| bad("signature is not valid standard base64"))?;
         if raw.len() < 5 {
             return Err(bad("signature is shorter than a key ID plus one byte"));
         }
@@ -309,11 +257,7 @@ impl NoteSigner {
     pub fn new(name: &str, key: SigningKey) -> Result<Self, NoteError> {
         check_name(name)?;
         let hash = key_hash(name, ALG_ED25519, key.verifying_key().as_bytes());
-        Ok(NoteSigner {
-            name: name.to_string(),
-            key,
-            hash,
-        })
+        Ok(NoteSigner { name: name.to_string(), key, hash })
     }
 
     /// A fresh random key.
@@ -345,23 +289,14 @@ impl NoteSigner {
     }
 
     pub fn verifier(&self) -> NoteVerifier {
-        NoteVerifier {
-            name: self.name.clone(),
-            hash: self.hash,
-            key: self.key.verifying_key(),
-        }
+        NoteVerifier { name: self.name.clone(), hash: self.hash, key: self.key.verifying_key() }
     }
 
     /// The signature line (with trailing newline) for `text`. Does not check
     /// the text; [`sign`] does.
     pub fn sign_line(&self, text: &str) -> String {
         let sig = self.key.sign(text.as_bytes());
-        SignatureLine {
-            name: self.name.clone(),
-            key_hash: self.hash,
-            sig: sig.to_bytes().to_vec(),
-        }
-        .to_line()
+        SignatureLine { name: self.name.clone(), key_hash: self.hash, sig: sig.to_bytes().to_vec() }.to_line()
     }
 }
 
@@ -377,11 +312,7 @@ impl NoteVerifier {
     pub fn new(name: &str, key: VerifyingKey) -> Result<Self, NoteError> {
         check_name(name)?;
         let hash = key_hash(name, ALG_ED25519, key.as_bytes());
-        Ok(NoteVerifier {
-            name: name.to_string(),
-            hash,
-            key,
-        })
+        Ok(NoteVerifier { name: name.to_string(), hash, key })
     }
 
     /// Parse `<name>+<hash>+<base64(0x01 || public key)>`, checking the hash.
@@ -420,12 +351,7 @@ impl FromStr for NoteVerifier {
 
 impl fmt::Display for NoteVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&verifier_string(
-            &self.name,
-            self.hash,
-            ALG_ED25519,
-            &self.key,
-        ))
+        f.write_str(&verifier_string(&self.name, self.hash, ALG_ED25519, &self.key))
     }
 }
 
@@ -456,11 +382,7 @@ impl Cosigner {
     pub fn new(name: &str, key: SigningKey) -> Result<Self, NoteError> {
         check_name(name)?;
         let hash = key_hash(name, ALG_COSIGNATURE_V1, key.verifying_key().as_bytes());
-        Ok(Cosigner {
-            name: name.to_string(),
-            key,
-            hash,
-        })
+        Ok(Cosigner { name: name.to_string(), key, hash })
     }
 
     /// A fresh random key.
@@ -488,11 +410,7 @@ impl Cosigner {
     }
 
     pub fn verifier(&self) -> CosignatureVerifier {
-        CosignatureVerifier {
-            name: self.name.clone(),
-            hash: self.hash,
-            key: self.key.verifying_key(),
-        }
+        CosignatureVerifier { name: self.name.clone(), hash: self.hash, key: self.key.verifying_key() }
     }
 
     /// Cosign the note text of a checkpoint (without signature lines) at
@@ -503,18 +421,11 @@ impl Cosigner {
         if timestamp > i64::MAX as u64 {
             return Err(NoteError::TimestampOutOfRange(timestamp));
         }
-        let sig = self
-            .key
-            .sign(cosignature_message(text, timestamp).as_bytes());
+        let sig = self.key.sign(cosignature_message(text, timestamp).as_bytes());
         let mut bytes = Vec::with_capacity(COSIGNATURE_LEN);
         bytes.extend_from_slice(&timestamp.to_be_bytes());
         bytes.extend_from_slice(&sig.to_bytes());
-        Ok(SignatureLine {
-            name: self.name.clone(),
-            key_hash: self.hash,
-            sig: bytes,
-        }
-        .to_line())
+        Ok(SignatureLine { name: self.name.clone(), key_hash: self.hash, sig: bytes }.to_line())
     }
 }
 
@@ -530,11 +441,7 @@ impl CosignatureVerifier {
     pub fn new(name: &str, key: VerifyingKey) -> Result<Self, NoteError> {
         check_name(name)?;
         let hash = key_hash(name, ALG_COSIGNATURE_V1, key.as_bytes());
-        Ok(CosignatureVerifier {
-            name: name.to_string(),
-            hash,
-            key,
-        })
+        Ok(CosignatureVerifier { name: name.to_string(), hash, key })
     }
 
     /// Parse `<name>+<hash>+<base64(0x04 || public key)>`, checking the hash.
@@ -560,11 +467,7 @@ impl CosignatureVerifier {
     /// checkpoint note text. Returns the cosignature's timestamp.
     pub fn verify(&self, text: &str, sig: &[u8]) -> Result<u64, NoteError> {
         if sig.len() != COSIGNATURE_LEN {
-            return Err(NoteError::CosignatureLength {
-                name: self.name.clone(),
-                key_hash: self.hash,
-                got: sig.len(),
-            });
+            return Err(NoteError::CosignatureLength { name: self.name.clone(), key_hash: self.hash, got: sig.len() });
         }
         let mut ts = [0u8; 8];
         ts.copy_from_slice(&sig[..8]);
@@ -572,18 +475,12 @@ impl CosignatureVerifier {
         if timestamp > i64::MAX as u64 {
             return Err(NoteError::TimestampOutOfRange(timestamp));
         }
-        let ok = Signature::from_slice(&sig[8..]).is_ok_and(|s| {
-            self.key
-                .verify_strict(cosignature_message(text, timestamp).as_bytes(), &s)
-                .is_ok()
-        });
+        let ok = Signature::from_slice(&sig[8..])
+            .is_ok_and(|s| self.key.verify_strict(cosignature_message(text, timestamp).as_bytes(), &s).is_ok());
         if ok {
             Ok(timestamp)
         } else {
-            Err(NoteError::InvalidSignature {
-                name: self.name.clone(),
-                key_hash: self.hash,
-            })
+            Err(NoteError::InvalidSignature { name: self.name.clone(), key_hash: self.hash })
         }
     }
 }
@@ -597,12 +494,7 @@ impl FromStr for CosignatureVerifier {
 
 impl fmt::Display for CosignatureVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&verifier_string(
-            &self.name,
-            self.hash,
-            ALG_COSIGNATURE_V1,
-            &self.key,
-        ))
+        f.write_str(&verifier_string(&self.name, self.hash, ALG_COSIGNATURE_V1, &self.key))
     }
 }
 
@@ -613,10 +505,7 @@ pub fn sign(text: &str, signers: &[&NoteSigner]) -> Result<String, NoteError> {
         return Err(NoteError::NoSigners);
     }
     if signers.len() > MAX_SIGNATURES {
-        return Err(NoteError::TooManySignatures {
-            count: signers.len(),
-            max: MAX_SIGNATURES,
-        });
+        return Err(NoteError::TooManySignatures { count: signers.len(), max: MAX_SIGNATURES });
     }
     let mut note = String::with_capacity(text.len() + 1 + signers.len() * 128);
     note.push_str(text);
@@ -631,29 +520,19 @@ pub fn sign(text: &str, signers: &[&NoteSigner]) -> Result<String, NoteError> {
 /// (no signature is verified). Identical repeated lines are kept.
 pub fn split(note: &str) -> Result<(String, Vec<SignatureLine>), NoteError> {
     check_chars(note).map_err(NoteError::Malformed)?;
-    let at = note
-        .rfind("\n\n")
-        .ok_or_else(|| NoteError::Malformed("no blank line before the signatures".into()))?;
+    let at = note.rfind("\n\n").ok_or_else(|| NoteError::Malformed("no blank line before the signatures".into()))?;
     let (text, sigs) = (&note[..at + 1], &note[at + 2..]);
     if sigs.is_empty() {
         return Err(NoteError::Malformed("no signature lines".into()));
     }
     if !sigs.ends_with('\n') {
-        return Err(NoteError::Malformed(
-            "the last signature line does not end with a newline".into(),
-        ));
+        return Err(NoteError::Malformed("the last signature line does not end with a newline".into()));
     }
     let count = sigs.matches('\n').count();
     if count > MAX_SIGNATURES {
-        return Err(NoteError::TooManySignatures {
-            count,
-            max: MAX_SIGNATURES,
-        });
+        return Err(NoteError::TooManySignatures { count, max: MAX_SIGNATURES });
     }
-    let lines = sigs
-        .split_terminator('\n')
-        .map(SignatureLine::parse)
-        .collect::<Result<Vec<_>, _>>()?;
+    let lines = sigs.split_terminator('\n').map(SignatureLine::parse).collect::<Result<Vec<_>, _>>()?;
     Ok((text.to_string(), lines))
 }
 
@@ -672,15 +551,8 @@ pub struct OpenedNote {
 impl OpenedNote {
     /// Signature lines not made by any of `verifiers` (witness cosignatures,
     /// rotated keys, ...).
-    pub fn unverified<'a>(
-        &'a self,
-        verifiers: &'a [NoteVerifier],
-    ) -> impl Iterator<Item = &'a SignatureLine> + 'a {
-        self.signatures.iter().filter(move |s| {
-            !verifiers
-                .iter()
-                .any(|v| v.name == s.name && v.hash == s.key_hash)
-        })
+    pub fn unverified<'a>(&'a self, verifiers: &'a [NoteVerifier]) -> impl Iterator<Item = &'a SignatureLine> + 'a {
+        self.signatures.iter().filter(move |s| !verifiers.iter().any(|v| v.name == s.name && v.hash == s.key_hash))
     }
 
     /// Check the cosignatures on this note from the given witnesses. Lines from
@@ -688,17 +560,11 @@ impl OpenedNote {
     /// Returns `(witness name, timestamp)` once per witness that cosigned (the
     /// first of its lines), in order of appearance; the caller applies its
     /// quorum policy.
-    pub fn verify_cosignatures(
-        &self,
-        cosigners: &[CosignatureVerifier],
-    ) -> Result<Vec<(String, u64)>, NoteError> {
+    pub fn verify_cosignatures(&self, cosigners: &[CosignatureVerifier]) -> Result<Vec<(String, u64)>, NoteError> {
         let mut out: Vec<(String, u64)> = Vec::new();
         let mut seen: Vec<(&str, u32)> = Vec::new();
         for line in &self.signatures {
-            let Some(v) = cosigners
-                .iter()
-                .find(|v| v.name == line.name && v.hash == line.key_hash)
-            else {
+            let Some(v) = cosigners.iter().find(|v| v.name == line.name && v.hash == line.key_hash) else {
                 continue;
             };
             let ts = v.verify(&self.text, &line.sig)?;
@@ -721,37 +587,22 @@ pub fn open(note: &str, verifiers: &[NoteVerifier]) -> Result<OpenedNote, NoteEr
     let (text, signatures) = split(note)?;
     let mut verified: Vec<String> = Vec::new();
     for line in &signatures {
-        let Some(v) = verifiers
-            .iter()
-            .find(|v| v.name == line.name && v.hash == line.key_hash)
-        else {
+        let Some(v) = verifiers.iter().find(|v| v.name == line.name && v.hash == line.key_hash) else {
             continue;
         };
         if !v.verify(&text, &line.sig) {
-            return Err(NoteError::InvalidSignature {
-                name: line.name.clone(),
-                key_hash: line.key_hash,
-            });
+            return Err(NoteError::InvalidSignature { name: line.name.clone(), key_hash: line.key_hash });
         }
         if !verified.contains(&v.name) {
             verified.push(v.name.clone());
         }
     }
     if verified.is_empty() {
-        let mut names: Vec<String> = signatures
-            .iter()
-            .map(|s| format!("{}/{:08x}", s.name, s.key_hash))
-            .collect();
+        let mut names: Vec<String> = signatures.iter().map(|s| format!("{}/{:08x}", s.name, s.key_hash)).collect();
         names.dedup();
-        return Err(NoteError::NoKnownSignature {
-            signed_by: names.join(", "),
-        });
+        return Err(NoteError::NoKnownSignature { signed_by: names.join(", ") });
     }
-    Ok(OpenedNote {
-        text,
-        verified,
-        signatures,
-    })
+    Ok(OpenedNote { text, verified, signatures })
 }
 
 /// Append signature lines (for example witness cosignatures) to a signed
@@ -767,10 +618,7 @@ pub fn add_signature_lines(note: &str, lines: &[String]) -> Result<String, NoteE
         }
     }
     if sigs.len() > MAX_SIGNATURES {
-        return Err(NoteError::TooManySignatures {
-            count: sigs.len(),
-            max: MAX_SIGNATURES,
-        });
+        return Err(NoteError::TooManySignatures { count: sigs.len(), max: MAX_SIGNATURES });
     }
     let mut out = text;
     out.push('\n');
@@ -797,16 +645,7 @@ mod tests {
         for ok in ["a", "example.com/log", "ünïcode/ok", "x-y_z"] {
             assert!(is_valid_name(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "a b",
-            "a+b",
-            "a\tb",
-            "a\u{a0}b",
-            "a\u{2003}b",
-            "a\u{1}b",
-            "a\nb",
-        ] {
+        for bad in ["", "a b", "a+b", "a\tb", "a\u{a0}b", "a\u{2003}b", "a\u{1}b", "a\nb"] {
             assert!(!is_valid_name(bad), "{bad:?}");
             assert!(NoteSigner::new(bad, SigningKey::from_bytes(&[1; 32])).is_err());
         }
@@ -828,10 +667,7 @@ mod tests {
 
         let c = cosigner("witness.example/w1", 9);
         let ck = c.to_signer_key_string();
-        assert_eq!(
-            Cosigner::from_signer_key_str(&ck).unwrap().key_hash(),
-            c.key_hash()
-        );
+        assert_eq!(Cosigner::from_signer_key_str(&ck).unwrap().key_hash(), c.key_hash());
         let cv = c.verifier();
         assert_eq!(CosignatureVerifier::parse(&cv.to_string()).unwrap(), cv);
         // Type bytes keep the two kinds apart.
@@ -850,10 +686,7 @@ mod tests {
         let (name, rest) = v.split_once('+').unwrap();
         let (hash, key) = rest.split_once('+').unwrap();
         let bad_hash = format!("{name}+{:08x}+{key}", parse_hex_hash(hash).unwrap() ^ 1);
-        assert!(matches!(
-            NoteVerifier::parse(&bad_hash),
-            Err(NoteError::KeyHashMismatch { .. })
-        ));
+        assert!(matches!(NoteVerifier::parse(&bad_hash), Err(NoteError::KeyHashMismatch { .. })));
         for bad in [
             String::new(),
             "n".to_string(),
@@ -863,10 +696,7 @@ mod tests {
             format!("n+{hash}+{}", &key[..key.len() - 1]),
             format!("n+{hash}+{key}="),
             format!("n+{hash}+{}", B64.encode([1u8; 32])),
-            format!(
-                "n+{hash}+{}",
-                B64.encode([[1u8].as_slice(), &[0u8; 32]].concat())
-            ),
+            format!("n+{hash}+{}", B64.encode([[1u8].as_slice(), &[0u8; 32]].concat())),
         ] {
             assert!(NoteVerifier::parse(&bad).is_err(), "{bad:?}");
         }
@@ -890,23 +720,11 @@ mod tests {
         assert_eq!(both.verified.len(), 2);
 
         let c = signer("c.example/log", 3);
-        assert!(matches!(
-            open(&note, &[c.verifier()]),
-            Err(NoteError::NoKnownSignature { .. })
-        ));
+        assert!(matches!(open(&note, &[c.verifier()]), Err(NoteError::NoKnownSignature { .. })));
         // Same name, different key: unknown, ignored.
         let a2 = signer("a.example/log", 4);
-        assert!(matches!(
-            open(&note, &[a2.verifier()]),
-            Err(NoteError::NoKnownSignature { .. })
-        ));
-        assert_eq!(
-            open(&note, &[a2.verifier(), a.verifier()])
-                .unwrap()
-                .verified
-                .len(),
-            1
-        );
+        assert!(matches!(open(&note, &[a2.verifier()]), Err(NoteError::NoKnownSignature { .. })));
+        assert_eq!(open(&note, &[a2.verifier(), a.verifier()]).unwrap().verified.len(), 1);
     }
 
     #[test]
@@ -921,10 +739,7 @@ mod tests {
             sig: SignatureLine::parse(&b.sign_line("t\n")).unwrap().sig,
         };
         let note = add_signature_lines(&good, &[forged.to_line()]).unwrap();
-        assert!(matches!(
-            open(&note, &[a.verifier()]),
-            Err(NoteError::InvalidSignature { .. })
-        ));
+        assert!(matches!(open(&note, &[a.verifier()]), Err(NoteError::InvalidSignature { .. })));
     }
 
     #[test]
@@ -967,35 +782,17 @@ mod tests {
         let a = signer("a", 1);
         let note = sign("t\n", &[&a]).unwrap();
         let others: Vec<String> = (0..MAX_SIGNATURES - 1)
-            .map(|i| {
-                SignatureLine {
-                    name: format!("w{i}"),
-                    key_hash: i as u32,
-                    sig: vec![1; 64],
-                }
-                .to_line()
-            })
+            .map(|i| SignatureLine { name: format!("w{i}"), key_hash: i as u32, sig: vec![1; 64] }.to_line())
             .collect();
         let full = add_signature_lines(&note, &others).unwrap();
         assert!(open(&full, &[a.verifier()]).is_ok());
-        let extra = SignatureLine {
-            name: "one-more".into(),
-            key_hash: 0,
-            sig: vec![1; 64],
-        }
-        .to_line();
+        let extra = SignatureLine { name: "one-more".into(), key_hash: 0, sig: vec![1; 64] }.to_line();
         assert!(matches!(
             add_signature_lines(&full, std::slice::from_ref(&extra)),
             Err(NoteError::TooManySignatures { .. })
         ));
         let over = format!("{full}{extra}");
-        assert!(matches!(
-            open(&over, &[a.verifier()]),
-            Err(NoteError::TooManySignatures {
-                count: 101,
-                max: 100
-            })
-        ));
+        assert!(matches!(open(&over, &[a.verifier()]), Err(NoteError::TooManySignatures { count: 101, max: 100 })));
     }
 
     #[test]
@@ -1016,16 +813,8 @@ mod tests {
         assert_eq!(cosigned.matches('\u{2014}').count(), 3);
         let opened = open(&cosigned, &[log.verifier()]).unwrap();
         assert_eq!(opened.verified, vec!["example.com/log".to_string()]);
-        let got = opened
-            .verify_cosignatures(&[w2.verifier(), w1.verifier()])
-            .unwrap();
-        assert_eq!(
-            got,
-            vec![
-                ("w1.example".to_string(), 1_679_315_147),
-                ("w2.example".to_string(), 1_700_000_000)
-            ]
-        );
+        let got = opened.verify_cosignatures(&[w2.verifier(), w1.verifier()]).unwrap();
+        assert_eq!(got, vec![("w1.example".to_string(), 1_679_315_147), ("w2.example".to_string(), 1_700_000_000)]);
         // The cosignature does not verify over other text or another time.
         assert!(w1.verifier().verify("other\n", &parsed.sig).is_err());
         let mut wrong_time = parsed.sig.clone();
@@ -1037,10 +826,7 @@ mod tests {
         ));
         let mut huge = parsed.sig.clone();
         huge[0] = 0x80;
-        assert!(matches!(
-            w1.verifier().verify(text, &huge),
-            Err(NoteError::TimestampOutOfRange(_))
-        ));
+        assert!(matches!(w1.verifier().verify(text, &huge), Err(NoteError::TimestampOutOfRange(_))));
         assert!(w1.cosign(text, 1 << 63).is_err());
         // A cosignature is not a plain note signature, even with the same key.
         let plain = NoteVerifier::new("w1.example", *w1.verifier().key()).unwrap();

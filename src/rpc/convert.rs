@@ -100,7 +100,10 @@ pub fn command(c: &pb::Command) -> Result<Command, BadField> {
             owner: account("register_device.owner", &r.owner)?,
             technology: Technology::parse(&r.technology).ok_or(BadField {
                 field: "register_device.technology",
-                reason: format!("{:?} is not one of wind, solar, hydro, biomass, geothermal, marine, other", r.technology),
+                reason: format!(
+                    "{:?} is not one of wind, solar, hydro, biomass, geothermal, marine, other",
+                    r.technology
+                ),
             })?,
             capacity_w: r.capacity_w,
             region: r.region.clone(),
@@ -164,10 +167,8 @@ pub fn body(b: &pb::CommandBody) -> Result<CommandBody, BadField> {
 
 pub fn signed(s: &pb::SignedCommand) -> Result<SignedCommand, BadField> {
     let b = s.body.as_ref().ok_or(BadField { field: "body", reason: "is missing".into() })?;
-    let signature = <[u8; 64]>::try_from(s.signature.as_slice()).map_err(|_| BadField {
-        field: "signature",
-        reason: format!("must be 64 bytes, got {}", s.signature.len()),
-    })?;
+    let signature = <[u8; 64]>::try_from(s.signature.as_slice())
+        .map_err(|_| BadField { field: "signature", reason: format!("must be 64 bytes, got {}", s.signature.len()) })?;
     Ok(SignedCommand { body: body(b)?, signature })
 }
 
@@ -209,11 +210,9 @@ pub fn command_to_pb(c: &Command) -> pb::Command {
                 commissioned: commissioned.0,
             })
         }
-        Command::PostGeneration { device, interval, energy } => Kind::PostGeneration(pb::PostGeneration {
-            device: device.0,
-            interval: iv(interval),
-            energy_wh: energy.0,
-        }),
+        Command::PostGeneration { device, interval, energy } => {
+            Kind::PostGeneration(pb::PostGeneration { device: device.0, interval: iv(interval), energy_wh: energy.0 })
+        }
         Command::PostConsumption { account, interval, energy } => Kind::PostConsumption(pb::PostConsumption {
             account: account.0.to_vec(),
             interval: iv(interval),

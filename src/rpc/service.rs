@@ -81,7 +81,10 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         let sequencer = self.sequencer.clone();
         let (out_tx, out_rx) = mpsc::channel::<Result<pb::SubmitResult, Status>>(STREAM_CHUNK * 2);
         // Jobs in submission order; the writer below answers them in the same order.
-        type Job = (Vec<(u64, Option<Outcome>)>, Option<tokio::sync::oneshot::Receiver<Result<Vec<Outcome>, crate::ledger::LedgerError>>>);
+        type Job = (
+            Vec<(u64, Option<Outcome>)>,
+            Option<tokio::sync::oneshot::Receiver<Result<Vec<Outcome>, crate::ledger::LedgerError>>>,
+        );
         let (job_tx, mut job_rx) = mpsc::channel::<Job>(STREAM_IN_FLIGHT);
         let reader_out = out_tx.clone();
         tokio::spawn(async move {
@@ -178,18 +181,25 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
             commands.push(cmd);
         }
         let rx = self.sequencer.enqueue_atomic(commands).map_err(|e| status::ledger(&e))?;
-        let outcomes = rx.await.map_err(|_| Status::unavailable("the sequencer stopped"))?.map_err(|e| status::ledger(&e))?;
+        let outcomes =
+            rx.await.map_err(|_| Status::unavailable("the sequencer stopped"))?.map_err(|e| status::ledger(&e))?;
         let applied = outcomes.iter().all(Result::is_ok);
         let results = outcomes.into_iter().enumerate().map(|(i, o)| outcome_to_result(i as u64, o)).collect();
         Ok(Response::new(pb::SubmitAllResponse { applied, results }))
     }
 
-    async fn signing_bytes(&self, request: Request<pb::CommandBody>) -> Result<Response<pb::SigningBytesResponse>, Status> {
+    async fn signing_bytes(
+        &self,
+        request: Request<pb::CommandBody>,
+    ) -> Result<Response<pb::SigningBytesResponse>, Status> {
         let body = convert::body(request.get_ref()).map_err(|e| status::bad_field(&e))?;
         Ok(Response::new(pb::SigningBytesResponse { bytes: codec::signing_bytes(&self.ledger.name(), &body) }))
     }
 
-    async fn get_checkpoint(&self, _: Request<pb::GetCheckpointRequest>) -> Result<Response<pb::CheckpointResponse>, Status> {
+    async fn get_checkpoint(
+        &self,
+        _: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::CheckpointResponse>, Status> {
         let committed = self.ledger.committed();
         let note = self.ledger.checkpoint_note().map_err(|e| status::query(&e))?;
         Ok(Response::new(pb::CheckpointResponse {
@@ -225,22 +235,34 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         self.get_checkpoint(Request::new(pb::GetCheckpointRequest {})).await
     }
 
-    async fn get_inclusion_proof(&self, request: Request<pb::InclusionProofRequest>) -> Result<Response<pb::ProofResponse>, Status> {
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<pb::InclusionProofRequest>,
+    ) -> Result<Response<pb::ProofResponse>, Status> {
         let r = request.get_ref();
         let size = if r.tree_size == 0 { self.ledger.size() } else { r.tree_size };
         let hashes = self.ledger.inclusion_proof(r.index, size).map_err(|e| status::query(&e))?;
         Ok(Response::new(pb::ProofResponse { tree_size: size, hashes: hashes.iter().map(|h| h.to_vec()).collect() }))
     }
 
-    async fn get_consistency_proof(&self, request: Request<pb::ConsistencyProofRequest>) -> Result<Response<pb::ProofResponse>, Status> {
+    async fn get_consistency_proof(
+        &self,
+        request: Request<pb::ConsistencyProofRequest>,
+    ) -> Result<Response<pb::ProofResponse>, Status> {
         let r = request.get_ref();
         let hashes = self.ledger.consistency_proof(r.first, r.second).map_err(|e| status::query(&e))?;
-        Ok(Response::new(pb::ProofResponse { tree_size: r.second, hashes: hashes.iter().map(|h| h.to_vec()).collect() }))
+        Ok(Response::new(pb::ProofResponse {
+            tree_size: r.second,
+            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
+        }))
     }
 
     type GetEntriesStream = Stream_<pb::LogEntry>;
 
-    async fn get_entries(&self, request: Request<pb::GetEntriesRequest>) -> Result<Response<Self::GetEntriesStream>, Status> {
+    async fn get_entries(
+        &self,
+        request: Request<pb::GetEntriesRequest>,
+    ) -> Result<Response<Self::GetEntriesStream>, Status> {
         let r = request.into_inner();
         if r.start > r.end {
             return Err(status::invalid(format!("start {} is after end {}", r.start, r.end)));
@@ -322,7 +344,10 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         Ok(Response::new(convert::claim_to_pb(&c)))
     }
 
-    async fn get_bundle_history(&self, request: Request<pb::BundleRequest>) -> Result<Response<pb::BundleHistory>, Status> {
+    async fn get_bundle_history(
+        &self,
+        request: Request<pb::BundleRequest>,
+    ) -> Result<Response<pb::BundleHistory>, Status> {
         let id = BundleId(request.get_ref().bundle);
         let b = self.ledger.bundle(id).map_err(|e| status::query(&e))?;
         let history = self.ledger.bundle_history(id).map_err(|e| status::query(&e))?;
@@ -344,7 +369,10 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         }))
     }
 
-    async fn get_claim_proof(&self, request: Request<pb::ClaimRequest>) -> Result<Response<pb::ClaimProofResponse>, Status> {
+    async fn get_claim_proof(
+        &self,
+        request: Request<pb::ClaimRequest>,
+    ) -> Result<Response<pb::ClaimProofResponse>, Status> {
         let id = ClaimId(request.get_ref().claim);
         let proof = crate::proof::build(&*self.ledger, id).map_err(|e| status::query(&e))?;
         Ok(Response::new(pb::ClaimProofResponse { json: proof.to_json() }))

@@ -37,11 +37,7 @@ impl Store for MemStore {
             return Ok(Vec::new());
         }
         let map = self.map.read().expect("lock");
-        Ok(map
-            .range(start.to_vec()..end.to_vec())
-            .take(limit)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        Ok(map.range(start.to_vec()..end.to_vec()).take(limit).map(|(k, v)| (k.clone(), v.clone())).collect())
     }
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         if self.fail_commits.load(Ordering::SeqCst) {

@@ -51,20 +51,16 @@ impl<'a, S: Store + ?Sized> StoreView<'a, S> {
     fn get<T: Decode<()>>(&self, key: &[u8]) -> Read<T> {
         match self.raw(key)? {
             None => Ok(None),
-            Some(bytes) => codec::decode(&bytes)
-                .map(Some)
-                .map_err(|e| StoreFault(format!("record {}: {e}", hex::encode(key)))),
+            Some(bytes) => {
+                codec::decode(&bytes).map(Some).map_err(|e| StoreFault(format!("record {}: {e}", hex::encode(key))))
+            }
         }
     }
 
     /// Records with keys in `[start, end)`, pending writes included.
     fn range<T: Decode<()>>(&self, start: &[u8], end: &[u8]) -> Result<Vec<T>, StoreFault> {
-        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
-            .store
-            .scan(start, end, usize::MAX)?
-            .into_iter()
-            .map(|(k, v)| (k, Some(v)))
-            .collect();
+        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> =
+            self.store.scan(start, end, usize::MAX)?.into_iter().map(|(k, v)| (k, Some(v))).collect();
         for (k, v) in self.pending.writes.range(start.to_vec()..end.to_vec()) {
             merged.insert(k.clone(), v.clone());
         }
@@ -92,11 +88,7 @@ impl<S: Store + ?Sized> StateView for StoreView<'_, S> {
     fn readings_overlapping(&self, device: &DeviceId, interval: Interval) -> Result<Vec<Reading>, StoreFault> {
         let start = keys::reading(device, Timestamp(0));
         let end = keys::reading(device, interval.end);
-        Ok(self
-            .range::<Reading>(&start, &end)?
-            .into_iter()
-            .filter(|r| r.interval.overlaps(&interval))
-            .collect())
+        Ok(self.range::<Reading>(&start, &end)?.into_iter().filter(|r| r.interval.overlaps(&interval)).collect())
     }
     fn consumption(&self, account: &AccountId, start: Timestamp) -> Read<Consumption> {
         self.get(&keys::consumption(account, start))

@@ -99,7 +99,11 @@ pub fn fill(dir: &Path, count: u64) -> anyhow::Result<serde_json::Value> {
             let device = DeviceId(format!("FILL-{d:04}"));
             let interval = Interval::new(t0 + h * 3600, t0 + (h + 1) * 3600);
             let nonce = 1_000_000 + s;
-            plan.push((&meter, nonce, Command::PostGeneration { device: device.clone(), interval, energy: Wh(UNITS_PER_READING * 1_000_000) }));
+            plan.push((
+                &meter,
+                nonce,
+                Command::PostGeneration { device: device.clone(), interval, energy: Wh(UNITS_PER_READING * 1_000_000) },
+            ));
             plan.push((&generator, 2 * nonce, Command::Issue { device, interval }));
             let bundle = BundleId(next_bundle);
             let serials = SerialRange::new(next_serial, next_serial + 1);
