@@ -256,13 +256,7 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
         }
         (None, Some(dir)) => {
             let dd = DataDir(dir.clone());
-            let key = match pinned {
-                Some(k) => k,
-                None => std::fs::read_to_string(dd.log_pub())
-                    .with_context(|| format!("cannot read {}", dd.log_pub().display()))?
-                    .trim()
-                    .to_string(),
-            };
+            let key = local_log_key(&dd, pinned)?;
             // The store is read directly, without the ledger's own integrity check, so a damaged
             // store is still audited entry by entry.
             let store = SledStore::open(&dd.store()).with_context(|| format!("opening {}", dd.store().display()))?;
@@ -384,13 +378,7 @@ pub fn witness(args: WitnessArgs) -> anyhow::Result<()> {
         }
         (None, Some(dir)) => {
             let dd = DataDir(dir.clone());
-            let key = match pinned {
-                Some(k) => k,
-                None => std::fs::read_to_string(dd.log_pub())
-                    .with_context(|| format!("cannot read {}", dd.log_pub().display()))?
-                    .trim()
-                    .to_string(),
-            };
+            let key = local_log_key(&dd, pinned)?;
             let ledger = dd.open()?;
             let note = ledger.checkpoint_note()?;
             let (_, state) =
@@ -411,4 +399,15 @@ pub fn witness(args: WitnessArgs) -> anyhow::Result<()> {
     }
     write_state(&state_path, &state)?;
     Ok(())
+}
+
+/// The pinned log key, or the one in the ledger directory's `log.pub`.
+fn local_log_key(dd: &DataDir, pinned: Option<String>) -> anyhow::Result<String> {
+    match pinned {
+        Some(k) => Ok(k),
+        None => Ok(std::fs::read_to_string(dd.log_pub())
+            .with_context(|| format!("cannot read {}", dd.log_pub().display()))?
+            .trim()
+            .to_string()),
+    }
 }
