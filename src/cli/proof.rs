@@ -148,20 +148,24 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Prints a progress line every 10% to stderr when it is a terminal.
+/// A progress bar on stderr (drawn only when stderr is a terminal).
 fn progress() -> impl FnMut(u64, u64) {
-    let tty = std::io::stderr().is_terminal();
-    let mut last = 0u64;
+    let mut bar: Option<indicatif::ProgressBar> = None;
     move |done, total| {
-        if !tty || total == 0 {
-            return;
-        }
-        let pct = done * 100 / total;
-        if pct / 10 > last / 10 || done == total {
-            if pct != last {
-                eprintln!("audit: {done}/{total} entries ({pct}%)");
+        let b = bar.get_or_insert_with(|| {
+            let b = indicatif::ProgressBar::new(total);
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("audit {bar:40} {pos}/{len} entries {per_sec} eta {eta}")
+            {
+                b.set_style(style);
             }
-            last = pct;
+            b
+        });
+        if done % 1024 == 0 || done == total {
+            b.set_position(done);
+        }
+        if done == total {
+            b.finish_and_clear();
         }
     }
 }
