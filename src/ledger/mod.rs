@@ -450,7 +450,8 @@ impl<S: Store> Ledger<S> {
             return Err(LedgerError::Poisoned);
         }
         let _writer = self.write.lock().expect("writer lock");
-        let Committed { head, .. } = self.committed();
+        // Only the head is needed; the checkpoint text is replaced if this batch commits.
+        let head = self.committed.read().expect("head lock").head.clone();
         let now = Timestamp(self.clock.now().0.max(head.time));
         let store = &*self.store;
         let nodes_base = StoredNodes(store);
@@ -512,7 +513,6 @@ impl<S: Store> Ledger<S> {
             };
             return Ok(outcomes.into_iter().map(|o| o.and(Err(not_applied.clone()))).collect());
         }
-        let mut committed = Committed { head: head.clone(), checkpoint: self.committed().checkpoint };
         if size > head.size {
             let root = merkle::root(size, &nodes).map_err(tree_err)?;
             for (id, hash) in nodes.into_nodes() {
@@ -529,12 +529,13 @@ impl<S: Store> Ledger<S> {
                 self.poisoned.store(true, Ordering::SeqCst);
                 return Err(e.into());
             }
-            committed = Committed { head: new_head, checkpoint: note };
-            *self.committed.write().expect("head lock") = committed.clone();
+            *self.committed.write().expect("head lock") = Committed { head: new_head, checkpoint: note };
         }
+        // `size` is the size of the checkpoint that now covers every accepted entry (unchanged
+        // when the batch appended nothing, as for pure duplicates).
         for i in accepted {
             if let Ok(r) = &mut outcomes[i] {
-                r.tree_size = committed.head.size;
+                r.tree_size = size;
             }
         }
         Ok(outcomes)
