@@ -19,29 +19,16 @@ use greenledger::store::{Batch, SledStore, Store};
 use std::hint::black_box;
 use std::time::Duration;
 
+#[allow(dead_code)]
+#[path = "../tools/load/limits.rs"]
+mod limits;
+
 const LEDGER: &str = "bench.greenledger.local/hot";
 const MWH: u64 = 1_000_000;
 
-fn keys() -> Vec<Keypair> {
-    (0..64u8).map(|i| Keypair::from_seed([i + 1; 32])).collect()
-}
-
 /// Transfers signed by 64 different keys: a typical command.
 fn transfers(n: usize) -> Vec<SignedCommand> {
-    let keys = keys();
-    (0..n)
-        .map(|i| {
-            keys[i % keys.len()].sign(
-                LEDGER,
-                i as u64,
-                Command::Transfer {
-                    bundle: BundleId(1000 + i as u64),
-                    serials: SerialRange::new(5000 + 3 * i as u64, 5003 + 3 * i as u64),
-                    to: keys[(i + 1) % keys.len()].account(),
-                },
-            )
-        })
-        .collect()
+    limits::sample_commands(LEDGER, n)
 }
 
 fn verify(c: &mut Criterion) {

@@ -24,14 +24,15 @@ fn rate(secs: f64, mut f: impl FnMut() -> u64) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
 
-/// Typical commands: transfers signed by 64 different keys.
-pub fn sample_commands(n: usize) -> Vec<SignedCommand> {
+/// Typical commands for the ledger called `ledger`: transfers signed by 64 different keys.
+/// Shared with the criterion benchmarks (benches/hot_paths.rs).
+pub fn sample_commands(ledger: &str, n: usize) -> Vec<SignedCommand> {
     let keys: Vec<Keypair> = (0..64u8).map(|i| Keypair::from_seed([i + 1; 32])).collect();
     (0..n)
         .map(|i| {
             let k = &keys[i % keys.len()];
             k.sign(
-                LEDGER,
+                ledger,
                 i as u64,
                 Command::Transfer {
                     bundle: BundleId(1000 + i as u64),
@@ -56,7 +57,7 @@ fn cpu_model() -> String {
 
 /// Measures every limit for about `secs` each and returns them as JSON.
 pub fn measure(secs: f64) -> anyhow::Result<serde_json::Value> {
-    let cmds = sample_commands(256);
+    let cmds = sample_commands(LEDGER, 256);
     let verify_per_s = rate(secs, || {
         for c in &cmds[..64] {
             crypto::verify(LEDGER, c.clone()).expect("valid");
