@@ -83,11 +83,18 @@ pub fn nonce() -> u64 {
     rand_core::OsRng.next_u64()
 }
 
+/// The ledger's name (what commands are signed for), from the verifier key it serves.
+pub async fn ledger_name(client: &mut LedgerClient<Channel>) -> anyhow::Result<String> {
+    let cp = client.get_checkpoint(pb::GetCheckpointRequest {}).await?.into_inner();
+    let key = crate::log::NoteVerifier::parse(&cp.log_key)
+        .map_err(|e| anyhow!("the server's log key {:?} is not a verifier key: {e}", cp.log_key))?;
+    Ok(key.name().to_string())
+}
+
 /// Signs and submits one command; prints the receipt or fails with the server's message.
 pub async fn submit(server: &str, key: &Keypair, command: Command, json: bool) -> anyhow::Result<pb::Receipt> {
     let mut client = connect(server).await?;
-    let ledger = client.get_checkpoint(pb::GetCheckpointRequest {}).await?.into_inner();
-    let name = ledger.log_key.split('+').next().unwrap_or_default().to_string();
+    let name = ledger_name(&mut client).await?;
     let signed = key.sign(&name, nonce(), command);
     let receipt = client
         .submit(convert::signed_to_pb(&signed))

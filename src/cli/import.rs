@@ -146,8 +146,7 @@ pub async fn run(cmd: Import) -> anyhow::Result<()> {
     }
     let key = client::read_key(&args.key)?;
     let mut c = client::connect(&args.conn.server).await?;
-    let cp = c.get_checkpoint(pb::GetCheckpointRequest {}).await?.into_inner();
-    let name = cp.log_key.split('+').next().unwrap_or_default().to_string();
+    let name = client::ledger_name(&mut c).await?;
     let signed: Vec<SignedCommand> = good.iter().map(|p| key.sign(&name, client::nonce(), p.command.clone())).collect();
     let progress = bar(good.len() as u64);
     let mut imported = 0usize;
