@@ -9,13 +9,13 @@
 //! criterion prints verifications, hashes or decisions per second on one core.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use greenledger::codec;
-use greenledger::crypto::{self, Keypair};
-use greenledger::domain::calendar::unix;
-use greenledger::domain::replay::apply;
-use greenledger::domain::*;
-use greenledger::log::merkle::{self, MemTree};
 use greenledger::store::{Batch, SledStore, Store};
+use greenledger_core::calendar::unix;
+use greenledger_core::codec;
+use greenledger_core::crypto::{self, Keypair};
+use greenledger_core::log::merkle::{self, MemTree};
+use greenledger_core::replay::apply;
+use greenledger_core::*;
 use std::hint::black_box;
 use std::time::Duration;
 

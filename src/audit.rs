@@ -7,14 +7,14 @@
 //! state of earlier audits and a source of consistency proofs; it does no I/O, so tests run it
 //! on an in-memory store and the CLI on a server or a data directory.
 
-use crate::domain::replay::Replayer;
-use crate::domain::state::BundleState;
-use crate::domain::types::Timestamp;
-use crate::log::merkle::{self, Hash, MemTree};
-use crate::log::{open_checkpoint, Checkpoint, NoteVerifier};
 use crate::store::{keys, Store};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use greenledger_core::log::merkle::{self, Hash, MemTree};
+use greenledger_core::log::{open_checkpoint, Checkpoint, NoteVerifier};
+use greenledger_core::replay::Replayer;
+use greenledger_core::state::BundleState;
+use greenledger_core::types::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// A checkpoint an earlier audit accepted.

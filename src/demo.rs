@@ -8,17 +8,17 @@
 //! certificate purchase, retirements for a product batch and an annual report, and a handful of
 //! attempted double counts that the ledger refuses.
 
-use crate::accounting::hourly::Statement;
-use crate::accounting::park::ParkStatement;
-use crate::accounting::{html, signed};
 use crate::cli::admin::{create, DataDir, InitArgs};
-use crate::crypto::Keypair;
-use crate::domain::command::{Command, SignedCommand};
-use crate::domain::types::*;
 use crate::ledger::SystemClock;
 use crate::rpc::pb::ledger_client::LedgerClient;
 use crate::rpc::{convert, pb};
 use anyhow::{anyhow, bail};
+use greenledger_core::accounting::hourly::Statement;
+use greenledger_core::accounting::park::ParkStatement;
+use greenledger_core::accounting::{html, signed};
+use greenledger_core::command::{Command, SignedCommand};
+use greenledger_core::crypto::Keypair;
+use greenledger_core::types::*;
 use std::path::Path;
 use std::sync::Arc;
 use tonic::transport::Channel;
@@ -204,7 +204,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
         technology: Technology::Wind,
         capacity_w: 50_000_000,
         region: "inner_mongolia".into(),
-        commissioned: Timestamp(crate::domain::calendar::unix(2021, 6, 30, 0, 0, 0)),
+        commissioned: Timestamp(greenledger_core::calendar::unix(2021, 6, 30, 0, 0, 0)),
     });
     setup.push(Command::RegisterDevice {
         device: DeviceId("JS-SOLAR-01".into()),
@@ -212,7 +212,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
         technology: Technology::Solar,
         capacity_w: 8_000_000,
         region: "jiangsu".into(),
-        commissioned: Timestamp(crate::domain::calendar::unix(2023, 3, 1, 0, 0, 0)),
+        commissioned: Timestamp(greenledger_core::calendar::unix(2023, 3, 1, 0, 0, 0)),
     });
     let signed: Vec<_> = setup.into_iter().map(|c| d.sign(&a.operator.clone(), c)).collect();
     d.all_ok(signed).await?;
@@ -456,7 +456,7 @@ async fn statements(
     a: &Actors,
     dir: &Path,
     start: u64,
-    log_key: &crate::log::NoteVerifier,
+    log_key: &greenledger_core::log::NoteVerifier,
 ) -> anyhow::Result<()> {
     let (from, to) = (start, start + HOURS * 3600);
     for k in [&a.battery, &a.modules] {

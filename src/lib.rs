@@ -17,15 +17,11 @@
 //!   pure functions of ledger records.
 #![forbid(unsafe_code)]
 
-pub mod accounting;
 pub mod audit;
 pub mod cli;
-pub mod codec;
-pub mod crypto;
 pub mod demo;
-pub mod domain;
 pub mod ledger;
-pub mod log;
 pub mod proof;
 pub mod rpc;
+pub mod statements;
 pub mod store;

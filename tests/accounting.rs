@@ -3,13 +3,13 @@
 
 mod common;
 use common::*;
-use greenledger::accounting::factors::{self, Factor, Factors, SourcedFactor};
-use greenledger::accounting::hourly::{statement, Source, Statement};
-use greenledger::accounting::load::account_records;
-use greenledger::accounting::park::park_statement;
-use greenledger::accounting::AccountingError;
-use greenledger::domain::state::Origin;
-use greenledger::domain::*;
+use greenledger::statements::load::account_records;
+use greenledger_core::accounting::factors::{self, Factor, Factors, SourcedFactor};
+use greenledger_core::accounting::hourly::{statement, Source, Statement};
+use greenledger_core::accounting::park::park_statement;
+use greenledger_core::accounting::AccountingError;
+use greenledger_core::state::Origin;
+use greenledger_core::*;
 
 /// The statement of `who` over hours `[from, to)` of the harness calendar.
 fn statement_of(h: &Harness, who: AccountId, from: u64, to: u64) -> Statement {
@@ -26,7 +26,7 @@ fn give_all(h: &mut Harness, to: AccountId) {
 }
 
 /// Retires every active bundle `who` holds, for consumption in `consumption`.
-fn retire_all(h: &mut Harness, who: &greenledger::crypto::Keypair, consumption: Interval) {
+fn retire_all(h: &mut Harness, who: &greenledger_core::crypto::Keypair, consumption: Interval) {
     let held: Vec<_> = h.holdings(who).into_iter().filter(|b| b.state == state::BundleState::Active).collect();
     for b in held {
         h.ok(
@@ -275,7 +275,7 @@ fn the_html_page_holds_a_well_formed_svg_chart() {
         },
     );
     let s = statement_of(&h, c.account(), 0, 2);
-    let page = greenledger::accounting::html::consumption_page(&s);
+    let page = greenledger_core::accounting::html::consumption_page(&s);
     assert!(page.starts_with("<!DOCTYPE html>"));
     let start = page.find("<svg").expect("an <svg element");
     let end = page.find("</svg>").expect("a closed svg") + "</svg>".len();
@@ -289,6 +289,6 @@ fn the_html_page_holds_a_well_formed_svg_chart() {
     assert!(page.contains("Tom &amp; Jerry&#39;s &lt;factory&gt;"));
     assert_well_formed(&page["<!DOCTYPE html>".len()..].replace("<meta charset=\"utf-8\">", ""));
     let park = park_statement("P & Q", &[s], &factors_2022_east()).unwrap();
-    let park_page = greenledger::accounting::html::park_page(&park);
+    let park_page = greenledger_core::accounting::html::park_page(&park);
     assert_well_formed(&park_page["<!DOCTYPE html>".len()..].replace("<meta charset=\"utf-8\">", ""));
 }

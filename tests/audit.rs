@@ -6,10 +6,10 @@ mod common;
 
 use common::*;
 use greenledger::audit::{self, AuditFailure, AuditReport, AuditState, StoreProofs};
-use greenledger::codec;
-use greenledger::domain::calendar::unix;
-use greenledger::domain::*;
 use greenledger::store::keys;
+use greenledger_core::calendar::unix;
+use greenledger_core::codec;
+use greenledger_core::*;
 
 fn now() -> Timestamp {
     Timestamp(unix(2026, 3, 1, 0, 0, 0))
@@ -172,7 +172,7 @@ fn growth_is_consistent_and_a_fork_is_detected() {
 
     // The key may not change between audits.
     let mut other = later.next_state.clone();
-    other.log_key = greenledger::log::NoteSigner::new(LEDGER, ed25519_dalek::SigningKey::from_bytes(&[98; 32]))
+    other.log_key = greenledger_core::log::NoteSigner::new(LEDGER, ed25519_dalek::SigningKey::from_bytes(&[98; 32]))
         .unwrap()
         .verifier()
         .to_string();
@@ -182,7 +182,7 @@ fn growth_is_consistent_and_a_fork_is_detected() {
 
 #[test]
 fn a_witness_cosigns_only_consistent_checkpoints() {
-    use greenledger::log::{split, Cosigner};
+    use greenledger_core::log::{split, Cosigner};
     let witness = Cosigner::new("witness.example/w1", ed25519_dalek::SigningKey::from_bytes(&[42; 32])).unwrap();
     let mut a = Harness::new();
     let mut b = Harness::new();
@@ -195,7 +195,7 @@ fn a_witness_cosigns_only_consistent_checkpoints() {
     let line = witness.cosign(&text, 1_800_000_000).unwrap();
     a.ledger.store_cosignature(witness.name(), &format!("{}\n{}", witness.verifier(), line)).unwrap();
     let served = a.ledger.checkpoint_note().unwrap();
-    let (_, opened) = greenledger::log::open_checkpoint(&served, &a.ledger.verifier()).unwrap();
+    let (_, opened) = greenledger_core::log::open_checkpoint(&served, &a.ledger.verifier()).unwrap();
     assert_eq!(opened.verify_cosignatures(&[witness.verifier()]).unwrap().len(), 1);
 
     // A grows: consistent. B forks from the same genesis: refused.

@@ -11,15 +11,15 @@
 //! The corruption tests damage the sled files and check that the server refuses to start with a
 //! message, or that the integrity checks catch what sled does not.
 
-use greenledger::crypto::Keypair;
-use greenledger::domain::calendar::unix;
-use greenledger::domain::replay::Replayer;
-use greenledger::domain::{Command, DeviceId, Interval, Role, Roles, Technology, Timestamp, Wh};
-use greenledger::log::merkle::{leaf_hash, verify_consistency, Hash, MemTree};
-use greenledger::log::{open_checkpoint, NoteVerifier};
 use greenledger::rpc::convert::signed_to_pb;
 use greenledger::rpc::pb;
 use greenledger::rpc::pb::ledger_client::LedgerClient;
+use greenledger_core::calendar::unix;
+use greenledger_core::crypto::Keypair;
+use greenledger_core::log::merkle::{leaf_hash, verify_consistency, Hash, MemTree};
+use greenledger_core::log::{open_checkpoint, NoteVerifier};
+use greenledger_core::replay::Replayer;
+use greenledger_core::{Command, DeviceId, Interval, Role, Roles, Technology, Timestamp, Wh};
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -134,11 +134,11 @@ struct Seen {
 struct Stream {
     device: usize,
     hour: u64,
-    pending: Option<greenledger::domain::SignedCommand>,
+    pending: Option<greenledger_core::SignedCommand>,
 }
 
 impl Stream {
-    fn command(&mut self, meter: &Keypair) -> greenledger::domain::SignedCommand {
+    fn command(&mut self, meter: &Keypair) -> greenledger_core::SignedCommand {
         if self.pending.is_none() {
             let t = start() + self.hour * HOUR;
             let nonce = (self.device as u64 + 1) * 1_000_000_000 + self.hour;
@@ -552,14 +552,14 @@ async fn flipped_bytes_are_refused_or_harmless() {
 #[test]
 fn full_verification_catches_tampered_records() {
     use greenledger::ledger::{Ledger, ManualClock};
-    use greenledger::log::NoteSigner;
     use greenledger::store::{keys, MemStore, Store};
+    use greenledger_core::log::NoteSigner;
     let name = "test.greenledger.example";
     let signer = || NoteSigner::new(name, ed25519_dalek::SigningKey::from_bytes(&[9; 32])).unwrap();
     let store = Arc::new(MemStore::new());
     let clock = Arc::new(ManualClock::new(unix(2026, 2, 1, 0, 0, 0)));
     let operator = Keypair::from_seed([1; 32]);
-    let mut policy = greenledger::domain::Policy::new(name);
+    let mut policy = greenledger_core::Policy::new(name);
     policy.unit_wh = 1_000_000;
     let genesis = operator.sign(name, 0, Command::Genesis { policy, operator_name: "Registry".into() });
     let ledger = Ledger::create(store.clone(), signer(), genesis, clock.clone()).unwrap();
@@ -652,12 +652,12 @@ fn full_verification_catches_tampered_records() {
     let e = message(reopen().unwrap().verify_full().unwrap_err());
     assert!(e.contains(&format!("state record {} differs", hex::encode(&key))), "{e}");
     restore(&store);
-    let extra = keys::holding(&meter.account(), greenledger::domain::BundleId(7));
+    let extra = keys::holding(&meter.account(), greenledger_core::BundleId(7));
     store.raw_put(&extra, &[]);
     let e = message(reopen().unwrap().verify_full().unwrap_err());
     assert!(e.contains("is stored but the log does not derive it"), "{e}");
     restore(&store);
-    store.raw_delete(&keys::bundle(greenledger::domain::BundleId(50)));
+    store.raw_delete(&keys::bundle(greenledger_core::BundleId(50)));
     let e = message(reopen().unwrap().verify_full().unwrap_err());
     assert!(e.contains("is derived from the log but missing from the store"), "{e}");
     restore(&store);

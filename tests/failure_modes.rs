@@ -4,14 +4,14 @@
 
 mod common;
 use common::*;
-use greenledger::codec;
-use greenledger::domain::calendar::add_months;
-use greenledger::domain::replay::{ReplayError, Replayer};
-use greenledger::domain::state::{Bundle, BundleState, Origin};
-use greenledger::domain::RefusalKind::*;
-use greenledger::domain::*;
 use greenledger::ledger::Refused;
-use greenledger::log::{open_checkpoint, verify_consistency, MemTree};
+use greenledger_core::calendar::add_months;
+use greenledger_core::codec;
+use greenledger_core::log::{open_checkpoint, verify_consistency, MemTree};
+use greenledger_core::replay::{ReplayError, Replayer};
+use greenledger_core::state::{Bundle, BundleState, Origin};
+use greenledger_core::RefusalKind::*;
+use greenledger_core::*;
 
 fn range(start: u64, end: u64) -> SerialRange {
     SerialRange::new(start, end)

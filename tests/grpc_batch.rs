@@ -5,10 +5,10 @@ mod common;
 mod grpc_common;
 
 use common::{hour, t0, HOUR, LEDGER, MWH};
-use greenledger::crypto::Keypair;
-use greenledger::domain::*;
 use greenledger::rpc::convert::signed_to_pb;
 use greenledger::rpc::pb;
+use greenledger_core::crypto::Keypair;
+use greenledger_core::*;
 use grpc_common::*;
 use std::collections::BTreeMap;
 use tonic::Code;

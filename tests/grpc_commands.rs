@@ -7,11 +7,11 @@ mod grpc_common;
 
 use common::{hour, t0, HOUR, LEDGER, MWH};
 use ed25519_dalek::Signer;
-use greenledger::codec;
-use greenledger::domain::*;
-use greenledger::log::leaf_hash;
 use greenledger::rpc::convert::command_to_pb;
 use greenledger::rpc::pb;
+use greenledger_core::codec;
+use greenledger_core::log::leaf_hash;
+use greenledger_core::*;
 use grpc_common::*;
 use std::sync::Arc;
 use tonic::Code;

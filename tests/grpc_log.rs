@@ -7,9 +7,9 @@ mod common;
 mod grpc_common;
 
 use common::{hour, MWH};
-use greenledger::domain::*;
-use greenledger::log::{leaf_hash, verify_consistency, verify_inclusion, Hash, MemTree};
 use greenledger::rpc::pb;
+use greenledger_core::log::{leaf_hash, verify_consistency, verify_inclusion, Hash, MemTree};
+use greenledger_core::*;
 use grpc_common::*;
 use std::time::{Duration, Instant};
 use tonic::Code;
@@ -30,7 +30,7 @@ async fn grown_log(net: &mut Net) -> Vec<pb::CheckpointResponse> {
                 let mut seed = [step; 32];
                 seed[..2].copy_from_slice(&i.to_be_bytes());
                 seed[2] = 0xC3;
-                let account = greenledger::crypto::Keypair::from_seed(seed).account();
+                let account = greenledger_core::crypto::Keypair::from_seed(seed).account();
                 let roles = Roles::of(&[Role::Consumer]);
                 net.pb(&op, Command::RegisterAccount { account, name: format!("C{step}-{i}"), roles })
             })
@@ -99,7 +99,7 @@ async fn get_entries_serves_exact_ranges_and_clips_at_the_tree_size() {
     let e = net.entries(5, 2).await.expect_err("reversed range");
     assert_eq!(e.code(), Code::InvalidArgument, "{}", e.message());
     // The genesis leaf is entry 0 and decodes to the genesis command.
-    let genesis = greenledger::codec::decode_leaf(&all[0].leaf).unwrap();
+    let genesis = greenledger_core::codec::decode_leaf(&all[0].leaf).unwrap();
     assert_eq!(genesis.signed.body.command.kind(), "genesis");
 }
 

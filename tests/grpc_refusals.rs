@@ -7,9 +7,9 @@ mod common;
 mod grpc_common;
 
 use common::{hour, t0, HOUR, LEDGER, MWH};
-use greenledger::domain::*;
 use greenledger::rpc::convert::signed_to_pb;
 use greenledger::rpc::pb;
+use greenledger_core::*;
 use grpc_common::*;
 use tonic::Code;
 

@@ -5,19 +5,19 @@
 //! Requests go out as raw bytes (a pass-through codec), so malformed protobuf is real; a few
 //! cases hand-write the gRPC frame (length prefix and flags) to test framing errors.
 
-use greenledger::crypto::Keypair;
-use greenledger::domain::calendar::unix;
-use greenledger::domain::state::BundleState;
-use greenledger::domain::{
-    AccountId, BundleId, Command, DeviceId, Interval, Policy, Role, Roles, SerialRange, SignedCommand, Technology,
-    Timestamp, Wh,
-};
 use greenledger::ledger::{Ledger, ManualClock};
-use greenledger::log::NoteSigner;
 use greenledger::rpc::convert::signed_to_pb;
 use greenledger::rpc::pb;
 use greenledger::rpc::pb::ledger_client::LedgerClient;
 use greenledger::store::MemStore;
+use greenledger_core::calendar::unix;
+use greenledger_core::crypto::Keypair;
+use greenledger_core::log::NoteSigner;
+use greenledger_core::state::BundleState;
+use greenledger_core::{
+    AccountId, BundleId, Command, DeviceId, Interval, Policy, Role, Roles, SerialRange, SignedCommand, Technology,
+    Timestamp, Wh,
+};
 use prost::bytes::{Buf, BufMut};
 use prost::Message;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -245,8 +245,7 @@ fn setup() -> (Arc<Ledger<MemStore>>, Arc<ManualClock>, World) {
         ],
     );
     let holdings = ledger.holdings(&w.consumer.account()).unwrap();
-    let find =
-        |f: &dyn Fn(&greenledger::domain::state::Bundle) -> bool| holdings.iter().find(|b| f(b)).unwrap().clone();
+    let find = |f: &dyn Fn(&greenledger_core::state::Bundle) -> bool| holdings.iter().find(|b| f(b)).unwrap().clone();
     let active = find(&|b| b.state == BundleState::Active && b.device == wind() && b.production == hour(0));
     w.active = active.id;
     w.active_serials = active.serials;

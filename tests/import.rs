@@ -5,9 +5,9 @@ mod common;
 use common::*;
 use greenledger::cli::import::{run, Import, ReadingsArgs};
 use greenledger::cli::Conn;
-use greenledger::domain::calendar::civil;
 use greenledger::ledger::{Clock, Ledger};
 use greenledger::store::MemStore;
+use greenledger_core::calendar::civil;
 use std::sync::Arc;
 
 fn iso(t: u64) -> String {
@@ -83,18 +83,18 @@ fn atomic_batches_commit_all_or_nothing() {
     let m = h.meter.clone();
     let good = h.signed(
         &m,
-        greenledger::domain::Command::PostGeneration {
+        greenledger_core::Command::PostGeneration {
             device: Harness::wind(),
             interval: hour(0),
-            energy: greenledger::domain::Wh(MWH),
+            energy: greenledger_core::Wh(MWH),
         },
     );
     let overlapping = h.signed(
         &m,
-        greenledger::domain::Command::PostGeneration {
+        greenledger_core::Command::PostGeneration {
             device: Harness::wind(),
             interval: hour(0),
-            energy: greenledger::domain::Wh(MWH),
+            energy: greenledger_core::Wh(MWH),
         },
     );
     let out = h.ledger.submit_atomic(vec![good.clone(), overlapping]).unwrap();

@@ -3,10 +3,10 @@
 
 mod common;
 use common::*;
-use greenledger::domain::replay::Replayer;
-use greenledger::domain::state::{BundleState, Origin};
-use greenledger::domain::*;
 use greenledger::ledger::Ledger;
+use greenledger_core::replay::Replayer;
+use greenledger_core::state::{BundleState, Origin};
+use greenledger_core::*;
 
 #[test]
 fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
@@ -76,7 +76,7 @@ fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
     // Replay every leaf from scratch: same accounts, bundles and root.
     let size = h.ledger.size();
     let mut replay = Replayer::new();
-    let mut tree = greenledger::log::MemTree::new();
+    let mut tree = greenledger_core::log::MemTree::new();
     for (_, leaf) in h.ledger.entries(0, size).unwrap() {
         replay.push(&leaf).unwrap();
         tree.push(&leaf);

@@ -1,9 +1,9 @@
 //! Known-answer tests for the log module, from published vectors in
 //! `tests/vectors/` (see `tests/vectors/README.md` for their sources).
 
-use greenledger::log::merkle::{self, Hash, MemTree};
-use greenledger::log::note::{self, Cosigner, NoteSigner, NoteVerifier, SignatureLine};
-use greenledger::log::{open_checkpoint, sign_checkpoint, Checkpoint};
+use greenledger_core::log::merkle::{self, Hash, MemTree};
+use greenledger_core::log::note::{self, Cosigner, NoteSigner, NoteVerifier, SignatureLine};
+use greenledger_core::log::{open_checkpoint, sign_checkpoint, Checkpoint};
 use serde_json::Value;
 
 fn load(name: &str) -> Value {

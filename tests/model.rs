@@ -5,13 +5,13 @@
 
 mod common;
 use common::*;
-use greenledger::crypto::Keypair;
-use greenledger::domain::calendar::add_months;
-use greenledger::domain::replay::Replayer;
-use greenledger::domain::state::{Bundle, BundleState};
-use greenledger::domain::*;
 use greenledger::ledger::Clock;
-use greenledger::log::MemTree;
+use greenledger_core::calendar::add_months;
+use greenledger_core::crypto::Keypair;
+use greenledger_core::log::MemTree;
+use greenledger_core::replay::Replayer;
+use greenledger_core::state::{Bundle, BundleState};
+use greenledger_core::*;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 

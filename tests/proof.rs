@@ -5,9 +5,9 @@
 mod common;
 
 use common::*;
-use greenledger::domain::*;
-use greenledger::log::{add_signature_lines, split, Checkpoint, Cosigner};
-use greenledger::proof::{self, ClaimProof, ProofFailure};
+use greenledger_core::log::{add_signature_lines, split, Checkpoint, Cosigner};
+use greenledger_core::proof::{self, ClaimProof, ProofFailure};
+use greenledger_core::*;
 
 /// A ledger with three claims:
 /// - C1: part of a bundle the generator sold to `consumer` (issuance, transfer, retirement);
@@ -78,7 +78,7 @@ fn every_claim_verifies_offline() {
     let h = ledger_with_claims();
     let key = log_key(&h);
     for id in 1..=3 {
-        let p = proof::build(&h.ledger, ClaimId(id)).unwrap();
+        let p = greenledger::proof::build(&h.ledger, ClaimId(id)).unwrap();
         // Through the JSON file format, as a third party would receive it.
         let json = p.to_json();
         let v = proof::verify_json(&json, &key, &[], 0).unwrap_or_else(|e| panic!("C{id}: {e}"));
@@ -91,7 +91,7 @@ fn every_claim_verifies_offline() {
         assert_eq!(v.summary.claimant, claim.claimant.to_hex());
         assert!(!v.describe().is_empty());
     }
-    let r = |id| roles(&proof::build(&h.ledger, ClaimId(id)).unwrap()).join(",");
+    let r = |id| roles(&greenledger::proof::build(&h.ledger, ClaimId(id)).unwrap()).join(",");
     assert!(r(1).ends_with("reading,trade,issuance,transfer,retirement"), "{}", r(1));
     assert!(r(2).ends_with("issuance,transfer,retirement"), "{}", r(2));
     assert!(r(3).ends_with("reading,trade,issuance,retirement"), "{}", r(3));
@@ -102,7 +102,7 @@ fn every_claim_verifies_offline() {
 fn any_single_byte_change_is_refused() {
     let h = ledger_with_claims();
     let key = log_key(&h);
-    let json = proof::build(&h.ledger, ClaimId(2)).unwrap().to_json();
+    let json = greenledger::proof::build(&h.ledger, ClaimId(2)).unwrap().to_json();
     assert!(proof::verify_json(&json, &key, &[], 0).is_ok());
     let bytes = json.as_bytes();
     // GREENLEDGER_FLIP_ALL=1 flips every byte instead of 200 samples (slow).
@@ -132,10 +132,11 @@ fn any_single_byte_change_is_refused() {
 fn precise_failures() {
     let h = ledger_with_claims();
     let key = log_key(&h);
-    let p = proof::build(&h.ledger, ClaimId(1)).unwrap();
+    let p = greenledger::proof::build(&h.ledger, ClaimId(1)).unwrap();
 
     // Another log's key.
-    let other = greenledger::log::NoteSigner::new(LEDGER, ed25519_dalek::SigningKey::from_bytes(&[98; 32])).unwrap();
+    let other =
+        greenledger_core::log::NoteSigner::new(LEDGER, ed25519_dalek::SigningKey::from_bytes(&[98; 32])).unwrap();
     assert!(matches!(
         proof::verify(&p, &other.verifier().to_string(), &[], 0),
         Err(ProofFailure::LogKeyMismatch { .. })
@@ -182,7 +183,7 @@ fn precise_failures() {
 fn older_checkpoint_plus_consistency_proof_verifies() {
     let mut h = ledger_with_claims();
     let key = log_key(&h);
-    let old = proof::build(&h.ledger, ClaimId(3)).unwrap();
+    let old = greenledger::proof::build(&h.ledger, ClaimId(3)).unwrap();
     let (text, _) = split(&old.checkpoint).unwrap();
     let old_size = Checkpoint::parse(&text).unwrap().size;
 
@@ -194,7 +195,7 @@ fn older_checkpoint_plus_consistency_proof_verifies() {
     assert!(h.ledger.size() > old_size + 9);
 
     let mut p = old.clone();
-    proof::extend_to_current(&h.ledger, &mut p).unwrap();
+    greenledger::proof::extend_to_current(&h.ledger, &mut p).unwrap();
     let v = proof::verify_json(&p.to_json(), &key, &[], 0).unwrap();
     assert_eq!(v.checkpoint_size, old_size);
     assert_eq!(v.newer_size, Some(h.ledger.size()));

@@ -11,7 +11,7 @@ mod common;
 mod grpc_common;
 
 use common::{hour, MWH};
-use greenledger::domain::*;
+use greenledger_core::*;
 use grpc_common::*;
 use std::path::PathBuf;
 use std::process::{Command as Process, Output};
@@ -54,7 +54,7 @@ async fn python_client_verifies_the_checkpoint_and_an_inclusion_proof() {
         .map(|i| {
             let mut seed = [0x5E; 32];
             seed[..4].copy_from_slice(&i.to_be_bytes());
-            let account = greenledger::crypto::Keypair::from_seed(seed).account();
+            let account = greenledger_core::crypto::Keypair::from_seed(seed).account();
             net.pb(
                 &op,
                 Command::RegisterAccount { account, name: format!("P{i}"), roles: Roles::of(&[Role::Consumer]) },
@@ -95,10 +95,11 @@ async fn python_client_verifies_the_checkpoint_and_an_inclusion_proof() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 
     // A different pinned key is a verification failure (exit 1), not a success.
-    let other = greenledger::log::NoteSigner::new(common::LEDGER, ed25519_dalek::SigningKey::from_bytes(&[42; 32]))
-        .unwrap()
-        .verifier()
-        .to_string();
+    let other =
+        greenledger_core::log::NoteSigner::new(common::LEDGER, ed25519_dalek::SigningKey::from_bytes(&[42; 32]))
+            .unwrap()
+            .verifier()
+            .to_string();
     let o = run(vec![addr.clone(), "--log-key".into(), other]).await;
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("FAILED"), "{}", text(&o));

@@ -4,15 +4,15 @@
 
 mod common;
 use common::*;
-use greenledger::codec;
-use greenledger::crypto::Keypair;
-use greenledger::domain::calendar::unix;
-use greenledger::domain::replay::Replayer;
-use greenledger::domain::state::Bundle;
-use greenledger::domain::*;
 use greenledger::ledger::{Head, Ledger, LedgerError, ManualClock, Receipt};
-use greenledger::log::{verify_consistency, MemTree, NodeId, NoteSigner};
 use greenledger::store::{keys, MemStore, SledStore, Store};
+use greenledger_core::calendar::unix;
+use greenledger_core::codec;
+use greenledger_core::crypto::Keypair;
+use greenledger_core::log::{verify_consistency, MemTree, NodeId, NoteSigner};
+use greenledger_core::replay::Replayer;
+use greenledger_core::state::Bundle;
+use greenledger_core::*;
 use std::sync::Arc;
 
 /// A ledger on any store, with its own nonce counter.

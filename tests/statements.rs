@@ -7,12 +7,12 @@ mod common;
 mod grpc_common;
 
 use common::{hour, LEDGER, MWH};
-use greenledger::accounting::hourly::Statement;
-use greenledger::accounting::park::ParkStatement;
-use greenledger::accounting::signed::{self, open_statement, ClaimRef, FORMAT};
-use greenledger::domain::*;
-use greenledger::log::NoteVerifier;
 use greenledger::rpc::pb;
+use greenledger_core::accounting::hourly::Statement;
+use greenledger_core::accounting::park::ParkStatement;
+use greenledger_core::accounting::signed::{self, open_statement, ClaimRef, FORMAT};
+use greenledger_core::log::NoteVerifier;
+use greenledger_core::*;
 use grpc_common::*;
 use std::process::Command as Process;
 use tonic::Code;
@@ -122,7 +122,7 @@ async fn statements_over_grpc_are_signed_at_a_checkpoint_and_match_the_claim_pro
         let claim = net.client.get_claim(pb::ClaimRequest { claim: c.claim }).await.unwrap().into_inner();
         assert_eq!(claim.entry, c.entry);
         let proof = net.client.get_claim_proof(pb::ClaimRequest { claim: c.claim }).await.unwrap().into_inner();
-        let verified = greenledger::proof::verify_json(&proof.json, &cp.log_key, &[], 0).unwrap();
+        let verified = greenledger_core::proof::verify_json(&proof.json, &cp.log_key, &[], 0).unwrap();
         assert_eq!(verified.summary.claim_entry, c.entry);
     }
     assert_every_byte_matters(&r.signed_note, &key);
@@ -209,7 +209,8 @@ async fn statements_over_grpc_are_signed_at_a_checkpoint_and_match_the_claim_pro
         std::fs::write(&bad, text.replacen("\"consumption_wh\":9000000", "\"consumption_wh\":9000001", 1)).unwrap();
         let tampered =
             Process::new(bin).arg("verify-statement").arg(&bad).args(["--log-key", &log_key]).output().unwrap();
-        let other = greenledger::log::NoteSigner::new(LEDGER, ed25519_dalek::SigningKey::from_bytes(&[5; 32])).unwrap();
+        let other =
+            greenledger_core::log::NoteSigner::new(LEDGER, ed25519_dalek::SigningKey::from_bytes(&[5; 32])).unwrap();
         let other_key = other.verifier().to_string();
         let wrong_key =
             Process::new(bin).arg("verify-statement").arg(&note).args(["--log-key", &other_key]).output().unwrap();
@@ -291,7 +292,8 @@ fn a_local_statement_is_signed_with_the_log_key_and_every_byte_matters() {
         consumption: period,
     };
     h.ok(&c, retire);
-    let (s, signed) = signed::consumption_signed(&h.ledger, &me, period.start.0, period.end.0).unwrap();
+    let (s, signed) =
+        greenledger::statements::consumption_signed(&h.ledger, &me, period.start.0, period.end.0).unwrap();
     assert_eq!((s.totals.consumption_wh, s.totals.green_wh), (4 * MWH, MWH));
     // The ledger signs with its log key: the same note as signing the JSON with that key.
     assert_eq!(signed.note, signed::sign_statement(&signed.json, &common::log_signer()).unwrap());

@@ -2,15 +2,15 @@
 //! that trusts it, a client that does not, and a plaintext client that must fail. Also the
 //! `serve --tls-cert/--tls-key` command line, which must never print the key.
 
-use greenledger::crypto::Keypair;
-use greenledger::domain::calendar::unix;
-use greenledger::domain::{Command, Policy};
 use greenledger::ledger::{Ledger, ManualClock};
-use greenledger::log::NoteSigner;
 use greenledger::rpc::pb;
 use greenledger::rpc::pb::ledger_client::LedgerClient;
 use greenledger::rpc::server::{spawn_with, ServeOptions};
 use greenledger::store::MemStore;
+use greenledger_core::calendar::unix;
+use greenledger_core::crypto::Keypair;
+use greenledger_core::log::NoteSigner;
+use greenledger_core::{Command, Policy};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;

@@ -3,10 +3,10 @@
 
 mod common;
 use common::*;
-use greenledger::domain::*;
 use greenledger::ledger::{Clock, Ledger};
-use greenledger::log::{open, split, Cosigner};
 use greenledger::rpc::pb;
+use greenledger_core::log::{open, split, Cosigner};
+use greenledger_core::*;
 use std::sync::Arc;
 use tonic::Code;
 
@@ -71,7 +71,7 @@ async fn the_ledger_serves_checked_witness_cosignatures() {
     // A claim proof made now carries the cosigned checkpoint and can demand the witness.
     let proof = greenledger::proof::build(&ledger, ClaimId(1)).unwrap().to_json();
     let key = ledger.verifier().to_string();
-    greenledger::proof::verify_json(&proof, &key, &[witness.verifier()], 1).unwrap();
-    assert!(greenledger::proof::verify_json(&proof, &key, &[stranger.verifier()], 1).is_err());
+    greenledger_core::proof::verify_json(&proof, &key, &[witness.verifier()], 1).unwrap();
+    assert!(greenledger_core::proof::verify_json(&proof, &key, &[stranger.verifier()], 1).is_err());
     server.stop().await.unwrap();
 }

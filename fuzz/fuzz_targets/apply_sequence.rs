@@ -10,16 +10,16 @@
 //!   the end of each input.
 #![no_main]
 
-use greenledger::codec;
-use greenledger::crypto::Keypair;
-use greenledger::domain::calendar::unix;
-use greenledger::domain::state::{Bundle, Claim, Meta};
-use greenledger::domain::{
+use greenledger_core::codec;
+use greenledger_core::crypto::Keypair;
+use greenledger_core::calendar::unix;
+use greenledger_core::state::{Bundle, Claim, Meta};
+use greenledger_core::{
     AccountId, BundleId, Command, DeviceId, Interval, Policy, Role, Roles, SerialRange, SignedCommand, Technology,
     Timestamp, Wh,
 };
 use greenledger::ledger::{Ledger, ManualClock};
-use greenledger::log::NoteSigner;
+use greenledger_core::log::NoteSigner;
 use greenledger::store::{keys, MemStore, Store};
 use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
@@ -217,7 +217,7 @@ impl World {
         assert_eq!(next, meta.next_serial, "bundles do not cover every issued serial");
         let mut claimed: BTreeMap<AccountId, u64> = BTreeMap::new();
         let mut id = 1;
-        while let Ok(c) = self.ledger.claim(greenledger::domain::ClaimId(id)) {
+        while let Ok(c) = self.ledger.claim(greenledger_core::ClaimId(id)) {
             let c: Claim = c;
             *claimed.entry(c.claimant).or_default() += c.energy.0;
             id += 1;

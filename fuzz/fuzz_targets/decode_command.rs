@@ -5,7 +5,7 @@
 #![no_main]
 
 use greenledger::rpc::{convert, pb};
-use greenledger::{codec, crypto};
+use greenledger_core::{codec, crypto};
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 

@@ -2,7 +2,7 @@
 //! the same bytes (the leaf encoding is canonical: one entry, one byte string, one hash).
 #![no_main]
 
-use greenledger::codec;
+use greenledger_core::codec;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,14 +1,14 @@
 //! Running a ledger: `init`, `serve`, `keygen`, `demo`.
 
 use super::client::{block_on, read_key, write_key, write_secret};
-use crate::crypto::Keypair;
-use crate::domain::command::Command;
-use crate::domain::policy::Policy;
 use crate::ledger::{Ledger, SystemClock};
-use crate::log::NoteSigner;
 use crate::store::SledStore;
 use anyhow::{bail, Context as _};
 use clap::Args;
+use greenledger_core::command::Command;
+use greenledger_core::crypto::Keypair;
+use greenledger_core::log::NoteSigner;
+use greenledger_core::policy::Policy;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

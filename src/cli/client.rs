@@ -1,12 +1,12 @@
 //! What every client command needs: a runtime, a connection, key files, times and output.
 
-use crate::crypto::Keypair;
-use crate::domain::calendar;
-use crate::domain::command::Command;
-use crate::domain::types::{AccountId, Interval};
 use crate::rpc::pb::ledger_client::LedgerClient;
 use crate::rpc::{convert, pb};
 use anyhow::{anyhow, bail, Context as _};
+use greenledger_core::calendar;
+use greenledger_core::command::Command;
+use greenledger_core::crypto::Keypair;
+use greenledger_core::types::{AccountId, Interval};
 use std::path::Path;
 use tonic::transport::Channel;
 
@@ -86,7 +86,7 @@ pub fn nonce() -> u64 {
 /// The ledger's name (what commands are signed for), from the verifier key it serves.
 pub async fn ledger_name(client: &mut LedgerClient<Channel>) -> anyhow::Result<String> {
     let cp = client.get_checkpoint(pb::GetCheckpointRequest {}).await?.into_inner();
-    let key = crate::log::NoteVerifier::parse(&cp.log_key)
+    let key = greenledger_core::log::NoteVerifier::parse(&cp.log_key)
         .map_err(|e| anyhow!("the server's log key {:?} is not a verifier key: {e}", cp.log_key))?;
     Ok(key.name().to_string())
 }

@@ -17,11 +17,11 @@
 
 use super::client::{self, account_arg, interval_arg};
 use super::Conn;
-use crate::domain::command::{Command, SignedCommand};
-use crate::domain::types::*;
 use crate::rpc::{convert, pb};
 use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, Subcommand};
+use greenledger_core::command::{Command, SignedCommand};
+use greenledger_core::types::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use std::path::PathBuf;

@@ -4,14 +4,14 @@
 use super::admin::DataDir;
 use super::client::{self, block_on};
 use crate::audit::{self, AuditState, ConsistencySource};
-use crate::domain::types::ClaimId;
 use crate::ledger::{Clock, SystemClock};
-use crate::log::merkle::Hash;
-use crate::log::{Checkpoint, CosignatureVerifier};
 use crate::rpc::pb;
 use crate::store::SledStore;
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
+use greenledger_core::log::merkle::Hash;
+use greenledger_core::log::{Checkpoint, CosignatureVerifier};
+use greenledger_core::types::ClaimId;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -103,7 +103,7 @@ pub fn proof(args: ProofArgs) -> anyhow::Result<()> {
         (None, None) => bail!("give --server or --data"),
     };
     // Parse it back to be sure the file is a proof bundle.
-    let parsed: crate::proof::ClaimProof =
+    let parsed: greenledger_core::proof::ClaimProof =
         serde_json::from_str(&json).context("the server sent something that is not a claim proof")?;
     std::fs::write(&args.out, format!("{json}\n")).with_context(|| format!("cannot write {}", args.out.display()))?;
     println!(
@@ -132,7 +132,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     if min > witnesses.len() {
         bail!("--min-witnesses {min} is more than the {} witness keys given", witnesses.len());
     }
-    match crate::proof::verify_json(&text, &key, &witnesses, min) {
+    match greenledger_core::proof::verify_json(&text, &key, &witnesses, min) {
         Ok(v) => {
             println!("VERIFIED {}", args.file.display());
             for line in v.describe() {
@@ -188,7 +188,7 @@ fn write_state(path: &Option<PathBuf>, state: &AuditState) -> anyhow::Result<()>
 }
 
 fn note_size(note: &str) -> anyhow::Result<u64> {
-    let (text, _) = crate::log::split(note)?;
+    let (text, _) = greenledger_core::log::split(note)?;
     Ok(Checkpoint::parse(&text)?.size)
 }
 
@@ -326,7 +326,7 @@ pub struct WitnessArgs {
 /// cosignature is stored in the ledger (served with every checkpoint); with --server it is
 /// printed (and written to --out) for the operator to add.
 pub fn witness(args: WitnessArgs) -> anyhow::Result<()> {
-    use crate::log::Cosigner;
+    use greenledger_core::log::Cosigner;
     let cosigner = if args.key.exists() {
         let text = std::fs::read_to_string(&args.key).with_context(|| format!("cannot read {}", args.key.display()))?;
         Cosigner::from_signer_key_str(text.trim()).map_err(|e| anyhow!("{}: {e}", args.key.display()))?
@@ -364,7 +364,7 @@ pub fn witness(args: WitnessArgs) -> anyhow::Result<()> {
                     audit::witness_check(&cp.checkpoint, &key, prior.as_ref(), &mut remote)
                 })
                 .map_err(|e| anyhow!("refusing to cosign: {e}"))?;
-                let (text, _) = crate::log::split(&cp.checkpoint)?;
+                let (text, _) = greenledger_core::log::split(&cp.checkpoint)?;
                 let line = cosigner.cosign(&text, now)?;
                 // Hand the cosignature to the ledger, which serves it with this checkpoint.
                 let req = pb::AddCosignatureRequest {
@@ -388,7 +388,7 @@ pub fn witness(args: WitnessArgs) -> anyhow::Result<()> {
             let (_, state) =
                 audit::witness_check(&note, &key, prior.as_ref(), &mut audit::StoreProofs(&**ledger.store()))
                     .map_err(|e| anyhow!("refusing to cosign: {e}"))?;
-            let (text, _) = crate::log::split(&note)?;
+            let (text, _) = greenledger_core::log::split(&note)?;
             let line = cosigner.cosign(&text, now)?;
             ledger.store_cosignature(cosigner.name(), &format!("{}\n{}", cosigner.verifier(), line))?;
             println!("stored the cosignature in {}; the ledger serves it with this checkpoint", dir.display());

@@ -2,10 +2,10 @@
 
 use super::client::{self, account_arg};
 use super::Conn;
-use crate::domain::types::Timestamp;
 use crate::rpc::pb;
 use anyhow::anyhow;
 use clap::Subcommand;
+use greenledger_core::types::Timestamp;
 use serde_json::json;
 
 #[derive(Subcommand, Debug)]

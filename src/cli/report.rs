@@ -3,23 +3,23 @@
 //! Text by default, `--format json` for scripts, `--format html` for a self-contained page. The
 //! ledger is opened directly with `--data DIR` (its store is locked while a server runs it), or
 //! asked over RPC with `--server ADDR`. Every statement is signed by the ledger's log key
-//! (see [`crate::accounting::signed`]): `--signed` writes the signed note too, and
+//! (see [`greenledger_core::accounting::signed`]): `--signed` writes the signed note too, and
 //! `greenledger verify-statement` checks one. `--format json` prints the signed statement's
 //! JSON (the statement with the ledger, checkpoint and claim list), pretty-printed.
 
 use super::admin::DataDir;
 use super::client::{account_arg, block_on, time_arg};
 use super::proof::Source;
-use crate::accounting::factors::{self, Factors};
-use crate::accounting::hourly::Statement;
-use crate::accounting::html;
-use crate::accounting::park::{Figures, ParkSpec, ParkStatement};
-use crate::accounting::signed::{self, open_statement, Signed};
-use crate::domain::types::Timestamp;
-use crate::log::NoteVerifier;
 use crate::rpc::pb;
 use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, Subcommand, ValueEnum};
+use greenledger_core::accounting::factors::{self, Factors};
+use greenledger_core::accounting::hourly::Statement;
+use greenledger_core::accounting::html;
+use greenledger_core::accounting::park::{Figures, ParkSpec, ParkStatement};
+use greenledger_core::accounting::signed::{self, open_statement, Signed};
+use greenledger_core::log::NoteVerifier;
+use greenledger_core::types::Timestamp;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
@@ -144,7 +144,7 @@ fn consumption(a: ConsumptionArgs) -> anyhow::Result<()> {
         }
         (None, Some(dir)) => {
             let ledger = open_local(dir)?;
-            signed::consumption_signed(&ledger, &account, from, to)?.1
+            crate::statements::consumption_signed(&ledger, &account, from, to)?.1
         }
         (None, None) => bail!("give --server or --data"),
     };
@@ -188,7 +188,7 @@ fn park(a: ParkArgs) -> anyhow::Result<()> {
         (None, Some(dir)) => {
             let factors = choose_factors(&a)?;
             let ledger = open_local(dir)?;
-            signed::park_signed(&ledger, &name, &members, period, &factors)?.2
+            crate::statements::park_signed(&ledger, &name, &members, period, &factors)?.2
         }
         (None, None) => bail!("give --server or --data"),
     };
@@ -332,7 +332,7 @@ pub fn verify_statement(a: VerifyStatementArgs) -> anyhow::Result<()> {
 /// Verifies the claim proof bundle `path` with `key` and finds its claim in the statement.
 fn match_proof(v: &serde_json::Value, path: &Path, key: &str) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let proof = crate::proof::verify_json(&text, key, &[], 0)
+    let proof = greenledger_core::proof::verify_json(&text, key, &[], 0)
         .map_err(|e| anyhow!("proof bundle {} does not verify: {e}", path.display()))?;
     let claims: Vec<signed::ClaimRef> = serde_json::from_value(v["claims"].clone())?;
     let s = &proof.summary;

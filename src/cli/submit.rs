@@ -3,11 +3,11 @@
 
 use super::client::{self, account_arg, interval_arg, time_arg};
 use super::{Signer, Top};
-use crate::domain::command::Command;
-use crate::domain::types::*;
 use crate::rpc::pb;
 use anyhow::{anyhow, bail};
 use clap::Args;
+use greenledger_core::command::Command;
+use greenledger_core::types::*;
 
 #[derive(Args, Debug)]
 pub struct RegisterAccountArgs {

@@ -1,6 +1,6 @@
 //! Where the sequencer's `now` comes from. Injected so that tests and demos are deterministic.
 
-use crate::domain::types::Timestamp;
+use greenledger_core::types::Timestamp;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub trait Clock: Send + Sync {

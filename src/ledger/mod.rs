@@ -17,19 +17,19 @@ pub mod sequencer;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use sequencer::Sequencer;
 
-use crate::codec;
-use crate::crypto;
-use crate::domain::command::{Command, Entry, SignedCommand};
-use crate::domain::refusal::{RefusalKind, Rejection};
-use crate::domain::replay::apply;
-use crate::domain::rules::{decide, Context};
-use crate::domain::types::*;
-use crate::domain::Refusal;
-use crate::log::merkle::{self, Hash, NodeId, NodeReader, Overlay};
-use crate::log::{checkpoint, Checkpoint, NoteSigner, NoteVerifier};
 use crate::store::view::PendingWriter;
 use crate::store::{keys, Pending, Store, StoreError, StoreView};
 use bincode::{Decode, Encode};
+use greenledger_core::codec;
+use greenledger_core::command::{Command, Entry, SignedCommand};
+use greenledger_core::crypto;
+use greenledger_core::log::merkle::{self, Hash, NodeId, NodeReader, Overlay};
+use greenledger_core::log::{checkpoint, Checkpoint, NoteSigner, NoteVerifier};
+use greenledger_core::refusal::{RefusalKind, Rejection};
+use greenledger_core::replay::apply;
+use greenledger_core::rules::{decide, Context};
+use greenledger_core::types::*;
+use greenledger_core::Refusal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -399,8 +399,8 @@ impl<S: Store> Ledger<S> {
 
     /// Signs `text` (which must end in a newline) as a C2SP signed note with the log key, for
     /// documents the ledger vouches for, such as accounting statements.
-    pub fn sign_note(&self, text: &str) -> Result<String, crate::log::NoteError> {
-        crate::log::note::sign(text, &[&self.signer])
+    pub fn sign_note(&self, text: &str) -> Result<String, greenledger_core::log::NoteError> {
+        greenledger_core::log::note::sign(text, &[&self.signer])
     }
 
     /// Runs `f` with the committed head while no batch is being written, so what `f` reads through

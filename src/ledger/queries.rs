@@ -2,12 +2,12 @@
 //! data and never take the writer's lock.
 
 use super::{Ledger, LedgerError, StoredNodes};
-use crate::codec;
-use crate::domain::command::Entry;
-use crate::domain::state::*;
-use crate::domain::types::*;
-use crate::log::merkle::{self, Hash};
 use crate::store::{keys, Pending, Store, StoreView};
+use greenledger_core::codec;
+use greenledger_core::command::Entry;
+use greenledger_core::log::merkle::{self, Hash};
+use greenledger_core::state::*;
+use greenledger_core::types::*;
 
 /// Most entries returned by one `entries` call.
 pub const MAX_ENTRIES_PER_CALL: u64 = 10_000;
@@ -207,7 +207,7 @@ impl<S: Store> Ledger<S> {
             .filter(|l| cosignature_fits(&note, l))
             .filter_map(|l| l.split_once('\n').map(|(_, line)| line.to_string()))
             .collect();
-        crate::log::add_signature_lines(&note, &fitting).map_err(|e| QueryError::Invalid(e.to_string()))
+        greenledger_core::log::add_signature_lines(&note, &fitting).map_err(|e| QueryError::Invalid(e.to_string()))
     }
 
     /// The entries that created and changed a bundle, oldest first (lineage back to issuance).
@@ -221,8 +221,8 @@ impl<S: Store> Ledger<S> {
 /// when its cosignature verifies over the note's text.
 fn cosignature_fits(note: &str, stored: &str) -> bool {
     let Some((key, line)) = stored.split_once('\n') else { return false };
-    let Ok(verifier) = crate::log::CosignatureVerifier::parse(key) else { return false };
-    let Ok((text, _)) = crate::log::split(note) else { return false };
-    let Ok(sig) = crate::log::note::SignatureLine::parse(line) else { return false };
+    let Ok(verifier) = greenledger_core::log::CosignatureVerifier::parse(key) else { return false };
+    let Ok((text, _)) = greenledger_core::log::split(note) else { return false };
+    let Ok(sig) = greenledger_core::log::note::SignatureLine::parse(line) else { return false };
     verifier.verify(&text, &sig.sig).is_ok()
 }

@@ -3,9 +3,9 @@
 //! commands. Under light load a batch is a single command and latency is one flush.
 
 use super::{Ledger, LedgerError, Outcome};
-use crate::crypto::{self, Authenticated, SignatureError};
-use crate::domain::command::SignedCommand;
 use crate::store::Store;
+use greenledger_core::command::SignedCommand;
+use greenledger_core::crypto::{self, Authenticated, SignatureError};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use tokio::sync::oneshot;

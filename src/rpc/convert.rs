@@ -2,10 +2,10 @@
 //! to protobuf. Every conversion error names the field and the value.
 
 use super::pb;
-use crate::domain::command::{Command, CommandBody, SignedCommand};
-use crate::domain::policy::Policy;
-use crate::domain::state::{self, BundleState};
-use crate::domain::types::*;
+use greenledger_core::command::{Command, CommandBody, SignedCommand};
+use greenledger_core::policy::Policy;
+use greenledger_core::state::{self, BundleState};
+use greenledger_core::types::*;
 
 /// A malformed field: which one and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,12 +1,13 @@
 //! The `greenledger.v1.Ledger` service: thin glue from gRPC to the ledger.
 
 use super::{convert, pb, status};
-use crate::accounting::factors;
-use crate::accounting::signed::{self, StatementError};
-use crate::codec;
-use crate::domain::types::*;
 use crate::ledger::{Clock, Ledger, Outcome, Receipt, Sequencer};
+use crate::statements::ReportError;
 use crate::store::Store;
+use greenledger_core::accounting::factors;
+use greenledger_core::accounting::signed::StatementError;
+use greenledger_core::codec;
+use greenledger_core::types::*;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,7 +104,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
                             Err(e) => {
                                 let s = status::bad_field(&e);
                                 let refused = crate::ledger::Refused {
-                                    kind: crate::domain::refusal::RefusalKind::Invalid,
+                                    kind: greenledger_core::refusal::RefusalKind::Invalid,
                                     message: s.message().to_string(),
                                 };
                                 slots.push((position, Some(Err(refused))));
@@ -215,15 +216,16 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         request: Request<pb::AddCosignatureRequest>,
     ) -> Result<Response<pb::CheckpointResponse>, Status> {
         let r = request.into_inner();
-        let witness = crate::log::CosignatureVerifier::parse(r.witness_key.trim())
+        let witness = greenledger_core::log::CosignatureVerifier::parse(r.witness_key.trim())
             .map_err(|e| status::invalid(format!("witness_key: {e}")))?;
-        let line = crate::log::SignatureLine::parse(r.signature_line.trim_end())
+        let line = greenledger_core::log::SignatureLine::parse(r.signature_line.trim_end())
             .map_err(|e| status::invalid(format!("signature_line: {e}")))?;
         if line.name != witness.name() || line.key_hash != witness.key_hash() {
             return Err(status::invalid("signature_line is not from witness_key"));
         }
         let committed = self.ledger.committed();
-        let (text, _) = crate::log::split(&committed.checkpoint).map_err(|e| Status::internal(e.to_string()))?;
+        let (text, _) =
+            greenledger_core::log::split(&committed.checkpoint).map_err(|e| Status::internal(e.to_string()))?;
         witness.verify(&text, &line.sig).map_err(|e| {
             Status::failed_precondition(format!(
                 "the cosignature does not verify over the current checkpoint (size {}): {e}",
@@ -385,7 +387,8 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         let r = request.into_inner();
         let account = convert::account("account", &r.account).map_err(|e| status::bad_field(&e))?;
         let ledger = self.ledger.clone();
-        let (_, signed) = blocking(move || signed::consumption_signed(&ledger, &account, r.from, r.to)).await?;
+        let (_, signed) =
+            blocking(move || crate::statements::consumption_signed(&ledger, &account, r.from, r.to)).await?;
         Ok(Response::new(pb::StatementResponse { json: signed.json, signed_note: signed.note }))
     }
 
@@ -420,15 +423,14 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         .map_err(|e| status::invalid(e.to_string()))?;
         let ledger = self.ledger.clone();
         let name = r.name;
-        let (_, _, signed) = blocking(move || signed::park_signed(&ledger, &name, &members, period, &factors)).await?;
+        let (_, _, signed) =
+            blocking(move || crate::statements::park_signed(&ledger, &name, &members, period, &factors)).await?;
         Ok(Response::new(pb::StatementResponse { json: signed.json, signed_note: signed.note }))
     }
 }
 
 /// Runs a statement off the async threads (it reads the store, and may wait for the writer).
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StatementError> + Send + 'static,
-) -> Result<T, Status> {
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ReportError> + Send + 'static) -> Result<T, Status> {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(t)) => Ok(t),
         Ok(Err(e)) => Err(statement_status(&e)),
@@ -436,10 +438,12 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-fn statement_status(e: &StatementError) -> Status {
+fn statement_status(e: &ReportError) -> Status {
     match e {
-        StatementError::Query(q) => status::query(q),
-        StatementError::Accounting(_) | StatementError::Format(_) => status::invalid(e.to_string()),
-        StatementError::Note(_) => Status::internal(e.to_string()),
+        ReportError::Query(q) => status::query(q),
+        ReportError::Statement(StatementError::Accounting(_) | StatementError::Format(_)) => {
+            status::invalid(e.to_string())
+        }
+        ReportError::Statement(_) => Status::internal(e.to_string()),
     }
 }

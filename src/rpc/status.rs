@@ -2,9 +2,9 @@
 //! precise gRPC code with a message a person can act on.
 
 use super::convert::BadField;
-use crate::domain::refusal::RefusalKind;
 use crate::ledger::queries::QueryError;
 use crate::ledger::{LedgerError, Refused};
+use greenledger_core::refusal::RefusalKind;
 use tonic::{Code, Status};
 
 pub fn code_of(kind: RefusalKind) -> Code {

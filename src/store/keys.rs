@@ -11,8 +11,8 @@
 //! | `S` | table letter, record key | state record |
 //! | `I` | index letter, owner, id | empty: secondary indexes for queries |
 
-use crate::domain::types::*;
-use crate::log::merkle::NodeId;
+use greenledger_core::log::merkle::NodeId;
+use greenledger_core::types::*;
 
 pub const HEAD: &[u8] = b"H";
 pub const CHECKPOINT: &[u8] = b"C";

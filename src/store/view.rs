@@ -3,10 +3,10 @@
 //! into [`Pending`], which also keeps the query indexes up to date; the sequencer commits it.
 
 use super::{keys, Batch, Store, StoreError};
-use crate::codec;
-use crate::domain::state::*;
-use crate::domain::types::*;
 use bincode::{Decode, Encode};
+use greenledger_core::codec;
+use greenledger_core::state::*;
+use greenledger_core::types::*;
 use std::collections::BTreeMap;
 
 impl From<StoreError> for StoreFault {

@@ -6,16 +6,18 @@
 #![allow(dead_code)]
 
 use crate::common::{key, log_signer, LEDGER, MWH};
-use greenledger::crypto::Keypair;
-use greenledger::domain::calendar::unix;
-use greenledger::domain::*;
 use greenledger::ledger::{Clock, Ledger, ManualClock};
-use greenledger::log::{leaf_hash, open_checkpoint, verify_consistency, verify_inclusion, Hash, MemTree, NoteVerifier};
 use greenledger::rpc::convert::signed_to_pb;
 use greenledger::rpc::pb;
 use greenledger::rpc::pb::ledger_client::LedgerClient;
 use greenledger::rpc::server::{spawn, Running};
 use greenledger::store::Store;
+use greenledger_core::calendar::unix;
+use greenledger_core::crypto::Keypair;
+use greenledger_core::log::{
+    leaf_hash, open_checkpoint, verify_consistency, verify_inclusion, Hash, MemTree, NoteVerifier,
+};
+use greenledger_core::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tonic::transport::Channel;
@@ -288,7 +290,7 @@ pub async fn verify_log(net: &mut Net, earlier: &[pb::CheckpointResponse]) -> u6
     let mut tree = MemTree::new();
     for (i, e) in entries.iter().enumerate() {
         assert_eq!(e.index, i as u64, "entries out of order");
-        greenledger::codec::decode_leaf(&e.leaf).expect("every leaf decodes");
+        greenledger_core::codec::decode_leaf(&e.leaf).expect("every leaf decodes");
         tree.push(&e.leaf);
     }
     assert_eq!(tree.root(), root, "root rebuilt from the entries differs from the checkpoint");

@@ -2,12 +2,12 @@
 //! helpers to submit commands and to snapshot everything the store holds.
 #![allow(dead_code)]
 
-use greenledger::crypto::Keypair;
-use greenledger::domain::calendar::unix;
-use greenledger::domain::*;
 use greenledger::ledger::{Ledger, ManualClock, Outcome, Receipt, Refused};
-use greenledger::log::NoteSigner;
 use greenledger::store::{MemStore, Store};
+use greenledger_core::calendar::unix;
+use greenledger_core::crypto::Keypair;
+use greenledger_core::log::NoteSigner;
+use greenledger_core::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -169,12 +169,12 @@ impl Harness {
     }
 
     /// Bundles held by an account.
-    pub fn holdings(&self, who: &Keypair) -> Vec<greenledger::domain::state::Bundle> {
+    pub fn holdings(&self, who: &Keypair) -> Vec<greenledger_core::state::Bundle> {
         self.ledger.holdings(&who.account()).unwrap()
     }
 
     /// The only active bundle of an account.
-    pub fn only_bundle(&self, who: &Keypair) -> greenledger::domain::state::Bundle {
+    pub fn only_bundle(&self, who: &Keypair) -> greenledger_core::state::Bundle {
         let mut b: Vec<_> = self.holdings(who).into_iter().filter(|b| b.state == state::BundleState::Active).collect();
         assert_eq!(b.len(), 1, "expected exactly one active bundle, got {b:?}");
         b.pop().unwrap()

@@ -29,11 +29,11 @@
 #![allow(dead_code)]
 
 use anyhow::{anyhow, bail, Context as _};
-use greenledger::crypto::Keypair;
-use greenledger::domain::command::Command;
-use greenledger::domain::types::*;
 use greenledger::rpc::pb::ledger_client::LedgerClient;
 use greenledger::rpc::{convert, pb};
+use greenledger_core::command::Command;
+use greenledger_core::crypto::Keypair;
+use greenledger_core::types::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -793,10 +793,10 @@ pub async fn measure_proofs(endpoint: &str, concurrency: usize, seconds: f64) ->
                     let leaf = leaf.ok_or_else(|| anyhow!("entry {index} missing"))?;
                     let path: Vec<[u8; 32]> =
                         p.hashes.iter().map(|h| h.as_slice().try_into().unwrap_or([0; 32])).collect();
-                    greenledger::log::merkle::verify_inclusion(
+                    greenledger_core::log::merkle::verify_inclusion(
                         index,
                         size,
-                        &greenledger::log::merkle::leaf_hash(&leaf.leaf),
+                        &greenledger_core::log::merkle::leaf_hash(&leaf.leaf),
                         &path,
                         &root,
                     )
@@ -850,8 +850,8 @@ pub async fn audit(endpoint: &str) -> anyhow::Result<serde_json::Value> {
     let download_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let (ok, root_ok) = tokio::task::spawn_blocking(move || {
-        let mut r = greenledger::domain::replay::Replayer::new();
-        let mut tree = greenledger::log::merkle::MemTree::new();
+        let mut r = greenledger_core::replay::Replayer::new();
+        let mut tree = greenledger_core::log::merkle::MemTree::new();
         for leaf in &leaves {
             r.push(leaf).map_err(|e| anyhow!("replay failed: {e}"))?;
             tree.push(leaf);

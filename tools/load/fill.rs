@@ -5,12 +5,12 @@
 //! rules (one bundle per issuance, one new id per split), so everything is signed in advance.
 
 use greenledger::cli::admin::{create, DataDir, InitArgs};
-use greenledger::crypto::Keypair;
-use greenledger::domain::calendar::unix;
-use greenledger::domain::command::{Command, SignedCommand};
-use greenledger::domain::types::*;
 use greenledger::ledger::Ledger;
 use greenledger::store::{SledStore, Store};
+use greenledger_core::calendar::unix;
+use greenledger_core::command::{Command, SignedCommand};
+use greenledger_core::crypto::Keypair;
+use greenledger_core::types::*;
 use std::path::Path;
 use std::time::Instant;
 

@@ -2,11 +2,11 @@
 //! second (single and batch, one core), SHA-256 node hashes per second, durable sled commits
 //! (apply_batch + flush) per second and raw fsyncs per second.
 
-use greenledger::crypto::{self, Keypair};
-use greenledger::domain::command::{Command, SignedCommand};
-use greenledger::domain::types::*;
-use greenledger::log::merkle;
 use greenledger::store::{Batch, SledStore, Store};
+use greenledger_core::command::{Command, SignedCommand};
+use greenledger_core::crypto::{self, Keypair};
+use greenledger_core::log::merkle;
+use greenledger_core::types::*;
 use std::io::Write;
 use std::time::{Duration, Instant};
 

@@ -17,7 +17,7 @@ mod limits;
 mod load_core;
 
 use clap::Parser;
-use greenledger::crypto::Keypair;
+use greenledger_core::crypto::Keypair;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]

@@ -1,11 +1,11 @@
 //! Gathers the records a statement needs from a ledger, through its query methods.
 
-use super::hourly::{AccountRecords, ClaimRecord, Delivery, DeliveryKind};
-use crate::domain::rules::MAX_READING_DAYS;
-use crate::domain::types::{AccountId, Interval};
 use crate::ledger::queries::QueryError;
 use crate::ledger::Ledger;
 use crate::store::Store;
+use greenledger_core::accounting::hourly::{AccountRecords, ClaimRecord, Delivery, DeliveryKind};
+use greenledger_core::rules::MAX_READING_DAYS;
+use greenledger_core::types::{AccountId, Interval};
 
 /// The consumption readings, claims and deliveries of `account` that touch `period`.
 ///

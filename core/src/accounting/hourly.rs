@@ -37,8 +37,8 @@
 //! total consumption for the whole period, capped at 100%.
 
 use super::{spread, AccountingError, Period, Share, HOUR};
-use crate::domain::state::{Claim, Consumption, Origin};
-use crate::domain::types::*;
+use crate::state::{Claim, Consumption, Origin};
+use crate::types::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 

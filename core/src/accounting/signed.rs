@@ -20,16 +20,11 @@
 //! (the checkpoint key). The text starts with `{"format":`, so it can never be taken for a
 //! checkpoint (whose first line is the ledger name), and a checkpoint never opens as a statement.
 
-use super::factors::Factors;
-use super::hourly::{statement, Statement};
-use super::load::account_records;
-use super::park::{park_statement, ParkStatement};
-use super::{AccountingError, Period, HOUR};
-use crate::domain::types::{AccountId, Interval};
-use crate::ledger::queries::QueryError;
-use crate::ledger::{Head, Ledger};
+use super::hourly::Statement;
+use super::park::ParkStatement;
+use super::AccountingError;
+use crate::log::merkle::Hash;
 use crate::log::note::{self, NoteError, NoteSigner, NoteVerifier};
-use crate::store::Store;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -37,14 +32,9 @@ use serde::{Deserialize, Serialize};
 /// The `format` of signed statements.
 pub const FORMAT: &str = "greenledger-statement/v1";
 
-/// Attempts to read a statement without holding writers back before reading it while they wait.
-const OPTIMISTIC_ATTEMPTS: usize = 3;
-
 /// Why a statement could not be made, signed or opened.
 #[derive(Debug, thiserror::Error)]
 pub enum StatementError {
-    #[error(transparent)]
-    Query(#[from] QueryError),
     #[error(transparent)]
     Accounting(#[from] AccountingError),
     #[error("signature: {0}")]
@@ -70,8 +60,8 @@ pub struct At {
 }
 
 impl At {
-    pub fn of(head: &Head) -> At {
-        At { size: head.size, root: B64.encode(head.root) }
+    pub fn new(size: u64, root: &Hash) -> At {
+        At { size, root: B64.encode(root) }
     }
 }
 
@@ -171,11 +161,6 @@ pub fn sign_statement(json: &str, signer: &NoteSigner) -> Result<String, Stateme
     Ok(note::sign(&statement_text(json)?, &[signer])?)
 }
 
-/// Signs the statement `json` with the log key of `ledger`.
-pub fn sign_with_ledger<S: Store>(json: &str, ledger: &Ledger<S>) -> Result<String, StatementError> {
-    Ok(ledger.sign_note(&statement_text(json)?)?)
-}
-
 /// Checks the signature of a signed statement with the ledger's log key and returns its JSON.
 /// Fails when the signature does not verify, when the note is not a statement of
 /// [`FORMAT`], or when the statement names another ledger than the key.
@@ -210,87 +195,6 @@ pub fn open_statement(note: &str, verifier: &NoteVerifier) -> Result<serde_json:
 pub struct Signed {
     pub json: String,
     pub note: String,
-}
-
-/// Runs `f` on a state of the ledger that matches a committed head: first without holding
-/// writers back (checking afterwards that no batch was committed meanwhile), then, if the ledger
-/// keeps changing, while writers wait.
-fn at_settled_head<S: Store, T>(
-    ledger: &Ledger<S>,
-    f: impl Fn() -> Result<T, StatementError>,
-) -> Result<(Head, T), StatementError> {
-    for _ in 0..OPTIMISTIC_ATTEMPTS {
-        let before = ledger.committed().head;
-        let out = f()?;
-        // A batch written while `f` read has updated the committed head before the writer lock
-        // is free again, so an unchanged head means `f` saw exactly the state at `before`.
-        if ledger.with_settled_head(|h| *h == before) {
-            return Ok((before, out));
-        }
-    }
-    ledger.with_settled_head(|h| Ok((h.clone(), f()?)))
-}
-
-/// The consumption statement of `account` over `[from, to)`, signed by the ledger.
-pub fn consumption_signed<S: Store>(
-    ledger: &Ledger<S>,
-    account: &AccountId,
-    from: u64,
-    to: u64,
-) -> Result<(Statement, Signed), StatementError> {
-    let period = Period::new(from, to)?;
-    let (head, s) = at_settled_head(ledger, || {
-        let records = account_records(ledger, account, period.interval)?;
-        Ok(statement(&records, from, to)?)
-    })?;
-    let json = consumption_json(&head.name, &At::of(&head), &s);
-    let note = sign_with_ledger(&json, ledger)?;
-    Ok((s, Signed { json, note }))
-}
-
-/// The member statements and the park statement over `period` (or, when `None`, over the
-/// members' metered span), signed by the ledger.
-pub fn park_signed<S: Store>(
-    ledger: &Ledger<S>,
-    name: &str,
-    members: &[AccountId],
-    period: Option<(u64, u64)>,
-    factors: &Factors,
-) -> Result<(ParkStatement, Vec<Statement>, Signed), StatementError> {
-    let (head, (p, statements)) = at_settled_head(ledger, || {
-        let interval = match period {
-            Some((from, to)) => Interval::new(from, to),
-            None => metered_span(ledger, members)?
-                .ok_or_else(|| StatementError::Format("no member has metered consumption; give the period".into()))?,
-        };
-        let period = Period::new(interval.start.0, interval.end.0)?;
-        let statements = members
-            .iter()
-            .map(|m| {
-                let records = account_records(ledger, m, period.interval)?;
-                Ok(statement(&records, period.interval.start.0, period.interval.end.0)?)
-            })
-            .collect::<Result<Vec<Statement>, StatementError>>()?;
-        let p = park_statement(name, &statements, factors)?;
-        Ok((p, statements))
-    })?;
-    let json = park_json(&head.name, &At::of(&head), &p, &statements);
-    let note = sign_with_ledger(&json, ledger)?;
-    Ok((p, statements, Signed { json, note }))
-}
-
-/// The smallest span of whole hours covering every member's metered consumption, if any.
-pub fn metered_span<S: Store>(ledger: &Ledger<S>, members: &[AccountId]) -> Result<Option<Interval>, QueryError> {
-    let mut span: Option<(u64, u64)> = None;
-    for m in members {
-        if let Some(i) = ledger.account(m)?.metered {
-            span = Some(match span {
-                None => (i.start.0, i.end.0),
-                Some((s, e)) => (s.min(i.start.0), e.max(i.end.0)),
-            });
-        }
-    }
-    Ok(span.map(|(s, e)| Interval::new(s / HOUR * HOUR, e.div_ceil(HOUR) * HOUR)))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ pub struct Timestamp(pub u64);
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (y, mo, d, h, mi, s) = crate::domain::calendar::civil(self.0);
+        let (y, mo, d, h, mi, s) = crate::calendar::civil(self.0);
         write!(f, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
     }
 }

@@ -4,8 +4,8 @@
 //! authenticated commands, so a forgotten signature check cannot compile.
 
 use crate::codec;
-use crate::domain::command::{Command, CommandBody, SignedCommand};
-use crate::domain::types::AccountId;
+use crate::command::{Command, CommandBody, SignedCommand};
+use crate::types::AccountId;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rand_core::{CryptoRng, RngCore};
 
@@ -173,7 +173,7 @@ pub fn verify_many(ledger_name: &str, commands: Vec<SignedCommand>) -> Vec<Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::types::*;
+    use crate::types::*;
 
     fn cmd(k: &Keypair, nonce: u64) -> SignedCommand {
         k.sign(

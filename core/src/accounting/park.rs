@@ -28,7 +28,7 @@
 use super::factors::Factors;
 use super::hourly::Statement;
 use super::{AccountingError, Share};
-use crate::domain::types::{AccountId, Interval};
+use crate::types::{AccountId, Interval};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 

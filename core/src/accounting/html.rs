@@ -5,7 +5,7 @@
 
 use super::hourly::Statement;
 use super::park::{Figures, ParkStatement};
-use crate::domain::types::Timestamp;
+use crate::types::Timestamp;
 use std::fmt::Write as _;
 
 const CHART_HEIGHT: u64 = 300;

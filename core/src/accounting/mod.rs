@@ -1,8 +1,8 @@
 //! Green-consumption accounting: pure functions from ledger records to statements.
 //!
 //! Nothing here touches storage, the network or a clock: the caller hands in records and gets
-//! back a statement it can print as text or JSON. Only [`load`] and [`signed`] read a ledger,
-//! through its query methods, to gather the records of an account and to sign statements.
+//! back a statement it can print as text or JSON. Gathering the records from a running ledger
+//! and signing at a settled head is the main crate's `statements` module.
 //!
 //! Layout:
 //! - [`hourly`]: the green consumption statement of one account, hour by hour, with 24/7 matching
@@ -12,9 +12,8 @@
 //! - [`factors`]: grid emission factors as integers (milligrams CO2 per kWh), the published
 //!   Chinese factors embedded from `data/china-grid-factors.json`, and integer emission arithmetic.
 //! - [`html`]: self-contained HTML pages, with an inline SVG chart of the hourly statement.
-//! - [`load`]: gathers the records of an account from a [`crate::ledger::Ledger`].
-//! - [`signed`]: statements as canonical JSON signed by the ledger's log key (C2SP signed notes),
-//!   computed at a stated checkpoint.
+//! - [`signed`]: statements as canonical JSON signed as C2SP signed notes with the ledger's
+//!   log key, naming the checkpoint they were computed at; opening and checking them offline.
 //!
 //! The one rule that keeps every figure honest: **a MWh counts once**. Green energy enters a
 //! statement only through the account's claims (retired certificates); see [`hourly`].
@@ -22,11 +21,10 @@
 pub mod factors;
 pub mod hourly;
 pub mod html;
-pub mod load;
 pub mod park;
 pub mod signed;
 
-use crate::domain::types::{Interval, Timestamp};
+use crate::types::{Interval, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Seconds in an hour: statements are bucketed by UTC hour (China Standard Time is UTC+8, so

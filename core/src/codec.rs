@@ -4,7 +4,7 @@
 //! domain-separation prefix for every signed or hashed kind, and a format version. The golden
 //! tests at the bottom fail if the encoding ever drifts: a drift would change every hash in the log.
 
-use crate::domain::command::{CommandBody, Entry, SignedCommand};
+use crate::command::{CommandBody, Entry, SignedCommand};
 use bincode::config::{BigEndian, Configuration, Fixint, Limit};
 use bincode::{Decode, Encode};
 use sha2::{Digest, Sha256};
@@ -95,8 +95,8 @@ pub mod serde_sig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::command::Command;
-    use crate::domain::types::*;
+    use crate::command::Command;
+    use crate::types::*;
 
     fn sample_body() -> CommandBody {
         CommandBody {
