@@ -12,6 +12,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use greenledger::store::{Batch, SledStore, Store};
 use greenledger_core::calendar::unix;
 use greenledger_core::codec;
+use greenledger_core::command as cmd;
 use greenledger_core::crypto::{self, Keypair};
 use greenledger_core::log::merkle::{self, MemTree};
 use greenledger_core::replay::apply;
@@ -72,30 +73,36 @@ fn state_with_bundle() -> (MemState, Keypair, Keypair, u64) {
     let now = Timestamp(unix(2026, 3, 1, 0, 0, 0));
     let iv = Interval::new(unix(2026, 2, 1, 0, 0, 0), unix(2026, 2, 1, 1, 0, 0));
     let dev = DeviceId("BENCH-WIND-1".into());
-    let reg = |k: &Keypair, roles: &[Role]| Command::RegisterAccount {
-        account: k.account(),
-        name: "bench".into(),
-        roles: Roles::of(roles),
+    let reg = |k: &Keypair, roles: &[Role]| {
+        Command::RegisterAccount(cmd::RegisterAccount {
+            account: k.account(),
+            name: "bench".into(),
+            roles: Roles::of(roles),
+        })
     };
     let cmds = vec![
-        op.sign(LEDGER, 0, Command::Genesis { policy: Policy::new(LEDGER), operator_name: "op".into() }),
+        op.sign(LEDGER, 0, Command::Genesis(cmd::Genesis { policy: Policy::new(LEDGER), operator_name: "op".into() })),
         op.sign(LEDGER, 1, reg(&meter, &[Role::MeterOperator])),
         op.sign(LEDGER, 2, reg(&gen, &[Role::Generator])),
         op.sign(LEDGER, 3, reg(&cons, &[Role::Consumer])),
         op.sign(
             LEDGER,
             4,
-            Command::RegisterDevice {
+            Command::RegisterDevice(cmd::RegisterDevice {
                 device: dev.clone(),
                 owner: gen.account(),
                 technology: Technology::Wind,
                 capacity_w: 200_000_000,
                 region: "inner_mongolia".into(),
                 commissioned: Timestamp(unix(2020, 1, 1, 0, 0, 0)),
-            },
+            }),
         ),
-        meter.sign(LEDGER, 1, Command::PostGeneration { device: dev.clone(), interval: iv, energy: Wh(100 * MWH) }),
-        gen.sign(LEDGER, 1, Command::Issue { device: dev, interval: iv }),
+        meter.sign(
+            LEDGER,
+            1,
+            Command::PostGeneration(cmd::PostGeneration { device: dev.clone(), interval: iv, energy: Wh(100 * MWH) }),
+        ),
+        gen.sign(LEDGER, 1, Command::Issue(cmd::Issue { device: dev, interval: iv })),
     ];
     let mut state = MemState::default();
     for (i, c) in cmds.into_iter().enumerate() {
@@ -116,11 +123,11 @@ fn rules(c: &mut Criterion) {
         gen.sign(
             LEDGER,
             99,
-            Command::Transfer {
+            Command::Transfer(cmd::Transfer {
                 bundle: BundleId(bundle),
                 serials: SerialRange::new(start, start + 3),
                 to: cons.account(),
-            },
+            }),
         ),
     )
     .unwrap();

@@ -16,6 +16,7 @@ use anyhow::{anyhow, bail};
 use greenledger_core::accounting::hourly::Statement;
 use greenledger_core::accounting::park::ParkStatement;
 use greenledger_core::accounting::{html, signed};
+use greenledger_core::command as cmd;
 use greenledger_core::command::{Command, SignedCommand};
 use greenledger_core::crypto::Keypair;
 use greenledger_core::types::*;
@@ -184,10 +185,12 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
     let mut report = Report { server_addr: server.addr.to_string(), ..Report::default() };
 
     // Participants and devices.
-    let reg = |k: &Keypair, name: &str, roles: &[Role]| Command::RegisterAccount {
-        account: k.account(),
-        name: name.into(),
-        roles: Roles::of(roles),
+    let reg = |k: &Keypair, name: &str, roles: &[Role]| {
+        Command::RegisterAccount(cmd::RegisterAccount {
+            account: k.account(),
+            name: name.into(),
+            roles: Roles::of(roles),
+        })
     };
     let mut setup = vec![
         reg(&a.meter, "State Grid metering", &[Role::MeterOperator]),
@@ -198,22 +201,22 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
         reg(&a.battery, "Changzhou Battery Factory", &[Role::Consumer]),
         reg(&a.modules, "Suzhou Module Factory", &[Role::Consumer]),
     ];
-    setup.push(Command::RegisterDevice {
+    setup.push(Command::RegisterDevice(cmd::RegisterDevice {
         device: DeviceId("IM-WIND-01".into()),
         owner: a.wind_co.account(),
         technology: Technology::Wind,
         capacity_w: 50_000_000,
         region: "inner_mongolia".into(),
         commissioned: Timestamp(greenledger_core::calendar::unix(2021, 6, 30, 0, 0, 0)),
-    });
-    setup.push(Command::RegisterDevice {
+    }));
+    setup.push(Command::RegisterDevice(cmd::RegisterDevice {
         device: DeviceId("JS-SOLAR-01".into()),
         owner: a.solar_co.account(),
         technology: Technology::Solar,
         capacity_w: 8_000_000,
         region: "jiangsu".into(),
         commissioned: Timestamp(greenledger_core::calendar::unix(2023, 3, 1, 0, 0, 0)),
-    });
+    }));
     let signed: Vec<_> = setup.into_iter().map(|c| d.sign(&a.operator.clone(), c)).collect();
     d.all_ok(signed).await?;
 
@@ -228,18 +231,32 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
         let iv = Interval::new(start + h * 3600, start + (h + 1) * 3600);
         let (w, s) = (wind_wh(h), solar_wh(h));
         let m = a.meter.clone();
-        day_cmds.push(d.sign(&m, Command::PostGeneration { device: wind.clone(), interval: iv, energy: Wh(w) }));
-        day_cmds.push(d.sign(&m, Command::PostGeneration { device: solar.clone(), interval: iv, energy: Wh(s) }));
+        day_cmds.push(d.sign(
+            &m,
+            Command::PostGeneration(cmd::PostGeneration { device: wind.clone(), interval: iv, energy: Wh(w) }),
+        ));
+        day_cmds.push(d.sign(
+            &m,
+            Command::PostGeneration(cmd::PostGeneration { device: solar.clone(), interval: iv, energy: Wh(s) }),
+        ));
         // The battery factory draws about 6 MWh an hour, the module factory about 9.
         let battery_use = 6 * MWH + (h % 7) * 150_000;
         let modules_use = 9 * MWH + (h % 5) * 200_000;
         day_cmds.push(d.sign(
             &m,
-            Command::PostConsumption { account: a.battery.account(), interval: iv, energy: Wh(battery_use) },
+            Command::PostConsumption(cmd::PostConsumption {
+                account: a.battery.account(),
+                interval: iv,
+                energy: Wh(battery_use),
+            }),
         ));
         day_cmds.push(d.sign(
             &m,
-            Command::PostConsumption { account: a.modules.account(), interval: iv, energy: Wh(modules_use) },
+            Command::PostConsumption(cmd::PostConsumption {
+                account: a.modules.account(),
+                interval: iv,
+                energy: Wh(modules_use),
+            }),
         ));
         // 70% of the rooftop output flows over the dedicated line to the battery factory.
         let direct = s * 7 / 10;
@@ -247,12 +264,12 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
             direct_total += direct;
             day_cmds.push(d.sign(
                 &m,
-                Command::PostDirectSupply {
+                Command::PostDirectSupply(cmd::PostDirectSupply {
                     device: solar.clone(),
                     consumer: a.battery.account(),
                     interval: iv,
                     energy: Wh(direct),
-                },
+                }),
             ));
         }
         // The module factory buys 5 MWh of wind power every hour on the exchange.
@@ -260,16 +277,16 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
         let x = a.exchange.clone();
         day_cmds.push(d.sign(
             &x,
-            Command::SettleTrade {
+            Command::SettleTrade(cmd::SettleTrade {
                 device: wind.clone(),
                 interval: iv,
                 buyer: a.modules.account(),
                 energy: Wh(5 * MWH),
-            },
+            }),
         ));
         let (wc, sc) = (a.wind_co.clone(), a.solar_co.clone());
-        day_cmds.push(d.sign(&wc, Command::Issue { device: wind.clone(), interval: iv }));
-        day_cmds.push(d.sign(&sc, Command::Issue { device: solar.clone(), interval: iv }));
+        day_cmds.push(d.sign(&wc, Command::Issue(cmd::Issue { device: wind.clone(), interval: iv })));
+        day_cmds.push(d.sign(&sc, Command::Issue(cmd::Issue { device: solar.clone(), interval: iv })));
     }
     d.all_ok(day_cmds).await?;
 
@@ -281,11 +298,11 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
     let wc = a.wind_co.clone();
     d.one(
         &wc,
-        Command::Transfer {
+        Command::Transfer(cmd::Transfer {
             bundle: BundleId(b.id),
             serials: SerialRange::new(s.start, s.start + take),
             to: a.battery.account(),
-        },
+        }),
     )
     .await?;
     let sold_bundle = b.id;
@@ -311,13 +328,13 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
             let r = d
                 .one(
                     &who,
-                    Command::Retire {
+                    Command::Retire(cmd::Retire {
                         bundle: BundleId(b.id),
                         serials: SerialRange::new(serials.start, serials.end),
                         beneficiary: beneficiary.into(),
                         purpose: purpose.into(),
                         consumption: period,
-                    },
+                    }),
                 )
                 .await?;
             let _ = r;
@@ -336,20 +353,20 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
     d.refused(
         &bat,
         "retire the same certificates twice",
-        Command::Retire {
+        Command::Retire(cmd::Retire {
             bundle: BundleId(battery_retired.id),
             serials: SerialRange::new(rs.start, rs.end),
             beneficiary: "Another customer".into(),
             purpose: "second claim".into(),
             consumption: period,
-        },
+        }),
         &mut report,
     )
     .await?;
     d.refused(
         &wc,
         "sell certificates already sold to the battery factory",
-        Command::Transfer { bundle: BundleId(sold_bundle), serials: sold, to: a.modules.account() },
+        Command::Transfer(cmd::Transfer { bundle: BundleId(sold_bundle), serials: sold, to: a.modules.account() }),
         &mut report,
     )
     .await?;
@@ -357,7 +374,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
     d.refused(
         &wc,
         "issue the same wind hour twice",
-        Command::Issue { device: wind.clone(), interval: first_hour },
+        Command::Issue(cmd::Issue { device: wind.clone(), interval: first_hour }),
         &mut report,
     )
     .await?;
@@ -365,41 +382,49 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
     d.refused(
         &m,
         "deliver already-issued solar output over the direct line",
-        Command::PostDirectSupply {
+        Command::PostDirectSupply(cmd::PostDirectSupply {
             device: solar.clone(),
             consumer: a.battery.account(),
             interval: Interval::new(start + 12 * 3600, start + 13 * 3600),
             energy: Wh(MWH),
-        },
+        }),
         &mut report,
     )
     .await?;
     d.refused(
         &m,
         "post an overlapping wind reading",
-        Command::PostGeneration {
+        Command::PostGeneration(cmd::PostGeneration {
             device: wind.clone(),
             interval: Interval::new(start + 1800, start + 5400),
             energy: Wh(MWH),
-        },
+        }),
         &mut report,
     )
     .await?;
     let rg = a.regulator.clone();
     // The regulator learns that the wind farm's last hour was also registered for CCER offsets.
     let last_hour = Interval::new(start + (HOURS - 1) * 3600, start + HOURS * 3600);
-    d.one(&rg, Command::DeclareExclusion { device: wind.clone(), interval: last_hour, scheme: "CCER".into() }).await?;
+    d.one(
+        &rg,
+        Command::DeclareExclusion(cmd::DeclareExclusion {
+            device: wind.clone(),
+            interval: last_hour,
+            scheme: "CCER".into(),
+        }),
+    )
+    .await?;
     let frozen = d.holdings(&a.wind_co).await?.into_iter().find(|b| b.state == "frozen");
     if let Some(f) = frozen {
         let fs = f.serials.unwrap_or_default();
         d.refused(
             &wc,
             "sell wind certificates whose hour is claimed in CCER",
-            Command::Transfer {
+            Command::Transfer(cmd::Transfer {
                 bundle: BundleId(f.id),
                 serials: SerialRange::new(fs.start, fs.end),
                 to: a.battery.account(),
-            },
+            }),
             &mut report,
         )
         .await?;

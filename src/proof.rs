@@ -6,6 +6,7 @@ use crate::ledger::Ledger;
 use crate::store::Store;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use greenledger_core::command as cmd;
 use greenledger_core::command::Command;
 use greenledger_core::log::Checkpoint;
 use greenledger_core::proof::{ClaimProof, Consistency, ProofEntry, Summary, FORMAT};
@@ -22,8 +23,8 @@ fn history_role(command: &Command, claimed: &SerialRange, is_claim: bool, is_iss
     match command {
         _ if is_claim => "retirement",
         _ if is_issue => "issuance",
-        Command::Transfer { serials, .. } if serials.contains(claimed) => "transfer",
-        Command::SettleTrade { .. } => "trade-move",
+        Command::Transfer(cmd::Transfer { serials, .. }) if serials.contains(claimed) => "transfer",
+        Command::SettleTrade(cmd::SettleTrade { .. }) => "trade-move",
         _ => "split",
     }
 }

@@ -1,6 +1,7 @@
 //! Green-consumption accounting end to end on the in-memory ledger: hourly (24/7) statements,
 //! park statements without double counting, and emissions in integer grams.
 
+use greenledger_core::command as cmd;
 mod common;
 use common::*;
 use greenledger::statements::load::account_records;
@@ -22,7 +23,7 @@ fn statement_of(h: &Harness, who: AccountId, from: u64, to: u64) -> Statement {
 fn give_all(h: &mut Harness, to: AccountId) {
     let g = h.generator.clone();
     let b = h.only_bundle(&g);
-    h.ok(&g, Command::Transfer { bundle: b.id, serials: b.serials, to });
+    h.ok(&g, Command::Transfer(cmd::Transfer { bundle: b.id, serials: b.serials, to }));
 }
 
 /// Retires every active bundle `who` holds, for consumption in `consumption`.
@@ -31,13 +32,13 @@ fn retire_all(h: &mut Harness, who: &greenledger_core::crypto::Keypair, consumpt
     for b in held {
         h.ok(
             who,
-            Command::Retire {
+            Command::Retire(cmd::Retire {
                 bundle: b.id,
                 serials: b.serials,
                 beneficiary: "Battery factory".into(),
                 purpose: "RE100 report".into(),
                 consumption,
-            },
+            }),
         );
     }
 }
@@ -67,13 +68,26 @@ fn a_day_with_known_hours_gives_the_exact_matched_share() {
     let m = h.meter.clone();
     h.ok(
         &m,
-        Command::PostDirectSupply { device: Harness::wind(), consumer: me, interval: hour(12), energy: Wh(2_500_000) },
+        Command::PostDirectSupply(cmd::PostDirectSupply {
+            device: Harness::wind(),
+            consumer: me,
+            interval: hour(12),
+            energy: Wh(2_500_000),
+        }),
     );
     h.issue(12);
     // Hour 13: a 3 MWh green-power trade: 3 certificates travel with the power.
     h.generation(13, 3 * MWH);
     let p = h.platform.clone();
-    h.ok(&p, Command::SettleTrade { device: Harness::wind(), interval: hour(13), buyer: me, energy: Wh(3 * MWH) });
+    h.ok(
+        &p,
+        Command::SettleTrade(cmd::SettleTrade {
+            device: Harness::wind(),
+            interval: hour(13),
+            buyer: me,
+            energy: Wh(3 * MWH),
+        }),
+    );
     h.issue(13);
     retire_all(&mut h, &c, day());
     // Hour 14: 2 MWh bought but not retired: held certificates count for no one.
@@ -139,7 +153,7 @@ fn energy_moved_between_park_members_counts_once() {
     // Member A passes 3 of its 4 certificates to member B, which retires them; A retires 1.
     let held = h.only_bundle(&a);
     let three = SerialRange::new(held.serials.start.0, held.serials.start.0 + 3);
-    h.ok(&a, Command::Transfer { bundle: held.id, serials: three, to: b.account() });
+    h.ok(&a, Command::Transfer(cmd::Transfer { bundle: held.id, serials: three, to: b.account() }));
     retire_all(&mut h, &b, hour(0));
     retire_all(&mut h, &a, hour(0));
 
@@ -206,12 +220,14 @@ fn hourly_matching_refuses_a_claim_for_an_hour_without_consumption() {
     h.issue(1);
     give_all(&mut h, c.account());
     let b = h.only_bundle(&c);
-    let retire = |consumption| Command::Retire {
-        bundle: b.id,
-        serials: b.serials,
-        beneficiary: "Battery factory".into(),
-        purpose: "24/7".into(),
-        consumption,
+    let retire = |consumption| {
+        Command::Retire(cmd::Retire {
+            bundle: b.id,
+            serials: b.serials,
+            beneficiary: "Battery factory".into(),
+            purpose: "24/7".into(),
+            consumption,
+        })
     };
     // Hour 1 has no consumption reading; hour 0 has one but the certificates come from hour 1.
     for consumption in [hour(1), hour(0)] {
@@ -266,13 +282,13 @@ fn the_html_page_holds_a_well_formed_svg_chart() {
     let b = h.only_bundle(&c);
     h.ok(
         &c,
-        Command::Retire {
+        Command::Retire(cmd::Retire {
             bundle: b.id,
             serials: b.serials,
             beneficiary: "Tom & Jerry's <factory>".into(),
             purpose: "\"quoted\" purpose".into(),
             consumption: hour(0),
-        },
+        }),
     );
     let s = statement_of(&h, c.account(), 0, 2);
     let page = greenledger_core::accounting::html::consumption_page(&s);

@@ -2,6 +2,7 @@
 //! deleted behind the ledger's back, and forked or rolled-back histories caught through the
 //! state kept between audits.
 
+use greenledger_core::command as cmd;
 mod common;
 
 use common::*;
@@ -39,25 +40,33 @@ fn run(h: &Harness, prior: Option<&AuditState>) -> Result<AuditReport, AuditFail
 fn busy(h: &mut Harness, wh: u64) {
     h.generation(0, wh);
     let (p, c2) = (h.platform.clone(), h.consumer2.account());
-    h.ok(&p, Command::SettleTrade { device: Harness::wind(), interval: hour(0), buyer: c2, energy: Wh(MWH) });
+    h.ok(
+        &p,
+        Command::SettleTrade(cmd::SettleTrade {
+            device: Harness::wind(),
+            interval: hour(0),
+            buyer: c2,
+            energy: Wh(MWH),
+        }),
+    );
     h.issue(0);
     h.consumption(h.consumer.account(), 0, 10 * MWH);
     let g = h.generator.clone();
     let b = h.only_bundle(&g);
     let s = b.serials.start.0;
     let to = h.consumer.account();
-    h.ok(&g, Command::Transfer { bundle: b.id, serials: SerialRange::new(s, s + 2), to });
+    h.ok(&g, Command::Transfer(cmd::Transfer { bundle: b.id, serials: SerialRange::new(s, s + 2), to }));
     let c = h.consumer.clone();
     let cb = h.only_bundle(&c);
     h.ok(
         &c,
-        Command::Retire {
+        Command::Retire(cmd::Retire {
             bundle: cb.id,
             serials: SerialRange::new(cb.serials.start.0, cb.serials.start.0 + 1),
             beneficiary: "Battery factory".into(),
             purpose: "annual report".into(),
             consumption: hour(0),
-        },
+        }),
     );
 }
 

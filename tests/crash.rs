@@ -15,6 +15,7 @@ use greenledger::rpc::convert::signed_to_pb;
 use greenledger::rpc::pb;
 use greenledger::rpc::pb::ledger_client::LedgerClient;
 use greenledger_core::calendar::unix;
+use greenledger_core::command as cmd;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::log::merkle::{leaf_hash, verify_consistency, Hash, MemTree};
 use greenledger_core::log::{open_checkpoint, NoteVerifier};
@@ -143,8 +144,11 @@ impl Stream {
             let t = start() + self.hour * HOUR;
             let nonce = (self.device as u64 + 1) * 1_000_000_000 + self.hour;
             let energy = Wh(1 + (self.hour * 7919 + self.device as u64) % 10_000_000);
-            let c =
-                Command::PostGeneration { device: device(self.device), interval: Interval::new(t, t + HOUR), energy };
+            let c = Command::PostGeneration(cmd::PostGeneration {
+                device: device(self.device),
+                interval: Interval::new(t, t + HOUR),
+                energy,
+            });
             self.pending = Some(meter.sign(NAME, nonce, c));
         }
         self.pending.clone().unwrap()
@@ -155,26 +159,26 @@ async fn setup(server: &Server, operator: &Keypair, meter: &Keypair, generator: 
     let mut c = server.client().await;
     let mut acked = Vec::new();
     let mut commands = vec![
-        Command::RegisterAccount {
+        Command::RegisterAccount(cmd::RegisterAccount {
             account: meter.account(),
             name: "meter".into(),
             roles: Roles::of(&[Role::MeterOperator]),
-        },
-        Command::RegisterAccount {
+        }),
+        Command::RegisterAccount(cmd::RegisterAccount {
             account: generator.account(),
             name: "wind co".into(),
             roles: Roles::of(&[Role::Generator]),
-        },
+        }),
     ];
     for i in 0..DEVICES {
-        commands.push(Command::RegisterDevice {
+        commands.push(Command::RegisterDevice(cmd::RegisterDevice {
             device: device(i),
             owner: generator.account(),
             technology: Technology::Wind,
             capacity_w: 10_000_000,
             region: "north".into(),
             commissioned: Timestamp(unix(2019, 1, 1, 0, 0, 0)),
-        });
+        }));
     }
     for (n, cmd) in commands.into_iter().enumerate() {
         let r = c.submit(signed_to_pb(&operator.sign(NAME, 1 + n as u64, cmd))).await.unwrap().into_inner();
@@ -561,39 +565,39 @@ fn full_verification_catches_tampered_records() {
     let operator = Keypair::from_seed([1; 32]);
     let mut policy = greenledger_core::Policy::new(name);
     policy.unit_wh = 1_000_000;
-    let genesis = operator.sign(name, 0, Command::Genesis { policy, operator_name: "Registry".into() });
+    let genesis = operator.sign(name, 0, Command::Genesis(cmd::Genesis { policy, operator_name: "Registry".into() }));
     let ledger = Ledger::create(store.clone(), signer(), genesis, clock.clone()).unwrap();
     let (meter, generator) = (Keypair::from_seed([2; 32]), Keypair::from_seed([5; 32]));
     let mut cmds = vec![
         operator.sign(
             name,
             1,
-            Command::RegisterAccount {
+            Command::RegisterAccount(cmd::RegisterAccount {
                 account: meter.account(),
                 name: "m".into(),
                 roles: Roles::of(&[Role::MeterOperator]),
-            },
+            }),
         ),
         operator.sign(
             name,
             2,
-            Command::RegisterAccount {
+            Command::RegisterAccount(cmd::RegisterAccount {
                 account: generator.account(),
                 name: "g".into(),
                 roles: Roles::of(&[Role::Generator]),
-            },
+            }),
         ),
         operator.sign(
             name,
             3,
-            Command::RegisterDevice {
+            Command::RegisterDevice(cmd::RegisterDevice {
                 device: device(0),
                 owner: generator.account(),
                 technology: Technology::Wind,
                 capacity_w: 10_000_000,
                 region: "north".into(),
                 commissioned: Timestamp(unix(2019, 1, 1, 0, 0, 0)),
-            },
+            }),
         ),
     ];
     for h in 0..100 {
@@ -601,12 +605,16 @@ fn full_verification_catches_tampered_records() {
         cmds.push(meter.sign(
             name,
             10 + h,
-            Command::PostGeneration { device: device(0), interval: Interval::new(t, t + HOUR), energy: Wh(5_000_000) },
+            Command::PostGeneration(cmd::PostGeneration {
+                device: device(0),
+                interval: Interval::new(t, t + HOUR),
+                energy: Wh(5_000_000),
+            }),
         ));
         cmds.push(generator.sign(
             name,
             1000 + h,
-            Command::Issue { device: device(0), interval: Interval::new(t, t + HOUR) },
+            Command::Issue(cmd::Issue { device: device(0), interval: Interval::new(t, t + HOUR) }),
         ));
     }
     for c in cmds.chunks(17) {

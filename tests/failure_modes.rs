@@ -2,6 +2,7 @@
 //! double count, checks the refusal's kind and that its message names the rule and the value,
 //! and (through `Harness::refused`) that the store did not change by a single byte.
 
+use greenledger_core::command as cmd;
 mod common;
 use common::*;
 use greenledger::ledger::Refused;
@@ -18,20 +19,20 @@ fn range(start: u64, end: u64) -> SerialRange {
 }
 
 fn transfer(b: &Bundle, serials: SerialRange, to: AccountId) -> Command {
-    Command::Transfer { bundle: b.id, serials, to }
+    Command::Transfer(cmd::Transfer { bundle: b.id, serials, to })
 }
 
 fn retire(b: &Bundle, serials: SerialRange, consumption: Interval) -> Command {
     let (beneficiary, purpose) = ("Battery factory".into(), "scope 2".into());
-    Command::Retire { bundle: b.id, serials, beneficiary, purpose, consumption }
+    Command::Retire(cmd::Retire { bundle: b.id, serials, beneficiary, purpose, consumption })
 }
 
 fn issue(interval: Interval) -> Command {
-    Command::Issue { device: Harness::wind(), interval }
+    Command::Issue(cmd::Issue { device: Harness::wind(), interval })
 }
 
 fn post(interval: Interval, wh: u64) -> Command {
-    Command::PostGeneration { device: Harness::wind(), interval, energy: Wh(wh) }
+    Command::PostGeneration(cmd::PostGeneration { device: Harness::wind(), interval, energy: Wh(wh) })
 }
 
 /// Checks a refusal: its kind, and that its message names the rule and the values.
@@ -117,8 +118,9 @@ fn mode_03_exclusion_blocks_issuance_and_freezes_issued() {
     let mut h = Harness::new();
     let (g, c, reg) = (h.generator.clone(), h.consumer.clone(), h.regulator.clone());
     let c1 = c.account();
-    let exclude =
-        |interval, scheme: &str| Command::DeclareExclusion { device: Harness::wind(), interval, scheme: scheme.into() };
+    let exclude = |interval, scheme: &str| {
+        Command::DeclareExclusion(cmd::DeclareExclusion { device: Harness::wind(), interval, scheme: scheme.into() })
+    };
     // Hour 0: excluded before issuance; issuance is refused.
     h.generation(0, 2 * MWH);
     let entry = format!("entry {}", h.ok(&reg, exclude(hour(0), "CCER")).index);
@@ -215,7 +217,8 @@ fn mode_06_use_after_expiry_or_withdrawal() {
     let mine = h.only_bundle(&c);
 
     // Withdrawal: the withdrawn serials cannot be used or withdrawn again.
-    let withdraw = |b: &Bundle, serials| Command::Withdraw { bundle: b.id, serials, reason: "meter error".into() };
+    let withdraw =
+        |b: &Bundle, serials| Command::Withdraw(cmd::Withdraw { bundle: b.id, serials, reason: "meter error".into() });
     h.ok(&reg, withdraw(&mine, range(s, s + 1)));
     let gone = h.holdings(&c).into_iter().find(|b| b.state == BundleState::Withdrawn).unwrap();
     let names = ["rule 6", &gone.id.to_string(), "withdrawn"];
@@ -264,9 +267,9 @@ fn mode_07_transfers_beyond_policy_limit() {
     h.generation(0, 5 * MWH);
     let (consumer, buyer) = (c.account(), c2.account());
     let energy = Wh(MWH);
-    h.ok(&m, Command::PostDirectSupply { device: device.clone(), consumer, interval, energy });
+    h.ok(&m, Command::PostDirectSupply(cmd::PostDirectSupply { device: device.clone(), consumer, interval, energy }));
     let energy = Wh(2 * MWH);
-    h.ok(&p, Command::SettleTrade { device, interval, buyer, energy });
+    h.ok(&p, Command::SettleTrade(cmd::SettleTrade { device, interval, buyer, energy }));
     h.issue(0);
     for (who, to, origin) in [(&c, buyer, "direct-supply"), (&c2, consumer, "green-power-trade")] {
         let b = h.only_bundle(who);
@@ -283,9 +286,17 @@ fn mode_08_double_attribute_claims() {
     let (c1, c2k) = (h.consumer.account(), h.consumer2.clone());
     let c2 = c2k.account();
     let device = Harness::wind();
-    let direct =
-        |interval, wh| Command::PostDirectSupply { device: Harness::wind(), consumer: c1, interval, energy: Wh(wh) };
-    let trade = |interval, buyer, wh| Command::SettleTrade { device: Harness::wind(), interval, buyer, energy: Wh(wh) };
+    let direct = |interval, wh| {
+        Command::PostDirectSupply(cmd::PostDirectSupply {
+            device: Harness::wind(),
+            consumer: c1,
+            interval,
+            energy: Wh(wh),
+        })
+    };
+    let trade = |interval, buyer, wh| {
+        Command::SettleTrade(cmd::SettleTrade { device: Harness::wind(), interval, buyer, energy: Wh(wh) })
+    };
     // Direct supply posted after the certificates were issued to the generator.
     let b0 = issued(&mut h, 0, 3);
     let names = ["rule 8", "WIND-1", &format!("entry {}", b0.history[0])];
@@ -451,7 +462,7 @@ fn mode_11_history_rewritten_by_operator() {
     // with consumer 2 as the recipient under the original signature.
     let idx = old_size - 1;
     let mut entry = codec::decode_leaf(&leaves[idx as usize].1).unwrap();
-    let Command::Transfer { to, .. } = &mut entry.signed.body.command else { panic!("not a sale") };
+    let Command::Transfer(cmd::Transfer { to, .. }) = &mut entry.signed.body.command else { panic!("not a sale") };
     *to = h.consumer2.account();
     let altered = codec::leaf_bytes(&entry);
     let mut replay = Replayer::new();

@@ -1,5 +1,6 @@
 //! `SubmitBatch`: a stream of many commands, some bad, each answered in band and in order.
 
+use greenledger_core::command as cmd;
 mod common;
 #[path = "common/grpc.rs"]
 mod grpc_common;
@@ -21,11 +22,11 @@ fn newcomer(i: u64) -> Keypair {
 }
 
 fn register(i: u64) -> Command {
-    Command::RegisterAccount {
+    Command::RegisterAccount(cmd::RegisterAccount {
         account: newcomer(i).account(),
         name: format!("Consumer {i}"),
         roles: Roles::of(&[Role::Consumer]),
-    }
+    })
 }
 
 /// What a position of the stream must produce.
@@ -52,7 +53,7 @@ async fn submit_batch_answers_every_command_in_order_in_band() {
     let mut nonce_of: BTreeMap<usize, u64> = BTreeMap::new();
     let mut bad: BTreeMap<u64, (pb::SignedCommand, Expect)> = BTreeMap::new();
     let reversed = Interval::new(t0() + HOUR, t0());
-    let gen_cmd = |interval| Command::PostGeneration { device: wind(), interval, energy: Wh(MWH) };
+    let gen_cmd = |interval| Command::PostGeneration(cmd::PostGeneration { device: wind(), interval, energy: Wh(MWH) });
     let mut short_sig = net.pb(&op, register(N + 1));
     short_sig.signature.pop();
     bad.insert(10, (short_sig, Expect::Refused(Code::InvalidArgument)));
@@ -63,16 +64,19 @@ async fn submit_batch_answers_every_command_in_order_in_band() {
     bad.insert(30, (unknown_signer, Expect::Refused(Code::Unauthenticated)));
     let no_role = net.pb(&con, register(N + 3));
     bad.insert(40, (no_role, Expect::Refused(Code::PermissionDenied)));
-    let unknown_bundle =
-        net.pb(&gen, Command::Transfer { bundle: BundleId(4242), serials: SerialRange::new(1, 2), to: con.account() });
+    let unknown_bundle = net.pb(
+        &gen,
+        Command::Transfer(cmd::Transfer { bundle: BundleId(4242), serials: SerialRange::new(1, 2), to: con.account() }),
+    );
     bad.insert(50, (unknown_bundle, Expect::Refused(Code::NotFound)));
     let reversed_interval = net.pb(&meter, gen_cmd(reversed));
     bad.insert(1023, (reversed_interval, Expect::Refused(Code::InvalidArgument)));
     let no_body = pb::SignedCommand { body: None, signature: vec![1; 64] };
     bad.insert(1024, (no_body, Expect::Refused(Code::InvalidArgument)));
-    let no_reading = net.pb(&gen, Command::Issue { device: wind(), interval: hour(7) });
+    let no_reading = net.pb(&gen, Command::Issue(cmd::Issue { device: wind(), interval: hour(7) }));
     bad.insert(1500, (no_reading, Expect::Refused(Code::NotFound)));
-    let genesis = net.pb(&op, Command::Genesis { policy: Policy::new(LEDGER), operator_name: "Again".into() });
+    let genesis =
+        net.pb(&op, Command::Genesis(cmd::Genesis { policy: Policy::new(LEDGER), operator_name: "Again".into() }));
     bad.insert(2047, (genesis, Expect::Refused(Code::FailedPrecondition)));
 
     let total = N + bad.len() as u64;

@@ -1,6 +1,7 @@
 //! Every command kind and every state query through the generated client against the real
 //! server (in-memory store and sled), `SigningBytes`, and identical resubmissions.
 
+use greenledger_core::command as cmd;
 mod common;
 #[path = "common/grpc.rs"]
 mod grpc_common;
@@ -34,13 +35,23 @@ async fn every_command_kind_and_query(net: &mut Net) {
 
     // Hour 0: 5.4 MWh generated, 1.2 MWh over the direct line to consumer 1, 2 MWh traded to
     // consumer 2, then issuance.
-    let gen0 =
-        net.ok(&meter, Command::PostGeneration { device: wind(), interval: hour(0), energy: Wh(5_400_000) }).await;
-    let direct = Command::PostDirectSupply { device: wind(), consumer: c1, interval: hour(0), energy: Wh(1_200_000) };
+    let gen0 = net
+        .ok(
+            &meter,
+            Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(0), energy: Wh(5_400_000) }),
+        )
+        .await;
+    let direct = Command::PostDirectSupply(cmd::PostDirectSupply {
+        device: wind(),
+        consumer: c1,
+        interval: hour(0),
+        energy: Wh(1_200_000),
+    });
     receipts.push(net.ok(&meter, direct).await);
-    let trade = Command::SettleTrade { device: wind(), interval: hour(0), buyer: c2, energy: Wh(2 * MWH) };
+    let trade =
+        Command::SettleTrade(cmd::SettleTrade { device: wind(), interval: hour(0), buyer: c2, energy: Wh(2 * MWH) });
     receipts.push(net.ok(&platform, trade).await);
-    let issued0 = net.ok(&gen, Command::Issue { device: wind(), interval: hour(0) }).await;
+    let issued0 = net.ok(&gen, Command::Issue(cmd::Issue { device: wind(), interval: hour(0) })).await;
     assert_eq!(issued0.effects.iter().filter(|e| e.starts_with("issued")).count(), 3, "{:?}", issued0.effects);
 
     let h1 = net.holdings(c1).await;
@@ -67,9 +78,9 @@ async fn every_command_kind_and_query(net: &mut Net) {
     assert_eq!(serial_count(&r0.issued_serials), 5);
 
     // Hour 1: 0.9 MWh + 0.2 MWh carried = 1 certificate, 0.1 MWh carried.
-    let gen1 = Command::PostGeneration { device: wind(), interval: hour(1), energy: Wh(900_000) };
+    let gen1 = Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(1), energy: Wh(900_000) });
     receipts.push(net.ok(&meter, gen1).await);
-    let issued1 = net.ok(&gen, Command::Issue { device: wind(), interval: hour(1) }).await;
+    let issued1 = net.ok(&gen, Command::Issue(cmd::Issue { device: wind(), interval: hour(1) })).await;
     let d = net.device(WIND, 0, 0).await;
     assert_eq!((d.readings.len(), d.carry_wh), (2, 100_000));
     // Readings are selected by start time in [from, to); to = 0 is unbounded.
@@ -82,7 +93,7 @@ async fn every_command_kind_and_query(net: &mut Net) {
     // A partial transfer splits the generator's hour-0 bundle: the remainder keeps the id.
     let s = sr(&gb.serials);
     let first = SerialRange::new(s.start.0, s.start.0 + 1);
-    let t = net.ok(&gen, Command::Transfer { bundle: BundleId(gb.id), serials: first, to: c1 }).await;
+    let t = net.ok(&gen, Command::Transfer(cmd::Transfer { bundle: BundleId(gb.id), serials: first, to: c1 })).await;
     assert!(t.effects.iter().any(|e| e.starts_with("transferred 1 certificates")), "{:?}", t.effects);
     let h1 = net.holdings(c1).await;
     assert_eq!((h1.bundles.len(), h1.active_certificates), (2, 2));
@@ -104,17 +115,17 @@ async fn every_command_kind_and_query(net: &mut Net) {
     assert!(moved_history.descriptions[1].contains(": transfer by"), "{:?}", moved_history.descriptions);
 
     // Consumer 1 consumed 3 MWh in hour 0 and retires both bundles it holds.
-    let cons = Command::PostConsumption { account: c1, interval: hour(0), energy: Wh(3 * MWH) };
+    let cons = Command::PostConsumption(cmd::PostConsumption { account: c1, interval: hour(0), energy: Wh(3 * MWH) });
     receipts.push(net.ok(&meter, cons).await);
     assert_eq!(net.account(c1).await.consumed_wh, 3 * MWH);
     for b in &h1.bundles {
-        let retire = Command::Retire {
+        let retire = Command::Retire(cmd::Retire {
             bundle: BundleId(b.id),
             serials: sr(&b.serials),
             beneficiary: "Battery factory, export batch 2026-01".into(),
             purpose: "product carbon footprint".into(),
             consumption: hour(0),
-        };
+        });
         let r = net.ok(&con, retire).await;
         assert!(r.effects.iter().any(|e| e.starts_with("claim C")), "{:?}", r.effects);
         let after = net.history(b.id).await.bundle.expect("bundle");
@@ -134,11 +145,11 @@ async fn every_command_kind_and_query(net: &mut Net) {
     assert_eq!((h1.active_certificates, h1.retired_certificates), (0, 2));
 
     // The regulator withdraws the generator's remaining hour-0 certificate.
-    let withdraw = Command::Withdraw {
+    let withdraw = Command::Withdraw(cmd::Withdraw {
         bundle: BundleId(gb.id),
         serials: sr(&rest_bundle.serials),
         reason: "meter fault found in audit".into(),
-    };
+    });
     let w = net.ok(&regulator, withdraw).await;
     let wh = net.history(gb.id).await;
     assert_eq!(wh.bundle.expect("bundle").state, "withdrawn");
@@ -149,7 +160,8 @@ async fn every_command_kind_and_query(net: &mut Net) {
     let hg = net.holdings(g).await;
     let b_h1 = only(&hg, |b| b.production == pb_hour(1)).clone();
     assert_eq!((b_h1.state.as_str(), hg.active_certificates), ("active", 1));
-    let exclusion = Command::DeclareExclusion { device: wind(), interval: hour(1), scheme: "CCER".into() };
+    let exclusion =
+        Command::DeclareExclusion(cmd::DeclareExclusion { device: wind(), interval: hour(1), scheme: "CCER".into() });
     let x = net.ok(&regulator, exclusion).await;
     assert!(x.effects.iter().any(|e| e.contains("froze 1 certificates")), "{:?}", x.effects);
     let fh = net.history(b_h1.id).await;
@@ -189,7 +201,8 @@ async fn every_command_kind_and_query_on_sled() {
 async fn signing_bytes_are_the_codec_bytes_and_sign_an_accepted_command() {
     let mut net = Net::mem().await;
     let meter = net.meter.clone();
-    let command = Command::PostGeneration { device: wind(), interval: hour(0), energy: Wh(3 * MWH) };
+    let command =
+        Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(0), energy: Wh(3 * MWH) });
     let nonce = net.next_nonce();
     let body = pb::CommandBody { signer: meter.account().0.to_vec(), nonce, command: Some(command_to_pb(&command)) };
     let bytes = net.client.signing_bytes(body.clone()).await.expect("signing bytes").into_inner().bytes;
@@ -217,7 +230,10 @@ async fn signing_bytes_are_the_codec_bytes_and_sign_an_accepted_command() {
 async fn identical_resubmission_returns_the_original_receipt() {
     let mut net = Net::mem().await;
     let meter = net.meter.clone();
-    let m = net.pb(&meter, Command::PostGeneration { device: wind(), interval: hour(0), energy: Wh(MWH) });
+    let m = net.pb(
+        &meter,
+        Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(0), energy: Wh(MWH) }),
+    );
     let first = net.ok_pb(m.clone(), "post-generation").await;
     let cp = net.checkpoint().await;
     let store = net.store_snapshot();

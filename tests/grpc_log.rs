@@ -2,6 +2,7 @@
 //! consistency proofs verify, bad proof requests are refused; plus the standard health and
 //! reflection services and the latency of plain unary calls.
 
+use greenledger_core::command as cmd;
 mod common;
 #[path = "common/grpc.rs"]
 mod grpc_common;
@@ -20,8 +21,12 @@ async fn grown_log(net: &mut Net) -> Vec<pb::CheckpointResponse> {
     let (op, meter, gen) = (net.operator.clone(), net.meter.clone(), net.generator.clone());
     let mut checkpoints = vec![net.checkpoint().await];
     for n in 0..3 {
-        net.ok(&meter, Command::PostGeneration { device: wind(), interval: hour(n), energy: Wh(2 * MWH) }).await;
-        net.ok(&gen, Command::Issue { device: wind(), interval: hour(n) }).await;
+        net.ok(
+            &meter,
+            Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(n), energy: Wh(2 * MWH) }),
+        )
+        .await;
+        net.ok(&gen, Command::Issue(cmd::Issue { device: wind(), interval: hour(n) })).await;
         checkpoints.push(net.checkpoint().await);
     }
     for step in 0..5u8 {
@@ -32,7 +37,10 @@ async fn grown_log(net: &mut Net) -> Vec<pb::CheckpointResponse> {
                 seed[2] = 0xC3;
                 let account = greenledger_core::crypto::Keypair::from_seed(seed).account();
                 let roles = Roles::of(&[Role::Consumer]);
-                net.pb(&op, Command::RegisterAccount { account, name: format!("C{step}-{i}"), roles })
+                net.pb(
+                    &op,
+                    Command::RegisterAccount(cmd::RegisterAccount { account, name: format!("C{step}-{i}"), roles }),
+                )
             })
             .collect();
         let results = net.submit_batch(msgs).await;

@@ -2,6 +2,7 @@
 //! roles, ownership, rules, nonces, unknown things, the message size limit), each leaving the
 //! checkpoint and the store unchanged; and the codes of the state queries.
 
+use greenledger_core::command as cmd;
 mod common;
 #[path = "common/grpc.rs"]
 mod grpc_common;
@@ -17,7 +18,10 @@ use tonic::Code;
 async fn malformed_messages_are_invalid_argument_and_change_nothing() {
     let mut net = Net::mem().await;
     let (op, meter) = (net.operator.clone(), net.meter.clone());
-    let good = net.pb(&meter, Command::PostGeneration { device: wind(), interval: hour(0), energy: Wh(MWH) });
+    let good = net.pb(
+        &meter,
+        Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(0), energy: Wh(MWH) }),
+    );
     let invalid = Code::InvalidArgument;
 
     let s = net.refuse_pb(pb::SignedCommand { body: None, signature: vec![0; 64] }, invalid).await;
@@ -32,11 +36,11 @@ async fn malformed_messages_are_invalid_argument_and_change_nothing() {
     assert!(s.message().contains("body.signer") && s.message().contains("31"), "{}", s.message());
     let mut m = net.pb(
         &op,
-        Command::RegisterAccount {
+        Command::RegisterAccount(cmd::RegisterAccount {
             account: common::key(50).account(),
             name: "X".into(),
             roles: Roles::of(&[Role::Consumer]),
-        },
+        }),
     );
     if let Some(pb::command::Kind::RegisterAccount(r)) = &mut m.body.as_mut().unwrap().command.as_mut().unwrap().kind {
         r.account.truncate(31);
@@ -58,11 +62,11 @@ async fn malformed_messages_are_invalid_argument_and_change_nothing() {
     assert!(s.message().contains("post_generation.interval"), "{}", s.message());
     let mut m = net.pb(
         &op,
-        Command::RegisterAccount {
+        Command::RegisterAccount(cmd::RegisterAccount {
             account: common::key(51).account(),
             name: "Y".into(),
             roles: Roles::of(&[Role::Consumer]),
-        },
+        }),
     );
     if let Some(pb::command::Kind::RegisterAccount(r)) = &mut m.body.as_mut().unwrap().command.as_mut().unwrap().kind {
         r.roles = vec![99];
@@ -72,23 +76,27 @@ async fn malformed_messages_are_invalid_argument_and_change_nothing() {
     // Well-formed protobuf, refused by the rules as invalid.
     let reversed = Interval::new(t0() + HOUR, t0());
     let s = net
-        .refused(&meter, Command::PostGeneration { device: wind(), interval: reversed, energy: Wh(MWH) }, invalid)
+        .refused(
+            &meter,
+            Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: reversed, energy: Wh(MWH) }),
+            invalid,
+        )
         .await;
     assert!(s.message().contains("empty or reversed"), "{}", s.message());
-    let long = Command::RegisterAccount {
+    let long = Command::RegisterAccount(cmd::RegisterAccount {
         account: common::key(52).account(),
         name: "n".repeat(300),
         roles: Roles::of(&[Role::Consumer]),
-    };
+    });
     net.refused(&op, long, invalid).await;
-    let bad_device = Command::RegisterDevice {
+    let bad_device = Command::RegisterDevice(cmd::RegisterDevice {
         device: DeviceId("no spaces allowed".into()),
         owner: net.generator.account(),
         technology: Technology::Solar,
         capacity_w: 1,
         region: "x".into(),
         commissioned: Timestamp(0),
-    };
+    });
     net.refused(&op, bad_device, invalid).await;
 
     // The good command was never disturbed by its malformed copies.
@@ -102,30 +110,41 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
     let (con, con2, stranger) = (net.consumer.clone(), net.consumer2.clone(), net.stranger.clone());
     let regulator = net.regulator.clone();
     let c1 = con.account();
-    net.ok(&meter, Command::PostGeneration { device: wind(), interval: hour(0), energy: Wh(2 * MWH) }).await;
-    net.ok(&gen, Command::Issue { device: wind(), interval: hour(0) }).await;
-    net.ok(&meter, Command::PostConsumption { account: c1, interval: hour(0), energy: Wh(2 * MWH) }).await;
+    net.ok(
+        &meter,
+        Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(0), energy: Wh(2 * MWH) }),
+    )
+    .await;
+    net.ok(&gen, Command::Issue(cmd::Issue { device: wind(), interval: hour(0) })).await;
+    net.ok(
+        &meter,
+        Command::PostConsumption(cmd::PostConsumption { account: c1, interval: hour(0), energy: Wh(2 * MWH) }),
+    )
+    .await;
     let gb = only(&net.holdings(gen.account()).await, |_| true).clone();
     let serials = sr(&gb.serials);
     let one = SerialRange::new(serials.start.0, serials.start.0 + 1);
-    net.ok(&gen, Command::Transfer { bundle: BundleId(gb.id), serials: one, to: c1 }).await;
+    net.ok(&gen, Command::Transfer(cmd::Transfer { bundle: BundleId(gb.id), serials: one, to: c1 })).await;
     let cb = only(&net.holdings(c1).await, |_| true).clone();
 
     // Unauthenticated: a signature that does not verify, one for another ledger, an unknown signer.
-    let mut m = net.pb(&meter, Command::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) });
+    let mut m = net.pb(
+        &meter,
+        Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) }),
+    );
     m.signature[0] ^= 1;
     net.refuse_pb(m, Code::Unauthenticated).await;
     let n = net.next_nonce();
     let elsewhere = meter.sign(
         "other.ledger.example",
         n,
-        Command::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) },
+        Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) }),
     );
     net.refuse_pb(signed_to_pb(&elsewhere), Code::Unauthenticated).await;
     let s = net
         .refused(
             &stranger,
-            Command::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) },
+            Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) }),
             Code::Unauthenticated,
         )
         .await;
@@ -135,18 +154,18 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
     let s = net
         .refused(
             &con,
-            Command::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) },
+            Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) }),
             Code::PermissionDenied,
         )
         .await;
     assert!(s.message().contains("meter-operator"), "{}", s.message());
     net.refused(
         &con,
-        Command::RegisterAccount {
+        Command::RegisterAccount(cmd::RegisterAccount {
             account: common::key(60).account(),
             name: "Z".into(),
             roles: Roles::of(&[Role::Consumer]),
-        },
+        }),
         Code::PermissionDenied,
     )
     .await;
@@ -154,69 +173,85 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
     let s = net
         .refused(
             &con2,
-            Command::Transfer { bundle: BundleId(gb.id), serials: rest, to: con2.account() },
+            Command::Transfer(cmd::Transfer { bundle: BundleId(gb.id), serials: rest, to: con2.account() }),
             Code::PermissionDenied,
         )
         .await;
     assert!(s.message().contains("rule 4"), "{}", s.message());
-    net.refused(&meter, Command::Issue { device: wind(), interval: hour(0) }, Code::PermissionDenied).await;
+    net.refused(&meter, Command::Issue(cmd::Issue { device: wind(), interval: hour(0) }), Code::PermissionDenied).await;
 
     // FailedPrecondition: double issuance, double retirement, a second genesis.
-    let s = net.refused(&gen, Command::Issue { device: wind(), interval: hour(0) }, Code::FailedPrecondition).await;
+    let s = net
+        .refused(&gen, Command::Issue(cmd::Issue { device: wind(), interval: hour(0) }), Code::FailedPrecondition)
+        .await;
     assert!(s.message().contains("already issued"), "{}", s.message());
-    let retire = Command::Retire {
+    let retire = Command::Retire(cmd::Retire {
         bundle: BundleId(cb.id),
         serials: sr(&cb.serials),
         beneficiary: "Battery factory".into(),
         purpose: "scope 2".into(),
         consumption: hour(0),
-    };
+    });
     net.ok(&con, retire.clone()).await;
     let s = net.refused(&con, retire, Code::FailedPrecondition).await;
     assert!(s.message().contains("rule 5"), "{}", s.message());
-    let genesis = Command::Genesis { policy: Policy::new(LEDGER), operator_name: "Again".into() };
+    let genesis = Command::Genesis(cmd::Genesis { policy: Policy::new(LEDGER), operator_name: "Again".into() });
     net.refused(&op, genesis, Code::FailedPrecondition).await;
 
     // AlreadyExists: a nonce reused for a different command; an account registered twice.
     let n = net.next_nonce();
-    let first = meter.sign(LEDGER, n, Command::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) });
+    let first = meter.sign(
+        LEDGER,
+        n,
+        Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) }),
+    );
     net.ok_pb(signed_to_pb(&first), "post-generation").await;
-    let reuse = meter.sign(LEDGER, n, Command::PostGeneration { device: wind(), interval: hour(2), energy: Wh(MWH) });
+    let reuse = meter.sign(
+        LEDGER,
+        n,
+        Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(2), energy: Wh(MWH) }),
+    );
     let s = net.refuse_pb(signed_to_pb(&reuse), Code::AlreadyExists).await;
     assert!(s.message().contains(&format!("nonce {n}")), "{}", s.message());
     net.refused(
         &op,
-        Command::RegisterAccount { account: c1, name: "Again".into(), roles: Roles::of(&[Role::Consumer]) },
+        Command::RegisterAccount(cmd::RegisterAccount {
+            account: c1,
+            name: "Again".into(),
+            roles: Roles::of(&[Role::Consumer]),
+        }),
         Code::AlreadyExists,
     )
     .await;
 
     // NotFound on commands: unknown bundle, device, reading, recipient.
-    let s = net.refused(&gen, Command::Transfer { bundle: BundleId(999), serials: one, to: c1 }, Code::NotFound).await;
+    let s = net
+        .refused(&gen, Command::Transfer(cmd::Transfer { bundle: BundleId(999), serials: one, to: c1 }), Code::NotFound)
+        .await;
     assert!(s.message().contains("B999"), "{}", s.message());
     let nope = DeviceId("NOPE-1".into());
     net.refused(
         &meter,
-        Command::PostGeneration { device: nope.clone(), interval: hour(3), energy: Wh(MWH) },
+        Command::PostGeneration(cmd::PostGeneration { device: nope.clone(), interval: hour(3), energy: Wh(MWH) }),
         Code::NotFound,
     )
     .await;
     net.refused(
         &regulator,
-        Command::DeclareExclusion { device: nope, interval: hour(3), scheme: "CCER".into() },
+        Command::DeclareExclusion(cmd::DeclareExclusion { device: nope, interval: hour(3), scheme: "CCER".into() }),
         Code::NotFound,
     )
     .await;
-    net.refused(&gen, Command::Issue { device: wind(), interval: hour(5) }, Code::NotFound).await;
+    net.refused(&gen, Command::Issue(cmd::Issue { device: wind(), interval: hour(5) }), Code::NotFound).await;
     net.refused(
         &gen,
-        Command::Transfer { bundle: BundleId(gb.id), serials: rest, to: stranger.account() },
+        Command::Transfer(cmd::Transfer { bundle: BundleId(gb.id), serials: rest, to: stranger.account() }),
         Code::NotFound,
     )
     .await;
     net.refused(
         &regulator,
-        Command::Withdraw { bundle: BundleId(999), serials: one, reason: "x".into() },
+        Command::Withdraw(cmd::Withdraw { bundle: BundleId(999), serials: one, reason: "x".into() }),
         Code::NotFound,
     )
     .await;
@@ -242,11 +277,11 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
 async fn a_message_over_one_mib_is_refused_and_changes_nothing() {
     let mut net = Net::mem().await;
     let op = net.operator.clone();
-    let huge = Command::RegisterAccount {
+    let huge = Command::RegisterAccount(cmd::RegisterAccount {
         account: common::key(70).account(),
         name: "x".repeat((1 << 20) + 1024),
         roles: Roles::of(&[Role::Consumer]),
-    };
+    });
     let m = net.pb(&op, huge);
     let cp = net.checkpoint().await;
     let store = net.store_snapshot();
@@ -255,10 +290,10 @@ async fn a_message_over_one_mib_is_refused_and_changes_nothing() {
     assert_eq!(net.checkpoint().await, cp);
     assert!(net.store_snapshot() == store);
     // The server (and the connection) keep working.
-    let ok = Command::RegisterAccount {
+    let ok = Command::RegisterAccount(cmd::RegisterAccount {
         account: common::key(70).account(),
         name: "Fits".into(),
         roles: Roles::of(&[Role::Consumer]),
-    };
+    });
     net.ok(&op, ok).await;
 }

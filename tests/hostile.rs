@@ -11,6 +11,7 @@ use greenledger::rpc::pb;
 use greenledger::rpc::pb::ledger_client::LedgerClient;
 use greenledger::store::MemStore;
 use greenledger_core::calendar::unix;
+use greenledger_core::command as cmd;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::log::NoteSigner;
 use greenledger_core::state::BundleState;
@@ -133,7 +134,7 @@ fn setup() -> (Arc<Ledger<MemStore>>, Arc<ManualClock>, World) {
     policy.unit_wh = MWH;
     policy.validity_months = 12;
     let operator = key(1);
-    let genesis = operator.sign(NAME, 0, Command::Genesis { policy, operator_name: "Registry".into() });
+    let genesis = operator.sign(NAME, 0, Command::Genesis(cmd::Genesis { policy, operator_name: "Registry".into() }));
     let ledger = Ledger::create(Arc::new(MemStore::new()), signer, genesis, clock.clone()).unwrap();
     let mut w = World {
         operator,
@@ -154,20 +155,24 @@ fn setup() -> (Arc<Ledger<MemStore>>, Arc<ManualClock>, World) {
     let reg = |w: &World, k: &Keypair, name: &str, role: Role| {
         w.sign(
             &w.operator,
-            Command::RegisterAccount { account: k.account(), name: name.into(), roles: Roles::of(&[role]) },
+            Command::RegisterAccount(cmd::RegisterAccount {
+                account: k.account(),
+                name: name.into(),
+                roles: Roles::of(&[role]),
+            }),
         )
     };
     let device = |w: &World, d: DeviceId, capacity_w: u64| {
         w.sign(
             &w.operator,
-            Command::RegisterDevice {
+            Command::RegisterDevice(cmd::RegisterDevice {
                 device: d,
                 owner: w.generator.account(),
                 technology: Technology::Wind,
                 capacity_w,
                 region: "north".into(),
                 commissioned: Timestamp(unix(2020, 1, 1, 0, 0, 0)),
-            },
+            }),
         )
     };
     submit_ok(
@@ -186,9 +191,11 @@ fn setup() -> (Arc<Ledger<MemStore>>, Arc<ManualClock>, World) {
         ],
     );
     let gen = |w: &World, d: DeviceId, n: u64, wh: u64| {
-        w.sign(&w.meter, Command::PostGeneration { device: d, interval: hour(n), energy: Wh(wh) })
+        w.sign(&w.meter, Command::PostGeneration(cmd::PostGeneration { device: d, interval: hour(n), energy: Wh(wh) }))
     };
-    let issue = |w: &World, d: DeviceId, n: u64| w.sign(&w.generator, Command::Issue { device: d, interval: hour(n) });
+    let issue = |w: &World, d: DeviceId, n: u64| {
+        w.sign(&w.generator, Command::Issue(cmd::Issue { device: d, interval: hour(n) }))
+    };
     let mut cmds = Vec::new();
     for n in 0..3 {
         cmds.push(gen(&w, wind(), n, 5 * MWH));
@@ -198,27 +205,35 @@ fn setup() -> (Arc<Ledger<MemStore>>, Arc<ManualClock>, World) {
     cmds.push(w.meter.sign(
         NAME,
         REPLAYED_NONCE,
-        Command::PostGeneration { device: solar(), interval: hour(1), energy: Wh(MWH) },
+        Command::PostGeneration(cmd::PostGeneration { device: solar(), interval: hour(1), energy: Wh(MWH) }),
     ));
     cmds.push(gen(&w, huge(), 0, u64::MAX));
     cmds.push(w.sign(
         &w.meter,
-        Command::PostDirectSupply {
+        Command::PostDirectSupply(cmd::PostDirectSupply {
             device: huge(),
             consumer: w.consumer.account(),
             interval: hour(0),
             energy: Wh(u64::MAX - 10),
-        },
+        }),
     ));
     for n in 0..24 {
         cmds.push(w.sign(
             &w.meter,
-            Command::PostConsumption { account: w.consumer.account(), interval: hour(n), energy: Wh(100 * MWH) },
+            Command::PostConsumption(cmd::PostConsumption {
+                account: w.consumer.account(),
+                interval: hour(n),
+                energy: Wh(100 * MWH),
+            }),
         ));
     }
     cmds.push(w.sign(
         &w.meter,
-        Command::PostConsumption { account: w.consumer2.account(), interval: hour(0), energy: Wh(u64::MAX) },
+        Command::PostConsumption(cmd::PostConsumption {
+            account: w.consumer2.account(),
+            interval: hour(0),
+            energy: Wh(u64::MAX),
+        }),
     ));
     for n in 0..3 {
         cmds.push(issue(&w, wind(), n));
@@ -229,7 +244,10 @@ fn setup() -> (Arc<Ledger<MemStore>>, Arc<ManualClock>, World) {
     let bundle = |id: u64| ledger.bundle(BundleId(id)).unwrap();
     let to_consumer = |w: &World, id: u64| {
         let b = bundle(id);
-        w.sign(&w.generator, Command::Transfer { bundle: b.id, serials: b.serials, to: w.consumer.account() })
+        w.sign(
+            &w.generator,
+            Command::Transfer(cmd::Transfer { bundle: b.id, serials: b.serials, to: w.consumer.account() }),
+        )
     };
     submit_ok(&ledger, vec![to_consumer(&w, 1), to_consumer(&w, 2), to_consumer(&w, 4)]);
     let b2 = bundle(2);
@@ -237,10 +255,17 @@ fn setup() -> (Arc<Ledger<MemStore>>, Arc<ManualClock>, World) {
     submit_ok(
         &ledger,
         vec![
-            w.sign(&w.regulator, Command::Withdraw { bundle: b2.id, serials: withdraw, reason: "meter fault".into() }),
             w.sign(
                 &w.regulator,
-                Command::DeclareExclusion { device: solar(), interval: hour(0), scheme: "CCER".into() },
+                Command::Withdraw(cmd::Withdraw { bundle: b2.id, serials: withdraw, reason: "meter fault".into() }),
+            ),
+            w.sign(
+                &w.regulator,
+                Command::DeclareExclusion(cmd::DeclareExclusion {
+                    device: solar(),
+                    interval: hour(0),
+                    scheme: "CCER".into(),
+                }),
             ),
         ],
     );
@@ -300,18 +325,23 @@ fn frame(flag: u8, len: u32, payload: &str) -> String {
 fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
     use Code::*;
     let m = &w.meter;
-    let gen = |n: u64, wh: u64| Command::PostGeneration { device: wind(), interval: hour(n), energy: Wh(wh) };
-    let retire = |serials: SerialRange, bundle: BundleId, beneficiary: &str, purpose: &str| Command::Retire {
-        bundle,
-        serials,
-        beneficiary: beneficiary.into(),
-        purpose: purpose.into(),
-        consumption: hour(0),
+    let gen = |n: u64, wh: u64| {
+        Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(n), energy: Wh(wh) })
+    };
+    let retire = |serials: SerialRange, bundle: BundleId, beneficiary: &str, purpose: &str| {
+        Command::Retire(cmd::Retire {
+            bundle,
+            serials,
+            beneficiary: beneficiary.into(),
+            purpose: purpose.into(),
+            consumption: hour(0),
+        })
     };
     let a = w.active_serials;
     let (start, end) = (a.start.0, a.end.0);
     let one = SerialRange::new(start, start + 1);
-    let transfer = |serials: SerialRange, to: AccountId| Command::Transfer { bundle: w.active, serials, to };
+    let transfer =
+        |serials: SerialRange, to: AccountId| Command::Transfer(cmd::Transfer { bundle: w.active, serials, to });
     let good = signed_to_pb(&w.sign(m, gen(10, MWH)));
     let with = |f: &dyn Fn(&mut pb::SignedCommand)| {
         let mut c = good.clone();
@@ -408,18 +438,21 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "generator registers an account",
             signed(
                 &w.generator,
-                Command::RegisterAccount {
+                Command::RegisterAccount(cmd::RegisterAccount {
                     account: w.stranger.account(),
                     name: "x".into(),
                     roles: Roles::of(&[Role::Operator]),
-                },
+                }),
             ),
             PermissionDenied,
             "lacks the",
         ),
         case(
             "platform withdraws",
-            signed(&w.platform, Command::Withdraw { bundle: w.active, serials: one, reason: "r".into() }),
+            signed(
+                &w.platform,
+                Command::Withdraw(cmd::Withdraw { bundle: w.active, serials: one, reason: "r".into() }),
+            ),
             PermissionDenied,
             "lacks the",
         ),
@@ -441,11 +474,11 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "role 99",
             msg(w.bytes(
                 &w.operator,
-                Command::RegisterAccount {
+                Command::RegisterAccount(cmd::RegisterAccount {
                     account: w.stranger.account(),
                     name: "x".into(),
                     roles: Roles::of(&[Role::Consumer]),
-                },
+                }),
             ))
             .map_msg(|b| {
                 let mut c = pb::SignedCommand::decode(b.as_slice()).unwrap();
@@ -503,7 +536,11 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "device code with spaces",
             signed(
                 &w.meter,
-                Command::PostGeneration { device: DeviceId("WIND 1".into()), interval: hour(10), energy: Wh(1) },
+                Command::PostGeneration(cmd::PostGeneration {
+                    device: DeviceId("WIND 1".into()),
+                    interval: hour(10),
+                    energy: Wh(1),
+                }),
             ),
             InvalidArgument,
             "post_generation.device",
@@ -512,7 +549,11 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "device code of 65 bytes",
             signed(
                 &w.meter,
-                Command::PostGeneration { device: DeviceId("D".repeat(65)), interval: hour(10), energy: Wh(1) },
+                Command::PostGeneration(cmd::PostGeneration {
+                    device: DeviceId("D".repeat(65)),
+                    interval: hour(10),
+                    energy: Wh(1),
+                }),
             ),
             InvalidArgument,
             "post_generation.device",
@@ -521,14 +562,14 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "unknown technology",
             signed(
                 &w.operator,
-                Command::RegisterDevice {
+                Command::RegisterDevice(cmd::RegisterDevice {
                     device: DeviceId("X-1".into()),
                     owner: w.generator.account(),
                     technology: Technology::Wind,
                     capacity_w: 1,
                     region: "r".into(),
                     commissioned: Timestamp(0),
-                },
+                }),
             )
             .map_msg(|b| {
                 let mut c = pb::SignedCommand::decode(b.as_slice()).unwrap();
@@ -544,7 +585,10 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
         ),
         case(
             "genesis again",
-            signed(&w.operator, Command::Genesis { policy: Policy::new(NAME), operator_name: "again".into() }),
+            signed(
+                &w.operator,
+                Command::Genesis(cmd::Genesis { policy: Policy::new(NAME), operator_name: "again".into() }),
+            ),
             FailedPrecondition,
             "genesis cannot be repeated",
         ),
@@ -552,11 +596,11 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "register a weak account key",
             signed(
                 &w.operator,
-                Command::RegisterAccount {
+                Command::RegisterAccount(cmd::RegisterAccount {
                     account: weak_signer.body.signer,
                     name: "x".into(),
                     roles: Roles::of(&[Role::Consumer]),
-                },
+                }),
             ),
             InvalidArgument,
             "not a valid Ed25519 public key",
@@ -566,14 +610,14 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "zero capacity",
             signed(
                 &w.operator,
-                Command::RegisterDevice {
+                Command::RegisterDevice(cmd::RegisterDevice {
                     device: DeviceId("ZERO-1".into()),
                     owner: w.generator.account(),
                     technology: Technology::Solar,
                     capacity_w: 0,
                     region: "r".into(),
                     commissioned: Timestamp(0),
-                },
+                }),
             ),
             InvalidArgument,
             "capacity must be more than 0 W",
@@ -582,12 +626,12 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "zero direct supply",
             signed(
                 m,
-                Command::PostDirectSupply {
+                Command::PostDirectSupply(cmd::PostDirectSupply {
                     device: wind(),
                     consumer: w.consumer.account(),
                     interval: hour(1),
                     energy: Wh(0),
-                },
+                }),
             ),
             InvalidArgument,
             "energy must be more than 0 Wh",
@@ -602,19 +646,26 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "direct supplies summing past u64",
             signed(
                 m,
-                Command::PostDirectSupply {
+                Command::PostDirectSupply(cmd::PostDirectSupply {
                     device: huge(),
                     consumer: w.consumer.account(),
                     interval: hour(0),
                     energy: Wh(100),
-                },
+                }),
             ),
             InvalidArgument,
             "amount overflow: allocated energy",
         ),
         case(
             "consumption summing past u64",
-            signed(m, Command::PostConsumption { account: w.consumer2.account(), interval: hour(1), energy: Wh(1) }),
+            signed(
+                m,
+                Command::PostConsumption(cmd::PostConsumption {
+                    account: w.consumer2.account(),
+                    interval: hour(1),
+                    energy: Wh(1),
+                }),
+            ),
             InvalidArgument,
             "amount overflow: total consumption",
         ),
@@ -622,12 +673,12 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "trade of u64::MAX Wh",
             signed(
                 &w.platform,
-                Command::SettleTrade {
+                Command::SettleTrade(cmd::SettleTrade {
                     device: wind(),
                     interval: hour(2),
                     buyer: w.consumer.account(),
                     energy: Wh(u64::MAX),
-                },
+                }),
             ),
             InvalidArgument,
             "is not a whole number of certificates",
@@ -637,11 +688,11 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "empty interval",
             signed(
                 m,
-                Command::PostGeneration {
+                Command::PostGeneration(cmd::PostGeneration {
                     device: wind(),
                     interval: Interval::new(t0() + 99 * HOUR, t0() + 99 * HOUR),
                     energy: Wh(1),
-                },
+                }),
             ),
             InvalidArgument,
             "is empty or reversed",
@@ -650,11 +701,11 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "reversed interval",
             signed(
                 m,
-                Command::PostGeneration {
+                Command::PostGeneration(cmd::PostGeneration {
                     device: wind(),
                     interval: Interval::new(t0() + 99 * HOUR, t0() + 98 * HOUR),
                     energy: Wh(1),
-                },
+                }),
             ),
             InvalidArgument,
             "is empty or reversed",
@@ -663,11 +714,11 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "overlapping reading",
             signed(
                 m,
-                Command::PostGeneration {
+                Command::PostGeneration(cmd::PostGeneration {
                     device: wind(),
                     interval: Interval::new(t0() + HOUR / 2, t0() + 3 * HOUR / 2),
                     energy: Wh(1),
-                },
+                }),
             ),
             FailedPrecondition,
             "rule 1 (one reading per interval)",
@@ -676,11 +727,11 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "far future interval",
             signed(
                 m,
-                Command::PostGeneration {
+                Command::PostGeneration(cmd::PostGeneration {
                     device: wind(),
                     interval: Interval::new(unix(2099, 1, 1, 0, 0, 0), unix(2099, 1, 1, 1, 0, 0)),
                     energy: Wh(1),
-                },
+                }),
             ),
             InvalidArgument,
             "ends in the future",
@@ -689,11 +740,11 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "interval ending at u64::MAX",
             signed(
                 m,
-                Command::PostGeneration {
+                Command::PostGeneration(cmd::PostGeneration {
                     device: wind(),
                     interval: Interval::new(u64::MAX - HOUR, u64::MAX),
                     energy: Wh(1),
-                },
+                }),
             ),
             InvalidArgument,
             "ends in the future",
@@ -702,25 +753,32 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "interval of two years",
             signed(
                 m,
-                Command::PostGeneration {
+                Command::PostGeneration(cmd::PostGeneration {
                     device: wind(),
                     interval: Interval::new(unix(2023, 1, 1, 0, 0, 0), unix(2025, 1, 1, 0, 0, 0)),
                     energy: Wh(1),
-                },
+                }),
             ),
             InvalidArgument,
             "longer than the 366 days",
         ),
         case(
             "issue twice",
-            signed(&w.generator, Command::Issue { device: wind(), interval: hour(0) }),
+            signed(&w.generator, Command::Issue(cmd::Issue { device: wind(), interval: hour(0) })),
             FailedPrecondition,
             "was already issued",
         ),
         // Unknown things.
         case(
             "unknown device",
-            signed(m, Command::PostGeneration { device: DeviceId("NOPE-1".into()), interval: hour(10), energy: Wh(1) }),
+            signed(
+                m,
+                Command::PostGeneration(cmd::PostGeneration {
+                    device: DeviceId("NOPE-1".into()),
+                    interval: hour(10),
+                    energy: Wh(1),
+                }),
+            ),
             NotFound,
             "device NOPE-1 is not registered",
         ),
@@ -728,7 +786,7 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "unknown bundle",
             signed(
                 &w.consumer,
-                Command::Transfer { bundle: BundleId(99_999), serials: one, to: w.consumer2.account() },
+                Command::Transfer(cmd::Transfer { bundle: BundleId(99_999), serials: one, to: w.consumer2.account() }),
             ),
             NotFound,
             "bundle B99999 does not exist",
@@ -741,13 +799,20 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
         ),
         case(
             "consumption of an unknown account",
-            signed(m, Command::PostConsumption { account: w.stranger.account(), interval: hour(30), energy: Wh(1) }),
+            signed(
+                m,
+                Command::PostConsumption(cmd::PostConsumption {
+                    account: w.stranger.account(),
+                    interval: hour(30),
+                    energy: Wh(1),
+                }),
+            ),
             NotFound,
             "is not registered",
         ),
         case(
             "reading that does not exist",
-            signed(&w.generator, Command::Issue { device: wind(), interval: hour(40) }),
+            signed(&w.generator, Command::Issue(cmd::Issue { device: wind(), interval: hour(40) })),
             NotFound,
             "has no generation reading",
         ),
@@ -798,7 +863,11 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "transfer withdrawn certificates",
             signed(
                 &w.consumer,
-                Command::Transfer { bundle: w.withdrawn.0, serials: w.withdrawn.1, to: w.consumer2.account() },
+                Command::Transfer(cmd::Transfer {
+                    bundle: w.withdrawn.0,
+                    serials: w.withdrawn.1,
+                    to: w.consumer2.account(),
+                }),
             ),
             FailedPrecondition,
             "is withdrawn",
@@ -813,14 +882,18 @@ fn cases(w: &World, clock: Arc<ManualClock>) -> Vec<Case> {
             "withdraw withdrawn certificates",
             signed(
                 &w.regulator,
-                Command::Withdraw { bundle: w.withdrawn.0, serials: w.withdrawn.1, reason: "again".into() },
+                Command::Withdraw(cmd::Withdraw {
+                    bundle: w.withdrawn.0,
+                    serials: w.withdrawn.1,
+                    reason: "again".into(),
+                }),
             ),
             FailedPrecondition,
             "only certificates not yet retired or withdrawn",
         ),
         case(
             "generator issues for a device it does not own",
-            signed(&w.consumer, Command::Issue { device: wind(), interval: hour(1) }),
+            signed(&w.consumer, Command::Issue(cmd::Issue { device: wind(), interval: hour(1) })),
             PermissionDenied,
             "only the owner may request issuance",
         ),

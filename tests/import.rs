@@ -1,6 +1,7 @@
 //! Meter data import through the real gRPC server: all or nothing by default, good rows only
 //! with `--partial`, every rejected row named by its line.
 
+use greenledger_core::command as cmd;
 mod common;
 use common::*;
 use greenledger::cli::import::{run, Import, ReadingsArgs};
@@ -83,19 +84,19 @@ fn atomic_batches_commit_all_or_nothing() {
     let m = h.meter.clone();
     let good = h.signed(
         &m,
-        greenledger_core::Command::PostGeneration {
+        greenledger_core::Command::PostGeneration(cmd::PostGeneration {
             device: Harness::wind(),
             interval: hour(0),
             energy: greenledger_core::Wh(MWH),
-        },
+        }),
     );
     let overlapping = h.signed(
         &m,
-        greenledger_core::Command::PostGeneration {
+        greenledger_core::Command::PostGeneration(cmd::PostGeneration {
             device: Harness::wind(),
             interval: hour(0),
             energy: greenledger_core::Wh(MWH),
-        },
+        }),
     );
     let out = h.ledger.submit_atomic(vec![good.clone(), overlapping]).unwrap();
     assert!(out[0].as_ref().unwrap_err().message.starts_with("not applied"));

@@ -1,6 +1,7 @@
 //! The happy path end to end on the in-memory store: readings, issuance with carry-over,
 //! direct supply, a trade, transfers with splits, a retirement; then replay and reopen.
 
+use greenledger_core::command as cmd;
 mod common;
 use common::*;
 use greenledger::ledger::Ledger;
@@ -17,11 +18,24 @@ fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
     let m = h.meter.clone();
     h.ok(
         &m,
-        Command::PostDirectSupply { device: Harness::wind(), consumer: c1, interval: hour(0), energy: Wh(1_200_000) },
+        Command::PostDirectSupply(cmd::PostDirectSupply {
+            device: Harness::wind(),
+            consumer: c1,
+            interval: hour(0),
+            energy: Wh(1_200_000),
+        }),
     );
     // A green-power trade of 2 MWh to consumer 2, settled before issuance.
     let p = h.platform.clone();
-    h.ok(&p, Command::SettleTrade { device: Harness::wind(), interval: hour(0), buyer: c2, energy: Wh(2 * MWH) });
+    h.ok(
+        &p,
+        Command::SettleTrade(cmd::SettleTrade {
+            device: Harness::wind(),
+            interval: hour(0),
+            buyer: c2,
+            energy: Wh(2 * MWH),
+        }),
+    );
     let r = h.issue(0);
     assert!(r.summary.iter().any(|s| s.contains("issued")), "{:?}", r.summary);
 
@@ -45,7 +59,7 @@ fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
     // Partial transfer splits the hour-0 bundle.
     let gen = h.generator.clone();
     let first = SerialRange::new(g.serials.start.0, g.serials.start.0 + 1);
-    h.ok(&gen, Command::Transfer { bundle: g.id, serials: first, to: c1 });
+    h.ok(&gen, Command::Transfer(cmd::Transfer { bundle: g.id, serials: first, to: c1 }));
     let held = h.holdings(&h.consumer.clone());
     assert_eq!(held.len(), 2);
     let moved = held.iter().find(|b| b.origin == Origin::Issued).unwrap();
@@ -59,13 +73,13 @@ fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
     for b in held {
         h.ok(
             &c,
-            Command::Retire {
+            Command::Retire(cmd::Retire {
                 bundle: b.id,
                 serials: b.serials,
                 beneficiary: "Battery factory, export batch 2026-01".into(),
                 purpose: "product carbon footprint".into(),
                 consumption: hour(0),
-            },
+            }),
         );
     }
     let claims = h.ledger.claims_of(&c1).unwrap();
@@ -105,7 +119,7 @@ fn selling_in_small_lots_keeps_history_short() {
     let c1 = h.consumer.account();
     for i in 0..8 {
         let lot = SerialRange::new(g.serials.start.0 + i, g.serials.start.0 + i + 1);
-        h.ok(&gen, Command::Transfer { bundle: g.id, serials: lot, to: c1 });
+        h.ok(&gen, Command::Transfer(cmd::Transfer { bundle: g.id, serials: lot, to: c1 }));
     }
     let rest = h.ledger.bundle(g.id).unwrap();
     assert_eq!(rest.serials.len(), 1);
@@ -126,15 +140,17 @@ fn free_text_rules() {
     h.consumption(h.consumer.account(), 0, 2_000_000);
     let g = h.only_bundle(&h.generator.clone());
     let gen = h.generator.clone();
-    h.ok(&gen, Command::Transfer { bundle: g.id, serials: g.serials, to: h.consumer.account() });
+    h.ok(&gen, Command::Transfer(cmd::Transfer { bundle: g.id, serials: g.serials, to: h.consumer.account() }));
     let b = h.only_bundle(&h.consumer.clone());
     let c = h.consumer.clone();
-    let retire = |beneficiary: &str| Command::Retire {
-        bundle: b.id,
-        serials: b.serials,
-        beneficiary: beneficiary.into(),
-        purpose: "RE100".into(),
-        consumption: hour(0),
+    let retire = |beneficiary: &str| {
+        Command::Retire(cmd::Retire {
+            bundle: b.id,
+            serials: b.serials,
+            beneficiary: beneficiary.into(),
+            purpose: "RE100".into(),
+            consumption: hour(0),
+        })
     };
     for (text, fragment) in [
         ("", "must not be empty"),

@@ -3,6 +3,7 @@
 //! must agree with the model on every serial (none in two bundles, none lost), on whether the
 //! command was accepted, and issuance must be conserved per reading.
 
+use greenledger_core::command as cmd;
 mod common;
 use common::*;
 use greenledger::ledger::Clock;
@@ -175,7 +176,11 @@ fn step(h: &mut Harness, m: &mut Model, op: &Op) {
     let (signer, cmd, accept): (usize, Command, bool) = match op {
         Op::Generate { wh } => {
             let ok = *wh <= 10 * MWH;
-            let cmd = Command::PostGeneration { device: wind, interval: hour(m.next_hour), energy: Wh(*wh) };
+            let cmd = Command::PostGeneration(cmd::PostGeneration {
+                device: wind,
+                interval: hour(m.next_hour),
+                energy: Wh(*wh),
+            });
             (METER, cmd, ok)
         }
         Op::Issue { hour: k, by_owner } => {
@@ -183,15 +188,15 @@ fn step(h: &mut Harness, m: &mut Model, op: &Op) {
             let excluded = m.excluded.iter().any(|(a, b)| (*a..*b).contains(&k));
             let fresh = m.readings.get(&k).is_some_and(|r| !r.1);
             let signer = if *by_owner { 0 } else { 3 };
-            let cmd = Command::Issue { device: wind, interval: hour(k) };
+            let cmd = Command::Issue(cmd::Issue { device: wind, interval: hour(k) });
             (signer, cmd, *by_owner && fresh && !excluded)
         }
         Op::Consume { who, wh } => {
-            let cmd = Command::PostConsumption {
+            let cmd = Command::PostConsumption(cmd::PostConsumption {
                 account: party(h, *who).account(),
                 interval: hour(m.meters[*who].0),
                 energy: Wh(*wh),
-            };
+            });
             (METER, cmd, is_consumer(*who))
         }
         Op::Transfer { pick, owner_signs, signer, to } => {
@@ -201,7 +206,7 @@ fn step(h: &mut Harness, m: &mut Model, op: &Op) {
             let signer = if *owner_signs { owner_index(h, &b) } else { *signer };
             let ok = signer != STRANGER && *to != STRANGER && *to != signer;
             let to = party(h, *to).account();
-            let cmd = Command::Transfer { bundle: b.id, serials, to };
+            let cmd = Command::Transfer(cmd::Transfer { bundle: b.id, serials, to });
             (signer, cmd, ok && m.usable(serials, signer))
         }
         Op::Retire { pick, owner_signs, signer, hour: k } => {
@@ -213,13 +218,13 @@ fn step(h: &mut Harness, m: &mut Model, op: &Op) {
             let (hours, consumed, claimed) = m.meters[signer];
             let k = k % (hours + 1);
             let ok = is_consumer(signer) && k < hours && claimed + serials.len() * MWH <= consumed;
-            let cmd = Command::Retire {
+            let cmd = Command::Retire(cmd::Retire {
                 bundle: b.id,
                 serials,
                 beneficiary: "factory".into(),
                 purpose: "scope 2".into(),
                 consumption: hour(k),
-            };
+            });
             (signer, cmd, ok && m.usable(serials, signer))
         }
         Op::Withdraw { pick, by_regulator } => {
@@ -228,14 +233,15 @@ fn step(h: &mut Harness, m: &mut Model, op: &Op) {
             };
             let live = (serials.start.0..serials.end.0).all(|s| matches!(m.certs[&s].state, St::Active | St::Frozen));
             let reason = "meter fault".into();
-            let cmd = Command::Withdraw { bundle: b.id, serials, reason };
+            let cmd = Command::Withdraw(cmd::Withdraw { bundle: b.id, serials, reason });
             let signer = if *by_regulator { REGULATOR } else { 0 };
             (signer, cmd, *by_regulator && live)
         }
         Op::Exclude { hour: k, len } => {
             let k = pick_hour(m, *k);
             let interval = Interval::new(hour(k).start.0, hour(k + len - 1).end.0);
-            let cmd = Command::DeclareExclusion { device: wind, interval, scheme: "CCER".into() };
+            let cmd =
+                Command::DeclareExclusion(cmd::DeclareExclusion { device: wind, interval, scheme: "CCER".into() });
             (REGULATOR, cmd, true)
         }
         Op::Advance { days } => {
@@ -262,7 +268,7 @@ fn step(h: &mut Harness, m: &mut Model, op: &Op) {
             m.readings.insert(m.next_hour, (*wh, false));
             m.next_hour += 1;
         }
-        (Op::Issue { .. }, Command::Issue { interval, .. }) => {
+        (Op::Issue { .. }, Command::Issue(cmd::Issue { interval, .. })) => {
             let k = (interval.start.0 - t0()) / HOUR;
             let r = m.readings.get_mut(&k).unwrap();
             r.1 = true;
@@ -279,17 +285,17 @@ fn step(h: &mut Harness, m: &mut Model, op: &Op) {
             m.meters[*who].0 += 1;
             m.meters[*who].1 += wh;
         }
-        (Op::Transfer { to, .. }, Command::Transfer { serials, .. }) => {
+        (Op::Transfer { to, .. }, Command::Transfer(cmd::Transfer { serials, .. })) => {
             m.set(serials, |c| c.owner = *to);
         }
-        (Op::Retire { .. }, Command::Retire { serials, .. }) => {
+        (Op::Retire { .. }, Command::Retire(cmd::Retire { serials, .. })) => {
             m.meters[signer].2 += serials.len() * MWH;
             m.set(serials, |c| c.state = St::Retired);
         }
-        (Op::Withdraw { .. }, Command::Withdraw { serials, .. }) => {
+        (Op::Withdraw { .. }, Command::Withdraw(cmd::Withdraw { serials, .. })) => {
             m.set(serials, |c| c.state = St::Withdrawn);
         }
-        (Op::Exclude { hour: _, len }, Command::DeclareExclusion { interval, .. }) => {
+        (Op::Exclude { hour: _, len }, Command::DeclareExclusion(cmd::DeclareExclusion { interval, .. })) => {
             let a = (interval.start.0 - t0()) / HOUR;
             m.excluded.push((a, a + len));
             for c in m.certs.values_mut() {

@@ -2,6 +2,7 @@
 //! after any single-byte change, and still valid against an older checkpoint given a
 //! consistency proof to a newer one.
 
+use greenledger_core::command as cmd;
 mod common;
 
 use common::*;
@@ -17,7 +18,15 @@ fn ledger_with_claims() -> Harness {
     let mut h = Harness::new();
     h.generation(0, 5 * MWH + 500_000);
     let (p, c2) = (h.platform.clone(), h.consumer2.account());
-    h.ok(&p, Command::SettleTrade { device: Harness::wind(), interval: hour(0), buyer: c2, energy: Wh(MWH) });
+    h.ok(
+        &p,
+        Command::SettleTrade(cmd::SettleTrade {
+            device: Harness::wind(),
+            interval: hour(0),
+            buyer: c2,
+            energy: Wh(MWH),
+        }),
+    );
     h.issue(0);
     h.consumption(h.consumer.account(), 0, 10 * MWH);
     h.consumption(h.consumer2.account(), 0, 10 * MWH);
@@ -26,41 +35,41 @@ fn ledger_with_claims() -> Harness {
     assert_eq!(b.serials.len(), 4);
     let to = h.consumer.account();
     let s = b.serials.start.0;
-    h.ok(&g, Command::Transfer { bundle: b.id, serials: SerialRange::new(s + 1, s + 4), to });
+    h.ok(&g, Command::Transfer(cmd::Transfer { bundle: b.id, serials: SerialRange::new(s + 1, s + 4), to }));
     let c = h.consumer.clone();
     let cb = h.only_bundle(&c);
     h.ok(
         &c,
-        Command::Retire {
+        Command::Retire(cmd::Retire {
             bundle: cb.id,
             serials: SerialRange::new(s + 1, s + 2),
             beneficiary: "Battery factory, batch 7".into(),
             purpose: "product label".into(),
             consumption: hour(0),
-        },
+        }),
     );
     let rest = h.only_bundle(&c);
     h.ok(
         &c,
-        Command::Retire {
+        Command::Retire(cmd::Retire {
             bundle: rest.id,
             serials: rest.serials,
             beneficiary: "Battery factory".into(),
             purpose: "annual report 2026".into(),
             consumption: hour(0),
-        },
+        }),
     );
     let c2k = h.consumer2.clone();
     let tb = h.only_bundle(&c2k);
     h.ok(
         &c2k,
-        Command::Retire {
+        Command::Retire(cmd::Retire {
             bundle: tb.id,
             serials: tb.serials,
             beneficiary: "Solar glass factory".into(),
             purpose: "RE100".into(),
             consumption: hour(0),
-        },
+        }),
     );
     h
 }

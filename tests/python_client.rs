@@ -6,6 +6,7 @@
 //! GREENLEDGER_PYTHON=/tmp/glpy/bin/python cargo test --test python_client -- --ignored
 //! ```
 
+use greenledger_core::command as cmd;
 mod common;
 #[path = "common/grpc.rs"]
 mod grpc_common;
@@ -46,8 +47,12 @@ async fn python_client_verifies_the_checkpoint_and_an_inclusion_proof() {
     let mut net = Net::mem().await;
     let (op, meter, gen) = (net.operator.clone(), net.meter.clone(), net.generator.clone());
     for n in 0..5 {
-        net.ok(&meter, Command::PostGeneration { device: wind(), interval: hour(n), energy: Wh(3 * MWH) }).await;
-        net.ok(&gen, Command::Issue { device: wind(), interval: hour(n) }).await;
+        net.ok(
+            &meter,
+            Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(n), energy: Wh(3 * MWH) }),
+        )
+        .await;
+        net.ok(&gen, Command::Issue(cmd::Issue { device: wind(), interval: hour(n) })).await;
     }
     // A few hundred more entries, so proofs of many shapes and depths are checked.
     let msgs = (0..300u32)
@@ -57,7 +62,11 @@ async fn python_client_verifies_the_checkpoint_and_an_inclusion_proof() {
             let account = greenledger_core::crypto::Keypair::from_seed(seed).account();
             net.pb(
                 &op,
-                Command::RegisterAccount { account, name: format!("P{i}"), roles: Roles::of(&[Role::Consumer]) },
+                Command::RegisterAccount(cmd::RegisterAccount {
+                    account,
+                    name: format!("P{i}"),
+                    roles: Roles::of(&[Role::Consumer]),
+                }),
             )
         })
         .collect();

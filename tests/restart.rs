@@ -2,6 +2,7 @@
 //! and state, continues at the right index, and its root equals the root recomputed from its
 //! leaves. A store whose tree, head, leaves or checkpoint were tampered with is refused at open.
 
+use greenledger_core::command as cmd;
 mod common;
 use common::*;
 use greenledger::ledger::{Head, Ledger, LedgerError, ManualClock, Receipt};
@@ -43,7 +44,7 @@ fn parties() -> [Keypair; 5] {
 /// of each hour alternating between the two consumers, and one retirement by each consumer.
 fn populate<S: Store>(store: Arc<S>, hours: u64) -> Node<S> {
     let [op, meter, gen, c1, c2] = parties();
-    let genesis = Command::Genesis { policy: Policy::new(LEDGER), operator_name: "Registry".into() };
+    let genesis = Command::Genesis(cmd::Genesis { policy: Policy::new(LEDGER), operator_name: "Registry".into() });
     let ledger = Ledger::create(store, log_signer(), op.sign(LEDGER, 0, genesis), clock()).unwrap();
     let mut n = Node { ledger, nonce: 0 };
     for (k, name, role) in [
@@ -53,38 +54,42 @@ fn populate<S: Store>(store: Arc<S>, hours: u64) -> Node<S> {
         (&c2, "factory 2", Role::Consumer),
     ] {
         let roles = Roles::of(&[role]);
-        n.ok(&op, Command::RegisterAccount { account: k.account(), name: name.into(), roles });
+        n.ok(&op, Command::RegisterAccount(cmd::RegisterAccount { account: k.account(), name: name.into(), roles }));
     }
-    let device = Command::RegisterDevice {
+    let device = Command::RegisterDevice(cmd::RegisterDevice {
         device: Harness::wind(),
         owner: gen.account(),
         technology: Technology::Wind,
         capacity_w: 10_000_000,
         region: "inner_mongolia".into(),
         commissioned: Timestamp(unix(2020, 1, 1, 0, 0, 0)),
-    };
+    });
     n.ok(&op, device);
     for h in 0..hours {
         let energy = Wh(2 * MWH + h * 100_000);
-        let post = Command::PostGeneration { device: Harness::wind(), interval: hour(h), energy };
+        let post = Command::PostGeneration(cmd::PostGeneration { device: Harness::wind(), interval: hour(h), energy });
         n.ok(&meter, post);
-        n.ok(&gen, Command::Issue { device: Harness::wind(), interval: hour(h) });
+        n.ok(&gen, Command::Issue(cmd::Issue { device: Harness::wind(), interval: hour(h) }));
         let b = n.ledger.holdings(&gen.account()).unwrap().pop().unwrap();
         let to = [&c1, &c2][(h % 2) as usize];
         let serials = SerialRange::new(b.serials.start.0, b.serials.start.0 + 1);
-        n.ok(&gen, Command::Transfer { bundle: b.id, serials, to: to.account() });
+        n.ok(&gen, Command::Transfer(cmd::Transfer { bundle: b.id, serials, to: to.account() }));
     }
     for c in [&c1, &c2] {
-        let consumption = Command::PostConsumption { account: c.account(), interval: hour(0), energy: Wh(5 * MWH) };
+        let consumption = Command::PostConsumption(cmd::PostConsumption {
+            account: c.account(),
+            interval: hour(0),
+            energy: Wh(5 * MWH),
+        });
         n.ok(&meter, consumption);
         let b = n.ledger.holdings(&c.account()).unwrap().remove(0);
-        let retire = Command::Retire {
+        let retire = Command::Retire(cmd::Retire {
             bundle: b.id,
             serials: b.serials,
             beneficiary: "factory".into(),
             purpose: "annual report".into(),
             consumption: hour(0),
-        };
+        });
         n.ok(c, retire);
     }
     n
@@ -137,7 +142,8 @@ fn sled_ledger_reopens_with_the_same_head_checkpoint_and_state() {
     // A new command continues at the next index, and the log only grew.
     let mut n = Node { ledger, nonce: 1000 };
     let meter = key(2);
-    let post = Command::PostGeneration { device: Harness::wind(), interval: hour(8), energy: Wh(MWH) };
+    let post =
+        Command::PostGeneration(cmd::PostGeneration { device: Harness::wind(), interval: hour(8), energy: Wh(MWH) });
     let r = n.ok(&meter, post);
     assert_eq!((r.index, r.tree_size), (LeafIndex(size), size + 1));
     let new = n.ledger.committed().head;

@@ -2,6 +2,7 @@
 //! C2SP signed note with the log key), over gRPC while the server holds the store, and
 //! `greenledger verify-statement` checks them offline.
 
+use greenledger_core::command as cmd;
 mod common;
 #[path = "common/grpc.rs"]
 mod grpc_common;
@@ -52,24 +53,37 @@ async fn three_green_hours(net: &mut Net) {
     let (me, other) = (consumer.account(), net.consumer2.account());
     let period = Interval::new(hour(0).start.0, hour(3).start.0);
     for n in 0..3 {
-        net.ok(&meter, Command::PostConsumption { account: me, interval: hour(n), energy: Wh(3 * MWH) }).await;
-        net.ok(&meter, Command::PostConsumption { account: other, interval: hour(n), energy: Wh(MWH) }).await;
+        net.ok(
+            &meter,
+            Command::PostConsumption(cmd::PostConsumption { account: me, interval: hour(n), energy: Wh(3 * MWH) }),
+        )
+        .await;
+        net.ok(
+            &meter,
+            Command::PostConsumption(cmd::PostConsumption { account: other, interval: hour(n), energy: Wh(MWH) }),
+        )
+        .await;
     }
     for n in 0..3 {
-        net.ok(&meter, Command::PostGeneration { device: wind(), interval: hour(n), energy: Wh(2 * MWH) }).await;
-        net.ok(&gen, Command::Issue { device: wind(), interval: hour(n) }).await;
+        net.ok(
+            &meter,
+            Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(n), energy: Wh(2 * MWH) }),
+        )
+        .await;
+        net.ok(&gen, Command::Issue(cmd::Issue { device: wind(), interval: hour(n) })).await;
         let held = net.holdings(gen.account()).await;
         let b = only(&held, |b| b.state == "active").clone();
-        net.ok(&gen, Command::Transfer { bundle: BundleId(b.id), serials: sr(&b.serials), to: me }).await;
+        net.ok(&gen, Command::Transfer(cmd::Transfer { bundle: BundleId(b.id), serials: sr(&b.serials), to: me }))
+            .await;
         net.ok(
             &consumer,
-            Command::Retire {
+            Command::Retire(cmd::Retire {
                 bundle: BundleId(b.id),
                 serials: sr(&b.serials),
                 beneficiary: "Battery factory".into(),
                 purpose: "RE100 report".into(),
                 consumption: period,
-            },
+            }),
         )
         .await;
     }
@@ -260,7 +274,11 @@ async fn a_statement_is_computed_at_the_checkpoint_it_names_while_commands_keep_
         seen
     });
     for n in 3..43 {
-        net.ok(&meter, Command::PostConsumption { account: me, interval: hour(n), energy: Wh(3 * MWH) }).await;
+        net.ok(
+            &meter,
+            Command::PostConsumption(cmd::PostConsumption { account: me, interval: hour(n), energy: Wh(3 * MWH) }),
+        )
+        .await;
     }
     for (size, consumption) in asker.await.unwrap() {
         // Each entry after `start_size` is one more hour of 3 MWh.
@@ -282,15 +300,15 @@ fn a_local_statement_is_signed_with_the_log_key_and_every_byte_matters() {
     h.issue(0);
     let g = h.generator.clone();
     let b = h.only_bundle(&g);
-    h.ok(&g, Command::Transfer { bundle: b.id, serials: b.serials, to: me });
+    h.ok(&g, Command::Transfer(cmd::Transfer { bundle: b.id, serials: b.serials, to: me }));
     let period = Interval::new(hour(0).start.0, hour(2).start.0);
-    let retire = Command::Retire {
+    let retire = Command::Retire(cmd::Retire {
         bundle: b.id,
         serials: b.serials,
         beneficiary: "Battery factory".into(),
         purpose: "RE100 report".into(),
         consumption: period,
-    };
+    });
     h.ok(&c, retire);
     let (s, signed) =
         greenledger::statements::consumption_signed(&h.ledger, &me, period.start.0, period.end.0).unwrap();

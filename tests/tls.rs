@@ -8,6 +8,7 @@ use greenledger::rpc::pb::ledger_client::LedgerClient;
 use greenledger::rpc::server::{spawn_with, ServeOptions};
 use greenledger::store::MemStore;
 use greenledger_core::calendar::unix;
+use greenledger_core::command as cmd;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::log::NoteSigner;
 use greenledger_core::{Command, Policy};
@@ -42,7 +43,7 @@ fn ledger() -> (Arc<Ledger<MemStore>>, Arc<ManualClock>) {
     let genesis = Keypair::from_seed([1; 32]).sign(
         NAME,
         0,
-        Command::Genesis { policy: Policy::new(NAME), operator_name: "Registry".into() },
+        Command::Genesis(cmd::Genesis { policy: Policy::new(NAME), operator_name: "Registry".into() }),
     );
     let ledger = Ledger::create(Arc::new(MemStore::new()), signer, genesis, clock.clone()).unwrap();
     (Arc::new(ledger), clock)

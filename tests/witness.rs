@@ -1,6 +1,7 @@
 //! Witness cosigning through the real server: a witness cosigns the current checkpoint, the
 //! ledger checks the cosignature and serves it, and a proof bundle can then demand it.
 
+use greenledger_core::command as cmd;
 mod common;
 use common::*;
 use greenledger::ledger::{Clock, Ledger};
@@ -18,17 +19,17 @@ async fn the_ledger_serves_checked_witness_cosignatures() {
     h.consumption(h.consumer.account(), 0, 3 * MWH);
     let g = h.only_bundle(&h.generator.clone());
     let (gen, c) = (h.generator.clone(), h.consumer.clone());
-    h.ok(&gen, Command::Transfer { bundle: g.id, serials: g.serials, to: c.account() });
+    h.ok(&gen, Command::Transfer(cmd::Transfer { bundle: g.id, serials: g.serials, to: c.account() }));
     let b = h.only_bundle(&c);
     h.ok(
         &c,
-        Command::Retire {
+        Command::Retire(cmd::Retire {
             bundle: b.id,
             serials: b.serials,
             beneficiary: "Battery factory".into(),
             purpose: "RE100".into(),
             consumption: hour(0),
-        },
+        }),
     );
     let (store, clock) = (h.store.clone(), h.clock.clone());
     drop(h);

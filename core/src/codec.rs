@@ -95,6 +95,7 @@ pub mod serde_sig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command as cmd;
     use crate::command::Command;
     use crate::types::*;
 
@@ -102,11 +103,11 @@ mod tests {
         CommandBody {
             signer: AccountId([7; 32]),
             nonce: 42,
-            command: Command::Transfer {
+            command: Command::Transfer(cmd::Transfer {
                 bundle: BundleId(3),
                 serials: SerialRange::new(100, 160),
                 to: AccountId([9; 32]),
-            },
+            }),
         }
     }
 

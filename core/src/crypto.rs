@@ -173,13 +173,18 @@ pub fn verify_many(ledger_name: &str, commands: Vec<SignedCommand>) -> Vec<Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command as cmd;
     use crate::types::*;
 
     fn cmd(k: &Keypair, nonce: u64) -> SignedCommand {
         k.sign(
             "test-ledger",
             nonce,
-            Command::Transfer { bundle: BundleId(1), serials: SerialRange::new(0, 1), to: AccountId([1; 32]) },
+            Command::Transfer(cmd::Transfer {
+                bundle: BundleId(1),
+                serials: SerialRange::new(0, 1),
+                to: AccountId([1; 32]),
+            }),
         )
     }
 

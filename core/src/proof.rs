@@ -25,6 +25,7 @@
 
 use crate::calendar::add_months;
 use crate::codec;
+use crate::command as cmd;
 use crate::command::{Command, Entry};
 use crate::crypto;
 use crate::log::merkle::{self, Hash};
@@ -346,7 +347,7 @@ pub fn verify(
         });
     };
     let (policy, operator) = match &genesis.signed.body.command {
-        Command::Genesis { policy, .. } => (policy.clone(), genesis.signed.body.signer),
+        Command::Genesis(cmd::Genesis { policy, .. }) => (policy.clone(), genesis.signed.body.signer),
         other => {
             return Err(ProofFailure::Lineage {
                 index: 0,
@@ -372,7 +373,8 @@ pub fn verify(
     }
     let Some((claim_index, _, retirement)) = decoded.last() else { unreachable!("genesis is there") };
     let claim_index = *claim_index;
-    let Command::Retire { serials: claimed, beneficiary, purpose, consumption, .. } = &retirement.signed.body.command
+    let Command::Retire(cmd::Retire { serials: claimed, beneficiary, purpose, consumption, .. }) =
+        &retirement.signed.body.command
     else {
         return Err(ProofFailure::Lineage {
             index: claim_index,
@@ -563,14 +565,14 @@ impl Walk<'_> {
         let unit = self.policy.unit_wh;
         let claimed = self.claimed;
         match &entry.signed.body.command {
-            Command::RegisterAccount { account, roles, .. } => {
+            Command::RegisterAccount(cmd::RegisterAccount { account, roles, .. }) => {
                 self.has_role(index, &signer, Role::Operator, "the registration signer")?;
                 if self.accounts.insert(*account, *roles).is_some() || *account == self.operator {
                     return Self::fail(index, format!("account {} is registered twice", account.short()));
                 }
                 Ok("account")
             }
-            Command::RegisterDevice { device, owner, technology, region, .. } => {
+            Command::RegisterDevice(cmd::RegisterDevice { device, owner, technology, region, .. }) => {
                 if self.device.is_some() {
                     return Self::fail(index, "a second device registration");
                 }
@@ -579,7 +581,7 @@ impl Walk<'_> {
                 self.device = Some((device.clone(), *technology, region.clone(), *owner));
                 Ok("device")
             }
-            Command::PostGeneration { device, interval, energy } => {
+            Command::PostGeneration(cmd::PostGeneration { device, interval, energy }) => {
                 let Some((d, _, _, owner)) = &self.device else {
                     return Self::fail(index, "the generation reading comes before its device's registration");
                 };
@@ -593,7 +595,7 @@ impl Walk<'_> {
                 self.reading = Some((*energy, *interval, *owner));
                 Ok("reading")
             }
-            Command::PostDirectSupply { device, consumer, interval, energy } if !self.issued => {
+            Command::PostDirectSupply(cmd::PostDirectSupply { device, consumer, interval, energy }) if !self.issued => {
                 if self.reading.is_none() {
                     return Self::fail(index, "a direct supply before the generation reading");
                 }
@@ -602,7 +604,7 @@ impl Walk<'_> {
                 self.pre_issuance.push((*consumer, *energy, false));
                 Ok("direct-supply")
             }
-            Command::SettleTrade { device, buyer, interval, energy } if !self.issued => {
+            Command::SettleTrade(cmd::SettleTrade { device, buyer, interval, energy }) if !self.issued => {
                 if self.reading.is_none() {
                     return Self::fail(index, "a trade before the generation reading");
                 }
@@ -611,7 +613,7 @@ impl Walk<'_> {
                 self.pre_issuance.push((*buyer, *energy, true));
                 Ok("trade")
             }
-            Command::Issue { device, interval } => {
+            Command::Issue(cmd::Issue { device, interval }) => {
                 let Some((energy, _, owner)) = self.reading else {
                     return Self::fail(index, "an issuance without its generation reading");
                 };
@@ -658,7 +660,7 @@ impl Walk<'_> {
                 self.issued = true;
                 Ok("issuance")
             }
-            Command::SettleTrade { device, buyer, interval, energy } => {
+            Command::SettleTrade(cmd::SettleTrade { device, buyer, interval, energy }) => {
                 // After issuance: certificates the generator still holds move to the buyer.
                 self.same_output(index, device, interval, "the trade settled after issuance")?;
                 self.has_role(index, &signer, Role::TradingPlatform, "the trade's signer")?;
@@ -679,7 +681,7 @@ impl Walk<'_> {
                 });
                 Ok("trade-move")
             }
-            Command::Transfer { serials, to, .. } if self.issued && !last => {
+            Command::Transfer(cmd::Transfer { serials, to, .. }) if self.issued && !last => {
                 let h = self.owner_signed(index, &signer, "the transfer")?;
                 if serials.contains(&claimed) {
                     if !h.transferable {
@@ -713,17 +715,17 @@ impl Walk<'_> {
                     Ok("split")
                 }
             }
-            Command::Withdraw { serials, .. } if self.issued && !last => {
+            Command::Withdraw(cmd::Withdraw { serials, .. }) if self.issued && !last => {
                 self.has_role(index, &signer, Role::Regulator, "the withdrawal's signer")?;
                 disjoint(index, serials, &claimed)?;
                 Ok("split")
             }
-            Command::Retire { serials, .. } if self.issued && !last => {
+            Command::Retire(cmd::Retire { serials, .. }) if self.issued && !last => {
                 self.owner_signed(index, &signer, "a retirement of other serials of the bundle")?;
                 disjoint(index, serials, &claimed)?;
                 Ok("split")
             }
-            Command::Retire { serials, consumption, .. } if self.issued && last => {
+            Command::Retire(cmd::Retire { serials, consumption, .. }) if self.issued && last => {
                 let h = self.owner_signed(index, &signer, "the retirement")?;
                 debug_assert_eq!(*serials, claimed);
                 if !consumption.is_valid() {

@@ -6,6 +6,7 @@ use super::rules::{decide, Context, Decision};
 use super::state::{Effect, MemState, StateView, StateWrite, StoreFault};
 use super::types::LeafIndex;
 use crate::codec::{self, CodecError};
+use crate::command as cmd;
 use crate::crypto::{self, SignatureError};
 
 /// Writes effects in order; later effects on the same record win.
@@ -67,7 +68,7 @@ impl Replayer {
         }
         let name = match (&self.ledger_name, &entry.signed.body.command) {
             (Some(n), _) => n.clone(),
-            (None, Command::Genesis { policy, .. }) => policy.name.clone(),
+            (None, Command::Genesis(cmd::Genesis { policy, .. })) => policy.name.clone(),
             (None, _) => {
                 return Err(ReplayError::Refused { index, reason: "the first entry is not a genesis".into() });
             }

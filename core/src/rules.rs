@@ -8,6 +8,7 @@ use super::policy::Policy;
 use super::refusal::{Refusal, Rejection};
 use super::state::*;
 use super::types::*;
+use crate::command as cmd;
 use crate::crypto::{self, Authenticated};
 
 /// Longest interval a single reading may cover (a leap year).
@@ -45,11 +46,11 @@ pub fn decide<V: StateView>(view: &V, cmd: &Authenticated, ctx: Context) -> Outc
     let meta = view.meta()?;
     let Some(meta) = meta else {
         return match &body.command {
-            Command::Genesis { policy, operator_name } => genesis(cmd, policy, operator_name, ctx),
+            Command::Genesis(cmd::Genesis { policy, operator_name }) => genesis(cmd, policy, operator_name, ctx),
             _ => refuse(Refusal::NoGenesis),
         };
     };
-    if let Command::Genesis { .. } = body.command {
+    if let Command::Genesis(cmd::Genesis { .. }) = body.command {
         return refuse(Refusal::GenesisTwice);
     }
     if let Some(used) = view.nonce(&body.signer, body.nonce)? {
@@ -64,24 +65,39 @@ pub fn decide<V: StateView>(view: &V, cmd: &Authenticated, ctx: Context) -> Outc
     };
     let mut r = Rules { view, meta, signer, ctx, command: body.command.kind() };
     let mut decision = match &body.command {
-        Command::Genesis { .. } => unreachable!("handled above"),
-        Command::RegisterAccount { account, name, roles } => r.register_account(account, name, *roles),
-        Command::RegisterDevice { device, owner, technology, capacity_w, region, commissioned } => {
-            r.register_device(device, owner, *technology, *capacity_w, region, *commissioned)
+        Command::Genesis(cmd::Genesis { .. }) => unreachable!("handled above"),
+        Command::RegisterAccount(cmd::RegisterAccount { account, name, roles }) => {
+            r.register_account(account, name, *roles)
         }
-        Command::PostGeneration { device, interval, energy } => r.post_generation(device, *interval, *energy),
-        Command::PostConsumption { account, interval, energy } => r.post_consumption(account, *interval, *energy),
-        Command::PostDirectSupply { device, consumer, interval, energy } => {
+        Command::RegisterDevice(cmd::RegisterDevice {
+            device,
+            owner,
+            technology,
+            capacity_w,
+            region,
+            commissioned,
+        }) => r.register_device(device, owner, *technology, *capacity_w, region, *commissioned),
+        Command::PostGeneration(cmd::PostGeneration { device, interval, energy }) => {
+            r.post_generation(device, *interval, *energy)
+        }
+        Command::PostConsumption(cmd::PostConsumption { account, interval, energy }) => {
+            r.post_consumption(account, *interval, *energy)
+        }
+        Command::PostDirectSupply(cmd::PostDirectSupply { device, consumer, interval, energy }) => {
             r.allocate(device, consumer, *interval, *energy, false)
         }
-        Command::SettleTrade { device, interval, buyer, energy } => r.allocate(device, buyer, *interval, *energy, true),
-        Command::Issue { device, interval } => r.issue(device, *interval),
-        Command::Transfer { bundle, serials, to } => r.transfer(*bundle, *serials, to),
-        Command::Retire { bundle, serials, beneficiary, purpose, consumption } => {
+        Command::SettleTrade(cmd::SettleTrade { device, interval, buyer, energy }) => {
+            r.allocate(device, buyer, *interval, *energy, true)
+        }
+        Command::Issue(cmd::Issue { device, interval }) => r.issue(device, *interval),
+        Command::Transfer(cmd::Transfer { bundle, serials, to }) => r.transfer(*bundle, *serials, to),
+        Command::Retire(cmd::Retire { bundle, serials, beneficiary, purpose, consumption }) => {
             r.retire(*bundle, *serials, beneficiary, purpose, *consumption)
         }
-        Command::Withdraw { bundle, serials, reason } => r.withdraw(*bundle, *serials, reason),
-        Command::DeclareExclusion { device, interval, scheme } => r.exclude(device, *interval, scheme),
+        Command::Withdraw(cmd::Withdraw { bundle, serials, reason }) => r.withdraw(*bundle, *serials, reason),
+        Command::DeclareExclusion(cmd::DeclareExclusion { device, interval, scheme }) => {
+            r.exclude(device, *interval, scheme)
+        }
     }?;
     decision.effects.push(Effect::Nonce {
         signer: body.signer,

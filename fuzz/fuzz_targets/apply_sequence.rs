@@ -10,6 +10,7 @@
 //!   the end of each input.
 #![no_main]
 
+use greenledger_core::command as cmd;
 use greenledger_core::codec;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::calendar::unix;
@@ -77,7 +78,7 @@ impl World {
         policy.max_transfers = Some(3);
         // operator, meter, platform, regulator, generator, consumer, consumer2, stranger
         let keys: Vec<Keypair> = (1..=8).map(|n| Keypair::from_seed([n; 32])).collect();
-        let genesis = keys[0].sign(NAME, 0, Command::Genesis { policy, operator_name: "Registry".into() });
+        let genesis = keys[0].sign(NAME, 0, Command::Genesis(cmd::Genesis { policy, operator_name: "Registry".into() }));
         let ledger = Ledger::create(Arc::new(MemStore::new()), signer, genesis, clock.clone()).unwrap();
         let mut w = World { ledger, clock, keys, nonce: 1 };
         let roles = [
@@ -92,21 +93,21 @@ impl World {
         for (i, role) in roles.iter().enumerate() {
             let account = w.keys[i + 1].account();
             setup.push(
-                w.sign(0, Command::RegisterAccount { account, name: format!("p{i}"), roles: Roles::of(&[*role]) }),
+                w.sign(0, Command::RegisterAccount(cmd::RegisterAccount { account, name: format!("p{i}"), roles: Roles::of(&[*role]) })),
             );
         }
         for (d, capacity) in DEVICES.iter().zip([10_000_000, 5_000_000, u64::MAX]) {
             let owner = w.keys[4].account();
             setup.push(w.sign(
                 0,
-                Command::RegisterDevice {
+                Command::RegisterDevice(cmd::RegisterDevice {
                     device: DeviceId(d.to_string()),
                     owner,
                     technology: Technology::Wind,
                     capacity_w: capacity,
                     region: "north".into(),
                     commissioned: Timestamp(unix(2020, 1, 1, 0, 0, 0)),
-                },
+                }),
             ));
         }
         assert!(w.ledger.submit_batch(setup).unwrap().iter().all(Result::is_ok));
@@ -175,25 +176,25 @@ impl World {
         let signer = if input.small(8)? == 0 { input.small(8)? as usize } else { right };
         let signer = if signer == 5 && input.small(2)? == 0 { 6 } else { signer };
         let command = match kind {
-            0 => Command::RegisterAccount { account, name: text, roles: Roles::of(&[Role::Consumer]) },
-            1 => Command::RegisterDevice {
+            0 => Command::RegisterAccount(cmd::RegisterAccount { account, name: text, roles: Roles::of(&[Role::Consumer]) }),
+            1 => Command::RegisterDevice(cmd::RegisterDevice {
                 device,
                 owner: account,
                 technology: Technology::Solar,
                 capacity_w: energy.0,
                 region: text,
                 commissioned: Timestamp(t0()),
-            },
-            2 => Command::Genesis { policy: Policy::new(NAME), operator_name: text },
-            3 => Command::PostGeneration { device, interval: hour, energy },
-            4 => Command::PostConsumption { account, interval: hour, energy },
-            5 => Command::PostDirectSupply { device, consumer: account, interval: hour, energy },
-            6 => Command::SettleTrade { device, interval: hour, buyer: account, energy },
-            7 => Command::Issue { device, interval: hour },
-            8 => Command::Transfer { bundle, serials, to: account },
-            9 => Command::Retire { bundle, serials, beneficiary: text.clone(), purpose: text, consumption: hour },
-            10 => Command::Withdraw { bundle, serials, reason: text },
-            _ => Command::DeclareExclusion { device, interval: hour, scheme: text },
+            }),
+            2 => Command::Genesis(cmd::Genesis { policy: Policy::new(NAME), operator_name: text }),
+            3 => Command::PostGeneration(cmd::PostGeneration { device, interval: hour, energy }),
+            4 => Command::PostConsumption(cmd::PostConsumption { account, interval: hour, energy }),
+            5 => Command::PostDirectSupply(cmd::PostDirectSupply { device, consumer: account, interval: hour, energy }),
+            6 => Command::SettleTrade(cmd::SettleTrade { device, interval: hour, buyer: account, energy }),
+            7 => Command::Issue(cmd::Issue { device, interval: hour }),
+            8 => Command::Transfer(cmd::Transfer { bundle, serials, to: account }),
+            9 => Command::Retire(cmd::Retire { bundle, serials, beneficiary: text.clone(), purpose: text, consumption: hour }),
+            10 => Command::Withdraw(cmd::Withdraw { bundle, serials, reason: text }),
+            _ => Command::DeclareExclusion(cmd::DeclareExclusion { device, interval: hour, scheme: text }),
         };
         let mut signed = self.sign(signer, command);
         match input.small(32)? {

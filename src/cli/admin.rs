@@ -5,6 +5,7 @@ use crate::ledger::{Ledger, SystemClock};
 use crate::store::SledStore;
 use anyhow::{bail, Context as _};
 use clap::Args;
+use greenledger_core::command as cmd;
 use greenledger_core::command::Command;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::log::NoteSigner;
@@ -106,7 +107,8 @@ pub fn create(args: &InitArgs) -> anyhow::Result<(Ledger<SledStore>, Keypair)> {
     write_secret(&dir.log_key(), &format!("{}\n", signer.to_signer_key_string()))?;
     std::fs::write(dir.log_pub(), format!("{}\n", signer.verifier()))?;
     let name = policy.name.clone();
-    let genesis = operator.sign(&name, 0, Command::Genesis { policy, operator_name: args.operator_name.clone() });
+    let genesis =
+        operator.sign(&name, 0, Command::Genesis(cmd::Genesis { policy, operator_name: args.operator_name.clone() }));
     let store = SledStore::open(&dir.store())?;
     let ledger = Ledger::create(Arc::new(store), signer, genesis, Arc::new(SystemClock))?;
     Ok((ledger, operator))

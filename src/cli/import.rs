@@ -20,6 +20,7 @@ use super::Conn;
 use crate::rpc::{convert, pb};
 use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, Subcommand};
+use greenledger_core::command as cmd;
 use greenledger_core::command::{Command, SignedCommand};
 use greenledger_core::types::*;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -77,18 +78,22 @@ fn parse_row(row: &Row) -> anyhow::Result<Command> {
         Wh(row.wh.trim().parse::<u64>().map_err(|_| anyhow!("wh {:?} is not a whole number of watt-hours", row.wh))?);
     let device = || DeviceId(row.subject.trim().to_string());
     Ok(match row.kind.trim() {
-        "generation" => Command::PostGeneration { device: device(), interval, energy },
-        "consumption" => Command::PostConsumption { account: account_arg(row.subject.trim())?, interval, energy },
+        "generation" => Command::PostGeneration(cmd::PostGeneration { device: device(), interval, energy }),
+        "consumption" => Command::PostConsumption(cmd::PostConsumption {
+            account: account_arg(row.subject.trim())?,
+            interval,
+            energy,
+        }),
         "direct-supply" => {
             if row.consumer.trim().is_empty() {
                 bail!("a direct-supply row needs a consumer");
             }
-            Command::PostDirectSupply {
+            Command::PostDirectSupply(cmd::PostDirectSupply {
                 device: device(),
                 consumer: account_arg(row.consumer.trim())?,
                 interval,
                 energy,
-            }
+            })
         }
         other => bail!("kind {other:?} is not generation, consumption or direct-supply"),
     })
@@ -215,7 +220,10 @@ mod tests {
         let (good, bad) = parse(&text);
         assert_eq!(good.len(), 3);
         assert_eq!(good[0].line, 2);
-        assert!(matches!(good[2].command, Command::PostDirectSupply { energy: Wh(2_100_000), .. }));
+        assert!(matches!(
+            good[2].command,
+            Command::PostDirectSupply(cmd::PostDirectSupply { energy: Wh(2_100_000), .. })
+        ));
         let lines: Vec<u64> = bad.iter().map(|r| r.line).collect();
         assert_eq!(lines, vec![5, 6, 7]);
         assert!(bad[0].reason.contains("-5"), "{}", bad[0].reason);

@@ -6,6 +6,7 @@ use super::{Signer, Top};
 use crate::rpc::pb;
 use anyhow::{anyhow, bail};
 use clap::Args;
+use greenledger_core::command as cmd;
 use greenledger_core::command::Command;
 use greenledger_core::types::*;
 
@@ -217,12 +218,15 @@ fn roles(names: &[String]) -> anyhow::Result<Roles> {
 pub async fn run(top: Top) -> anyhow::Result<()> {
     let (signer, command) = match top {
         Top::RegisterAccount(a) => {
-            let cmd =
-                Command::RegisterAccount { account: account_arg(&a.account)?, name: a.name, roles: roles(&a.roles)? };
+            let cmd = Command::RegisterAccount(cmd::RegisterAccount {
+                account: account_arg(&a.account)?,
+                name: a.name,
+                roles: roles(&a.roles)?,
+            });
             (a.signer, cmd)
         }
         Top::RegisterDevice(a) => {
-            let cmd = Command::RegisterDevice {
+            let cmd = Command::RegisterDevice(cmd::RegisterDevice {
                 device: device(&a.device),
                 owner: account_arg(&a.owner)?,
                 technology: Technology::parse(&a.technology)
@@ -230,83 +234,84 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
                 capacity_w: a.capacity_w,
                 region: a.region,
                 commissioned: Timestamp(time_arg(&a.commissioned)?),
-            };
+            });
             (a.signer, cmd)
         }
         Top::PostGeneration(a) => {
             let m = &a.metered;
-            let cmd = Command::PostGeneration {
+            let cmd = Command::PostGeneration(cmd::PostGeneration {
                 device: device(&a.device),
                 interval: interval_arg(&m.start, &m.end)?,
                 energy: Wh(m.wh),
-            };
+            });
             (a.signer, cmd)
         }
         Top::PostConsumption(a) => {
             let m = &a.metered;
-            let cmd = Command::PostConsumption {
+            let cmd = Command::PostConsumption(cmd::PostConsumption {
                 account: account_arg(&a.account)?,
                 interval: interval_arg(&m.start, &m.end)?,
                 energy: Wh(m.wh),
-            };
+            });
             (a.signer, cmd)
         }
         Top::PostDirectSupply(a) => {
             let m = &a.metered;
-            let cmd = Command::PostDirectSupply {
+            let cmd = Command::PostDirectSupply(cmd::PostDirectSupply {
                 device: device(&a.device),
                 consumer: account_arg(&a.consumer)?,
                 interval: interval_arg(&m.start, &m.end)?,
                 energy: Wh(m.wh),
-            };
+            });
             (a.signer, cmd)
         }
         Top::SettleTrade(a) => {
             let m = &a.metered;
-            let cmd = Command::SettleTrade {
+            let cmd = Command::SettleTrade(cmd::SettleTrade {
                 device: device(&a.device),
                 interval: interval_arg(&m.start, &m.end)?,
                 buyer: account_arg(&a.buyer)?,
                 energy: Wh(m.wh),
-            };
+            });
             (a.signer, cmd)
         }
         Top::Issue(a) => {
-            let cmd = Command::Issue { device: device(&a.device), interval: interval_arg(&a.start, &a.end)? };
+            let cmd =
+                Command::Issue(cmd::Issue { device: device(&a.device), interval: interval_arg(&a.start, &a.end)? });
             (a.signer, cmd)
         }
         Top::Transfer(a) => {
-            let cmd = Command::Transfer {
+            let cmd = Command::Transfer(cmd::Transfer {
                 bundle: BundleId(a.part.bundle),
                 serials: serials(&a.signer.conn.server, &a.part).await?,
                 to: account_arg(&a.to)?,
-            };
+            });
             (a.signer, cmd)
         }
         Top::Retire(a) => {
-            let cmd = Command::Retire {
+            let cmd = Command::Retire(cmd::Retire {
                 bundle: BundleId(a.part.bundle),
                 serials: serials(&a.signer.conn.server, &a.part).await?,
                 beneficiary: a.beneficiary,
                 purpose: a.purpose,
                 consumption: interval_arg(&a.start, &a.end)?,
-            };
+            });
             (a.signer, cmd)
         }
         Top::Withdraw(a) => {
-            let cmd = Command::Withdraw {
+            let cmd = Command::Withdraw(cmd::Withdraw {
                 bundle: BundleId(a.part.bundle),
                 serials: serials(&a.signer.conn.server, &a.part).await?,
                 reason: a.reason,
-            };
+            });
             (a.signer, cmd)
         }
         Top::Exclude(a) => {
-            let cmd = Command::DeclareExclusion {
+            let cmd = Command::DeclareExclusion(cmd::DeclareExclusion {
                 device: device(&a.device),
                 interval: interval_arg(&a.start, &a.end)?,
                 scheme: a.scheme,
-            };
+            });
             (a.signer, cmd)
         }
         other => bail!("not a submitting command: {other:?}"),

@@ -10,6 +10,7 @@
 //! - [`queries`]: reads for users and auditors.
 //! - [`sequencer`]: group commit across concurrent submitters.
 
+use greenledger_core::command as cmd;
 pub mod clock;
 pub mod queries;
 pub mod sequencer;
@@ -246,7 +247,7 @@ impl<S: Store> Ledger<S> {
         if store.get(keys::HEAD)?.is_some() {
             return Err(LedgerError::AlreadyExists);
         }
-        let Command::Genesis { policy, .. } = &genesis.body.command else {
+        let Command::Genesis(cmd::Genesis { policy, .. }) = &genesis.body.command else {
             return Err(LedgerError::Genesis("the first command must be genesis".into()));
         };
         if signer.name() != policy.name {

@@ -2,6 +2,7 @@
 //! to protobuf. Every conversion error names the field and the value.
 
 use super::pb;
+use greenledger_core::command as cmd;
 use greenledger_core::command::{Command, CommandBody, SignedCommand};
 use greenledger_core::policy::Policy;
 use greenledger_core::state::{self, BundleState};
@@ -78,7 +79,7 @@ pub fn command(c: &pb::Command) -> Result<Command, BadField> {
     Ok(match kind {
         Kind::Genesis(g) => {
             let p = g.policy.as_ref().ok_or(BadField { field: "genesis.policy", reason: "is missing".into() })?;
-            Command::Genesis {
+            Command::Genesis(cmd::Genesis {
                 policy: Policy {
                     name: p.name.clone(),
                     unit_wh: p.unit_wh,
@@ -88,14 +89,14 @@ pub fn command(c: &pb::Command) -> Result<Command, BadField> {
                     clock_skew_s: p.clock_skew_s,
                 },
                 operator_name: g.operator_name.clone(),
-            }
+            })
         }
-        Kind::RegisterAccount(r) => Command::RegisterAccount {
+        Kind::RegisterAccount(r) => Command::RegisterAccount(cmd::RegisterAccount {
             account: account("register_account.account", &r.account)?,
             name: r.name.clone(),
             roles: Roles::of(&r.roles.iter().map(|x| role(*x)).collect::<Result<Vec<_>, _>>()?),
-        },
-        Kind::RegisterDevice(r) => Command::RegisterDevice {
+        }),
+        Kind::RegisterDevice(r) => Command::RegisterDevice(cmd::RegisterDevice {
             device: device("register_device.device", &r.device)?,
             owner: account("register_device.owner", &r.owner)?,
             technology: Technology::parse(&r.technology).ok_or(BadField {
@@ -108,55 +109,55 @@ pub fn command(c: &pb::Command) -> Result<Command, BadField> {
             capacity_w: r.capacity_w,
             region: r.region.clone(),
             commissioned: Timestamp(r.commissioned),
-        },
-        Kind::PostGeneration(r) => Command::PostGeneration {
+        }),
+        Kind::PostGeneration(r) => Command::PostGeneration(cmd::PostGeneration {
             device: device("post_generation.device", &r.device)?,
             interval: interval("post_generation.interval", &r.interval)?,
             energy: Wh(r.energy_wh),
-        },
-        Kind::PostConsumption(r) => Command::PostConsumption {
+        }),
+        Kind::PostConsumption(r) => Command::PostConsumption(cmd::PostConsumption {
             account: account("post_consumption.account", &r.account)?,
             interval: interval("post_consumption.interval", &r.interval)?,
             energy: Wh(r.energy_wh),
-        },
-        Kind::PostDirectSupply(r) => Command::PostDirectSupply {
+        }),
+        Kind::PostDirectSupply(r) => Command::PostDirectSupply(cmd::PostDirectSupply {
             device: device("post_direct_supply.device", &r.device)?,
             consumer: account("post_direct_supply.consumer", &r.consumer)?,
             interval: interval("post_direct_supply.interval", &r.interval)?,
             energy: Wh(r.energy_wh),
-        },
-        Kind::SettleTrade(r) => Command::SettleTrade {
+        }),
+        Kind::SettleTrade(r) => Command::SettleTrade(cmd::SettleTrade {
             device: device("settle_trade.device", &r.device)?,
             interval: interval("settle_trade.interval", &r.interval)?,
             buyer: account("settle_trade.buyer", &r.buyer)?,
             energy: Wh(r.energy_wh),
-        },
-        Kind::Issue(r) => Command::Issue {
+        }),
+        Kind::Issue(r) => Command::Issue(cmd::Issue {
             device: device("issue.device", &r.device)?,
             interval: interval("issue.interval", &r.interval)?,
-        },
-        Kind::Transfer(r) => Command::Transfer {
+        }),
+        Kind::Transfer(r) => Command::Transfer(cmd::Transfer {
             bundle: BundleId(r.bundle),
             serials: serials("transfer.serials", &r.serials)?,
             to: account("transfer.to", &r.to)?,
-        },
-        Kind::Retire(r) => Command::Retire {
+        }),
+        Kind::Retire(r) => Command::Retire(cmd::Retire {
             bundle: BundleId(r.bundle),
             serials: serials("retire.serials", &r.serials)?,
             beneficiary: r.beneficiary.clone(),
             purpose: r.purpose.clone(),
             consumption: interval("retire.consumption", &r.consumption)?,
-        },
-        Kind::Withdraw(r) => Command::Withdraw {
+        }),
+        Kind::Withdraw(r) => Command::Withdraw(cmd::Withdraw {
             bundle: BundleId(r.bundle),
             serials: serials("withdraw.serials", &r.serials)?,
             reason: r.reason.clone(),
-        },
-        Kind::DeclareExclusion(r) => Command::DeclareExclusion {
+        }),
+        Kind::DeclareExclusion(r) => Command::DeclareExclusion(cmd::DeclareExclusion {
             device: device("declare_exclusion.device", &r.device)?,
             interval: interval("declare_exclusion.interval", &r.interval)?,
             scheme: r.scheme.clone(),
-        },
+        }),
     })
 }
 
@@ -184,7 +185,7 @@ fn sr(s: SerialRange) -> Option<pb::SerialRange> {
 pub fn command_to_pb(c: &Command) -> pb::Command {
     use pb::command::Kind;
     let kind = match c.clone() {
-        Command::Genesis { policy, operator_name } => Kind::Genesis(pb::Genesis {
+        Command::Genesis(cmd::Genesis { policy, operator_name }) => Kind::Genesis(pb::Genesis {
             policy: Some(pb::Policy {
                 name: policy.name,
                 unit_wh: policy.unit_wh,
@@ -195,30 +196,39 @@ pub fn command_to_pb(c: &Command) -> pb::Command {
             }),
             operator_name,
         }),
-        Command::RegisterAccount { account, name, roles } => Kind::RegisterAccount(pb::RegisterAccount {
-            account: account.0.to_vec(),
-            name,
-            roles: roles.list().into_iter().map(role_to_pb).collect(),
-        }),
-        Command::RegisterDevice { device, owner, technology, capacity_w, region, commissioned } => {
-            Kind::RegisterDevice(pb::RegisterDevice {
-                device: device.0,
-                owner: owner.0.to_vec(),
-                technology: technology.name().into(),
-                capacity_w,
-                region,
-                commissioned: commissioned.0,
+        Command::RegisterAccount(cmd::RegisterAccount { account, name, roles }) => {
+            Kind::RegisterAccount(pb::RegisterAccount {
+                account: account.0.to_vec(),
+                name,
+                roles: roles.list().into_iter().map(role_to_pb).collect(),
             })
         }
-        Command::PostGeneration { device, interval, energy } => {
+        Command::RegisterDevice(cmd::RegisterDevice {
+            device,
+            owner,
+            technology,
+            capacity_w,
+            region,
+            commissioned,
+        }) => Kind::RegisterDevice(pb::RegisterDevice {
+            device: device.0,
+            owner: owner.0.to_vec(),
+            technology: technology.name().into(),
+            capacity_w,
+            region,
+            commissioned: commissioned.0,
+        }),
+        Command::PostGeneration(cmd::PostGeneration { device, interval, energy }) => {
             Kind::PostGeneration(pb::PostGeneration { device: device.0, interval: iv(interval), energy_wh: energy.0 })
         }
-        Command::PostConsumption { account, interval, energy } => Kind::PostConsumption(pb::PostConsumption {
-            account: account.0.to_vec(),
-            interval: iv(interval),
-            energy_wh: energy.0,
-        }),
-        Command::PostDirectSupply { device, consumer, interval, energy } => {
+        Command::PostConsumption(cmd::PostConsumption { account, interval, energy }) => {
+            Kind::PostConsumption(pb::PostConsumption {
+                account: account.0.to_vec(),
+                interval: iv(interval),
+                energy_wh: energy.0,
+            })
+        }
+        Command::PostDirectSupply(cmd::PostDirectSupply { device, consumer, interval, energy }) => {
             Kind::PostDirectSupply(pb::PostDirectSupply {
                 device: device.0,
                 consumer: consumer.0.to_vec(),
@@ -226,27 +236,33 @@ pub fn command_to_pb(c: &Command) -> pb::Command {
                 energy_wh: energy.0,
             })
         }
-        Command::SettleTrade { device, interval, buyer, energy } => Kind::SettleTrade(pb::SettleTrade {
-            device: device.0,
-            interval: iv(interval),
-            buyer: buyer.0.to_vec(),
-            energy_wh: energy.0,
-        }),
-        Command::Issue { device, interval } => Kind::Issue(pb::Issue { device: device.0, interval: iv(interval) }),
-        Command::Transfer { bundle, serials, to } => {
+        Command::SettleTrade(cmd::SettleTrade { device, interval, buyer, energy }) => {
+            Kind::SettleTrade(pb::SettleTrade {
+                device: device.0,
+                interval: iv(interval),
+                buyer: buyer.0.to_vec(),
+                energy_wh: energy.0,
+            })
+        }
+        Command::Issue(cmd::Issue { device, interval }) => {
+            Kind::Issue(pb::Issue { device: device.0, interval: iv(interval) })
+        }
+        Command::Transfer(cmd::Transfer { bundle, serials, to }) => {
             Kind::Transfer(pb::Transfer { bundle: bundle.0, serials: sr(serials), to: to.0.to_vec() })
         }
-        Command::Retire { bundle, serials, beneficiary, purpose, consumption } => Kind::Retire(pb::Retire {
-            bundle: bundle.0,
-            serials: sr(serials),
-            beneficiary,
-            purpose,
-            consumption: iv(consumption),
-        }),
-        Command::Withdraw { bundle, serials, reason } => {
+        Command::Retire(cmd::Retire { bundle, serials, beneficiary, purpose, consumption }) => {
+            Kind::Retire(pb::Retire {
+                bundle: bundle.0,
+                serials: sr(serials),
+                beneficiary,
+                purpose,
+                consumption: iv(consumption),
+            })
+        }
+        Command::Withdraw(cmd::Withdraw { bundle, serials, reason }) => {
             Kind::Withdraw(pb::Withdraw { bundle: bundle.0, serials: sr(serials), reason })
         }
-        Command::DeclareExclusion { device, interval, scheme } => {
+        Command::DeclareExclusion(cmd::DeclareExclusion { device, interval, scheme }) => {
             Kind::DeclareExclusion(pb::DeclareExclusion { device: device.0, interval: iv(interval), scheme })
         }
     };

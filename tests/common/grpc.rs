@@ -13,6 +13,7 @@ use greenledger::rpc::pb::ledger_client::LedgerClient;
 use greenledger::rpc::server::{spawn, Running};
 use greenledger::store::Store;
 use greenledger_core::calendar::unix;
+use greenledger_core::command as cmd;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::log::{
     leaf_hash, open_checkpoint, verify_consistency, verify_inclusion, Hash, MemTree, NoteVerifier,
@@ -69,7 +70,8 @@ impl Net {
         let operator = key(1);
         let mut policy = Policy::new(LEDGER);
         policy.unit_wh = MWH;
-        let genesis = operator.sign(LEDGER, 0, Command::Genesis { policy, operator_name: "Registry".into() });
+        let genesis =
+            operator.sign(LEDGER, 0, Command::Genesis(cmd::Genesis { policy, operator_name: "Registry".into() }));
         let ledger = Ledger::create(store.clone(), log_signer(), genesis, clock.clone()).expect("genesis accepted");
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let server = spawn(Arc::new(ledger), dyn_clock, "127.0.0.1:0").await.expect("server starts");
@@ -100,21 +102,29 @@ impl Net {
         ];
         let op = net.operator.clone();
         for (account, name, role) in accounts {
-            let r =
-                net.ok(&op, Command::RegisterAccount { account, name: name.into(), roles: Roles::of(&[role]) }).await;
+            let r = net
+                .ok(
+                    &op,
+                    Command::RegisterAccount(cmd::RegisterAccount {
+                        account,
+                        name: name.into(),
+                        roles: Roles::of(&[role]),
+                    }),
+                )
+                .await;
             assert!(r.effects.iter().any(|e| e.contains("registered account")), "{:?}", r.effects);
         }
         let owner = net.generator.account();
         net.ok(
             &op,
-            Command::RegisterDevice {
+            Command::RegisterDevice(cmd::RegisterDevice {
                 device: wind(),
                 owner,
                 technology: Technology::Wind,
                 capacity_w: 10_000_000,
                 region: "inner_mongolia".into(),
                 commissioned: Timestamp(unix(2020, 1, 1, 0, 0, 0)),
-            },
+            }),
         )
         .await;
         net

@@ -5,6 +5,7 @@
 use greenledger::ledger::{Ledger, ManualClock, Outcome, Receipt, Refused};
 use greenledger::store::{MemStore, Store};
 use greenledger_core::calendar::unix;
+use greenledger_core::command as cmd;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::log::NoteSigner;
 use greenledger_core::*;
@@ -54,7 +55,8 @@ impl Harness {
         let store = Arc::new(MemStore::new());
         let clock = Arc::new(ManualClock::new(unix(2026, 2, 1, 0, 0, 0)));
         let operator = key(1);
-        let genesis = operator.sign(LEDGER, 0, Command::Genesis { policy, operator_name: "Registry".into() });
+        let genesis =
+            operator.sign(LEDGER, 0, Command::Genesis(cmd::Genesis { policy, operator_name: "Registry".into() }));
         let ledger = Ledger::create(store.clone(), log_signer(), genesis, clock.clone()).unwrap();
         let mut h = Harness {
             ledger,
@@ -80,19 +82,22 @@ impl Harness {
         ];
         for (account, name, roles) in accounts {
             let op = h.operator.clone();
-            h.ok(&op, Command::RegisterAccount { account, name: name.into(), roles: Roles::of(&roles) });
+            h.ok(
+                &op,
+                Command::RegisterAccount(cmd::RegisterAccount { account, name: name.into(), roles: Roles::of(&roles) }),
+            );
         }
         let (op, owner) = (h.operator.clone(), h.generator.account());
         h.ok(
             &op,
-            Command::RegisterDevice {
+            Command::RegisterDevice(cmd::RegisterDevice {
                 device: DeviceId("WIND-1".into()),
                 owner,
                 technology: Technology::Wind,
                 capacity_w: 10_000_000,
                 region: "inner_mongolia".into(),
                 commissioned: Timestamp(unix(2020, 1, 1, 0, 0, 0)),
-            },
+            }),
         );
         h
     }
@@ -155,17 +160,20 @@ impl Harness {
     /// Posts a generation reading of `mwh` whole MWh for hour `n` of `WIND-1`.
     pub fn generation(&mut self, n: u64, wh: u64) -> Receipt {
         let m = self.meter.clone();
-        self.ok(&m, Command::PostGeneration { device: Self::wind(), interval: hour(n), energy: Wh(wh) })
+        self.ok(
+            &m,
+            Command::PostGeneration(cmd::PostGeneration { device: Self::wind(), interval: hour(n), energy: Wh(wh) }),
+        )
     }
 
     pub fn consumption(&mut self, who: AccountId, n: u64, wh: u64) -> Receipt {
         let m = self.meter.clone();
-        self.ok(&m, Command::PostConsumption { account: who, interval: hour(n), energy: Wh(wh) })
+        self.ok(&m, Command::PostConsumption(cmd::PostConsumption { account: who, interval: hour(n), energy: Wh(wh) }))
     }
 
     pub fn issue(&mut self, n: u64) -> Receipt {
         let g = self.generator.clone();
-        self.ok(&g, Command::Issue { device: Self::wind(), interval: hour(n) })
+        self.ok(&g, Command::Issue(cmd::Issue { device: Self::wind(), interval: hour(n) }))
     }
 
     /// Bundles held by an account.

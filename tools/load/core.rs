@@ -31,6 +31,7 @@
 use anyhow::{anyhow, bail, Context as _};
 use greenledger::rpc::pb::ledger_client::LedgerClient;
 use greenledger::rpc::{convert, pb};
+use greenledger_core::command as cmd;
 use greenledger_core::command::Command;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::types::*;
@@ -265,10 +266,8 @@ async fn setup(
         cfg.operator.sign(ledger, op_nonce, c)
     };
     let mut signed = Vec::new();
-    let reg = |k: &Keypair, name: String, roles: &[Role]| Command::RegisterAccount {
-        account: k.account(),
-        name,
-        roles: Roles::of(roles),
+    let reg = |k: &Keypair, name: String, roles: &[Role]| {
+        Command::RegisterAccount(cmd::RegisterAccount { account: k.account(), name, roles: Roles::of(roles) })
     };
     signed.push(op(reg(&cast.keys[cast.meter], format!("Load meter operator {tag}"), &[Role::MeterOperator])));
     signed.push(op(reg(&cast.keys[cast.exchange], format!("Load power exchange {tag}"), &[Role::TradingPlatform])));
@@ -284,14 +283,14 @@ async fn setup(
         let n_dev = cycles.div_ceil(SLOTS_PER_DEVICE).max(1);
         let devices: Vec<DeviceId> = (0..n_dev).map(|k| DeviceId(format!("LD-{tag}-S{s}-W{k}"))).collect();
         for d in &devices {
-            signed.push(op(Command::RegisterDevice {
+            signed.push(op(Command::RegisterDevice(cmd::RegisterDevice {
                 device: d.clone(),
                 owner: cast.keys[g].account(),
                 technology: Technology::Wind,
                 capacity_w: 60_000_000,
                 region: "inner_mongolia".into(),
                 commissioned,
-            }));
+            })));
         }
         let stock = DeviceId(format!("LD-{tag}-S{s}-STOCK"));
         // One hourly stock reading per STOCK_CYCLES cycles, so that no bundle is split more than
@@ -301,36 +300,40 @@ async fn setup(
         let energy = (gen_units + cons_units) * unit;
         let capacity = energy + 1;
         let stocks = cycles.div_ceil(STOCK_CYCLES);
-        signed.push(op(Command::RegisterDevice {
+        signed.push(op(Command::RegisterDevice(cmd::RegisterDevice {
             device: stock.clone(),
             owner: cast.keys[g].account(),
             technology: Technology::Hydro,
             capacity_w: capacity.max(1),
             region: "sichuan".into(),
             commissioned,
-        }));
+        })));
         let n = (1u64 << 62) + ((s as u64) << 32);
         for k in 0..stocks {
             let stock_iv = Interval::new(t_end - (stocks - k) * 3600, t_end - (stocks - k - 1) * 3600);
             stock_cmds.push(cast.keys[cast.meter].sign(
                 ledger,
                 n + 2 * k,
-                Command::PostGeneration { device: stock.clone(), interval: stock_iv, energy: Wh(energy) },
+                Command::PostGeneration(cmd::PostGeneration {
+                    device: stock.clone(),
+                    interval: stock_iv,
+                    energy: Wh(energy),
+                }),
             ));
             stock_cmds.push(cast.keys[cast.meter].sign(
                 ledger,
                 n + 2 * k + 1,
-                Command::PostDirectSupply {
+                Command::PostDirectSupply(cmd::PostDirectSupply {
                     device: stock.clone(),
                     consumer: cast.keys[a].account(),
                     interval: stock_iv,
                     energy: Wh(cons_units * unit),
-                },
+                }),
             ));
             stock_cmds.push(cast.keys[g].sign(
                 ledger,
                 n + k,
-                Command::Issue { device: stock.clone(), interval: stock_iv },
+                Command::Issue(cmd::Issue { device: stock.clone(), interval: stock_iv }),
             ));
         }
         setups.push(StreamSetup { devices, gen_stock: Vec::new(), cons_stock: Vec::new() });
@@ -397,23 +400,33 @@ fn plan_stream(cfg: &Config, cast: &Cast, s: usize, n: usize, st: &StreamSetup, 
             *nonce += 1;
             out.push(Planned { signer, nonce: *nonce, command, expect_ok });
         };
-        push(cast.meter, &mut meter_n, Command::PostGeneration { device: dev.clone(), interval: iv, energy }, true);
+        push(
+            cast.meter,
+            &mut meter_n,
+            Command::PostGeneration(cmd::PostGeneration { device: dev.clone(), interval: iv, energy }),
+            true,
+        );
         push(
             cast.exchange,
             &mut exch_n,
-            Command::SettleTrade {
+            Command::SettleTrade(cmd::SettleTrade {
                 device: dev.clone(),
                 interval: iv,
                 buyer: cast.keys[b].account(),
                 energy: Wh(2 * unit),
-            },
+            }),
             true,
         );
-        push(g, &mut gen_n, Command::Issue { device: dev.clone(), interval: iv }, true);
+        push(g, &mut gen_n, Command::Issue(cmd::Issue { device: dev.clone(), interval: iv }), true);
         push(
             cast.exchange,
             &mut exch_n,
-            Command::SettleTrade { device: dev.clone(), interval: iv, buyer: cast.keys[b].account(), energy: Wh(unit) },
+            Command::SettleTrade(cmd::SettleTrade {
+                device: dev.clone(),
+                interval: iv,
+                buyer: cast.keys[b].account(),
+                energy: Wh(unit),
+            }),
             true,
         );
         let (k, off) = ((c / STOCK_CYCLES) as usize, c % STOCK_CYCLES);
@@ -421,47 +434,51 @@ fn plan_stream(cfg: &Config, cast: &Cast, s: usize, n: usize, st: &StreamSetup, 
         push(
             g,
             &mut gen_n,
-            Command::Transfer {
+            Command::Transfer(cmd::Transfer {
                 bundle: BundleId(st.gen_stock[k].0),
                 serials: SerialRange::new(gs, gs + 3),
                 to: cast.keys[a].account(),
-            },
+            }),
             true,
         );
         push(
             cast.meter,
             &mut meter_n,
-            Command::PostConsumption { account: cast.keys[a].account(), interval: civ, energy: Wh(5 * unit) },
+            Command::PostConsumption(cmd::PostConsumption {
+                account: cast.keys[a].account(),
+                interval: civ,
+                energy: Wh(5 * unit),
+            }),
             true,
         );
         let cs = st.cons_stock[k].1 + 2 * off;
         push(
             a,
             &mut a_n,
-            Command::Retire {
+            Command::Retire(cmd::Retire {
                 bundle: BundleId(st.cons_stock[k].0),
                 serials: SerialRange::new(cs, cs + 2),
                 beneficiary: beneficiary.clone(),
                 purpose: "zero-carbon product label".into(),
                 consumption: civ,
-            },
+            }),
             true,
         );
         if c % REFUSAL_EVERY == REFUSAL_EVERY - 1 {
             if (c / REFUSAL_EVERY).is_multiple_of(2) {
                 // Rule 1: the same reading issued twice.
-                push(g, &mut gen_n, Command::Issue { device: dev.clone(), interval: iv }, false);
+                push(g, &mut gen_n, Command::Issue(cmd::Issue { device: dev.clone(), interval: iv }), false);
             } else {
                 // Rule 4: consumer B moves certificates the generator still owns.
                 let next = gs + 3;
                 push(
                     b,
                     &mut b_n,
-                    Command::Transfer {
+                    Command::Transfer(cmd::Transfer {
                         bundle: BundleId(st.gen_stock[k].0),
                         serials: SerialRange::new(next, next + 1),
                         to: cast.keys[a].account(),
-                    },
+                    }),
                     false,
                 );
             }

@@ -8,6 +8,7 @@ use greenledger::cli::admin::{create, DataDir, InitArgs};
 use greenledger::ledger::Ledger;
 use greenledger::store::{SledStore, Store};
 use greenledger_core::calendar::unix;
+use greenledger_core::command as cmd;
 use greenledger_core::command::{Command, SignedCommand};
 use greenledger_core::crypto::Keypair;
 use greenledger_core::types::*;
@@ -55,23 +56,25 @@ pub fn fill(dir: &Path, count: u64) -> anyhow::Result<serde_json::Value> {
         };
         let (ledger, _) = create(&args)?;
         let mut setup = Vec::new();
-        let reg = |k: &Keypair, name: &str, role: Role| Command::RegisterAccount {
-            account: k.account(),
-            name: name.into(),
-            roles: Roles::of(&[role]),
+        let reg = |k: &Keypair, name: &str, role: Role| {
+            Command::RegisterAccount(cmd::RegisterAccount {
+                account: k.account(),
+                name: name.into(),
+                roles: Roles::of(&[role]),
+            })
         };
         setup.push(reg(&meter, "fill meter", Role::MeterOperator));
         setup.push(reg(&generator, "fill generator", Role::Generator));
         setup.push(reg(&consumer, "fill consumer", Role::Consumer));
         for d in 0..DEVICES {
-            setup.push(Command::RegisterDevice {
+            setup.push(Command::RegisterDevice(cmd::RegisterDevice {
                 device: DeviceId(format!("FILL-{d:04}")),
                 owner: generator.account(),
                 technology: Technology::Wind,
                 capacity_w: 100_000_000,
                 region: "north".into(),
                 commissioned: Timestamp(unix(2019, 1, 1, 0, 0, 0)),
-            });
+            }));
         }
         let signed = setup.into_iter().enumerate().map(|(i, c)| operator.sign(NAME, 1 + i as u64, c)).collect();
         submit(&ledger, signed)?;
@@ -102,12 +105,20 @@ pub fn fill(dir: &Path, count: u64) -> anyhow::Result<serde_json::Value> {
             plan.push((
                 &meter,
                 nonce,
-                Command::PostGeneration { device: device.clone(), interval, energy: Wh(UNITS_PER_READING * 1_000_000) },
+                Command::PostGeneration(cmd::PostGeneration {
+                    device: device.clone(),
+                    interval,
+                    energy: Wh(UNITS_PER_READING * 1_000_000),
+                }),
             ));
-            plan.push((&generator, 2 * nonce, Command::Issue { device, interval }));
+            plan.push((&generator, 2 * nonce, Command::Issue(cmd::Issue { device, interval })));
             let bundle = BundleId(next_bundle);
             let serials = SerialRange::new(next_serial, next_serial + 1);
-            plan.push((&generator, 2 * nonce + 1, Command::Transfer { bundle, serials, to: consumer.account() }));
+            plan.push((
+                &generator,
+                2 * nonce + 1,
+                Command::Transfer(cmd::Transfer { bundle, serials, to: consumer.account() }),
+            ));
             next_bundle += 2;
             next_serial += UNITS_PER_READING;
         }

@@ -3,6 +3,7 @@
 //! (apply_batch + flush) per second and raw fsyncs per second.
 
 use greenledger::store::{Batch, SledStore, Store};
+use greenledger_core::command as cmd;
 use greenledger_core::command::{Command, SignedCommand};
 use greenledger_core::crypto::{self, Keypair};
 use greenledger_core::log::merkle;
@@ -34,11 +35,11 @@ pub fn sample_commands(ledger: &str, n: usize) -> Vec<SignedCommand> {
             k.sign(
                 ledger,
                 i as u64,
-                Command::Transfer {
+                Command::Transfer(cmd::Transfer {
                     bundle: BundleId(1000 + i as u64),
                     serials: SerialRange::new(5000 + 3 * i as u64, 5003 + 3 * i as u64),
                     to: keys[(i + 1) % keys.len()].account(),
-                },
+                }),
             )
         })
         .collect()
