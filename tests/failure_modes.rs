@@ -237,7 +237,7 @@ fn mode_06_use_after_expiry_or_withdrawal() {
     h.refused(&c, retire(&still, still.serials, hour(0))).is(FailedPrecondition, &names);
     let names = ["rule 6", &rest.id.to_string(), "expired"];
     h.refused(&g, transfer(&rest, rest.serials, c1)).is(FailedPrecondition, &names);
-    assert_eq!(h.ledger.bundle(b.id).unwrap().state_at(Timestamp(expires)), "expired");
+    assert_eq!(h.ledger.bundle(b.id).unwrap().state_at(Timestamp(expires)), greenledger_core::state::Standing::Expired);
     assert_eq!(h.ledger.account(&c1).unwrap().claimed, Wh(0));
 }
 

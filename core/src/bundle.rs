@@ -63,7 +63,14 @@ pub fn split_off(
 /// Certificates moved by a green-power trade settled after issuance.
 pub struct Moved {
     pub effects: Vec<Effect>,
-    pub ranges: Vec<(BundleId, SerialRange)>,
+    pub ranges: Vec<MovedRange>,
+}
+
+/// One piece moved to the buyer: its new bundle, its serials, and the bundle it was cut from.
+pub struct MovedRange {
+    pub bundle: BundleId,
+    pub serials: SerialRange,
+    pub from: BundleId,
 }
 
 /// Moves `units` certificates of `reading` still held (active, unexpired) by the device owner to
@@ -109,12 +116,9 @@ pub fn take_from_generator<V: StateView>(
         }
         let k = remaining.min(b.serials.len());
         let range = SerialRange::new(b.serials.start.0, b.serials.start.0 + k);
-        let (mut piece, new_ids) = split_off(meta, &b, range, ctx, &mut moved.effects)?;
-        piece.owner = *to;
-        piece.origin = Origin::Trade;
-        piece.transferable = false;
-        piece.transfers += 1;
-        moved.ranges.push((piece.id, range));
+        let (piece, new_ids) = split_off(meta, &b, range, ctx, &mut moved.effects)?;
+        let piece = piece.traded_to(*to);
+        moved.ranges.push(MovedRange { bundle: piece.id, serials: range, from: b.id });
         moved.effects.push(Effect::Bundle(piece));
         reading.bundles.extend(new_ids);
         remaining -= k;

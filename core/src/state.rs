@@ -118,6 +118,16 @@ pub enum BundleState {
     Frozen,
 }
 
+/// The life of a bundle. Transitions consume the old state and return the new one, or give the
+/// old state back when the transition is not allowed from it:
+///
+/// ```text
+/// Active --retire--> Retired(claim)
+/// Active --freeze--> Frozen
+/// Active | Frozen --withdraw--> Withdrawn
+/// ```
+///
+/// Expiry is not a state: it is computed from the production time and the policy ([`Standing`]).
 impl BundleState {
     pub fn name(&self) -> &'static str {
         match self {
@@ -126,6 +136,70 @@ impl BundleState {
             BundleState::Withdrawn => "withdrawn",
             BundleState::Frozen => "frozen",
         }
+    }
+
+    /// Why certificates in this state cannot be used (moved or retired): the rule and its name.
+    /// `None` for active certificates.
+    pub fn unusable(&self) -> Option<(u8, &'static str)> {
+        match self {
+            BundleState::Active => None,
+            BundleState::Retired(_) => Some((5, "no use after retirement")),
+            BundleState::Withdrawn => Some((6, "no use after withdrawal")),
+            BundleState::Frozen => Some((3, "no double scheme: frozen by an exclusion")),
+        }
+    }
+
+    /// Active certificates are retired for a claim.
+    pub fn retire(self, claim: ClaimId) -> Result<BundleState, BundleState> {
+        match self {
+            BundleState::Active => Ok(BundleState::Retired(claim)),
+            other => Err(other),
+        }
+    }
+
+    /// An exclusion freezes active certificates.
+    pub fn freeze(self) -> Result<BundleState, BundleState> {
+        match self {
+            BundleState::Active => Ok(BundleState::Frozen),
+            other => Err(other),
+        }
+    }
+
+    /// The regulator withdraws certificates that are neither retired nor withdrawn.
+    pub fn withdraw(self) -> Result<BundleState, BundleState> {
+        match self {
+            BundleState::Active | BundleState::Frozen => Ok(BundleState::Withdrawn),
+            other => Err(other),
+        }
+    }
+}
+
+/// A bundle's standing at a moment: its state, with expiry applied to active certificates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Standing {
+    Active,
+    Expired,
+    Retired(ClaimId),
+    Withdrawn,
+    Frozen,
+}
+
+impl Standing {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Standing::Active => "active",
+            Standing::Expired => "expired",
+            Standing::Retired(_) => "retired",
+            Standing::Withdrawn => "withdrawn",
+            Standing::Frozen => "frozen",
+        }
+    }
+}
+
+impl std::fmt::Display for Standing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -177,11 +251,48 @@ impl Bundle {
     pub fn is_expired(&self, now: Timestamp) -> bool {
         now >= self.expires
     }
-    /// The state as seen at `now`, with expiry applied.
-    pub fn state_at(&self, now: Timestamp) -> &'static str {
+    /// The standing at `now`: the state, with expiry applied.
+    pub fn state_at(&self, now: Timestamp) -> Standing {
         match self.state {
-            BundleState::Active if self.is_expired(now) => "expired",
-            s => s.name(),
+            BundleState::Active if self.is_expired(now) => Standing::Expired,
+            BundleState::Active => Standing::Active,
+            BundleState::Retired(c) => Standing::Retired(c),
+            BundleState::Withdrawn => Standing::Withdrawn,
+            BundleState::Frozen => Standing::Frozen,
+        }
+    }
+
+    /// The bundle after a transfer to `to`.
+    pub fn transferred_to(self, to: AccountId) -> Bundle {
+        Bundle { owner: to, transfers: self.transfers + 1, ..self }
+    }
+
+    /// The bundle after it moved to the buyer of a green-power trade with the power: it came by
+    /// trade now, and can never be transferred again.
+    pub fn traded_to(self, to: AccountId) -> Bundle {
+        Bundle { owner: to, origin: Origin::Trade, transferable: false, transfers: self.transfers + 1, ..self }
+    }
+
+    /// The bundle retired for `claim`; the old state back if it is not active.
+    pub fn retired(self, claim: ClaimId) -> Result<Bundle, BundleState> {
+        Ok(Bundle { state: self.state.retire(claim)?, ..self })
+    }
+
+    /// The bundle withdrawn; the old state back if it is retired or withdrawn already.
+    pub fn withdrawn(self) -> Result<Bundle, BundleState> {
+        Ok(Bundle { state: self.state.withdraw()?, ..self })
+    }
+
+    /// The bundle frozen by the exclusion at entry `at`, which joins its history; the bundle
+    /// unchanged if it is not active.
+    pub fn frozen(mut self, at: LeafIndex) -> Result<Bundle, Bundle> {
+        match self.state.freeze() {
+            Ok(state) => {
+                self.state = state;
+                self.history.push(at);
+                Ok(self)
+            }
+            Err(_) => Err(self),
         }
     }
 }

@@ -287,7 +287,7 @@ pub fn bundle_to_pb(b: &state::Bundle, now: Timestamp) -> pb::Bundle {
         production: iv(b.production),
         serials: sr(b.serials),
         owner: b.owner.0.to_vec(),
-        state: b.state_at(now).into(),
+        state: b.state_at(now).name().into(),
         origin: b.origin.name().into(),
         transferable: b.transferable,
         transfers: b.transfers,

@@ -7,6 +7,7 @@ use crate::store::Store;
 use greenledger_core::accounting::factors;
 use greenledger_core::accounting::signed::StatementError;
 use greenledger_core::codec;
+use greenledger_core::state::Standing;
 use greenledger_core::types::*;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -315,10 +316,12 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         self.ledger.account(&id).map_err(|e| status::query(&e))?;
         let bundles = self.ledger.holdings(&id).map_err(|e| status::query(&e))?;
         let now = self.clock.now();
-        let count = |state: &str| bundles.iter().filter(|b| b.state_at(now) == state).map(|b| b.serials.len()).sum();
+        let count = |pick: fn(Standing) -> bool| {
+            bundles.iter().filter(|b| pick(b.state_at(now))).map(|b| b.serials.len()).sum()
+        };
         Ok(Response::new(pb::Holdings {
-            active_certificates: count("active"),
-            retired_certificates: count("retired"),
+            active_certificates: count(|s| s == Standing::Active),
+            retired_certificates: count(|s| matches!(s, Standing::Retired(_))),
             bundles: bundles.iter().map(|b| convert::bundle_to_pb(b, now)).collect(),
         }))
     }

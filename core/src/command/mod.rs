@@ -9,9 +9,34 @@
 //! The enum's variant order is part of the encoding (the variant index is the first field of a
 //! command's bytes, see `docs/encoding.md`): new kinds are appended, never inserted.
 
+mod allocation;
+
+use crate::proof::walk::{Step, Walk};
+use crate::proof::ProofFailure;
+use crate::refusal::Rejection;
+use crate::rules::{Decision, Rules};
+use crate::state::StateView;
 use crate::types::*;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Everything a command kind provides besides its fields. Each `command/<kind>.rs` implements it
+/// for its body; [`Command`] dispatches to it.
+pub trait Kind: fmt::Display + Into<Command> {
+    /// The role the signer must hold, checked before the kind's own rules. `None` when the right
+    /// to sign follows from what the signer owns, which the kind's rules check themselves.
+    const ROLE: Option<Role>;
+
+    /// The kind's rules: refuse, or say what changes. The signer is registered and holds
+    /// [`Kind::ROLE`]; the command is not a replay.
+    fn decide<V: StateView>(&self, rules: &mut Rules<'_, V>) -> Result<Decision, Rejection>;
+
+    /// The kind's step in a claim's proof lineage ([`crate::proof::verify`]): check the entry
+    /// against what the walk has established so far and return the entry's role in the lineage,
+    /// or refuse it as out of place.
+    fn lineage(&self, walk: &mut Walk<'_>, step: &Step) -> Result<&'static str, ProofFailure>;
+}
 
 /// Longest free-text field (names, beneficiary, purpose, scheme, reason), in bytes.
 pub const MAX_TEXT: usize = 256;
@@ -31,6 +56,36 @@ macro_rules! commands {
 
             /// Every kind name, in variant order.
             pub const KINDS: &'static [&'static str] = &[$($name,)+];
+
+            /// The role the signer must hold, if the kind asks for one ([`Kind::ROLE`]).
+            pub fn role(&self) -> Option<Role> {
+                match self {
+                    $(Command::$kind(_) => <$kind as Kind>::ROLE,)+
+                }
+            }
+
+            /// The kind's own rules ([`Kind::decide`]).
+            pub(crate) fn decide<V: StateView>(&self, rules: &mut Rules<'_, V>) -> Result<Decision, Rejection> {
+                match self {
+                    $(Command::$kind(c) => c.decide(rules),)+
+                }
+            }
+
+            /// The kind's step in a proof lineage ([`Kind::lineage`]).
+            pub(crate) fn lineage(&self, walk: &mut Walk<'_>, step: &Step) -> Result<&'static str, ProofFailure> {
+                match self {
+                    $(Command::$kind(c) => c.lineage(walk, step),)+
+                }
+            }
+        }
+
+        impl fmt::Display for Command {
+            /// The command in words.
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $(Command::$kind(c) => c.fmt(f),)+
+                }
+            }
         }
 
         $(impl From<$kind> for Command {

@@ -1,8 +1,21 @@
-//! `Retire`: final use of certificates for a beneficiary, purpose and consumption interval.
+//! `Retire`: the owner uses certificates for good, for a beneficiary, a purpose and a
+//! consumption interval, and a claim is recorded. Rules 4 to 6 (owner, no use after retirement,
+//! withdrawal or expiry), rule 8 (claims within metered consumption) and rule 9 (hourly matching)
+//! are checked here.
+//!
+//! The claimant needs the consumer role, but that is checked after ownership, so that someone
+//! retiring certificates that are not theirs learns that first.
 
+use super::Kind;
+use crate::proof::walk::{disjoint, Step, Walk};
+use crate::proof::ProofFailure;
+use crate::refusal::{Refusal, Rejection};
+use crate::rules::{check_text, refuse, Change, Decision, Rules};
+use crate::state::*;
 use crate::types::*;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// Owner: final use of certificates for a beneficiary, purpose and consumption interval.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -12,4 +25,143 @@ pub struct Retire {
     pub beneficiary: String,
     pub purpose: String,
     pub consumption: Interval,
+}
+
+impl Kind for Retire {
+    /// Checked by the rules, after ownership (see the module documentation).
+    const ROLE: Option<Role> = None;
+
+    fn decide<V: StateView>(&self, r: &mut Rules<'_, V>) -> Result<Decision, Rejection> {
+        let Retire { bundle: id, serials, beneficiary, purpose, consumption } = self;
+        let (id, serials, consumption) = (*id, *serials, *consumption);
+        check_text("beneficiary", beneficiary, false)?;
+        check_text("purpose", purpose, false)?;
+        let bundle = r.usable_bundle(id, serials)?;
+        if !r.signer.roles.has(Role::Consumer) {
+            return refuse(Refusal::MissingRole { signer: r.signer.id.short(), role: Role::Consumer, command: "retire" });
+        }
+        r.check_past_interval(consumption)?;
+        let energy =
+            serials.len().checked_mul(r.policy().unit_wh).map(Wh).ok_or(Refusal::Overflow("claimed energy"))?;
+        let mut account = r.signer.clone();
+        let mut d = Decision::default();
+        if r.policy().hourly_matching {
+            if !consumption.contains(&bundle.production) {
+                return refuse(Refusal::HourlyMismatch { production: bundle.production, consumption });
+            }
+            let mut rec = match r.view.consumption(&account.id, consumption.start)? {
+                Some(c) if c.interval == consumption => c,
+                _ => return refuse(Refusal::NoConsumption { account: account.id.short(), interval: consumption }),
+            };
+            let total = rec.claimed.checked_add(energy).ok_or(Refusal::Overflow("claimed energy"))?;
+            if total > rec.energy {
+                return refuse(Refusal::ClaimExceedsConsumption {
+                    account: account.id.short(),
+                    interval: consumption,
+                    asked: energy,
+                    total,
+                    consumed: rec.energy,
+                });
+            }
+            rec.claimed = total;
+            d.effects.push(Effect::Consumption(rec));
+        } else if !account.metered.is_some_and(|m| m.contains(&consumption)) {
+            return refuse(Refusal::NoConsumption { account: account.id.short(), interval: consumption });
+        }
+        let total = account.claimed.checked_add(energy).ok_or(Refusal::Overflow("claimed energy"))?;
+        if total > account.consumed {
+            return refuse(Refusal::ClaimExceedsConsumption {
+                account: account.id.short(),
+                interval: consumption,
+                asked: energy,
+                total,
+                consumed: account.consumed,
+            });
+        }
+        account.claimed = total;
+        let claim_id = ClaimId(r.meta.next_claim);
+        r.meta.next_claim += 1;
+        let retired = r.split(&bundle, serials, &mut d.effects)?.retired(claim_id).map_err(|state| {
+            let (rule, what) = state.unusable().unwrap_or((5, "no use after retirement"));
+            Refusal::NotActive { bundle: id, state: state.name(), rule, what }
+        })?;
+        d.effects.push(Effect::Claim(Claim {
+            id: claim_id,
+            claimant: account.id,
+            bundle: retired.id,
+            serials,
+            energy,
+            device: bundle.device.clone(),
+            production: bundle.production,
+            beneficiary: beneficiary.to_string(),
+            purpose: purpose.to_string(),
+            consumption,
+            entry: r.ctx.index,
+        }));
+        d.say(format!(
+            "claim {claim_id}: retired {} certificates {} ({energy}) of {} produced in {} for {beneficiary:?}, purpose {purpose:?}, consumption {consumption}",
+            serials.len(),
+            serials,
+            bundle.device,
+            bundle.production
+        ));
+        d.made(Change::Claim { claim: claim_id, bundle: retired.id, serials, energy });
+        d.effects.push(Effect::Bundle(retired));
+        d.effects.push(Effect::Account(account));
+        d.effects.push(Effect::Meta(r.meta.clone()));
+        Ok(d)
+    }
+
+    /// Before the last entry: a retirement of other serials of the claimed serials' bundle (a
+    /// split). The last entry: the claim itself.
+    fn lineage(&self, w: &mut Walk<'_>, step: &Step) -> Result<&'static str, ProofFailure> {
+        if !w.issued {
+            return w.out_of_place(step, "retire");
+        }
+        let (index, claimed, unit) = (step.index, w.claimed, w.policy.unit_wh);
+        if !step.last {
+            w.owner_signed(index, &step.signer, "a retirement of other serials of the bundle")?;
+            disjoint(index, &self.serials, &claimed)?;
+            return Ok("split");
+        }
+        let h = w.owner_signed(index, &step.signer, "the retirement")?;
+        debug_assert_eq!(self.serials, claimed);
+        if !self.consumption.is_valid() {
+            return Walk::fail(index, format!("the consumption interval {} is empty", self.consumption));
+        }
+        w.has_role(index, &step.signer, Role::Consumer, "the claimant")?;
+        w.not_expired(index, step.time, "the retirement")?;
+        if claimed.len() > h.max_units {
+            return Walk::fail(
+                index,
+                format!(
+                    "{} certificates retired, but the step that gave them to the claimant covers at most {} ({} Wh each)",
+                    claimed.len(),
+                    h.max_units,
+                    unit
+                ),
+            );
+        }
+        let (energy, _, _) = w.reading.expect("issued");
+        let bound = energy.0 / unit + w.pre_issuance.len() as u64 + 1;
+        if claimed.len() > bound {
+            return Walk::fail(index, format!("{} certificates retired from a reading of {energy}", claimed.len()));
+        }
+        w.retired = true;
+        Ok("retirement")
+    }
+}
+
+impl fmt::Display for Retire {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "retire certificates {} of bundle {} for {:?}, purpose {:?}, consumption {}",
+            self.serials,
+            self.bundle,
+            self.beneficiary,
+            self.purpose,
+            self.consumption
+        )
+    }
 }
