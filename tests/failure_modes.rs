@@ -35,16 +35,21 @@ fn post(interval: Interval, wh: u64) -> Command {
     Command::PostGeneration(cmd::PostGeneration { device: Harness::wind(), interval, energy: Wh(wh) })
 }
 
-/// Checks a refusal: its kind, and that its message names the rule and the values.
+/// Checks a refusal: its kind, that its typed rule is the one named in `parts` (`"rule N"`), and
+/// that its message names the rule and the values.
 trait Is {
     fn is(&self, kind: RefusalKind, parts: &[&str]);
 }
 
 impl Is for Refused {
     fn is(&self, kind: RefusalKind, parts: &[&str]) {
-        assert_eq!(self.kind, kind, "{}", self.message);
+        let message = self.to_string();
+        assert_eq!(self.kind(), kind, "{message}");
         for p in parts {
-            assert!(self.message.contains(p), "{:?} does not name {p:?}", self.message);
+            assert!(message.contains(p), "{message:?} does not name {p:?}");
+            if let Some(n) = p.strip_prefix("rule ").and_then(|n| n.parse::<u8>().ok()) {
+                assert_eq!(self.rule(), Some(n), "{self:?}");
+            }
         }
     }
 }

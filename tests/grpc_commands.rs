@@ -52,7 +52,13 @@ async fn every_command_kind_and_query(net: &mut Net) {
         Command::SettleTrade(cmd::SettleTrade { device: wind(), interval: hour(0), buyer: c2, energy: Wh(2 * MWH) });
     receipts.push(net.ok(&platform, trade).await);
     let issued0 = net.ok(&gen, Command::Issue(cmd::Issue { device: wind(), interval: hour(0) })).await;
-    assert_eq!(issued0.effects.iter().filter(|e| e.starts_with("issued")).count(), 3, "{:?}", issued0.effects);
+    assert_eq!(issued0.summary.iter().filter(|e| e.starts_with("issued")).count(), 3, "{:?}", issued0.summary);
+    // The same three bundles, structured: one per recipient, with their origins and owners.
+    let made: Vec<(&str, Vec<u8>)> =
+        issued0.effects.iter().filter(|e| e.kind == "bundle").map(|e| (e.origin.as_str(), e.account.clone())).collect();
+    assert_eq!(made.len(), 3, "{:?}", issued0.effects);
+    assert!(made.contains(&("green-power-trade", c2.0.to_vec())), "{made:?}");
+    assert!(made.iter().all(|(_, owner)| owner.len() == 32));
 
     let h1 = net.holdings(c1).await;
     let b1 = only(&h1, |_| true);
@@ -94,7 +100,9 @@ async fn every_command_kind_and_query(net: &mut Net) {
     let s = sr(&gb.serials);
     let first = SerialRange::new(s.start.0, s.start.0 + 1);
     let t = net.ok(&gen, Command::Transfer(cmd::Transfer { bundle: BundleId(gb.id), serials: first, to: c1 })).await;
-    assert!(t.effects.iter().any(|e| e.starts_with("transferred 1 certificates")), "{:?}", t.effects);
+    assert!(t.summary.iter().any(|e| e.starts_with("transferred 1 certificates")), "{:?}", t.summary);
+    let piece = t.effects.iter().find(|e| e.kind == "bundle").expect("the transferred piece");
+    assert_eq!((piece.from_bundle, piece.account.as_slice(), piece.serials), (gb.id, &c1.0[..], Some(sr_pb(first))));
     let h1 = net.holdings(c1).await;
     assert_eq!((h1.bundles.len(), h1.active_certificates), (2, 2));
     let moved = only(&h1, |b| b.origin == "issued").clone();
@@ -127,7 +135,9 @@ async fn every_command_kind_and_query(net: &mut Net) {
             consumption: hour(0),
         });
         let r = net.ok(&con, retire).await;
-        assert!(r.effects.iter().any(|e| e.starts_with("claim C")), "{:?}", r.effects);
+        assert!(r.summary.iter().any(|e| e.starts_with("claim C")), "{:?}", r.summary);
+        let claim = r.effects.iter().find(|e| e.kind == "claim").expect("the claim");
+        assert!(claim.claim > 0 && claim.bundle > 0, "{claim:?}");
         let after = net.history(b.id).await.bundle.expect("bundle");
         assert_eq!(after.state, "retired");
         let c = net.client.get_claim(pb::ClaimRequest { claim: after.claim }).await.expect("claim").into_inner();
@@ -163,7 +173,9 @@ async fn every_command_kind_and_query(net: &mut Net) {
     let exclusion =
         Command::DeclareExclusion(cmd::DeclareExclusion { device: wind(), interval: hour(1), scheme: "CCER".into() });
     let x = net.ok(&regulator, exclusion).await;
-    assert!(x.effects.iter().any(|e| e.contains("froze 1 certificates")), "{:?}", x.effects);
+    assert!(x.summary.iter().any(|e| e.contains("froze 1 certificates")), "{:?}", x.summary);
+    let frozen: Vec<u64> = x.effects.iter().filter(|e| e.kind == "frozen").map(|e| e.bundle).collect();
+    assert_eq!(frozen, vec![b_h1.id], "{:?}", x.effects);
     let fh = net.history(b_h1.id).await;
     assert_eq!(fh.bundle.expect("bundle").state, "frozen");
     assert_eq!(fh.entries.iter().map(|e| e.index).collect::<Vec<_>>(), vec![issued1.index, x.index]);
@@ -243,4 +255,8 @@ async fn identical_resubmission_returns_the_original_receipt() {
     assert!(again.tree_size > first.index);
     assert_eq!(net.checkpoint().await, cp, "a duplicate changed the checkpoint");
     assert!(net.store_snapshot() == store, "a duplicate changed the store");
+}
+
+fn sr_pb(s: SerialRange) -> pb::SerialRange {
+    pb::SerialRange { start: s.start.0, end: s.end.0 }
 }

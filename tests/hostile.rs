@@ -121,7 +121,7 @@ impl World {
 fn submit_ok(ledger: &Ledger<MemStore>, cmds: Vec<SignedCommand>) {
     for (i, o) in ledger.submit_batch(cmds).unwrap().into_iter().enumerate() {
         if let Err(e) = o {
-            panic!("setup command {i} refused: {}", e.message);
+            panic!("setup command {i} refused: {e}");
         }
     }
 }

@@ -99,8 +99,15 @@ fn atomic_batches_commit_all_or_nothing() {
         }),
     );
     let out = h.ledger.submit_atomic(vec![good.clone(), overlapping]).unwrap();
-    assert!(out[0].as_ref().unwrap_err().message.starts_with("not applied"));
-    assert!(out[1].as_ref().unwrap_err().message.contains("rule 1"));
+    assert_eq!(out[0].as_ref().unwrap_err(), &greenledger::ledger::Refused::NotApplied);
+    assert!(
+        matches!(
+            out[1].as_ref().unwrap_err(),
+            greenledger::ledger::Refused::Rule(greenledger_core::Refusal::ReadingOverlap { .. })
+        ),
+        "{:?}",
+        out[1]
+    );
     assert_eq!(h.snapshot(), before);
     let out = h.ledger.submit_atomic(vec![good]).unwrap();
     assert!(out[0].is_ok());

@@ -258,7 +258,7 @@ fn step(h: &mut Harness, m: &mut Model, op: &Op) {
     match &out {
         Ok(r) => assert!(accept, "model refuses, ledger accepted {cmd:?}: {:?}", r.summary),
         Err(e) => {
-            assert!(!accept, "model accepts, ledger refused {cmd:?}: {}", e.message);
+            assert!(!accept, "model accepts, ledger refused {cmd:?}: {e}");
             assert_eq!(h.snapshot(), before, "refused {cmd:?} changed the store");
             return;
         }

@@ -27,7 +27,7 @@ impl<S: Store> Node<S> {
         self.nonce += 1;
         let signed = who.sign(LEDGER, self.nonce, command);
         let out = self.ledger.submit_batch(vec![signed]).unwrap().pop().unwrap();
-        out.unwrap_or_else(|e| panic!("refused: {}", e.message))
+        out.unwrap_or_else(|e| panic!("refused: {e}"))
     }
 }
 

@@ -6,6 +6,7 @@ use super::types::*;
 
 /// How a refusal should be reported to a client; the service maps these to gRPC codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RefusalKind {
     /// The command itself is malformed: bad interval, empty range, text too long.
     Invalid,
@@ -22,6 +23,7 @@ pub enum RefusalKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Refusal {
     #[error("the ledger has no genesis entry yet; the first command must be genesis")]
     NoGenesis,
@@ -122,6 +124,47 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The number of the rule that refuses, as the README numbers them; `None` for refusals of
+    /// malformed commands and unknown things, which no numbered rule covers.
+    pub fn rule(&self) -> Option<u8> {
+        use Refusal::*;
+        match self {
+            ReadingOverlap { .. } | AlreadyIssued { .. } => Some(1),
+            ExceedsCapacity { .. } => Some(2),
+            Excluded { .. } => Some(3),
+            NotOwner { .. } | NotDeviceOwner { .. } => Some(4),
+            NotActive { rule, .. } => Some(*rule),
+            Expired { .. } | CannotWithdraw { .. } => Some(6),
+            NotTransferable { .. } | TransferLimit { .. } => Some(7),
+            AllocationExceedsGeneration { .. }
+            | AttributeAlreadyIssued { .. }
+            | TradeCertificatesUnavailable { .. }
+            | NoConsumption { .. }
+            | ClaimExceedsConsumption { .. } => Some(8),
+            HourlyMismatch { .. } => Some(9),
+            UnknownSigner { .. } | MissingRole { .. } | NonceReused { .. } => Some(10),
+            _ => None,
+        }
+    }
+
+    /// The refusal's stable name: its variant in kebab case (`NotOwner` is `not-owner`).
+    pub fn name(&self) -> String {
+        let debug = format!("{self:?}");
+        let variant = debug.split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or_default();
+        let mut out = String::with_capacity(variant.len() + 4);
+        for (i, c) in variant.chars().enumerate() {
+            if c.is_ascii_uppercase() {
+                if i > 0 {
+                    out.push('-');
+                }
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
     pub fn kind(&self) -> RefusalKind {
         use Refusal::*;
         match self {
@@ -179,4 +222,31 @@ pub enum Rejection {
     Refused(#[from] Refusal),
     #[error(transparent)]
     Fault(#[from] StoreFault),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_rules_are_stable() {
+        let r = Refusal::NotOwner { bundle: BundleId(2), owner: "a".into(), signer: "b".into() };
+        assert_eq!((r.name().as_str(), r.rule()), ("not-owner", Some(4)));
+        assert_eq!(Refusal::ZeroEnergy.name(), "zero-energy");
+        assert_eq!(Refusal::ZeroEnergy.rule(), None);
+        let frozen = Refusal::NotActive { bundle: BundleId(1), state: "frozen", rule: 3, what: "" };
+        assert_eq!((frozen.name().as_str(), frozen.rule()), ("not-active", Some(3)));
+        assert_eq!(Refusal::UnknownDevice(DeviceId("X".into())).name(), "unknown-device");
+        // Every message that names a rule names the same rule as `rule()`.
+        let cases = [
+            Refusal::Expired { bundle: BundleId(1), expired: Timestamp(0) },
+            Refusal::HourlyMismatch { production: Interval::new(0, 1), consumption: Interval::new(1, 2) },
+            Refusal::UnknownSigner { signer: "x".into() },
+            Refusal::TransferLimit { bundle: BundleId(1), transfers: 1, limit: 1 },
+        ];
+        for r in cases {
+            let n = r.rule().expect("numbered");
+            assert!(r.to_string().starts_with(&format!("rule {n} (")), "{r}");
+        }
+    }
 }

@@ -283,17 +283,12 @@ impl Bundle {
         Ok(Bundle { state: self.state.withdraw()?, ..self })
     }
 
-    /// The bundle frozen by the exclusion at entry `at`, which joins its history; the bundle
-    /// unchanged if it is not active.
-    pub fn frozen(mut self, at: LeafIndex) -> Result<Bundle, Bundle> {
-        match self.state.freeze() {
-            Ok(state) => {
-                self.state = state;
-                self.history.push(at);
-                Ok(self)
-            }
-            Err(_) => Err(self),
-        }
+    /// The bundle frozen by the exclusion at entry `at`, which joins its history; `None` if it
+    /// is not active (nothing to freeze).
+    pub fn frozen(mut self, at: LeafIndex) -> Option<Bundle> {
+        self.state = self.state.freeze().ok()?;
+        self.history.push(at);
+        Some(self)
     }
 }
 

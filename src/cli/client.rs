@@ -110,7 +110,8 @@ pub fn print_receipt(r: &pb::Receipt, json: bool) {
         let v = serde_json::json!({
             "index": r.index,
             "leaf_hash": hex::encode(&r.leaf_hash),
-            "effects": r.effects,
+            "summary": r.summary,
+            "effects": r.effects.iter().map(effect_json).collect::<Vec<_>>(),
             "duplicate": r.duplicate,
             "tree_size": r.tree_size,
         });
@@ -122,8 +123,48 @@ pub fn print_receipt(r: &pb::Receipt, json: bool) {
             r.tree_size,
             if r.duplicate { ", duplicate" } else { "" }
         );
-        for e in &r.effects {
+        for e in &r.summary {
             println!("  {e}");
         }
     }
+}
+
+/// A receipt's structured effect as JSON: `kind` and the fields that kind sets (ids as numbers,
+/// accounts as hex, serial ranges as `{"first", "last"}`, energy in Wh).
+pub fn effect_json(e: &pb::Effect) -> serde_json::Value {
+    let mut v = serde_json::Map::new();
+    v.insert("kind".into(), e.kind.clone().into());
+    let mut put = |k: &str, x: serde_json::Value| {
+        v.insert(k.into(), x);
+    };
+    if e.bundle != 0 {
+        put("bundle", e.bundle.into());
+    }
+    if e.claim != 0 {
+        put("claim", e.claim.into());
+    }
+    if e.from_bundle != 0 {
+        put("from_bundle", e.from_bundle.into());
+    }
+    if let Some(s) = &e.serials {
+        put("serials", serde_json::json!({"first": s.start, "last": s.end.saturating_sub(1)}));
+    }
+    if !e.account.is_empty() {
+        put("account", hex::encode(&e.account).into());
+    }
+    if !e.device.is_empty() {
+        put("device", e.device.clone().into());
+    }
+    if let Some(i) = &e.interval {
+        put("interval", serde_json::json!({"start": i.start, "end": i.end}));
+    }
+    if e.energy_wh != 0 {
+        put("energy_wh", e.energy_wh.into());
+    }
+    for (k, x) in [("origin", &e.origin), ("ledger", &e.ledger), ("scheme", &e.scheme)] {
+        if !x.is_empty() {
+            put(k, x.clone().into());
+        }
+    }
+    serde_json::Value::Object(v)
 }

@@ -28,7 +28,7 @@ use greenledger_core::log::merkle::{self, Hash, NodeId, NodeReader, Overlay};
 use greenledger_core::log::{checkpoint, Checkpoint, NoteSigner, NoteVerifier};
 use greenledger_core::refusal::{RefusalKind, Rejection};
 use greenledger_core::replay::apply;
-use greenledger_core::rules::{decide, Context};
+use greenledger_core::rules::{decide, Change, Context};
 use greenledger_core::types::*;
 use greenledger_core::Refusal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,23 +51,57 @@ pub struct Receipt {
     pub leaf_hash: Hash,
     /// The effects in words.
     pub summary: Vec<String>,
+    /// What the command made: ids and serial ranges (empty for a duplicate).
+    pub changes: Vec<Change>,
     /// True when this was an identical resubmission of an earlier command: nothing changed.
     pub duplicate: bool,
     /// Tree size of the checkpoint that covers this entry.
     pub tree_size: u64,
 }
 
-/// A refused command: how to report it and the message naming the rule and the values.
+/// Why the ledger did not accept a command. The rules' own refusal is kept as it is, so callers
+/// can match on it; its message names the rule and the values.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct Refused {
-    pub kind: RefusalKind,
-    pub message: String,
+#[non_exhaustive]
+pub enum Refused {
+    /// The rules refused it.
+    #[error(transparent)]
+    Rule(#[from] Refusal),
+    /// Its signature does not verify, or its signer is no valid key (rule 10).
+    #[error(transparent)]
+    Signature(#[from] crypto::SignatureError),
+    /// In an all-or-nothing batch, another command was refused, so this one was not applied.
+    #[error("not applied: another command of this all-or-nothing batch was refused")]
+    NotApplied,
 }
 
-impl From<Refusal> for Refused {
-    fn from(r: Refusal) -> Refused {
-        Refused { kind: r.kind(), message: r.to_string() }
+impl Refused {
+    /// How to report it to a client.
+    pub fn kind(&self) -> RefusalKind {
+        match self {
+            Refused::Rule(r) => r.kind(),
+            Refused::Signature(_) => RefusalKind::Unauthenticated,
+            Refused::NotApplied => RefusalKind::FailedPrecondition,
+        }
+    }
+
+    /// The numbered rule that refused it, if one did.
+    pub fn rule(&self) -> Option<u8> {
+        match self {
+            Refused::Rule(r) => r.rule(),
+            Refused::Signature(crypto::SignatureError::BadSignature { .. }) => Some(10),
+            Refused::Signature(_) | Refused::NotApplied => None,
+        }
+    }
+
+    /// A stable name for the refusal (`not-owner`, `bad-signature`, `not-applied`).
+    pub fn name(&self) -> String {
+        match self {
+            Refused::Rule(r) => r.name(),
+            Refused::Signature(crypto::SignatureError::BadSignature { .. }) => "bad-signature".into(),
+            Refused::Signature(_) => "bad-key".into(),
+            Refused::NotApplied => "not-applied".into(),
+        }
     }
 }
 
@@ -84,7 +118,11 @@ pub enum LedgerError {
     #[error("the store is inconsistent: {0}")]
     Corrupt(String),
     #[error("genesis refused: {0}")]
-    Genesis(String),
+    Genesis(Refused),
+    #[error("genesis refused: the first command must be genesis, not {kind}")]
+    NotGenesis { kind: &'static str },
+    #[error("genesis refused: log key name {key:?} differs from ledger name {ledger:?}")]
+    KeyNameMismatch { key: String, ledger: String },
     #[error("the ledger stopped accepting commands after a storage failure; restart it")]
     Poisoned,
     #[error("the ledger is busy; retry shortly")]
@@ -248,21 +286,16 @@ impl<S: Store> Ledger<S> {
             return Err(LedgerError::AlreadyExists);
         }
         let Command::Genesis(cmd::Genesis { policy, .. }) = &genesis.body.command else {
-            return Err(LedgerError::Genesis("the first command must be genesis".into()));
+            return Err(LedgerError::NotGenesis { kind: genesis.body.command.kind() });
         };
         if signer.name() != policy.name {
-            return Err(LedgerError::Genesis(format!(
-                "log key name {:?} differs from ledger name {:?}",
-                signer.name(),
-                policy.name
-            )));
+            return Err(LedgerError::KeyNameMismatch { key: signer.name().to_string(), ledger: policy.name.clone() });
         }
         let head = Head { name: policy.name.clone(), size: 0, root: merkle::empty_root(), time: 0 };
         let ledger = Ledger::with_head(store, signer, clock, head, String::new());
-        match ledger.submit_batch(vec![genesis])?.pop() {
-            Some(Ok(_)) => Ok(ledger),
-            Some(Err(r)) => Err(LedgerError::Genesis(r.message)),
-            None => Err(LedgerError::Genesis("no outcome".into())),
+        match ledger.submit_batch(vec![genesis])?.pop().expect("one outcome per command") {
+            Ok(_) => Ok(ledger),
+            Err(r) => Err(LedgerError::Genesis(r)),
         }
     }
 
@@ -465,7 +498,7 @@ impl<S: Store> Ledger<S> {
             let auth = match v {
                 Ok(a) => a,
                 Err(e) => {
-                    outcomes.push(Err(Refused { kind: RefusalKind::Unauthenticated, message: e.to_string() }));
+                    outcomes.push(Err(Refused::Signature(e)));
                     continue;
                 }
             };
@@ -484,6 +517,7 @@ impl<S: Store> Ledger<S> {
                         index: LeafIndex(size),
                         leaf_hash,
                         summary: decision.summary,
+                        changes: decision.changes,
                         duplicate: false,
                         tree_size: 0,
                     }));
@@ -498,6 +532,7 @@ impl<S: Store> Ledger<S> {
                             "identical command already accepted as entry {}; nothing changed",
                             entry.0
                         )],
+                        changes: Vec::new(),
                         duplicate: true,
                         tree_size: 0,
                     }));
@@ -508,11 +543,7 @@ impl<S: Store> Ledger<S> {
             }
         }
         if atomic && outcomes.iter().any(Result::is_err) {
-            let not_applied = Refused {
-                kind: RefusalKind::FailedPrecondition,
-                message: "not applied: another command of this all-or-nothing batch was refused".into(),
-            };
-            return Ok(outcomes.into_iter().map(|o| o.and(Err(not_applied.clone()))).collect());
+            return Ok(outcomes.into_iter().map(|o| o.and(Err(Refused::NotApplied))).collect());
         }
         if size > head.size {
             let root = merkle::root(size, &nodes).map_err(tree_err)?;

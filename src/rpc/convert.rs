@@ -5,6 +5,7 @@ use super::pb;
 use greenledger_core::command as cmd;
 use greenledger_core::command::{Command, CommandBody, SignedCommand};
 use greenledger_core::policy::Policy;
+use greenledger_core::rules::Change;
 use greenledger_core::state::{self, BundleState};
 use greenledger_core::types::*;
 
@@ -328,4 +329,64 @@ pub fn reading_to_pb(r: &state::Reading) -> pb::Reading {
         issued: r.issuance.is_some(),
         issued_serials: r.issuance.as_ref().and_then(|i| sr(i.serials)),
     }
+}
+
+/// A receipt's structured effect: the kind names which fields are set (see the proto).
+pub fn change_to_pb(c: &Change) -> pb::Effect {
+    let mut e = pb::Effect::default();
+    let kind = match c {
+        Change::Genesis { ledger } => {
+            e.ledger = ledger.clone();
+            "genesis"
+        }
+        Change::Account { account } => {
+            e.account = account.0.to_vec();
+            "account"
+        }
+        Change::Device { device } => {
+            e.device = device.0.clone();
+            "device"
+        }
+        Change::Generation { device, interval, energy } => {
+            (e.device, e.interval, e.energy_wh) = (device.0.clone(), iv(*interval), energy.0);
+            "generation"
+        }
+        Change::Consumption { account, interval, energy } => {
+            (e.account, e.interval, e.energy_wh) = (account.0.to_vec(), iv(*interval), energy.0);
+            "consumption"
+        }
+        Change::Allocation { device, interval, to, energy, origin } => {
+            (e.device, e.interval, e.account, e.energy_wh) = (device.0.clone(), iv(*interval), to.0.to_vec(), energy.0);
+            e.origin = origin.name().into();
+            "allocation"
+        }
+        Change::Bundle { bundle, owner, serials, origin, from } => {
+            (e.bundle, e.account, e.serials) = (bundle.0, owner.0.to_vec(), sr(*serials));
+            (e.origin, e.from_bundle) = (origin.name().into(), from.map_or(0, |b| b.0));
+            "bundle"
+        }
+        Change::Claim { claim, bundle, serials, energy } => {
+            (e.claim, e.bundle, e.serials, e.energy_wh) = (claim.0, bundle.0, sr(*serials), energy.0);
+            "claim"
+        }
+        Change::Withdrawn { bundle, serials } => {
+            (e.bundle, e.serials) = (bundle.0, sr(*serials));
+            "withdrawn"
+        }
+        Change::Frozen { bundle, serials } => {
+            (e.bundle, e.serials) = (bundle.0, sr(*serials));
+            "frozen"
+        }
+        Change::Carry { device, energy } => {
+            (e.device, e.energy_wh) = (device.0.clone(), energy.0);
+            "carry"
+        }
+        Change::Exclusion { device, interval, scheme } => {
+            (e.device, e.interval, e.scheme) = (device.0.clone(), iv(*interval), scheme.clone());
+            "exclusion"
+        }
+        _ => "other",
+    };
+    e.kind = kind.into();
+    e
 }

@@ -1,11 +1,11 @@
 //! The `greenledger.v1.Ledger` service: thin glue from gRPC to the ledger.
 
-use super::{convert, pb, status};
+use super::status::{self, ServiceError};
+use super::{convert, pb};
 use crate::ledger::{Clock, Ledger, Outcome, Receipt, Sequencer};
 use crate::statements::ReportError;
 use crate::store::Store;
 use greenledger_core::accounting::factors;
-use greenledger_core::accounting::signed::StatementError;
 use greenledger_core::codec;
 use greenledger_core::state::Standing;
 use greenledger_core::types::*;
@@ -42,19 +42,17 @@ pub fn receipt_to_pb(r: &Receipt) -> pb::Receipt {
     pb::Receipt {
         index: r.index.0,
         leaf_hash: r.leaf_hash.to_vec(),
-        effects: r.summary.clone(),
+        summary: r.summary.clone(),
         duplicate: r.duplicate,
         tree_size: r.tree_size,
+        effects: r.changes.iter().map(convert::change_to_pb).collect(),
     }
 }
 
-fn outcome_to_result(position: u64, o: Outcome) -> pb::SubmitResult {
+fn outcome_to_result(position: u64, o: Result<Receipt, ServiceError>) -> pb::SubmitResult {
     let result = match o {
         Ok(r) => pb::submit_result::Result::Receipt(receipt_to_pb(&r)),
-        Err(r) => {
-            let s = status::refused(&r);
-            pb::submit_result::Result::Refusal(pb::Refusal { code: s.code() as i32, message: r.message })
-        }
+        Err(e) => pb::submit_result::Result::Refusal(status::refusal_to_pb(e)),
     };
     pb::SubmitResult { position, result: Some(result) }
 }
@@ -64,12 +62,12 @@ type Stream_<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>
 #[tonic::async_trait]
 impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
     async fn submit(&self, request: Request<pb::SignedCommand>) -> Result<Response<pb::Receipt>, Status> {
-        let cmd = convert::signed(request.get_ref()).map_err(|e| status::bad_field(&e))?;
-        let mut out = self.sequencer.submit(vec![cmd]).await.map_err(|e| status::ledger(&e))?;
+        let cmd = convert::signed(request.get_ref()).map_err(Status::from)?;
+        let mut out = self.sequencer.submit(vec![cmd]).await.map_err(Status::from)?;
         match out.pop() {
             Some(Ok(r)) => Ok(Response::new(receipt_to_pb(&r))),
-            Some(Err(r)) => Err(status::refused(&r)),
-            None => Err(Status::internal("no outcome for the command")),
+            Some(Err(r)) => Err(r.into()),
+            None => Err(ServiceError::Internal("no outcome for the command".into()).into()),
         }
     }
 
@@ -84,7 +82,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         let (out_tx, out_rx) = mpsc::channel::<Result<pb::SubmitResult, Status>>(STREAM_CHUNK * 2);
         // Jobs in submission order; the writer below answers them in the same order.
         type Job = (
-            Vec<(u64, Option<Outcome>)>,
+            Vec<(u64, Option<Result<Receipt, ServiceError>>)>,
             Option<tokio::sync::oneshot::Receiver<Result<Vec<Outcome>, crate::ledger::LedgerError>>>,
         );
         let (job_tx, mut job_rx) = mpsc::channel::<Job>(STREAM_IN_FLIGHT);
@@ -103,12 +101,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
                                 valid.push(cmd);
                             }
                             Err(e) => {
-                                let s = status::bad_field(&e);
-                                let refused = crate::ledger::Refused {
-                                    kind: greenledger_core::refusal::RefusalKind::Invalid,
-                                    message: s.message().to_string(),
-                                };
-                                slots.push((position, Some(Err(refused))));
+                                slots.push((position, Some(Err(ServiceError::BadField(e)))));
                             }
                         },
                         Err(s) => {
@@ -124,7 +117,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
                     match sequencer.enqueue(valid) {
                         Ok(rx) => Some(rx),
                         Err(e) => {
-                            let _ = reader_out.send(Err(status::ledger(&e))).await;
+                            let _ = reader_out.send(Err(e.into())).await;
                             return;
                         }
                     }
@@ -141,11 +134,11 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
                     Some(rx) => match rx.await {
                         Ok(Ok(o)) => o.into_iter(),
                         Ok(Err(e)) => {
-                            let _ = out_tx.send(Err(status::ledger(&e))).await;
+                            let _ = out_tx.send(Err(e.into())).await;
                             return;
                         }
                         Err(_) => {
-                            let _ = out_tx.send(Err(Status::unavailable("the sequencer stopped"))).await;
+                            let _ = out_tx.send(Err(ServiceError::Stopped.into())).await;
                             return;
                         }
                     },
@@ -154,7 +147,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
                     let o = match early {
                         Some(o) => o,
                         None => match outcomes.next() {
-                            Some(o) => o,
+                            Some(o) => o.map_err(ServiceError::from),
                             None => return,
                         },
                     };
@@ -177,16 +170,17 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
             if commands.len() >= MAX_ATOMIC {
                 return Err(status::invalid(format!("an all-or-nothing batch holds at most {MAX_ATOMIC} commands")));
             }
-            let cmd = convert::signed(&msg).map_err(|e| {
-                status::invalid(format!("command {}: {}", commands.len(), status::bad_field(&e).message()))
-            })?;
+            let cmd = convert::signed(&msg).map_err(|e| status::invalid(format!("command {}: {e}", commands.len())))?;
             commands.push(cmd);
         }
-        let rx = self.sequencer.enqueue_atomic(commands).map_err(|e| status::ledger(&e))?;
-        let outcomes =
-            rx.await.map_err(|_| Status::unavailable("the sequencer stopped"))?.map_err(|e| status::ledger(&e))?;
+        let rx = self.sequencer.enqueue_atomic(commands).map_err(Status::from)?;
+        let outcomes = rx.await.map_err(|_| Status::from(ServiceError::Stopped))?.map_err(Status::from)?;
         let applied = outcomes.iter().all(Result::is_ok);
-        let results = outcomes.into_iter().enumerate().map(|(i, o)| outcome_to_result(i as u64, o)).collect();
+        let results = outcomes
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| outcome_to_result(i as u64, o.map_err(ServiceError::from)))
+            .collect();
         Ok(Response::new(pb::SubmitAllResponse { applied, results }))
     }
 
@@ -194,7 +188,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         &self,
         request: Request<pb::CommandBody>,
     ) -> Result<Response<pb::SigningBytesResponse>, Status> {
-        let body = convert::body(request.get_ref()).map_err(|e| status::bad_field(&e))?;
+        let body = convert::body(request.get_ref()).map_err(Status::from)?;
         Ok(Response::new(pb::SigningBytesResponse { bytes: codec::signing_bytes(&self.ledger.name(), &body) }))
     }
 
@@ -203,7 +197,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         _: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::CheckpointResponse>, Status> {
         let committed = self.ledger.committed();
-        let note = self.ledger.checkpoint_note().map_err(|e| status::query(&e))?;
+        let note = self.ledger.checkpoint_note().map_err(Status::from)?;
         Ok(Response::new(pb::CheckpointResponse {
             checkpoint: note,
             log_key: self.ledger.verifier().to_string(),
@@ -226,15 +220,15 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         }
         let committed = self.ledger.committed();
         let (text, _) =
-            greenledger_core::log::split(&committed.checkpoint).map_err(|e| Status::internal(e.to_string()))?;
+            greenledger_core::log::split(&committed.checkpoint).map_err(|e| ServiceError::Internal(e.to_string()))?;
         witness.verify(&text, &line.sig).map_err(|e| {
-            Status::failed_precondition(format!(
+            ServiceError::Precondition(format!(
                 "the cosignature does not verify over the current checkpoint (size {}): {e}",
                 committed.head.size
             ))
         })?;
         let stored = format!("{}\n{}", witness, line.to_line().trim_end());
-        self.ledger.store_cosignature(witness.name(), &stored).map_err(|e| status::ledger(&e))?;
+        self.ledger.store_cosignature(witness.name(), &stored).map_err(Status::from)?;
         self.get_checkpoint(Request::new(pb::GetCheckpointRequest {})).await
     }
 
@@ -244,7 +238,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
     ) -> Result<Response<pb::ProofResponse>, Status> {
         let r = request.get_ref();
         let size = if r.tree_size == 0 { self.ledger.size() } else { r.tree_size };
-        let hashes = self.ledger.inclusion_proof(r.index, size).map_err(|e| status::query(&e))?;
+        let hashes = self.ledger.inclusion_proof(r.index, size).map_err(Status::from)?;
         Ok(Response::new(pb::ProofResponse { tree_size: size, hashes: hashes.iter().map(|h| h.to_vec()).collect() }))
     }
 
@@ -253,7 +247,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         request: Request<pb::ConsistencyProofRequest>,
     ) -> Result<Response<pb::ProofResponse>, Status> {
         let r = request.get_ref();
-        let hashes = self.ledger.consistency_proof(r.first, r.second).map_err(|e| status::query(&e))?;
+        let hashes = self.ledger.consistency_proof(r.first, r.second).map_err(Status::from)?;
         Ok(Response::new(pb::ProofResponse {
             tree_size: r.second,
             hashes: hashes.iter().map(|h| h.to_vec()).collect(),
@@ -282,7 +276,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
                 let rows = match page {
                     Ok(Ok(rows)) => rows,
                     Ok(Err(e)) => {
-                        let _ = tx.send(Err(status::query(&e))).await;
+                        let _ = tx.send(Err(e.into())).await;
                         return;
                     }
                     Err(_) => return,
@@ -299,8 +293,8 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
     }
 
     async fn get_account(&self, request: Request<pb::AccountRequest>) -> Result<Response<pb::AccountInfo>, Status> {
-        let id = convert::account("account", &request.get_ref().account).map_err(|e| status::bad_field(&e))?;
-        let a = self.ledger.account(&id).map_err(|e| status::query(&e))?;
+        let id = convert::account("account", &request.get_ref().account).map_err(Status::from)?;
+        let a = self.ledger.account(&id).map_err(Status::from)?;
         Ok(Response::new(pb::AccountInfo {
             account: a.id.0.to_vec(),
             name: a.name,
@@ -312,9 +306,9 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
     }
 
     async fn get_holdings(&self, request: Request<pb::AccountRequest>) -> Result<Response<pb::Holdings>, Status> {
-        let id = convert::account("account", &request.get_ref().account).map_err(|e| status::bad_field(&e))?;
-        self.ledger.account(&id).map_err(|e| status::query(&e))?;
-        let bundles = self.ledger.holdings(&id).map_err(|e| status::query(&e))?;
+        let id = convert::account("account", &request.get_ref().account).map_err(Status::from)?;
+        self.ledger.account(&id).map_err(Status::from)?;
+        let bundles = self.ledger.holdings(&id).map_err(Status::from)?;
         let now = self.clock.now();
         let count = |pick: fn(Standing) -> bool| {
             bundles.iter().filter(|b| pick(b.state_at(now))).map(|b| b.serials.len()).sum()
@@ -329,9 +323,9 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
     async fn get_device(&self, request: Request<pb::DeviceRequest>) -> Result<Response<pb::DeviceInfo>, Status> {
         let r = request.get_ref();
         let id = DeviceId(r.device.clone());
-        let d = self.ledger.device(&id).map_err(|e| status::query(&e))?;
+        let d = self.ledger.device(&id).map_err(Status::from)?;
         let to = if r.to == 0 { u64::MAX } else { r.to };
-        let readings = self.ledger.readings(&id, r.from, to).map_err(|e| status::query(&e))?;
+        let readings = self.ledger.readings(&id, r.from, to).map_err(Status::from)?;
         Ok(Response::new(pb::DeviceInfo {
             device: d.id.0,
             owner: d.owner.0.to_vec(),
@@ -345,7 +339,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
     }
 
     async fn get_claim(&self, request: Request<pb::ClaimRequest>) -> Result<Response<pb::ClaimInfo>, Status> {
-        let c = self.ledger.claim(ClaimId(request.get_ref().claim)).map_err(|e| status::query(&e))?;
+        let c = self.ledger.claim(ClaimId(request.get_ref().claim)).map_err(Status::from)?;
         Ok(Response::new(convert::claim_to_pb(&c)))
     }
 
@@ -354,8 +348,8 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         request: Request<pb::BundleRequest>,
     ) -> Result<Response<pb::BundleHistory>, Status> {
         let id = BundleId(request.get_ref().bundle);
-        let b = self.ledger.bundle(id).map_err(|e| status::query(&e))?;
-        let history = self.ledger.bundle_history(id).map_err(|e| status::query(&e))?;
+        let b = self.ledger.bundle(id).map_err(Status::from)?;
+        let history = self.ledger.bundle_history(id).map_err(Status::from)?;
         let mut entries = Vec::new();
         let mut descriptions = Vec::new();
         for (index, entry) in history {
@@ -379,7 +373,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         request: Request<pb::ClaimRequest>,
     ) -> Result<Response<pb::ClaimProofResponse>, Status> {
         let id = ClaimId(request.get_ref().claim);
-        let proof = crate::proof::build(&*self.ledger, id).map_err(|e| status::query(&e))?;
+        let proof = crate::proof::build(&*self.ledger, id).map_err(Status::from)?;
         Ok(Response::new(pb::ClaimProofResponse { json: proof.to_json() }))
     }
 
@@ -388,7 +382,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         request: Request<pb::ConsumptionStatementRequest>,
     ) -> Result<Response<pb::StatementResponse>, Status> {
         let r = request.into_inner();
-        let account = convert::account("account", &r.account).map_err(|e| status::bad_field(&e))?;
+        let account = convert::account("account", &r.account).map_err(Status::from)?;
         let ledger = self.ledger.clone();
         let (_, signed) =
             blocking(move || crate::statements::consumption_signed(&ledger, &account, r.from, r.to)).await?;
@@ -408,7 +402,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
             .iter()
             .map(|m| convert::account("members", m))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| status::bad_field(&e))?;
+            .map_err(Status::from)?;
         let period = match (r.from, r.to) {
             (Some(from), Some(to)) => Some((from, to)),
             (None, None) => None,
@@ -436,17 +430,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ReportError> + Send + 'static) -> Result<T, Status> {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(t)) => Ok(t),
-        Ok(Err(e)) => Err(statement_status(&e)),
-        Err(_) => Err(Status::internal("the statement task failed")),
-    }
-}
-
-fn statement_status(e: &ReportError) -> Status {
-    match e {
-        ReportError::Query(q) => status::query(q),
-        ReportError::Statement(StatementError::Accounting(_) | StatementError::Format(_)) => {
-            status::invalid(e.to_string())
-        }
-        ReportError::Statement(_) => Status::internal(e.to_string()),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(ServiceError::Internal("the statement task failed".into()).into()),
     }
 }

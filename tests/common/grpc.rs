@@ -112,7 +112,7 @@ impl Net {
                     }),
                 )
                 .await;
-            assert!(r.effects.iter().any(|e| e.contains("registered account")), "{:?}", r.effects);
+            assert!(r.effects.iter().any(|e| e.kind == "account" && e.account == account.0), "{:?}", r.effects);
         }
         let owner = net.generator.account();
         net.ok(

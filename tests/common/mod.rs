@@ -132,7 +132,7 @@ impl Harness {
         let c = command.clone();
         match self.submit(who, command) {
             Ok(r) => r,
-            Err(e) => panic!("{} refused: {}", c.kind(), e.message),
+            Err(e) => panic!("{} refused: {e}", c.kind()),
         }
     }
 

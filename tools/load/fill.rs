@@ -29,7 +29,7 @@ fn key(tag: u8, n: u64) -> Keypair {
 fn submit(ledger: &Ledger<SledStore>, cmds: Vec<SignedCommand>) -> anyhow::Result<()> {
     for (i, o) in ledger.submit_batch(cmds)?.into_iter().enumerate() {
         if let Err(r) = o {
-            anyhow::bail!("fill command {i} refused: {}", r.message);
+            anyhow::bail!("fill command {i} refused: {r}");
         }
     }
     Ok(())

@@ -40,7 +40,7 @@ impl Kind for DeclareExclusion {
         for reading in r.view.readings_overlapping(device_id, interval)? {
             for bid in &reading.bundles {
                 let b = r.bundle(*bid)?;
-                if let Ok(b) = b.frozen(r.ctx.index) {
+                if let Some(b) = b.frozen(r.ctx.index) {
                     frozen += b.serials.len();
                     d.made(Change::Frozen { bundle: b.id, serials: b.serials });
                     d.effects.push(Effect::Bundle(b));
