@@ -182,7 +182,11 @@ fn cases() -> Vec<(&'static str, Entry)> {
                 T0 + 2 * HOUR,
                 &meter,
                 1,
-                Command::PostGeneration(cmd::PostGeneration { device: wind.clone(), interval: hour(0), energy: Wh(5_300_000) }),
+                Command::PostGeneration(cmd::PostGeneration {
+                    device: wind.clone(),
+                    interval: hour(0),
+                    energy: Wh(5_300_000),
+                }),
             ),
         ),
         (
@@ -241,7 +245,12 @@ fn cases() -> Vec<(&'static str, Entry)> {
         ),
         (
             "issue",
-            entry(T0 + 2 * HOUR + 4, &generator, 1, Command::Issue(cmd::Issue { device: wind.clone(), interval: hour(0) })),
+            entry(
+                T0 + 2 * HOUR + 4,
+                &generator,
+                1,
+                Command::Issue(cmd::Issue { device: wind.clone(), interval: hour(0) }),
+            ),
         ),
         (
             "transfer",
@@ -506,7 +515,11 @@ fn every_command_kind_has_a_vector() {
     let kinds: BTreeSet<&str> = Command::KINDS.iter().copied().collect();
     let missing: Vec<&&str> = kinds.difference(&covered).collect();
     assert!(missing.is_empty(), "command kinds without a golden vector: {missing:?}");
-    assert!(covered.is_subset(&kinds), "vectors of unknown kinds: {:?}", covered.difference(&kinds).collect::<Vec<_>>());
+    assert!(
+        covered.is_subset(&kinds),
+        "vectors of unknown kinds: {:?}",
+        covered.difference(&kinds).collect::<Vec<_>>()
+    );
     let names: BTreeSet<&str> = file.vectors.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(names.len(), file.vectors.len(), "vector names must be unique");
 }
@@ -529,9 +542,8 @@ fn variant_index_is_the_position_in_kinds() {
 #[test]
 fn malformed_leaves_are_refused() {
     let file = committed();
-    let leaf_of = |name: &str| -> Vec<u8> {
-        hex::decode(&file.vectors.iter().find(|v| v.name == name).unwrap().leaf).unwrap()
-    };
+    let leaf_of =
+        |name: &str| -> Vec<u8> { hex::decode(&file.vectors.iter().find(|v| v.name == name).unwrap().leaf).unwrap() };
 
     let mut bad = leaf_of("transfer");
     bad[3] = 2;
