@@ -94,6 +94,8 @@ pub mod serde_sig {
 
 #[cfg(test)]
 mod tests {
+    // The golden bytes below pin one transfer; `core/tests/vectors/commands.json` pins every
+    // command kind (checked by `core/tests/encoding_vectors.rs`, specified in docs/encoding.md).
     use super::*;
     use crate::command as cmd;
     use crate::command::Command;
@@ -139,6 +141,64 @@ mod tests {
         leaf.truncate(leaf.len() - 10);
         assert!(matches!(decode_leaf(&leaf), Err(CodecError::Malformed(_))));
         assert_eq!(decode_leaf(b"XXXX"), Err(CodecError::BadMagic));
+    }
+
+    /// The 1 MiB limit applies to the encoded entry (the leaf after its magic): an entry of
+    /// exactly `MAX_ENCODED` bytes decodes, one byte more is refused (docs/encoding.md, section 3).
+    #[test]
+    fn entries_up_to_the_limit_decode_and_larger_ones_are_refused() {
+        let retire = |beneficiary: String| Entry {
+            time: Timestamp(1),
+            signed: SignedCommand {
+                body: CommandBody {
+                    signer: AccountId([1; 32]),
+                    nonce: 2,
+                    command: Command::Retire(cmd::Retire {
+                        bundle: BundleId(3),
+                        serials: SerialRange::new(4, 5),
+                        beneficiary,
+                        purpose: String::new(),
+                        consumption: Interval::new(6, 7),
+                    }),
+                },
+                signature: [8; 64],
+            },
+        };
+        let overhead = encode(&retire(String::new())).len();
+        let at_limit = retire("x".repeat(MAX_ENCODED - overhead));
+        let leaf = leaf_bytes(&at_limit);
+        assert_eq!(leaf.len(), LEAF_MAGIC.len() + MAX_ENCODED);
+        assert_eq!(decode_leaf(&leaf).unwrap(), at_limit);
+
+        // One more beneficiary byte: its length field (after magic, time, signer, nonce, variant,
+        // bundle and serials) grows by one and one byte is inserted.
+        let len_at = LEAF_MAGIC.len() + 8 + 32 + 8 + 4 + 8 + 16;
+        let len = u64::from_be_bytes(leaf[len_at..len_at + 8].try_into().unwrap());
+        assert_eq!(len as usize, MAX_ENCODED - overhead);
+        let mut over = leaf.clone();
+        over[len_at..len_at + 8].copy_from_slice(&(len + 1).to_be_bytes());
+        over.insert(len_at + 8, b'x');
+        assert_eq!(over.len(), LEAF_MAGIC.len() + MAX_ENCODED + 1);
+        match decode_leaf(&over) {
+            Err(CodecError::Malformed(m)) => assert!(m.contains("Limit"), "{m}"),
+            other => panic!("accepted or wrong error: {other:?}"),
+        }
+    }
+
+    /// A string length that claims more bytes than the limit is refused before anything is
+    /// allocated or read.
+    #[test]
+    fn a_length_beyond_the_limit_is_refused() {
+        let entry = Entry { time: Timestamp(5), signed: SignedCommand { body: sample_body(), signature: [1; 64] } };
+        let mut leaf = leaf_bytes(&entry);
+        // Turn the Transfer into a Withdraw whose reason claims u64::MAX bytes.
+        leaf[52..56].copy_from_slice(&10u32.to_be_bytes());
+        let reason_at = 56 + 8 + 16;
+        leaf[reason_at..reason_at + 8].copy_from_slice(&u64::MAX.to_be_bytes());
+        match decode_leaf(&leaf) {
+            Err(CodecError::Malformed(m)) => assert!(m.contains("Limit"), "{m}"),
+            other => panic!("accepted or wrong error: {other:?}"),
+        }
     }
 
     const GOLDEN_SIGNING_BYTES: &str = "677265656e6c65646765722f76312f636f6d6d616e640a6578616d706c652e6f72672f6c65646765720a0707070707070707070707070707070707070707070707070707070707070707000000000000002a000000080000000000000003000000000000006400000000000000a00909090909090909090909090909090909090909090909090909090909090909";

@@ -1,0 +1,226 @@
+//! The standard-library Python leaf decoder (`tools/python/greenledger_leaf.py`, written from
+//! `docs/encoding.md`) against the Rust codec.
+//!
+//! - Every leaf of a demo ledger (made by `greenledger demo`) decodes in Python to exactly the
+//!   serde JSON of the Rust decoding, with the same leaf hash, command hash and signing bytes.
+//! - Every golden vector decodes to its recorded entry and hashes, through stdin and through
+//!   `--check-vectors`.
+//! - Malformed leaves (bad magic, truncated, trailing bytes, unknown variant, bad bool, bad
+//!   Option tag, invalid UTF-8) are refused by both decoders.
+//!
+//! The tests need `python3` (or the interpreter named by `$GREENLEDGER_PYTHON`); without it they
+//! fail with a message saying so.
+
+use greenledger::cli::admin::DataDir;
+use greenledger_core::codec;
+use greenledger_core::log::merkle;
+use greenledger_core::{Command, Entry};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_greenledger");
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn script() -> PathBuf {
+    root().join("tools/python/greenledger_leaf.py")
+}
+
+fn vectors_path() -> PathBuf {
+    root().join("core/tests/vectors/commands.json")
+}
+
+fn python() -> String {
+    let python = std::env::var("GREENLEDGER_PYTHON").unwrap_or_else(|_| "python3".into());
+    match Process::new(&python).arg("--version").output() {
+        Ok(out) if out.status.success() => python,
+        Ok(out) => panic!(
+            "{python} --version failed ({}): these tests need Python 3; install python3 or set GREENLEDGER_PYTHON",
+            out.status
+        ),
+        Err(e) => panic!(
+            "cannot run {python} ({e}): these tests need Python 3 for tools/python/greenledger_leaf.py; \
+             install python3 or set GREENLEDGER_PYTHON to an interpreter"
+        ),
+    }
+}
+
+/// Runs the decoder with `args`, feeding `stdin`.
+fn decoder(args: &[&str], stdin: &str) -> Output {
+    let mut child = Process::new(python())
+        .arg(script())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the Python decoder");
+    let mut input = child.stdin.take().unwrap();
+    let text = stdin.to_string();
+    // Write from a thread: the decoder prints while it reads, so both pipes must drain.
+    let writer = std::thread::spawn(move || input.write_all(text.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    out
+}
+
+/// Decodes hex leaves with `--hashes --ledger NAME`; returns one JSON value per leaf.
+fn decode_all(leaves: &[Vec<u8>], ledger: &str) -> Vec<Value> {
+    let input: String = leaves.iter().map(|l| hex::encode(l) + "\n").collect();
+    let out = decoder(&["--hashes", "--ledger", ledger], &input);
+    assert!(
+        out.status.success(),
+        "the Python decoder failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let values: Vec<Value> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("output line {}: {e}: {l}", i + 1)))
+        .collect();
+    assert_eq!(values.len(), leaves.len(), "one output line per leaf");
+    values
+}
+
+/// Compares the Python decoding of one leaf with the Rust one; returns the entry's kind.
+fn check_leaf(what: &str, leaf: &[u8], ledger: &str, py: &Value) -> &'static str {
+    let entry: Entry = codec::decode_leaf(leaf).unwrap_or_else(|e| panic!("{what}: Rust decode: {e}"));
+    assert_eq!(py["entry"], serde_json::to_value(&entry).unwrap(), "{what}: decoded entry differs");
+    assert_eq!(py["leaf_hash"], hex::encode(merkle::leaf_hash(leaf)), "{what}: leaf hash");
+    assert_eq!(py["command_hash"], hex::encode(codec::command_hash(&entry.signed)), "{what}: command hash");
+    assert_eq!(
+        py["signing_bytes"],
+        hex::encode(codec::signing_bytes(ledger, &entry.signed.body)),
+        "{what}: signing bytes"
+    );
+    entry.signed.body.command.kind()
+}
+
+fn run_demo(dir: &Path) {
+    let out = Process::new(BIN).args(["demo", "--data"]).arg(dir).output().expect("run greenledger demo");
+    assert!(
+        out.status.success(),
+        "greenledger demo failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_demo_leaf_decodes_in_python_as_in_rust() {
+    python();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    run_demo(&data);
+    let ledger = DataDir(data).open().unwrap();
+    let size = ledger.size();
+    assert!(size > 100, "the demo wrote only {size} entries");
+    let leaves: Vec<Vec<u8>> = (0..size).map(|i| ledger.leaf(i).unwrap()).collect();
+    let name = ledger.name();
+    let decoded = decode_all(&leaves, &name);
+    let mut kinds = BTreeSet::new();
+    for (i, (leaf, py)) in leaves.iter().zip(&decoded).enumerate() {
+        kinds.insert(check_leaf(&format!("entry {i}"), leaf, &name, py));
+    }
+    // The demo exercises most kinds; every kind is covered by the golden vectors below.
+    for k in ["genesis", "register-account", "register-device", "post-generation", "issue", "transfer", "retire"] {
+        assert!(kinds.contains(k), "the demo has no {k} entry: {kinds:?}");
+    }
+    println!("{size} demo leaves decoded identically; kinds: {kinds:?}");
+}
+
+#[test]
+fn golden_vectors_decode_in_python() {
+    let text = std::fs::read_to_string(vectors_path()).unwrap();
+    let file: Value = serde_json::from_str(&text).unwrap();
+    let vectors = file["vectors"].as_array().unwrap();
+    let mut kinds = BTreeSet::new();
+    for v in vectors {
+        let name = v["name"].as_str().unwrap();
+        let ledger = v["ledger_name"].as_str().unwrap();
+        let leaf = hex::decode(v["leaf"].as_str().unwrap()).unwrap();
+        let py = decode_all(std::slice::from_ref(&leaf), ledger).remove(0);
+        assert_eq!(py["entry"], v["entry"], "{name}: entry differs from the vector file");
+        assert_eq!(py["leaf_hash"], v["leaf_hash"], "{name}");
+        assert_eq!(py["command_hash"], v["command_hash"], "{name}");
+        assert_eq!(py["signing_bytes"], v["signing_bytes"], "{name}");
+        kinds.insert(check_leaf(name, &leaf, ledger, &py));
+    }
+    assert_eq!(kinds.len(), Command::KINDS.len(), "the vectors cover every kind");
+
+    let out = decoder(&["--check-vectors", vectors_path().to_str().unwrap()], "");
+    assert!(out.status.success(), "--check-vectors failed: {}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(said.trim(), format!("OK: {} vectors decode and hash as recorded", vectors.len()));
+}
+
+/// `--check-vectors` notices a vector whose recorded entry does not match its leaf.
+#[test]
+fn python_vector_check_catches_a_wrong_vector() {
+    let text = std::fs::read_to_string(vectors_path()).unwrap();
+    let mut file: Value = serde_json::from_str(&text).unwrap();
+    file["vectors"][0]["entry"]["time"] = Value::from(1u64);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.json");
+    std::fs::write(&path, serde_json::to_string(&file).unwrap()).unwrap();
+    let out = decoder(&["--check-vectors", path.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("FAILED: genesis: entry differs"), "{err}");
+}
+
+fn vector_leaf(name: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(vectors_path()).unwrap();
+    let file: Value = serde_json::from_str(&text).unwrap();
+    let v = file["vectors"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap();
+    hex::decode(v["leaf"].as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn malformed_leaves_are_refused_by_both_decoders() {
+    let transfer = vector_leaf("transfer");
+    let genesis = vector_leaf("genesis-all-options");
+    // genesis-all-options: header 56 bytes, name "example.org/ledger" (8 + 18), unit_wh 8,
+    // validity_months 4, then the max_transfers tag, its u32, hourly_matching.
+    let tag_at = 56 + 8 + 18 + 8 + 4;
+    assert_eq!((genesis[tag_at], genesis[tag_at + 5]), (1, 1), "layout of genesis-all-options");
+    let edit = |leaf: &[u8], at: usize, bytes: &[u8]| {
+        let mut l = leaf.to_vec();
+        l[at..at + bytes.len()].copy_from_slice(bytes);
+        l
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("bad magic", edit(&transfer, 3, &[2]), "magic"),
+        ("foreign bytes", b"XXXX".to_vec(), "magic"),
+        ("truncated", transfer[..transfer.len() - 1].to_vec(), "truncated"),
+        ("magic only", transfer[..4].to_vec(), "truncated"),
+        ("trailing byte", [&transfer[..], &[0]].concat(), "trailing"),
+        ("unknown command", edit(&transfer, 52, &(Command::KINDS.len() as u32).to_be_bytes()), "unknown variant"),
+        ("bad option tag", edit(&genesis, tag_at, &[2]), "Option tag"),
+        ("bad bool", edit(&genesis, tag_at + 5, &[2]), "bool"),
+        ("invalid UTF-8", edit(&genesis, 64, &[0xff]), "UTF-8"),
+        ("string longer than the leaf", edit(&genesis, 56, &[0, 0, 0, 1, 0, 0, 0, 0]), "truncated"),
+    ];
+    for (what, leaf, expect) in cases {
+        assert!(codec::decode_leaf(&leaf).is_err(), "{what}: Rust accepted it");
+        let out = decoder(&[], &(hex::encode(&leaf) + "\n"));
+        assert_eq!(out.status.code(), Some(1), "{what}: Python exit status");
+        assert!(out.stdout.is_empty(), "{what}: Python printed a decoding");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("line 1: ") && err.contains(expect), "{what}: {err}");
+    }
+
+    // A good line after a bad one is not decoded: the first failure stops the run, naming its line.
+    let input = format!("{}\n\n{}\n", hex::encode(&transfer), hex::encode(&transfer[..10]));
+    let out = decoder(&[], &input);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("line 3: truncated"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1, "the good first line was printed");
+}

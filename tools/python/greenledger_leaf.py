@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""Decode greenledger log leaves (leaf format GLE\\x01) with the Python standard library only.
+
+Written from docs/encoding.md. A leaf decodes to a dict in the JSON form of the Rust `Entry`
+(section 7 of that document): the output of `json.dumps(decode_leaf(leaf))` equals the JSON the
+Rust types produce, member for member.
+
+Command line: reads hex leaves from stdin, one per line (blank lines are skipped), and prints one
+JSON object per line. Exit status 0 when every line decoded, 1 at the first line that does not
+(the message on stderr names the line), 2 for a usage error.
+
+    python3 greenledger_leaf.py [--hashes [--ledger NAME]] < leaves.hex
+    python3 greenledger_leaf.py --check-vectors core/tests/vectors/commands.json
+
+`--hashes` prints `{"entry": ..., "leaf_hash": ..., "command_hash": ...}` instead of the bare
+entry, plus `"signing_bytes"` when the ledger name is given with `--ledger`.
+`--check-vectors FILE` decodes every leaf of a golden vector file and compares the entry, the
+signing bytes and both hashes with the file.
+"""
+
+import argparse
+import hashlib
+import json
+import sys
+
+MAGIC = b"GLE\x01"
+MAX_ENCODED = 1 << 20
+COMMAND_PREFIX = b"greenledger/v1/command\n"
+COMMAND_HASH_PREFIX = b"greenledger/v1/command-hash\n"
+
+TECHNOLOGY = ["Wind", "Solar", "Hydro", "Biomass", "Geothermal", "Marine", "Other"]
+
+
+class DecodeError(ValueError):
+    """The bytes are not a valid greenledger v1 leaf."""
+
+
+class Reader:
+    """Reads the primitives of docs/encoding.md section 1 from a byte string."""
+
+    def __init__(self, data):
+        self.data = data
+        self.at = 0
+
+    def take(self, n, what):
+        if n > len(self.data) - self.at:
+            raise DecodeError(
+                f"truncated: {what} needs {n} bytes at offset {self.at}, {len(self.data) - self.at} left"
+            )
+        out = self.data[self.at : self.at + n]
+        self.at += n
+        return out
+
+    def u8(self, what):
+        return self.take(1, what)[0]
+
+    def u32(self, what):
+        return int.from_bytes(self.take(4, what), "big")
+
+    def u64(self, what):
+        return int.from_bytes(self.take(8, what), "big")
+
+    def bool(self, what):
+        b = self.u8(what)
+        if b > 1:
+            raise DecodeError(f"{what}: invalid bool byte {b:#04x}")
+        return b == 1
+
+    def string(self, what):
+        n = self.u64(what + " length")
+        raw = self.take(n, what)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise DecodeError(f"{what}: invalid UTF-8 ({e.reason})") from None
+
+    def option(self, what, inner):
+        tag = self.u8(what)
+        if tag == 0:
+            return None
+        if tag == 1:
+            return inner(what)
+        raise DecodeError(f"{what}: invalid Option tag {tag:#04x}")
+
+    def variant(self, what, count):
+        i = self.u32(what)
+        if i >= count:
+            raise DecodeError(f"{what}: unknown variant index {i} (known: 0..{count - 1})")
+        return i
+
+    # Identifier and value types (section 2).
+
+    def account(self, what):
+        return list(self.take(32, what))
+
+    def interval(self, what):
+        return {"start": self.u64(what + ".start"), "end": self.u64(what + ".end")}
+
+    def serials(self, what):
+        return {"start": self.u64(what + ".start"), "end": self.u64(what + ".end")}
+
+    def technology(self, what):
+        return TECHNOLOGY[self.variant(what, len(TECHNOLOGY))]
+
+    def policy(self):
+        return {
+            "name": self.string("policy.name"),
+            "unit_wh": self.u64("policy.unit_wh"),
+            "validity_months": self.u32("policy.validity_months"),
+            "max_transfers": self.option("policy.max_transfers", self.u32),
+            "hourly_matching": self.bool("policy.hourly_matching"),
+            "clock_skew_s": self.u64("policy.clock_skew_s"),
+        }
+
+
+# The Command variants in index order: (variant name, kind name, fields). A field is
+# (name, reader method); the order is the encoding order.
+COMMANDS = [
+    ("Genesis", "genesis", [("policy", lambda r, w: r.policy()), ("operator_name", Reader.string)]),
+    ("RegisterAccount", "register-account", [("account", Reader.account), ("name", Reader.string), ("roles", Reader.u8)]),
+    (
+        "RegisterDevice",
+        "register-device",
+        [
+            ("device", Reader.string),
+            ("owner", Reader.account),
+            ("technology", Reader.technology),
+            ("capacity_w", Reader.u64),
+            ("region", Reader.string),
+            ("commissioned", Reader.u64),
+        ],
+    ),
+    ("PostGeneration", "post-generation", [("device", Reader.string), ("interval", Reader.interval), ("energy", Reader.u64)]),
+    ("PostConsumption", "post-consumption", [("account", Reader.account), ("interval", Reader.interval), ("energy", Reader.u64)]),
+    (
+        "PostDirectSupply",
+        "post-direct-supply",
+        [("device", Reader.string), ("consumer", Reader.account), ("interval", Reader.interval), ("energy", Reader.u64)],
+    ),
+    (
+        "SettleTrade",
+        "settle-trade",
+        [("device", Reader.string), ("interval", Reader.interval), ("buyer", Reader.account), ("energy", Reader.u64)],
+    ),
+    ("Issue", "issue", [("device", Reader.string), ("interval", Reader.interval)]),
+    ("Transfer", "transfer", [("bundle", Reader.u64), ("serials", Reader.serials), ("to", Reader.account)]),
+    (
+        "Retire",
+        "retire",
+        [
+            ("bundle", Reader.u64),
+            ("serials", Reader.serials),
+            ("beneficiary", Reader.string),
+            ("purpose", Reader.string),
+            ("consumption", Reader.interval),
+        ],
+    ),
+    ("Withdraw", "withdraw", [("bundle", Reader.u64), ("serials", Reader.serials), ("reason", Reader.string)]),
+    ("DeclareExclusion", "declare-exclusion", [("device", Reader.string), ("interval", Reader.interval), ("scheme", Reader.string)]),
+]
+
+KINDS = [kind for _, kind, _ in COMMANDS]
+
+
+def _command(r):
+    index = r.variant("command variant", len(COMMANDS))
+    variant, _, fields = COMMANDS[index]
+    body = {}
+    for name, read in fields:
+        body[name] = read(r, f"{variant}.{name}")
+    return {variant: body}
+
+
+def decode_leaf(leaf):
+    """Decodes one leaf (bytes) into the JSON form of `Entry`; raises DecodeError."""
+    if not isinstance(leaf, (bytes, bytearray)):
+        raise TypeError("leaf must be bytes")
+    leaf = bytes(leaf)
+    if not leaf.startswith(MAGIC):
+        raise DecodeError("not a greenledger v1 leaf: it does not start with the magic bytes GLE 0x01")
+    if len(leaf) - len(MAGIC) > MAX_ENCODED:
+        raise DecodeError(f"entry of {len(leaf) - len(MAGIC)} bytes exceeds the 1 MiB limit")
+    r = Reader(leaf)
+    r.at = len(MAGIC)
+    time = r.u64("Entry.time")
+    signer = r.account("CommandBody.signer")
+    nonce = r.u64("CommandBody.nonce")
+    command = _command(r)
+    signature = r.take(64, "SignedCommand.signature").hex()
+    if r.at != len(leaf):
+        raise DecodeError(f"{len(leaf) - r.at} trailing bytes after the entry")
+    return {
+        "time": time,
+        "signed": {"body": {"signer": signer, "nonce": nonce, "command": command}, "signature": signature},
+    }
+
+
+def kind(entry):
+    """The kind name (`transfer`, ...) of a decoded entry."""
+    (variant,) = entry["signed"]["body"]["command"]
+    return next(k for v, k, _ in COMMANDS if v == variant)
+
+
+def body_bytes(leaf):
+    """The encoded CommandBody inside a valid leaf: after magic and time, before the signature."""
+    decode_leaf(leaf)
+    return bytes(leaf[12:-64])
+
+
+def signing_bytes(leaf, ledger_name):
+    """The bytes the submitter of this leaf's command signed, for the ledger `ledger_name`."""
+    return COMMAND_PREFIX + ledger_name.encode("utf-8") + b"\n" + body_bytes(leaf)
+
+
+def leaf_hash(leaf):
+    """RFC 6962 leaf hash: SHA-256(0x00 || leaf)."""
+    return hashlib.sha256(b"\x00" + bytes(leaf)).digest()
+
+
+def command_hash(leaf):
+    """SHA-256 of the command-hash prefix and the encoded SignedCommand (leaf from offset 12)."""
+    decode_leaf(leaf)
+    return hashlib.sha256(COMMAND_HASH_PREFIX + bytes(leaf[12:])).digest()
+
+
+def check_vectors(path):
+    """Checks every vector of a golden vector file; returns a list of failure messages."""
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    failures = []
+    for v in doc["vectors"]:
+        name = v["name"]
+        try:
+            leaf = bytes.fromhex(v["leaf"])
+            entry = decode_leaf(leaf)
+        except (ValueError, DecodeError) as e:
+            failures.append(f"{name}: {e}")
+            continue
+        checks = [
+            ("entry", entry, v["entry"]),
+            ("kind", kind(entry), v["kind"]),
+            ("signing_bytes", signing_bytes(leaf, v["ledger_name"]).hex(), v["signing_bytes"]),
+            ("leaf_hash", leaf_hash(leaf).hex(), v["leaf_hash"]),
+            ("command_hash", command_hash(leaf).hex(), v["command_hash"]),
+        ]
+        for what, got, want in checks:
+            if got != want:
+                failures.append(f"{name}: {what} differs: decoded {json.dumps(got)}, file has {json.dumps(want)}")
+    return failures, len(doc["vectors"])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Decode greenledger v1 log leaves (hex, one per line on stdin) to JSON.")
+    p.add_argument("--hashes", action="store_true", help="print the entry with its leaf hash and command hash")
+    p.add_argument("--ledger", metavar="NAME", help="with --hashes: also print the signing bytes for this ledger")
+    p.add_argument("--check-vectors", metavar="FILE", help="check a golden vector file instead of reading stdin")
+    args = p.parse_args(argv)
+    if args.ledger is not None and not args.hashes:
+        p.error("--ledger needs --hashes")
+
+    if args.check_vectors:
+        failures, count = check_vectors(args.check_vectors)
+        for f in failures:
+            print(f"FAILED: {f}", file=sys.stderr)
+        if failures:
+            return 1
+        print(f"OK: {count} vectors decode and hash as recorded")
+        return 0
+
+    out = sys.stdout
+    for number, line in enumerate(sys.stdin, start=1):
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            leaf = bytes.fromhex(text)
+        except ValueError as e:
+            print(f"line {number}: not hex: {e}", file=sys.stderr)
+            return 1
+        try:
+            entry = decode_leaf(leaf)
+        except DecodeError as e:
+            print(f"line {number}: {e}", file=sys.stderr)
+            return 1
+        if args.hashes:
+            obj = {"entry": entry, "leaf_hash": leaf_hash(leaf).hex(), "command_hash": command_hash(leaf).hex()}
+            if args.ledger is not None:
+                obj["signing_bytes"] = signing_bytes(leaf, args.ledger).hex()
+        else:
+            obj = entry
+        out.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
