@@ -1,20 +1,32 @@
 //! greenledger: a signed, append-only, provable ledger for green electricity and its
 //! certificates.
 //!
+//! This crate is the ledger around the pure core, [`greenledger_core`] (types, commands, rules,
+//! encoding, Merkle math, checkpoints, offline verification). It adds storage, the sequencer,
+//! the gRPC service and the command line. `docs/ARCHITECTURE.md` follows one command through
+//! every layer.
+//!
 //! # Layout
 //!
-//! Every arrow points down; nothing below imports anything above it.
+//! From the bottom up; a module uses only the core and modules above it in this list.
 //!
-//! - [`codec`]: canonical bytes of what is hashed, signed and stored (prefix, version, pinned
-//!   bincode configuration, golden tests).
-//! - [`crypto`]: account keys, command signatures, batch verification.
-//! - [`domain`]: types, commands, state records and the rules, `decide(state, command, now)`.
-//!   Pure: no storage, network or clock.
-//! - [`log`]: RFC 6962 Merkle tree math and proofs; checkpoints as C2SP signed notes.
-//! - [`store`]: the storage trait, the sled backend and its in-memory twin.
-//! - [`ledger`]: the sequencer: batch, verify, decide, append, commit durably, checkpoint.
-//! - [`accounting`]: green consumption statements (hourly 24/7 matching, parks, emissions):
-//!   pure functions of ledger records.
+//! - [`store`]: the storage trait (get, scan, one atomic durable commit), the sled backend, its
+//!   in-memory twin, the key layout, and the view that lets the core's rules read a store plus
+//!   the writes of the batch in flight.
+//! - [`ledger`]: the sequencer: verify a batch's signatures, decide each command, append to the
+//!   Merkle tree, sign a checkpoint, commit durably, and only then answer; and the read side
+//!   (queries, entries, proofs).
+//! - [`proof`]: building claim proof bundles from a ledger (their format and verification are
+//!   [`greenledger_core::proof`]).
+//! - [`statements`]: consumption and park statements computed from a ledger at a settled head
+//!   and signed with its log key.
+//! - [`audit`]: replaying a whole log with the same rules and comparing the result with the
+//!   signed checkpoint; keeping seen checkpoints to detect forks.
+//! - [`rpc`]: the `greenledger.v1.Ledger` gRPC service: conversions between proto and core types
+//!   (one module), the one function that makes a gRPC status, the server.
+//! - [`cli`]: the `greenledger` command line: one module per family of commands.
+//! - [`demo`]: the zero-carbon-park demo, driven through a real server. Nothing in the library
+//!   depends on it.
 #![forbid(unsafe_code)]
 
 pub mod audit;
