@@ -1,18 +1,68 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
+use greenledger::cli::client::{rule_of, ServerError};
+use greenledger::cli::time::BadInput;
+use greenledger::cli::Exit;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
-    match greenledger::cli::run(greenledger::cli::Cli::parse()) {
+    let cli = greenledger::cli::Cli::parse();
+    // `--json` is a flag of every command that prints results; errors follow it too.
+    let json = std::env::args_os().any(|a| a == "--json");
+    match greenledger::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            if let Some(exit) = e.downcast_ref::<Exit>() {
+                if !exit.reported {
+                    eprintln!("error: {}", exit.message);
+                }
+                return ExitCode::from(exit.code);
+            }
+            if json {
+                println!("{}", error_json(&e));
+            } else {
+                eprintln!("error: {e:#}");
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// `{"error": {"code": …, "rule": …, "message": …}}`: `code` is the gRPC status code name when
+/// the server answered (`FailedPrecondition`, `NotFound`, `Unavailable`, …), `InvalidArgument`
+/// for input refused before anything was sent, `Error` otherwise; `rule` is the number of the
+/// ledger rule the message names, or null.
+fn error_json(e: &anyhow::Error) -> serde_json::Value {
+    let (code, message) = if let Some(s) = e.chain().find_map(|c| c.downcast_ref::<ServerError>()) {
+        (format!("{:?}", s.0.code()), s.0.message().to_string())
+    } else if e.chain().any(|c| c.downcast_ref::<BadInput>().is_some()) {
+        ("InvalidArgument".to_string(), format!("{e:#}"))
+    } else {
+        ("Error".to_string(), format!("{e:#}"))
+    };
+    serde_json::json!({ "error": { "code": code, "rule": rule_of(&message), "message": message } })
+}
+
+/// Output piped into a program that stops reading (`| head`) ends this one quietly, with status
+/// 0, instead of a panic.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if text.contains("Broken pipe") || text.contains("os error 32") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }

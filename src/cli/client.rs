@@ -1,7 +1,7 @@
 //! What every client command needs: a runtime, a connection, key files, times and output.
 
 use crate::crypto::Keypair;
-use crate::domain::calendar;
+use super::time::BadInput;
 use crate::domain::command::Command;
 use crate::domain::types::{AccountId, Interval};
 use crate::rpc::pb::ledger_client::LedgerClient;
@@ -14,12 +14,106 @@ pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> an
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?.block_on(f)
 }
 
-pub async fn connect(server: &str) -> anyhow::Result<LedgerClient<Channel>> {
+/// The address of a server as given by `--server`: `host:port`, `http://host:port` (plaintext)
+/// or `https://host:port` (TLS). A missing port is refused rather than guessed.
+pub fn server_url(server: &str) -> anyhow::Result<String> {
     let url = if server.contains("://") { server.to_string() } else { format!("http://{server}") };
-    LedgerClient::connect(url.clone())
-        .await
-        .map(|c| c.max_decoding_message_size(4 << 20))
-        .with_context(|| format!("cannot reach a greenledger server at {url}"))
+    let Some((scheme, rest)) = url.split_once("://") else { unreachable!("added above") };
+    if scheme != "http" && scheme != "https" {
+        return Err(BadInput(format!("--server {server:?}: use http://HOST:PORT or https://HOST:PORT")).into());
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    let has_port = authority.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && !p.is_empty() && !h.ends_with('['))
+        && !authority.ends_with(']');
+    if !has_port {
+        return Err(BadInput(format!(
+            "--server {server:?} has no port: give one, e.g. {scheme}://{authority}:50051"
+        ))
+        .into());
+    }
+    Ok(url)
+}
+
+pub async fn connect(server: &str) -> anyhow::Result<LedgerClient<Channel>> {
+    let url = server_url(server)?;
+    let endpoint = tonic::transport::Endpoint::from_shared(url.clone())
+        .map_err(|e| BadInput(format!("--server {server:?} is not an address: {e}")))?;
+    let endpoint = if url.starts_with("https://") {
+        endpoint.tls_config(tonic::transport::ClientTlsConfig::new().with_enabled_roots())?
+    } else {
+        endpoint
+    };
+    let channel = endpoint.connect().await.map_err(|e| {
+        let detail = transport_detail(&e);
+        anyhow!("cannot reach a greenledger server at {url}: {detail}")
+    })?;
+    Ok(LedgerClient::new(channel).max_decoding_message_size(4 << 20))
+}
+
+/// The innermost cause of a transport error, with a hint for the usual mistakes.
+fn transport_detail(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    let text = inner.to_string();
+    if text.contains("InvalidContentType") || text.contains("corrupt message") {
+        format!("{text} (the server does not speak TLS: use http:// instead of https://)")
+    } else if text.contains("Connection refused") {
+        format!("{text} (is `greenledger serve` running there?)")
+    } else {
+        text
+    }
+}
+
+/// An answer from the server that is not success: a refusal naming its rule, or a transport
+/// failure. Keeps the gRPC status so `--json` can report its code.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", describe(.0))]
+pub struct ServerError(pub tonic::Status);
+
+fn describe(s: &tonic::Status) -> String {
+    use tonic::Code;
+    match s.code() {
+        Code::Unavailable | Code::Unknown | Code::Internal => {
+            let hint = if s.message().contains("InvalidContentType") || s.message().contains("corrupt message") {
+                " (the server does not speak TLS: use http:// instead of https://)"
+            } else {
+                ""
+            };
+            format!("the server failed ({:?}): {}{hint}", s.code(), s.message())
+        }
+        Code::ResourceExhausted => format!("the server is busy, retry shortly: {}", s.message()),
+        code => format!("refused ({code:?}): {}", s.message()),
+    }
+}
+
+/// Wraps a gRPC status as an error of this command line.
+pub fn server_error(s: tonic::Status) -> anyhow::Error {
+    ServerError(s).into()
+}
+
+/// The rule a refusal names: messages start with `rule N (...)` when a rule is at stake.
+pub fn rule_of(message: &str) -> Option<u32> {
+    let rest = message.trim_start().strip_prefix("rule ")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// A bundle id as printed (`B12`) or as a bare number (`12`).
+pub fn bundle_arg(s: &str) -> Result<u64, String> {
+    id_arg(s, 'B', "bundle")
+}
+
+/// A claim id as printed (`C3`) or as a bare number (`3`).
+pub fn claim_arg(s: &str) -> Result<u64, String> {
+    id_arg(s, 'C', "claim")
+}
+
+fn id_arg(s: &str, prefix: char, what: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.strip_prefix(prefix).or_else(|| t.strip_prefix(prefix.to_ascii_lowercase())).unwrap_or(t);
+    digits.parse::<u64>().map_err(|_| format!("{s:?} is not a {what} id: write {prefix}12 or 12"))
 }
 
 /// Writes a secret key file readable only by its owner.
@@ -62,15 +156,13 @@ pub fn account_arg(s: &str) -> anyhow::Result<AccountId> {
     if p.exists() {
         return Ok(read_key(p)?.account());
     }
-    bail!("{s:?} is neither a 64-hex-digit account id nor a key file")
+    Err(BadInput(format!("{s:?} is neither a 64-hex-digit account id nor a key file")).into())
 }
 
-/// A time given as Unix seconds or as `YYYY-MM-DD[THH:MM[:SS]][Z]` (UTC).
+/// A time (see [`super::time`]): RFC 3339 with a zone, Unix seconds or 13-digit milliseconds;
+/// a time without a zone only with `--tz`.
 pub fn time_arg(s: &str) -> anyhow::Result<u64> {
-    if let Ok(n) = s.parse::<u64>() {
-        return Ok(n);
-    }
-    calendar::parse_utc(s).ok_or_else(|| anyhow!("{s:?} is not a time: use Unix seconds or 2026-11-20T13:00Z"))
+    Ok(super::time::parse(s)?)
 }
 
 pub fn interval_arg(start: &str, end: &str) -> anyhow::Result<Interval> {
@@ -85,7 +177,7 @@ pub fn nonce() -> u64 {
 
 /// The ledger's name (what commands are signed for), from the verifier key it serves.
 pub async fn ledger_name(client: &mut LedgerClient<Channel>) -> anyhow::Result<String> {
-    let cp = client.get_checkpoint(pb::GetCheckpointRequest {}).await?.into_inner();
+    let cp = client.get_checkpoint(pb::GetCheckpointRequest {}).await.map_err(server_error)?.into_inner();
     let key = crate::log::NoteVerifier::parse(&cp.log_key)
         .map_err(|e| anyhow!("the server's log key {:?} is not a verifier key: {e}", cp.log_key))?;
     Ok(key.name().to_string())
@@ -99,7 +191,7 @@ pub async fn submit(server: &str, key: &Keypair, command: Command, json: bool) -
     let receipt = client
         .submit(convert::signed_to_pb(&signed))
         .await
-        .map_err(|s| anyhow!("refused ({:?}): {}", s.code(), s.message()))?
+        .map_err(server_error)?
         .into_inner();
     print_receipt(&receipt, json);
     Ok(receipt)
@@ -107,12 +199,15 @@ pub async fn submit(server: &str, key: &Keypair, command: Command, json: bool) -
 
 pub fn print_receipt(r: &pb::Receipt, json: bool) {
     if json {
+        // Schema greenledger-receipt (README, "JSON output"): `summary` is the effects in words.
         let v = serde_json::json!({
-            "index": r.index,
-            "leaf_hash": hex::encode(&r.leaf_hash),
-            "effects": r.effects,
-            "duplicate": r.duplicate,
-            "tree_size": r.tree_size,
+            "receipt": {
+                "index": r.index,
+                "leaf_hash": hex::encode(&r.leaf_hash),
+                "tree_size": r.tree_size,
+                "duplicate": r.duplicate,
+                "summary": r.effects,
+            }
         });
         println!("{v}");
     } else {

@@ -9,17 +9,31 @@ use crate::ledger::{Clock, SystemClock};
 use crate::log::merkle::Hash;
 use crate::log::{Checkpoint, CosignatureVerifier};
 use crate::rpc::pb;
-use crate::store::SledStore;
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+impl Source {
+    /// Without `--data`, the server is `--server`, else `GREENLEDGER_SERVER`, else the default
+    /// of every client command.
+    pub fn resolve(&mut self) {
+        if self.data.is_none() && self.server.is_none() {
+            self.server = Some(
+                std::env::var("GREENLEDGER_SERVER")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| super::DEFAULT_SERVER.to_string()),
+            );
+        }
+    }
+}
+
 /// Where a ledger is read from: a server or a local data directory.
 #[derive(Args, Debug, Clone)]
-#[group(required = true, multiple = false)]
+#[group(multiple = false)]
 pub struct Source {
-    /// Server address.
+    /// Server address [env: GREENLEDGER_SERVER; default: http://127.0.0.1:50051, unless --data].
     #[arg(long)]
     pub server: Option<String>,
     /// A ledger data directory on this machine (read directly; no server needed).
@@ -29,8 +43,8 @@ pub struct Source {
 
 #[derive(Args, Debug)]
 pub struct ProofArgs {
-    /// Claim id (the number of C<id>).
-    #[arg(long)]
+    /// Claim id, as printed (C1) or as a number (1).
+    #[arg(long, value_parser = client::claim_arg)]
     pub claim: u64,
     /// Where to write the proof bundle (JSON).
     #[arg(long)]
@@ -263,7 +277,7 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
             let key = local_log_key(&dd, pinned)?;
             // The store is read directly, without the ledger's own integrity check, so a damaged
             // store is still audited entry by entry.
-            let store = SledStore::open(&dd.store()).with_context(|| format!("opening {}", dd.store().display()))?;
+            let store = dd.open_store()?;
             let note = audit::store_checkpoint(&store).map_err(|e| anyhow!("{e}"))?;
             let size = note_size(&note)?;
             audit::audit(
@@ -286,7 +300,12 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
             }
             write_state(&args.state, &report.next_state)?;
             if let Some(p) = &args.state {
-                println!("  state saved to {} ({} checkpoints seen)", p.display(), report.next_state.checkpoints.len());
+                let n = report.next_state.checkpoints.len();
+                println!(
+                    "  state saved to {} ({} seen)",
+                    p.display(),
+                    if n == 1 { "1 checkpoint".to_string() } else { format!("{n} checkpoints") }
+                );
             }
             Ok(())
         }

@@ -223,9 +223,7 @@ fn choose_factors(a: &ParkArgs) -> anyhow::Result<Factors> {
 
 /// The ledger in `dir`, read directly.
 fn open_local(dir: &Path) -> anyhow::Result<crate::ledger::Ledger<crate::store::SledStore>> {
-    DataDir(dir.to_path_buf())
-        .open()
-        .context("cannot open the ledger directory (if a server is running on it, ask it with --server ADDR)")
+    DataDir(dir.to_path_buf()).open()
 }
 
 /// A statement asked of a server.

@@ -4,6 +4,7 @@ use super::{convert, pb, status};
 use crate::accounting::factors;
 use crate::accounting::signed::{self, StatementError};
 use crate::codec;
+use crate::domain::command::SignedCommand;
 use crate::domain::types::*;
 use crate::ledger::{Clock, Ledger, Outcome, Receipt, Sequencer};
 use crate::store::Store;
@@ -21,6 +22,10 @@ const STREAM_CHUNK: usize = 1024;
 const STREAM_IN_FLIGHT: usize = 16;
 /// Most commands in one all-or-nothing `SubmitAll`.
 const MAX_ATOMIC: usize = 100_000;
+/// Refusals listed in an all-or-nothing response; the rest are only counted.
+const MAX_LISTED_REFUSALS: usize = 1000;
+/// How the ledger answers the accepted commands of an all-or-nothing batch that was refused.
+const NOT_APPLIED: &str = "not applied";
 /// Entries per page when streaming `GetEntries`.
 const ENTRY_PAGE: u64 = 1000;
 
@@ -55,6 +60,46 @@ fn outcome_to_result(position: u64, o: Outcome) -> pb::SubmitResult {
         }
     };
     pb::SubmitResult { position, result: Some(result) }
+}
+
+/// Reads an all-or-nothing request stream: at most [`MAX_ATOMIC`] well-formed commands.
+async fn read_all(mut input: Streaming<pb::SignedCommand>) -> Result<Vec<SignedCommand>, Status> {
+    let mut commands = Vec::new();
+    while let Some(msg) = input.message().await? {
+        if commands.len() >= MAX_ATOMIC {
+            return Err(status::invalid(format!("an all-or-nothing batch holds at most {MAX_ATOMIC} commands")));
+        }
+        let cmd = convert::signed(&msg).map_err(|e| {
+            status::invalid(format!("command {}: {}", commands.len(), status::bad_field(&e).message()))
+        })?;
+        commands.push(cmd);
+    }
+    Ok(commands)
+}
+
+/// Counts of an all-or-nothing batch plus its first [`MAX_LISTED_REFUSALS`] refusals (the
+/// "not applied" answers of the other commands are implied, not listed).
+fn summarise(outcomes: Vec<Outcome>, may_apply: bool) -> pb::SubmitAllResponse {
+    let mut out = pb::SubmitAllResponse::default();
+    let refused_any = outcomes.iter().any(|o| match o {
+        Err(r) => !r.message.starts_with(NOT_APPLIED),
+        Ok(_) => false,
+    });
+    for (i, o) in outcomes.into_iter().enumerate() {
+        match o {
+            Ok(r) if r.duplicate => out.duplicates += 1,
+            Ok(_) => out.accepted += 1,
+            Err(r) if r.message.starts_with(NOT_APPLIED) => out.accepted += 1,
+            Err(r) => {
+                out.refused += 1;
+                if out.results.len() < MAX_LISTED_REFUSALS {
+                    out.results.push(outcome_to_result(i as u64, Err(r)));
+                }
+            }
+        }
+    }
+    out.applied = may_apply && !refused_any;
+    out
 }
 
 type Stream_<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -169,23 +214,24 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         &self,
         request: Request<Streaming<pb::SignedCommand>>,
     ) -> Result<Response<pb::SubmitAllResponse>, Status> {
-        let mut input = request.into_inner();
-        let mut commands = Vec::new();
-        while let Some(msg) = input.message().await? {
-            if commands.len() >= MAX_ATOMIC {
-                return Err(status::invalid(format!("an all-or-nothing batch holds at most {MAX_ATOMIC} commands")));
-            }
-            let cmd = convert::signed(&msg).map_err(|e| {
-                status::invalid(format!("command {}: {}", commands.len(), status::bad_field(&e).message()))
-            })?;
-            commands.push(cmd);
-        }
+        let commands = read_all(request.into_inner()).await?;
         let rx = self.sequencer.enqueue_atomic(commands).map_err(|e| status::ledger(&e))?;
         let outcomes =
             rx.await.map_err(|_| Status::unavailable("the sequencer stopped"))?.map_err(|e| status::ledger(&e))?;
-        let applied = outcomes.iter().all(Result::is_ok);
-        let results = outcomes.into_iter().enumerate().map(|(i, o)| outcome_to_result(i as u64, o)).collect();
-        Ok(Response::new(pb::SubmitAllResponse { applied, results }))
+        Ok(Response::new(summarise(outcomes, true)))
+    }
+
+    async fn check_all(
+        &self,
+        request: Request<Streaming<pb::SignedCommand>>,
+    ) -> Result<Response<pb::SubmitAllResponse>, Status> {
+        let commands = read_all(request.into_inner()).await?;
+        let ledger = self.ledger.clone();
+        let outcomes = tokio::task::spawn_blocking(move || ledger.check_atomic(commands))
+            .await
+            .map_err(|_| Status::internal("the dry run failed"))?
+            .map_err(|e| status::ledger(&e))?;
+        Ok(Response::new(summarise(outcomes, false)))
     }
 
     async fn signing_bytes(
