@@ -222,3 +222,36 @@ pub fn print_receipt(r: &pb::Receipt, json: bool) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_rule_a_refusal_names() {
+        assert_eq!(rule_of("rule 2 (no issuance beyond physics): 900000 Wh ..."), Some(2));
+        assert_eq!(rule_of("rule 10 (no replay): nonce 3 ..."), Some(10));
+        assert_eq!(rule_of("device X is not registered"), None);
+        assert_eq!(rule_of("interval mentions rule 2 later"), None);
+    }
+
+    #[test]
+    fn ids_take_their_printed_prefix_or_none() {
+        assert_eq!(bundle_arg("B6"), Ok(6));
+        assert_eq!(bundle_arg("6"), Ok(6));
+        assert_eq!(claim_arg("C1"), Ok(1));
+        assert_eq!(claim_arg("c1"), Ok(1));
+        assert!(bundle_arg("C6").unwrap_err().contains("\"C6\" is not a bundle id"));
+        assert!(claim_arg("B1").is_err());
+    }
+
+    #[test]
+    fn server_addresses_need_a_port() {
+        assert_eq!(server_url("127.0.0.1:50051").unwrap(), "http://127.0.0.1:50051");
+        assert_eq!(server_url("https://ledger.example:443").unwrap(), "https://ledger.example:443");
+        let e = server_url("127.0.0.1").unwrap_err().to_string();
+        assert!(e.contains("has no port") && e.contains("http://127.0.0.1:50051"), "{e}");
+        assert!(server_url("https://ledger.example").is_err());
+        assert!(server_url("ftp://x:1").is_err());
+    }
+}

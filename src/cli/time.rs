@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 pub struct BadInput(pub String);
 
 /// The zone in which times without a zone are read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Zone {
     /// As the user wrote it, e.g. `+08:00` or `Asia/Shanghai`.
     pub name: String,
