@@ -93,7 +93,7 @@ fn key_arg(s: &str) -> anyhow::Result<String> {
 }
 
 fn st(s: tonic::Status) -> anyhow::Error {
-    anyhow!("{:?}: {}", s.code(), s.message())
+    client::server_error(s)
 }
 
 pub fn proof(args: ProofArgs) -> anyhow::Result<()> {
