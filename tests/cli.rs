@@ -148,7 +148,8 @@ async fn refusals_are_json_on_stdout_with_code_and_rule() {
     assert_eq!((e["code"].as_str(), e["rule"].is_null()), (Some("NotFound"), true), "{e}");
 
     // The same refusal as text goes to stderr.
-    let plain = ["post-generation", "--key", &key, "--device", "WIND-1", "--start", start, "--end", end, "--wh", "20000000"];
+    let plain =
+        ["post-generation", "--key", &key, "--device", "WIND-1", "--start", start, "--end", end, "--wh", "20000000"];
     let out = s.run(&plain, &[]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());

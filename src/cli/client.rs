@@ -1,7 +1,7 @@
 //! What every client command needs: a runtime, a connection, key files, times and output.
 
-use crate::crypto::Keypair;
 use super::time::BadInput;
+use crate::crypto::Keypair;
 use crate::domain::command::Command;
 use crate::domain::types::{AccountId, Interval};
 use crate::rpc::pb::ledger_client::LedgerClient;
@@ -26,10 +26,9 @@ pub fn server_url(server: &str) -> anyhow::Result<String> {
     let has_port = authority.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && !p.is_empty() && !h.ends_with('['))
         && !authority.ends_with(']');
     if !has_port {
-        return Err(BadInput(format!(
-            "--server {server:?} has no port: give one, e.g. {scheme}://{authority}:50051"
-        ))
-        .into());
+        return Err(
+            BadInput(format!("--server {server:?} has no port: give one, e.g. {scheme}://{authority}:50051")).into()
+        );
     }
     Ok(url)
 }
@@ -188,11 +187,7 @@ pub async fn submit(server: &str, key: &Keypair, command: Command, json: bool) -
     let mut client = connect(server).await?;
     let name = ledger_name(&mut client).await?;
     let signed = key.sign(&name, nonce(), command);
-    let receipt = client
-        .submit(convert::signed_to_pb(&signed))
-        .await
-        .map_err(server_error)?
-        .into_inner();
+    let receipt = client.submit(convert::signed_to_pb(&signed)).await.map_err(server_error)?.into_inner();
     print_receipt(&receipt, json);
     Ok(receipt)
 }

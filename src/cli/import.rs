@@ -30,17 +30,17 @@ use super::client::{self, account_arg, interval_arg};
 use super::Conn;
 use crate::domain::command::Command;
 use crate::domain::types::*;
-use crate::rpc::{convert, pb};
 use crate::rpc::pb::ledger_client::LedgerClient;
+use crate::rpc::{convert, pb};
 use anyhow::{anyhow, bail, Context as _};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use tokio_stream::StreamExt as _;
-use tonic::transport::Channel;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio_stream::StreamExt as _;
+use tonic::transport::Channel;
 
 #[derive(Subcommand, Debug)]
 pub enum Import {
@@ -254,7 +254,11 @@ impl Report {
             println!("  line {}: {}", r.line, r.reason);
         }
         if self.rejected > self.rejections.len() as u64 {
-            println!("  ... and {} more rejected rows (the first {} are listed)", self.rejected - self.rejections.len() as u64, self.rejections.len());
+            println!(
+                "  ... and {} more rejected rows (the first {} are listed)",
+                self.rejected - self.rejections.len() as u64,
+                self.rejections.len()
+            );
         }
         if self.interrupted {
             println!("interrupted: the rows counted as imported are committed; run the same command again to import the rest (rows already in are recognised)");
@@ -333,7 +337,11 @@ pub async fn import(
     } else {
         progress.set_message("signing");
         let signed = sign_rows(&key, &name, &good);
-        progress.set_message(if malformed.is_empty() { "deciding all rows as one batch" } else { "checking the good rows (dry run)" });
+        progress.set_message(if malformed.is_empty() {
+            "deciding all rows as one batch"
+        } else {
+            "checking the good rows (dry run)"
+        });
         let sent = Arc::new(AtomicBool::new(false));
         let stream = {
             let sent = sent.clone();
@@ -368,7 +376,11 @@ pub async fn import(
         progress.set_position(good.len() as u64);
         for r in resp.results {
             if let Some(pb::submit_result::Result::Refusal(f)) = r.result {
-                refused.push(Rejected { line: good[r.position as usize].line, rule: client::rule_of(&f.message), reason: f.message });
+                refused.push(Rejected {
+                    line: good[r.position as usize].line,
+                    rule: client::rule_of(&f.message),
+                    reason: f.message,
+                });
             }
         }
         if resp.applied {
@@ -420,7 +432,10 @@ async fn partial(
     let mut next = 0usize;
     let mut answered = 0usize;
     let mut stopping = false;
-    let fill = |next: &mut usize, answered: usize, tx: &mut Option<tokio::sync::mpsc::Sender<pb::SignedCommand>>, stopping: bool| {
+    let fill = |next: &mut usize,
+                answered: usize,
+                tx: &mut Option<tokio::sync::mpsc::Sender<pb::SignedCommand>>,
+                stopping: bool| {
         if let Some(sender) = tx.as_ref() {
             while !stopping && *next < good.len() && *next - answered < WINDOW {
                 let end = good.len().min(*next + SIGN_CHUNK);

@@ -75,7 +75,8 @@ fn sr(s: &Option<pb::SerialRange>) -> String {
 
 /// An interval in JSON: Unix seconds and the same in UTC, half-open.
 pub fn iv_json(i: &Option<pb::Interval>) -> Value {
-    i.as_ref().map_or(Value::Null, |i| json!({"start": i.start, "end": i.end, "start_utc": t(i.start), "end_utc": t(i.end)}))
+    i.as_ref()
+        .map_or(Value::Null, |i| json!({"start": i.start, "end": i.end, "start_utc": t(i.start), "end_utc": t(i.end)}))
 }
 
 /// A serial range in JSON: first serial, end (exclusive) and count.

@@ -212,9 +212,7 @@ fn roles(names: &[String]) -> anyhow::Result<Roles> {
     let list = names
         .iter()
         .filter(|n| !n.trim().is_empty())
-        .map(|n| {
-            Role::parse(n).ok_or_else(|| BadInput(format!("{n:?} is not a role; the roles are: {}", valid())))
-        })
+        .map(|n| Role::parse(n).ok_or_else(|| BadInput(format!("{n:?} is not a role; the roles are: {}", valid()))))
         .collect::<Result<Vec<_>, _>>()?;
     if list.is_empty() {
         return Err(BadInput(format!("--roles needs at least one of: {}", valid())).into());

@@ -100,7 +100,7 @@ pub fn parse_in<'z>(s: &str, zone: Option<&'z Zone>) -> Result<(u64, Option<&'z 
         let n: u64 = v.parse().map_err(|_| BadInput(format!("time {v:?} is too large")))?;
         return match v.len() {
             1..=11 => Ok((n, None)),
-            13 if n % 1000 == 0 => Ok((n / 1000, None)),
+            13 if n.is_multiple_of(1000) => Ok((n / 1000, None)),
             13 => Err(BadInput(format!(
                 "time {v:?} is in Unix milliseconds but not on a whole second; the ledger counts whole seconds"
             ))),
@@ -112,14 +112,15 @@ pub fn parse_in<'z>(s: &str, zone: Option<&'z Zone>) -> Result<(u64, Option<&'z 
     if let Ok(ts) = v.parse::<jiff::Timestamp>() {
         return non_negative(v, ts.as_second()).map(|t| (t, None));
     }
-    let civil = v.parse::<DateTime>().or_else(|_| v.parse::<jiff::civil::Date>().map(|d| d.to_datetime(jiff::civil::Time::midnight())));
+    let civil = v
+        .parse::<DateTime>()
+        .or_else(|_| v.parse::<jiff::civil::Date>().map(|d| d.to_datetime(jiff::civil::Time::midnight())));
     match (civil, zone) {
         (Ok(dt), Some(z)) => {
-            let ts = z
-                .tz
-                .to_ambiguous_timestamp(dt)
-                .unambiguous()
-                .map_err(|_| BadInput(format!("time {v:?} does not exist or is ambiguous in zone {}", z.name)))?;
+            let ts =
+                z.tz.to_ambiguous_timestamp(dt)
+                    .unambiguous()
+                    .map_err(|_| BadInput(format!("time {v:?} does not exist or is ambiguous in zone {}", z.name)))?;
             non_negative(v, ts.as_second()).map(|t| (t, Some(z)))
         }
         (Ok(_), None) => Err(BadInput(format!(

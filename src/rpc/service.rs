@@ -69,9 +69,8 @@ async fn read_all(mut input: Streaming<pb::SignedCommand>) -> Result<Vec<SignedC
         if commands.len() >= MAX_ATOMIC {
             return Err(status::invalid(format!("an all-or-nothing batch holds at most {MAX_ATOMIC} commands")));
         }
-        let cmd = convert::signed(&msg).map_err(|e| {
-            status::invalid(format!("command {}: {}", commands.len(), status::bad_field(&e).message()))
-        })?;
+        let cmd = convert::signed(&msg)
+            .map_err(|e| status::invalid(format!("command {}: {}", commands.len(), status::bad_field(&e).message())))?;
         commands.push(cmd);
     }
     Ok(commands)
