@@ -218,11 +218,8 @@ async fn reflection_v1alpha_alone_discovers_the_api() {
     let bytes = fd.file_descriptor_proto.concat();
     let has = |s: &str| bytes.windows(s.len()).any(|w| w == s.as_bytes());
     assert!(has("greenledger/v1/ledger.proto") && has("SubmitAll") && has("GetClaimProof"));
-    let missing = stream.message().await.unwrap().expect("error response");
-    assert!(
-        matches!(missing.message_response, Some(MessageResponse::ErrorResponse(_))),
-        "an unknown symbol is an error: {missing:?}"
-    );
+    let missing = stream.message().await.expect_err("an unknown symbol is an error");
+    assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
 }
 
 /// Small unary responses must not wait for the client's delayed ACK (Nagle's algorithm on the
