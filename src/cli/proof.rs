@@ -169,7 +169,7 @@ fn progress() -> impl FnMut(u64, u64) {
         let b = bar.get_or_insert_with(|| {
             let b = indicatif::ProgressBar::new(total);
             if let Ok(style) =
-                indicatif::ProgressStyle::with_template("audit {bar:40} {pos}/{len} entries {per_sec} eta {eta}")
+                indicatif::ProgressStyle::with_template("audit {bar:40} {pos}/{len} entries, eta {eta}")
             {
                 b.set_style(style);
             }

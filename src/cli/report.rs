@@ -149,6 +149,13 @@ fn consumption(a: ConsumptionArgs) -> anyhow::Result<()> {
         (None, None) => bail!("give --server or --data"),
     };
     let s: Statement = inner(&signed.json)?;
+    if s.totals.consumption_wh == 0 {
+        eprintln!(
+            "note: no consumption is metered for this account from {} to {}; check --from and --to",
+            Timestamp(from),
+            Timestamp(to)
+        );
+    }
     let body = match a.format {
         Format::Json => pretty(&signed.json)?,
         Format::Text => consumption_text(&s),
@@ -472,7 +479,7 @@ pub fn consumption_text_trimmed(s: &Statement, max_hours: usize, max_claims: usi
         );
     }
     if s.hours.len() > max_hours {
-        let _ = writeln!(o, "... {} more hours (see the full statement)", s.hours.len() - max_hours);
+        let _ = writeln!(o, "... {} more hours (the full statement: greenledger report consumption)", s.hours.len() - max_hours);
     }
     let _ = writeln!(o, "\ntotals");
     let _ = writeln!(o, "  consumption           {} Wh", tt.consumption_wh);
