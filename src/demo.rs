@@ -473,7 +473,7 @@ async fn statements(
         let path = dir.join(file);
         std::fs::write(&path, crate::cli::report::consumption_text(&s))?;
         let short = crate::cli::report::consumption_text_trimmed(&s, 24, 3)
-            .replace("(the full statement: greenledger report consumption)", &format!("(all {HOURS} in {})", path.display()));
+            .replace("(in the full statement)", &format!("(in the full statement, {})", path.display()));
         println!("\n{short}");
         println!("full statement written to {}", path.display());
     }

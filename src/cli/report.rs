@@ -479,7 +479,7 @@ pub fn consumption_text_trimmed(s: &Statement, max_hours: usize, max_claims: usi
         );
     }
     if s.hours.len() > max_hours {
-        let _ = writeln!(o, "... {} more hours (the full statement: greenledger report consumption)", s.hours.len() - max_hours);
+        let _ = writeln!(o, "... {} more hours (in the full statement)", s.hours.len() - max_hours);
     }
     let _ = writeln!(o, "\ntotals");
     let _ = writeln!(o, "  consumption           {} Wh", tt.consumption_wh);
@@ -526,7 +526,7 @@ pub fn consumption_text_trimmed(s: &Statement, max_hours: usize, max_claims: usi
         );
     }
     if s.claims.len() > max_claims {
-        let _ = writeln!(o, "  ... {} more claims (see the full statement)", s.claims.len() - max_claims);
+        let _ = writeln!(o, "  ... {} more claims (in the full statement)", s.claims.len() - max_claims);
     }
     o
 }
