@@ -516,8 +516,8 @@ async fn statements(
 /// How to run this program again: `greenledger` when it is on the PATH, else its full path
 /// (as after `cargo run`; `cargo install --path .` puts it on the PATH).
 pub fn program() -> String {
-    let on_path = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("greenledger").is_file()));
+    let on_path =
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("greenledger").is_file()));
     if on_path {
         return "greenledger".into();
     }

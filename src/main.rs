@@ -3,7 +3,7 @@
 use clap::Parser;
 use greenledger::cli::client::{rule_of, ServerError};
 use greenledger::cli::time::BadInput;
-use greenledger::cli::Exit;
+use greenledger::cli::{CheckFailed, Exit};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -13,8 +13,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = greenledger::cli::Cli::parse();
-    // `--json` is a flag of every command that prints results; errors follow it too.
-    let json = std::env::args_os().any(|a| a == "--json");
+    // `--json` (or `--format json`) asks for JSON output; errors follow it too.
+    let args: Vec<_> = std::env::args_os().collect();
+    let json = args.iter().any(|a| a == "--json") || args.windows(2).any(|w| w[0] == "--format" && w[1] == "json");
     match greenledger::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -36,11 +37,14 @@ fn main() -> ExitCode {
 
 /// `{"error": {"code": …, "rule": …, "message": …}}`: `code` is the gRPC status code name when
 /// the server answered (`FailedPrecondition`, `NotFound`, `Unavailable`, …), `InvalidArgument`
-/// for input refused before anything was sent, `Error` otherwise; `rule` is the number of the
-/// ledger rule the message names, or null.
+/// for input refused before anything was sent, `CheckFailed` for a proof, statement or audit that
+/// does not check out, `Error` otherwise; `rule` is the number of the ledger rule the message
+/// names, or null.
 fn error_json(e: &anyhow::Error) -> serde_json::Value {
     let (code, message) = if let Some(s) = e.chain().find_map(|c| c.downcast_ref::<ServerError>()) {
         (format!("{:?}", s.0.code()), s.0.message().to_string())
+    } else if let Some(c) = e.chain().find_map(|c| c.downcast_ref::<CheckFailed>()) {
+        ("CheckFailed".to_string(), c.0.clone())
     } else if e.chain().any(|c| c.downcast_ref::<BadInput>().is_some()) {
         ("InvalidArgument".to_string(), format!("{e:#}"))
     } else {

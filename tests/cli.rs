@@ -192,6 +192,17 @@ async fn ids_as_printed_roles_listed_and_transport_mistakes_explained() {
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("AUDIT PASSED"), "{text}");
+    let out = s.run(&["audit", "--json"], &[]).await;
+    let a = stdout_json(&out)["audit"].clone();
+    assert_eq!((a["passed"].as_bool(), a["entries"].as_u64()), (Some(true), Some(s.ledger.size())), "{a}");
+
+    // A proof that does not check out: CheckFailed, as JSON on stdout.
+    let bogus = s.dir.path().join("bogus.json");
+    std::fs::write(&bogus, "{}").unwrap();
+    let out = s.run(&["verify", bogus.to_str().unwrap(), "--log-key", "x+00000000+AA", "--json"], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let e = stdout_json(&out)["error"].clone();
+    assert_eq!(e["code"], "CheckFailed", "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -35,6 +35,11 @@ pub struct Cli {
     pub command: Top,
 }
 
+/// A proof, statement or audit that does not check out (`--json`: code `CheckFailed`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CheckFailed(pub String);
+
 /// A failure already explained to the user: exit with `code`. `reported` is true when the
 /// explanation went to stdout as JSON, so nothing more is printed.
 #[derive(Debug, thiserror::Error)]

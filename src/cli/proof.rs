@@ -66,6 +66,9 @@ pub struct VerifyArgs {
     /// How many of the given witnesses must have cosigned (default: all given).
     #[arg(long)]
     pub min_witnesses: Option<usize>,
+    /// Print `{"verified": true, "file", "checks": [...]}` instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -80,6 +83,9 @@ pub struct AuditArgs {
     /// key the server announces or DIR/log.pub (trust on first use).
     #[arg(long)]
     pub log_key: Option<String>,
+    /// Print `{"audit": {...}}` instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// A key given inline or as the path of a file holding it.
@@ -147,6 +153,14 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         bail!("--min-witnesses {min} is more than the {} witness keys given", witnesses.len());
     }
     match crate::proof::verify_json(&text, &key, &witnesses, min) {
+        Ok(v) if args.json => {
+            let checks = v.describe();
+            println!(
+                "{}",
+                serde_json::json!({"verified": true, "file": args.file.display().to_string(), "checks": checks})
+            );
+            Ok(())
+        }
         Ok(v) => {
             println!("VERIFIED {}", args.file.display());
             for line in v.describe() {
@@ -155,9 +169,11 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Err(e) => {
-            println!("REFUSED {}", args.file.display());
-            println!("  check failed: {e}");
-            bail!("the proof does not verify: {e}")
+            if !args.json {
+                println!("REFUSED {}", args.file.display());
+                println!("  check failed: {e}");
+            }
+            Err(super::CheckFailed(format!("the proof does not verify: {e}")).into())
         }
     }
 }
@@ -168,8 +184,7 @@ fn progress() -> impl FnMut(u64, u64) {
     move |done, total| {
         let b = bar.get_or_insert_with(|| {
             let b = indicatif::ProgressBar::new(total);
-            if let Ok(style) =
-                indicatif::ProgressStyle::with_template("audit {bar:40} {pos}/{len} entries, eta {eta}")
+            if let Ok(style) = indicatif::ProgressStyle::with_template("audit {bar:40} {pos}/{len} entries, eta {eta}")
             {
                 b.set_style(style);
             }
@@ -293,6 +308,30 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
         (None, None) => bail!("give --server or --data"),
     };
     match result {
+        Ok(report) if args.json => {
+            write_state(&args.state, &report.next_state)?;
+            let wh = |x: u128| u64::try_from(x).map_or_else(|_| serde_json::Value::String(x.to_string()), Into::into);
+            println!(
+                "{}",
+                serde_json::json!({"audit": {
+                    "passed": true,
+                    "ledger": report.ledger,
+                    "entries": report.entries,
+                    "root": hex::encode(report.root),
+                    "unit_wh": report.unit_wh,
+                    "issued_wh": wh(report.wh_issued),
+                    "retired_wh": wh(report.wh_retired),
+                    "expired_wh": wh(report.wh_expired),
+                    "withdrawn_wh": wh(report.wh_withdrawn),
+                    "frozen_wh": wh(report.wh_frozen),
+                    "active_wh": wh(report.wh_active),
+                    "claims": report.claims,
+                    "consistent_with_checkpoints": report.consistent_with,
+                    "checkpoints_in_state": report.next_state.checkpoints.len(),
+                }})
+            );
+            Ok(())
+        }
         Ok(report) => {
             println!("AUDIT PASSED");
             for line in report.lines() {
@@ -310,9 +349,11 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Err(e) => {
-            println!("AUDIT FAILED");
-            println!("  {e}");
-            bail!("audit failed: {e}")
+            if !args.json {
+                println!("AUDIT FAILED");
+                println!("  {e}");
+            }
+            Err(super::CheckFailed(format!("audit failed: {e}")).into())
         }
     }
 }

@@ -118,7 +118,7 @@ pub struct VerifyStatementArgs {
     /// The ledger's trusted verifier key (name+hash+base64), or a file holding it (log.pub).
     #[arg(long)]
     pub log_key: String,
-    /// Print the verified statement JSON (pretty) after the summary.
+    /// Print `{"verified": true, "file", "checks": [...], "statement": {...}}` instead of text.
     #[arg(long)]
     pub json: bool,
     /// A claim proof bundle (from `greenledger proof`) to verify with the same key and match
@@ -316,20 +316,26 @@ pub fn verify_statement(a: VerifyStatementArgs) -> anyhow::Result<()> {
         Ok((v, lines))
     });
     match checked {
-        Ok((v, lines)) => {
+        Ok((v, lines)) if a.json => {
+            println!(
+                "{}",
+                serde_json::json!({"verified": true, "file": a.file.display().to_string(), "checks": lines, "statement": v})
+            );
+            Ok(())
+        }
+        Ok((_, lines)) => {
             println!("VERIFIED {}", a.file.display());
             for line in lines {
                 println!("  - {line}");
             }
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-            }
             Ok(())
         }
         Err(e) => {
-            println!("REFUSED {}", a.file.display());
-            println!("  check failed: {e:#}");
-            bail!("verification failed: {e:#}")
+            if !a.json {
+                println!("REFUSED {}", a.file.display());
+                println!("  check failed: {e:#}");
+            }
+            Err(super::CheckFailed(format!("verification failed: {e:#}")).into())
         }
     }
 }
