@@ -462,7 +462,14 @@ async fn partial(
     while answered < next || tx.is_some() {
         tokio::select! {
             r = results.message() => {
-                let Some(r) = r.map_err(client::server_error)? else {
+                let r = r.map_err(client::server_error).with_context(|| {
+                    format!(
+                        "{} rows imported by this run before the failure; run the same command again to import \
+                         the rest (rows already in are recognised)",
+                        report.imported
+                    )
+                })?;
+                let Some(r) = r else {
                     anyhow::bail!("the server ended the stream after {answered} of {next} rows sent; run the same command again: rows already in are recognised");
                 };
                 answered += 1;

@@ -48,7 +48,8 @@ pub struct ConsumptionArgs {
     /// Account id (64 hex digits) or its key file.
     #[arg(long)]
     pub account: String,
-    /// Start of the period, on a whole UTC hour: Unix seconds or 2026-01-01T00:00Z.
+    /// Start of the period, on a whole UTC hour: 2026-01-01T00:00Z, 2026-01-01T08:00+08:00 or Unix
+    /// seconds (a time without a zone needs --tz).
     #[arg(long)]
     pub from: String,
     /// End of the period (exclusive), on a whole UTC hour.

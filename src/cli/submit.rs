@@ -49,7 +49,8 @@ pub struct RegisterDeviceArgs {
 /// A metered interval and its energy.
 #[derive(Args, Debug)]
 pub struct Metered {
-    /// Interval start, e.g. 2026-11-20T13:00Z or Unix seconds.
+    /// Interval start: 2026-11-20T13:00Z, 2026-11-20T21:00+08:00, Unix seconds or 13-digit
+    /// milliseconds (a time without a zone needs --tz).
     #[arg(long)]
     pub start: String,
     /// Interval end (exclusive).
