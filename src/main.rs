@@ -1,7 +1,7 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use greenledger::cli::client::{rule_of, ServerError};
+use greenledger::cli::client::{rule_of, ServerError, Unreachable};
 use greenledger::cli::time::BadInput;
 use greenledger::cli::{CheckFailed, Exit};
 use std::process::ExitCode;
@@ -43,6 +43,8 @@ fn main() -> ExitCode {
 fn error_json(e: &anyhow::Error) -> serde_json::Value {
     let (code, message) = if let Some(s) = e.chain().find_map(|c| c.downcast_ref::<ServerError>()) {
         (format!("{:?}", s.0.code()), s.0.message().to_string())
+    } else if e.chain().any(|c| c.downcast_ref::<Unreachable>().is_some()) {
+        ("Unavailable".to_string(), format!("{e:#}"))
     } else if let Some(c) = e.chain().find_map(|c| c.downcast_ref::<CheckFailed>()) {
         ("CheckFailed".to_string(), c.0.clone())
     } else if e.chain().any(|c| c.downcast_ref::<BadInput>().is_some()) {

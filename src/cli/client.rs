@@ -44,7 +44,7 @@ pub async fn connect(server: &str) -> anyhow::Result<LedgerClient<Channel>> {
     };
     let channel = endpoint.connect().await.map_err(|e| {
         let detail = transport_detail(&e);
-        anyhow!("cannot reach a greenledger server at {url}: {detail}")
+        Unreachable(format!("cannot reach a greenledger server at {url}: {detail}"))
     })?;
     Ok(LedgerClient::new(channel).max_decoding_message_size(4 << 20))
 }
@@ -64,6 +64,11 @@ fn transport_detail(e: &(dyn std::error::Error + 'static)) -> String {
         text
     }
 }
+
+/// No connection to the server (`--json`: code `Unavailable`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreachable(pub String);
 
 /// An answer from the server that is not success: a refusal naming its rule, or a transport
 /// failure. Keeps the gRPC status so `--json` can report its code.
