@@ -1,26 +1,31 @@
-//! The README's walk-through, run literally: every `greenledger` line between the
-//! `<!-- walkthrough` and `<!-- /walkthrough -->` markers, through `sh`, with the built binary
-//! first on the PATH, in an empty directory. The one change: `greenledger serve` gets a free
-//! port (`--addr`) and the other commands find it through `GREENLEDGER_SERVER`, so the test does
-//! not need port 50051.
+//! The README's walk-through, run literally: every `greenledger` line between each
+//! `<!-- walkthrough` and `<!-- /walkthrough -->` marker pair, through `sh`, with the built binary
+//! first on the PATH, in one empty directory. Two changes: `greenledger serve` gets a free port
+//! (`--addr`) and the other commands find it through `GREENLEDGER_SERVER`, so the test does not
+//! need port 50051; and the server is stopped before the first line that reads the demo
+//! directory itself (`--data greenledger-demo`), as a reader following the README would.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The `greenledger` lines of every code block between walkthrough markers, in order.
 fn walkthrough() -> Vec<String> {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let start = readme.find("<!-- walkthrough").expect("walkthrough marker");
-    let end = readme.find("<!-- /walkthrough -->").expect("walkthrough end marker");
     let mut lines = Vec::new();
-    let mut in_block = false;
-    for line in readme[start..end].lines() {
-        if line.starts_with("```") {
-            in_block = !in_block;
-        } else if in_block && line.starts_with("greenledger ") {
-            lines.push(line.to_string());
+    let mut rest = readme.as_str();
+    while let Some(start) = rest.find("<!-- walkthrough") {
+        let end = rest[start..].find("<!-- /walkthrough -->").expect("walkthrough end marker") + start;
+        let mut in_block = false;
+        for line in rest[start..end].lines() {
+            if line.starts_with("```") {
+                in_block = !in_block;
+            } else if in_block && line.starts_with("greenledger ") {
+                lines.push(line.to_string());
+            }
         }
+        rest = &rest[end..];
     }
     lines
 }
@@ -50,6 +55,7 @@ fn the_readme_walkthrough_works_as_written() {
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let server = format!("http://{addr}");
     let mut serving: Option<std::process::Child> = None;
+    let mut served = false;
     for line in &lines {
         if line.starts_with("greenledger serve ") {
             let child = Command::new("sh")
@@ -69,10 +75,18 @@ fn the_readme_walkthrough_works_as_written() {
             }
             continue;
         }
+        if line.contains("--data greenledger-demo") {
+            // Reading the directory directly needs the server stopped (the README says so).
+            if let Some(mut child) = serving.take() {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                served = true;
+            }
+        }
         let out = sh(tmp.path(), &path, &server, line);
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "`{line}` failed:\n{stdout}\n{stderr}");
-        assert!(!stdout.trim().is_empty(), "`{line}` printed nothing");
+        assert!(line.contains(" > ") || !stdout.trim().is_empty(), "`{line}` printed nothing");
         assert!(!stderr.contains("note: no consumption"), "`{line}`: {stderr}");
         if line.contains("show claim C1") {
             assert!(stdout.contains("claim C1"), "{stdout}");
@@ -87,7 +101,12 @@ fn the_readme_walkthrough_works_as_written() {
             assert!(stdout.contains("totals"), "{stdout}");
         }
     }
-    let mut child = serving.expect("the walkthrough serves the demo ledger");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    if let Some(mut child) = serving.take() {
+        child.kill().unwrap();
+        child.wait().unwrap();
+        served = true;
+    }
+    assert!(served, "the walkthrough serves the demo ledger");
+    let page = std::fs::read_to_string(tmp.path().join("park.html")).unwrap();
+    assert!(page.contains("<html") || page.contains("<!DOCTYPE"), "{page}");
 }
