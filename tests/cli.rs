@@ -122,6 +122,23 @@ async fn times_with_offsets_milliseconds_and_zones() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("2026-01-01T00:00:00Z .. 2026-01-01T01:00:00Z"), "{text}");
     assert!(text.contains("4 readings") && text.contains("3 more"), "{text}");
+    // A range: readings starting in [01:00, 03:00).
+    let out = s
+        .run(
+            &["show", "device", "WIND-1", "--from", "2026-01-01T09:00+08:00", "--to", "2026-01-01T03:00Z", "--json"],
+            &[],
+        )
+        .await;
+    let d = stdout_json(&out);
+    assert_eq!(d["readings_total"], 2, "{d}");
+    let starts: Vec<u64> =
+        d["readings"].as_array().unwrap().iter().map(|r| r["interval"]["start"].as_u64().unwrap()).collect();
+    assert_eq!(starts, vec![hour(1).start.0, hour(2).start.0]);
+    assert_eq!(d["readings"][0]["interval"]["start_utc"], "2026-01-01T01:00:00Z");
+    assert_eq!(
+        (d["readings"][0]["issued"].as_bool(), d["readings"][0]["issued_serials"].is_null()),
+        (Some(false), true)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
