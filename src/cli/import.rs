@@ -168,18 +168,22 @@ pub fn row_nonce(ledger: &str, signer: &AccountId, command: &Command, occurrence
     u64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
 }
 
-/// Signs every row with its deterministic nonce.
-fn sign_rows(key: &crate::crypto::Keypair, ledger: &str, rows: &[Parsed]) -> Vec<pb::SignedCommand> {
-    let signer = key.account();
+/// The nonce of every row ([`row_nonce`]), counting identical rows before each.
+fn row_nonces(ledger: &str, signer: &AccountId, rows: &[Parsed]) -> Vec<u64> {
     let mut seen: std::collections::HashMap<Vec<u8>, u32> = std::collections::HashMap::new();
     rows.iter()
         .map(|p| {
             let n = seen.entry(crate::codec::encode(&p.command)).or_insert(0);
-            let nonce = row_nonce(ledger, &signer, &p.command, *n);
             *n += 1;
-            convert::signed_to_pb(&key.sign(ledger, nonce, p.command.clone()))
+            row_nonce(ledger, signer, &p.command, *n - 1)
         })
         .collect()
+}
+
+/// Signs every row with its deterministic nonce.
+fn sign_rows(key: &crate::crypto::Keypair, ledger: &str, rows: &[Parsed]) -> Vec<pb::SignedCommand> {
+    let nonces = row_nonces(ledger, &key.account(), rows);
+    rows.iter().zip(nonces).map(|(p, n)| convert::signed_to_pb(&key.sign(ledger, n, p.command.clone()))).collect()
 }
 
 /// What an import did.
@@ -418,17 +422,7 @@ async fn partial(
     let (tx, rx) = tokio::sync::mpsc::channel::<pb::SignedCommand>(WINDOW + SIGN_CHUNK);
     let mut tx = Some(tx);
     // Nonces need the whole file (identical rows are counted), signatures are made as rows go.
-    let signer = key.account();
-    let mut seen: std::collections::HashMap<Vec<u8>, u32> = std::collections::HashMap::new();
-    let nonces: Vec<u64> = good
-        .iter()
-        .map(|p| {
-            let n = seen.entry(crate::codec::encode(&p.command)).or_insert(0);
-            *n += 1;
-            row_nonce(name, &signer, &p.command, *n - 1)
-        })
-        .collect();
-    drop(seen);
+    let nonces = row_nonces(name, &key.account(), good);
     let mut next = 0usize;
     let mut answered = 0usize;
     let mut stopping = false;
@@ -518,6 +512,23 @@ async fn partial(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nonces_depend_on_the_row_not_its_position() {
+        let row =
+            |h: u64, wh: u64| format!("generation,W,,{},{},{wh}\n", 1_700_000_000 + h * 3600, 1_700_003_600 + h * 3600);
+        let file = |rows: &[String]| format!("kind,subject,consumer,start,end,wh\n{}", rows.concat());
+        let signer = AccountId([7; 32]);
+        let (a, _) = parse(&file(&[row(0, 5), row(1, 5), row(0, 5)]));
+        let n = row_nonces("l", &signer, &a);
+        assert_ne!(n[0], n[2], "an identical row later in the file is a different row");
+        assert_eq!(n, row_nonces("l", &signer, &a), "the same file gives the same nonces");
+        // Another row added in front, or a fixed row elsewhere, leaves the others' nonces alone.
+        let (b, _) = parse(&file(&[row(9, 1), row(0, 5), row(1, 5), row(0, 5)]));
+        assert_eq!(&row_nonces("l", &signer, &b)[1..], &n[..]);
+        assert_ne!(row_nonces("other", &signer, &a)[0], n[0]);
+        assert_ne!(row_nonces("l", &AccountId([8; 32]), &a)[0], n[0]);
+    }
 
     #[test]
     fn parses_rows_and_names_bad_lines() {
