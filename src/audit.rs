@@ -139,7 +139,6 @@ impl AuditReport {
             format!("withdrawn: {}", mwh(self.wh_withdrawn)),
             format!("frozen:    {}", mwh(self.wh_frozen)),
             format!("active:    {}", mwh(self.wh_active)),
-            format!("refused attempts recorded: {} (refusals are not logged)", self.refusals_logged),
             if self.consistent_with == 0 {
                 "no earlier checkpoint to check consistency against".to_string()
             } else {

@@ -484,7 +484,10 @@ async fn statements(
     log_key: &greenledger_core::log::NoteVerifier,
 ) -> anyhow::Result<()> {
     let (from, to) = (start, start + HOURS * 3600);
-    for k in [&a.battery, &a.modules] {
+    // The period, for `report consumption --from "$(cat DIR/period-from)" --to "$(cat DIR/period-to)"`.
+    std::fs::write(dir.join("period-from"), format!("{}\n", Timestamp(from)))?;
+    std::fs::write(dir.join("period-to"), format!("{}\n", Timestamp(to)))?;
+    for (k, file) in [(&a.battery, "battery-statement.txt"), (&a.modules, "modules-statement.txt")] {
         let r = d
             .client
             .get_consumption_statement(pb::ConsumptionStatementRequest { account: k.account().0.to_vec(), from, to })
@@ -492,7 +495,12 @@ async fn statements(
             .map_err(|e| anyhow!("consumption statement: {}", e.message()))?
             .into_inner();
         let s: Statement = signed::inner(&r.json)?;
-        println!("\n{}", crate::cli::report::consumption_text_trimmed(&s, 24, 3));
+        let path = dir.join(file);
+        std::fs::write(&path, crate::cli::report::consumption_text(&s))?;
+        let short = crate::cli::report::consumption_text_trimmed(&s, 24, 3)
+            .replace("(in the full statement)", &format!("(in the full statement, {})", path.display()));
+        println!("\n{short}");
+        println!("full statement written to {}", path.display());
     }
     let r = d
         .client
@@ -520,13 +528,25 @@ async fn statements(
     std::fs::write(&json, format!("{pretty}\n"))?;
     std::fs::write(&note, &r.signed_note)?;
     println!(
-        "park statement written to {} (page), {} (JSON) and {} (signed by the ledger); check the signature with:\n  greenledger verify-statement {} --log-key '{log_key}'",
+        "park statement written to {} (page), {} (JSON) and {} (signed by the ledger); check the signature with:\n  {} verify-statement {} --log-key '{log_key}'",
         html.display(),
         json.display(),
         note.display(),
+        program(),
         note.display()
     );
     Ok(())
+}
+
+/// How to run this program again: `greenledger` when it is on the PATH, else its full path
+/// (as after `cargo run`; `cargo install --path .` puts it on the PATH).
+pub fn program() -> String {
+    let on_path =
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("greenledger").is_file()));
+    if on_path {
+        return "greenledger".into();
+    }
+    std::env::current_exe().map_or_else(|_| "greenledger".into(), |p| p.display().to_string())
 }
 
 fn mwh(wh: u64) -> String {
@@ -559,10 +579,11 @@ fn print_report(dir: &Path, r: &Report, cp: &pb::CheckpointResponse) {
     }
     if let (Some(first), Some(last)) = (r.claims.first(), r.claims.last()) {
         println!(
-            "\n{} claims recorded (C{first} .. C{last}); see one with: greenledger show claim {first}",
-            r.claims.len()
+            "\n{} claims recorded (C{first} .. C{last}); once the ledger is served, see one with: {} show claim C{first}",
+            r.claims.len(),
+            program()
         );
     }
     println!("\nsigned checkpoint:\n{}", cp.checkpoint);
-    println!("the ledger is in {}; serve it with:\n  greenledger serve --data {}", dir.display(), dir.display());
+    println!("the ledger is in {}; serve it with:\n  {} serve --data {}", dir.display(), program(), dir.display());
 }

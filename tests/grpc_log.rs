@@ -187,6 +187,49 @@ async fn reflection_lists_the_ledger_service_and_serves_its_descriptor() {
     assert!(has("greenledger/v1/ledger.proto") && has("SigningBytes") && has("GetInclusionProof"));
 }
 
+/// Older reflection clients (grpcurl before 1.9, Python's grpcio-reflection) speak only
+/// `grpc.reflection.v1alpha`: this client knows nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_v1alpha_alone_discovers_the_api() {
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+    let net = Net::mem().await;
+    let mut reflection = ServerReflectionClient::new(channel(&net).await);
+    let requests = vec![
+        ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        },
+        ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol("greenledger.v1.Ledger".into())),
+        },
+        ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol("greenledger.v1.NoSuchService".into())),
+        },
+    ];
+    let mut stream = reflection.server_reflection_info(tokio_stream::iter(requests)).await.unwrap().into_inner();
+    let listed = stream.message().await.unwrap().expect("list response");
+    let Some(MessageResponse::ListServicesResponse(list)) = listed.message_response else {
+        panic!("expected a service list, got {listed:?}")
+    };
+    let names: Vec<&str> = list.service.iter().map(|s| s.name.as_str()).collect();
+    assert!(names.contains(&"greenledger.v1.Ledger"), "{names:?}");
+    assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
+    let file = stream.message().await.unwrap().expect("file response");
+    let Some(MessageResponse::FileDescriptorResponse(fd)) = file.message_response else {
+        panic!("expected a file descriptor, got {file:?}")
+    };
+    let bytes = fd.file_descriptor_proto.concat();
+    let has = |s: &str| bytes.windows(s.len()).any(|w| w == s.as_bytes());
+    assert!(has("greenledger/v1/ledger.proto") && has("SubmitAll") && has("GetClaimProof"));
+    let missing = stream.message().await.expect_err("an unknown symbol is an error");
+    assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
+}
+
 /// Small unary responses must not wait for the client's delayed ACK (Nagle's algorithm on the
 /// accepted socket): 200 calls take a few milliseconds each at most, not ~40 ms.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,10 +43,26 @@ impl DataDir {
             );
         }
         let signer = self.signer()?;
-        let store = SledStore::open(&self.store()).with_context(|| format!("opening {}", self.store().display()))?;
+        let store = self.open_store()?;
         Ledger::open(Arc::new(store), signer, Arc::new(SystemClock))
             .with_context(|| format!("the ledger in {} failed its integrity check", self.0.display()))
     }
+    /// Opens the store, saying plainly when another process holds it.
+    pub fn open_store(&self) -> anyhow::Result<SledStore> {
+        SledStore::open(&self.store()).map_err(|e| {
+            let text = e.to_string();
+            if text.contains("could not acquire lock") || text.contains("WouldBlock") {
+                anyhow::anyhow!(
+                    "the ledger in {} is in use by another process (a running `greenledger serve`?): stop it, \
+                     or ask that server with --server ADDR",
+                    self.0.display()
+                )
+            } else {
+                anyhow::Error::new(e).context(format!("opening {}", self.store().display()))
+            }
+        })
+    }
+
     pub fn signer(&self) -> anyhow::Result<NoteSigner> {
         let text = std::fs::read_to_string(self.log_key())?;
         Ok(NoteSigner::from_signer_key_str(text.trim())?)
@@ -97,7 +113,9 @@ pub fn create(args: &InitArgs) -> anyhow::Result<(Ledger<SledStore>, Keypair)> {
     }
     let op_path = args.operator_key.clone().unwrap_or_else(|| dir.operator_key());
     let operator = if op_path.exists() {
-        read_key(&op_path)?
+        let k = read_key(&op_path)?;
+        println!("using the existing operator key {} (account {})", op_path.display(), k.account());
+        k
     } else {
         let k = Keypair::random();
         write_key(&op_path, &k)?;
@@ -109,7 +127,7 @@ pub fn create(args: &InitArgs) -> anyhow::Result<(Ledger<SledStore>, Keypair)> {
     let name = policy.name.clone();
     let genesis =
         operator.sign(&name, 0, Command::Genesis(cmd::Genesis { policy, operator_name: args.operator_name.clone() }));
-    let store = SledStore::open(&dir.store())?;
+    let store = dir.open_store()?;
     let ledger = Ledger::create(Arc::new(store), signer, genesis, Arc::new(SystemClock))?;
     Ok((ledger, operator))
 }

@@ -1,9 +1,9 @@
 //! What every client command needs: a runtime, a connection, key files, times and output.
 
+use super::time::BadInput;
 use crate::rpc::pb::ledger_client::LedgerClient;
 use crate::rpc::{convert, pb};
 use anyhow::{anyhow, bail, Context as _};
-use greenledger_core::calendar;
 use greenledger_core::command::Command;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::types::{AccountId, Interval};
@@ -14,12 +14,119 @@ pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> an
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?.block_on(f)
 }
 
-pub async fn connect(server: &str) -> anyhow::Result<LedgerClient<Channel>> {
+/// The address of a server as given by `--server`: `host:port`, `http://host:port` (plaintext)
+/// or `https://host:port` (TLS). A missing port is refused rather than guessed.
+pub fn server_url(server: &str) -> anyhow::Result<String> {
     let url = if server.contains("://") { server.to_string() } else { format!("http://{server}") };
-    LedgerClient::connect(url.clone())
-        .await
-        .map(|c| c.max_decoding_message_size(4 << 20))
-        .with_context(|| format!("cannot reach a greenledger server at {url}"))
+    let Some((scheme, rest)) = url.split_once("://") else { unreachable!("added above") };
+    if scheme != "http" && scheme != "https" {
+        return Err(BadInput(format!("--server {server:?}: use http://HOST:PORT or https://HOST:PORT")).into());
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    let has_port = authority.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && !p.is_empty() && !h.ends_with('['))
+        && !authority.ends_with(']');
+    if !has_port {
+        return Err(
+            BadInput(format!("--server {server:?} has no port: give one, e.g. {scheme}://{authority}:50051")).into()
+        );
+    }
+    Ok(url)
+}
+
+pub async fn connect(server: &str) -> anyhow::Result<LedgerClient<Channel>> {
+    let url = server_url(server)?;
+    let endpoint = tonic::transport::Endpoint::from_shared(url.clone())
+        .map_err(|e| BadInput(format!("--server {server:?} is not an address: {e}")))?;
+    let endpoint = if url.starts_with("https://") {
+        endpoint.tls_config(tonic::transport::ClientTlsConfig::new().with_enabled_roots())?
+    } else {
+        endpoint
+    };
+    let channel = endpoint.connect().await.map_err(|e| {
+        let detail = transport_detail(&e);
+        Unreachable(format!("cannot reach a greenledger server at {url}: {detail}"))
+    })?;
+    Ok(LedgerClient::new(channel).max_decoding_message_size(4 << 20))
+}
+
+/// The innermost cause of a transport error, with a hint for the usual mistakes.
+fn transport_detail(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    let text = inner.to_string();
+    if text.contains("InvalidContentType") || text.contains("corrupt message") {
+        format!("{text} (the server does not speak TLS: use http:// instead of https://)")
+    } else if text.contains("Connection refused") {
+        format!("{text} (is `greenledger serve` running there?)")
+    } else {
+        text
+    }
+}
+
+/// No connection to the server (`--json`: code `Unavailable`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreachable(pub String);
+
+/// An answer from the server that is not success: a refusal naming its rule, or a transport
+/// failure. Keeps the gRPC status so `--json` can report its code.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", describe(.0))]
+pub struct ServerError(pub tonic::Status);
+
+fn describe(s: &tonic::Status) -> String {
+    use tonic::Code;
+    match s.code() {
+        Code::Unavailable | Code::Unknown | Code::Internal => {
+            let hint = if s.message().contains("InvalidContentType") || s.message().contains("corrupt message") {
+                " (the server does not speak TLS: use http:// instead of https://)"
+            } else {
+                ""
+            };
+            format!("the server failed ({:?}): {}{hint}", s.code(), s.message())
+        }
+        Code::ResourceExhausted => format!("the server is busy, retry shortly: {}", s.message()),
+        code => format!("refused ({code:?}): {}", s.message()),
+    }
+}
+
+/// Wraps a gRPC status as an error of this command line.
+pub fn server_error(s: tonic::Status) -> anyhow::Error {
+    ServerError(s).into()
+}
+
+/// The number of the rule that refused, as the server sends it with a refusal (metadata
+/// `greenledger-rule`); `None` when no numbered rule refused.
+pub fn rule_of(s: &tonic::Status) -> Option<u32> {
+    s.metadata().get(crate::rpc::status::RULE_KEY)?.to_str().ok()?.parse().ok()
+}
+
+/// The refusal's stable name as the server sends it (metadata `greenledger-reason`).
+pub fn reason_of(s: &tonic::Status) -> Option<String> {
+    Some(s.metadata().get(crate::rpc::status::REASON_KEY)?.to_str().ok()?.to_string())
+}
+
+/// The rule of an in-band refusal of a streaming RPC; 0 means none.
+pub fn rule_of_pb(r: &pb::Refusal) -> Option<u32> {
+    (r.rule != 0).then_some(r.rule)
+}
+
+/// A bundle id as printed (`B12`) or as a bare number (`12`).
+pub fn bundle_arg(s: &str) -> Result<u64, String> {
+    id_arg(s, 'B', "bundle")
+}
+
+/// A claim id as printed (`C3`) or as a bare number (`3`).
+pub fn claim_arg(s: &str) -> Result<u64, String> {
+    id_arg(s, 'C', "claim")
+}
+
+fn id_arg(s: &str, prefix: char, what: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.strip_prefix(prefix).or_else(|| t.strip_prefix(prefix.to_ascii_lowercase())).unwrap_or(t);
+    digits.parse::<u64>().map_err(|_| format!("{s:?} is not a {what} id: write {prefix}12 or 12"))
 }
 
 /// Writes a secret key file readable only by its owner.
@@ -62,15 +169,13 @@ pub fn account_arg(s: &str) -> anyhow::Result<AccountId> {
     if p.exists() {
         return Ok(read_key(p)?.account());
     }
-    bail!("{s:?} is neither a 64-hex-digit account id nor a key file")
+    Err(BadInput(format!("{s:?} is neither a 64-hex-digit account id nor a key file")).into())
 }
 
-/// A time given as Unix seconds or as `YYYY-MM-DD[THH:MM[:SS]][Z]` (UTC).
+/// A time (see [`super::time`]): RFC 3339 with a zone, Unix seconds or 13-digit milliseconds;
+/// a time without a zone only with `--tz`.
 pub fn time_arg(s: &str) -> anyhow::Result<u64> {
-    if let Ok(n) = s.parse::<u64>() {
-        return Ok(n);
-    }
-    calendar::parse_utc(s).ok_or_else(|| anyhow!("{s:?} is not a time: use Unix seconds or 2026-11-20T13:00Z"))
+    Ok(super::time::parse(s)?)
 }
 
 pub fn interval_arg(start: &str, end: &str) -> anyhow::Result<Interval> {
@@ -85,7 +190,7 @@ pub fn nonce() -> u64 {
 
 /// The ledger's name (what commands are signed for), from the verifier key it serves.
 pub async fn ledger_name(client: &mut LedgerClient<Channel>) -> anyhow::Result<String> {
-    let cp = client.get_checkpoint(pb::GetCheckpointRequest {}).await?.into_inner();
+    let cp = client.get_checkpoint(pb::GetCheckpointRequest {}).await.map_err(server_error)?.into_inner();
     let key = greenledger_core::log::NoteVerifier::parse(&cp.log_key)
         .map_err(|e| anyhow!("the server's log key {:?} is not a verifier key: {e}", cp.log_key))?;
     Ok(key.name().to_string())
@@ -96,24 +201,23 @@ pub async fn submit(server: &str, key: &Keypair, command: Command, json: bool) -
     let mut client = connect(server).await?;
     let name = ledger_name(&mut client).await?;
     let signed = key.sign(&name, nonce(), command);
-    let receipt = client
-        .submit(convert::signed_to_pb(&signed))
-        .await
-        .map_err(|s| anyhow!("refused ({:?}): {}", s.code(), s.message()))?
-        .into_inner();
+    let receipt = client.submit(convert::signed_to_pb(&signed)).await.map_err(server_error)?.into_inner();
     print_receipt(&receipt, json);
     Ok(receipt)
 }
 
 pub fn print_receipt(r: &pb::Receipt, json: bool) {
     if json {
+        // Schema greenledger-receipt (README, "JSON output"): `summary` is the effects in words.
         let v = serde_json::json!({
-            "index": r.index,
-            "leaf_hash": hex::encode(&r.leaf_hash),
-            "summary": r.summary,
-            "effects": r.effects.iter().map(effect_json).collect::<Vec<_>>(),
-            "duplicate": r.duplicate,
-            "tree_size": r.tree_size,
+            "receipt": {
+                "index": r.index,
+                "leaf_hash": hex::encode(&r.leaf_hash),
+                "tree_size": r.tree_size,
+                "duplicate": r.duplicate,
+                "summary": r.summary,
+                "effects": r.effects.iter().map(effect_json).collect::<Vec<_>>(),
+            }
         });
         println!("{v}");
     } else {
@@ -167,4 +271,42 @@ pub fn effect_json(e: &pb::Effect) -> serde_json::Value {
         }
     }
     serde_json::Value::Object(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_rule_and_reason_a_refusal_carries() {
+        use crate::ledger::Refused;
+        use crate::rpc::status::{status, ServiceError};
+        let r =
+            greenledger_core::Refusal::TransferLimit { bundle: greenledger_core::BundleId(1), transfers: 1, limit: 1 };
+        let s = status(&ServiceError::Refused(Refused::Rule(r)));
+        assert_eq!((rule_of(&s), reason_of(&s).as_deref()), (Some(7), Some("transfer-limit")));
+        let s = status(&ServiceError::Refused(Refused::Rule(greenledger_core::Refusal::ZeroEnergy)));
+        assert_eq!((rule_of(&s), reason_of(&s).as_deref()), (None, Some("zero-energy")));
+        assert_eq!(rule_of(&tonic::Status::not_found("entry 9")), None);
+    }
+
+    #[test]
+    fn ids_take_their_printed_prefix_or_none() {
+        assert_eq!(bundle_arg("B6"), Ok(6));
+        assert_eq!(bundle_arg("6"), Ok(6));
+        assert_eq!(claim_arg("C1"), Ok(1));
+        assert_eq!(claim_arg("c1"), Ok(1));
+        assert!(bundle_arg("C6").unwrap_err().contains("\"C6\" is not a bundle id"));
+        assert!(claim_arg("B1").is_err());
+    }
+
+    #[test]
+    fn server_addresses_need_a_port() {
+        assert_eq!(server_url("127.0.0.1:50051").unwrap(), "http://127.0.0.1:50051");
+        assert_eq!(server_url("https://ledger.example:443").unwrap(), "https://ledger.example:443");
+        let e = server_url("127.0.0.1").unwrap_err().to_string();
+        assert!(e.contains("has no port") && e.contains("http://127.0.0.1:50051"), "{e}");
+        assert!(server_url("https://ledger.example").is_err());
+        assert!(server_url("ftp://x:1").is_err());
+    }
 }

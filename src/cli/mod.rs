@@ -15,6 +15,7 @@ pub mod proof;
 pub mod query;
 pub mod report;
 pub mod submit;
+pub mod time;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -26,9 +27,31 @@ use std::path::PathBuf;
     about = "A signed, provable ledger for green electricity and its certificates"
 )]
 pub struct Cli {
+    /// Zone for times written without one, e.g. +08:00 or Asia/Shanghai. Without it such times
+    /// are refused; times with an offset or Z, and Unix seconds, never need it.
+    #[arg(long, global = true, env = "GREENLEDGER_TZ", value_name = "ZONE")]
+    pub tz: Option<String>,
     #[command(subcommand)]
     pub command: Top,
 }
+
+/// A proof, statement or audit that does not check out (`--json`: code `CheckFailed`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CheckFailed(pub String);
+
+/// A failure already explained to the user: exit with `code`. `reported` is true when the
+/// explanation went to stdout as JSON, so nothing more is printed.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+    pub reported: bool,
+}
+
+/// The server of every client command unless `--server` or `GREENLEDGER_SERVER` says otherwise.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 
 /// Options shared by every command that talks to a server.
 #[derive(clap::Args, Debug, Clone)]
@@ -106,19 +129,35 @@ pub enum Top {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    time::set_zone(cli.tz.as_deref().map(time::Zone::parse).transpose()?);
     match cli.command {
         Top::Init(a) => admin::init(a),
         Top::Serve(a) => admin::serve(a),
         Top::Keygen(a) => admin::keygen(a),
         Top::Demo(a) => admin::demo(a),
         Top::Show(q) => client::block_on(query::run(q)),
-        Top::Report(r) => report::run(r),
+        Top::Report(mut r) => {
+            match &mut r {
+                report::Report::Consumption(a) => a.source.resolve(),
+                report::Report::Park(a) => a.source.resolve(),
+            }
+            report::run(r)
+        }
         Top::Import(i) => client::block_on(import::run(i)),
-        Top::Proof(a) => proof::proof(a),
+        Top::Proof(mut a) => {
+            a.source.resolve();
+            proof::proof(a)
+        }
         Top::Verify(a) => proof::verify(a),
         Top::VerifyStatement(a) => report::verify_statement(a),
-        Top::Audit(a) => proof::audit(a),
-        Top::Witness(a) => proof::witness(a),
+        Top::Audit(mut a) => {
+            a.source.resolve();
+            proof::audit(a)
+        }
+        Top::Witness(mut a) => {
+            a.source.resolve();
+            proof::witness(a)
+        }
         other => client::block_on(submit::run(other)),
     }
 }

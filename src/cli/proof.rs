@@ -6,7 +6,6 @@ use super::client::{self, block_on};
 use crate::audit::{self, AuditState, ConsistencySource};
 use crate::ledger::{Clock, SystemClock};
 use crate::rpc::pb;
-use crate::store::SledStore;
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 use greenledger_core::log::merkle::Hash;
@@ -15,11 +14,26 @@ use greenledger_core::types::ClaimId;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+impl Source {
+    /// Without `--data`, the server is `--server`, else `GREENLEDGER_SERVER`, else the default
+    /// of every client command.
+    pub fn resolve(&mut self) {
+        if self.data.is_none() && self.server.is_none() {
+            self.server = Some(
+                std::env::var("GREENLEDGER_SERVER")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| super::DEFAULT_SERVER.to_string()),
+            );
+        }
+    }
+}
+
 /// Where a ledger is read from: a server or a local data directory.
 #[derive(Args, Debug, Clone)]
-#[group(required = true, multiple = false)]
+#[group(multiple = false)]
 pub struct Source {
-    /// Server address.
+    /// Server address [env: GREENLEDGER_SERVER; default: http://127.0.0.1:50051, unless --data].
     #[arg(long)]
     pub server: Option<String>,
     /// A ledger data directory on this machine (read directly; no server needed).
@@ -29,8 +43,8 @@ pub struct Source {
 
 #[derive(Args, Debug)]
 pub struct ProofArgs {
-    /// Claim id (the number of C<id>).
-    #[arg(long)]
+    /// Claim id, as printed (C1) or as a number (1).
+    #[arg(long, value_parser = client::claim_arg)]
     pub claim: u64,
     /// Where to write the proof bundle (JSON).
     #[arg(long)]
@@ -52,6 +66,9 @@ pub struct VerifyArgs {
     /// How many of the given witnesses must have cosigned (default: all given).
     #[arg(long)]
     pub min_witnesses: Option<usize>,
+    /// Print `{"verified": true, "file", "checks": [...]}` instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -66,6 +83,9 @@ pub struct AuditArgs {
     /// key the server announces or DIR/log.pub (trust on first use).
     #[arg(long)]
     pub log_key: Option<String>,
+    /// Print `{"audit": {...}}` instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// A key given inline or as the path of a file holding it.
@@ -79,7 +99,7 @@ fn key_arg(s: &str) -> anyhow::Result<String> {
 }
 
 fn st(s: tonic::Status) -> anyhow::Error {
-    anyhow!("{:?}: {}", s.code(), s.message())
+    client::server_error(s)
 }
 
 pub fn proof(args: ProofArgs) -> anyhow::Result<()> {
@@ -133,6 +153,14 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         bail!("--min-witnesses {min} is more than the {} witness keys given", witnesses.len());
     }
     match greenledger_core::proof::verify_json(&text, &key, &witnesses, min) {
+        Ok(v) if args.json => {
+            let checks = v.describe();
+            println!(
+                "{}",
+                serde_json::json!({"verified": true, "file": args.file.display().to_string(), "checks": checks})
+            );
+            Ok(())
+        }
         Ok(v) => {
             println!("VERIFIED {}", args.file.display());
             for line in v.describe() {
@@ -141,9 +169,11 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Err(e) => {
-            println!("REFUSED {}", args.file.display());
-            println!("  check failed: {e}");
-            bail!("the proof does not verify: {e}")
+            if !args.json {
+                println!("REFUSED {}", args.file.display());
+                println!("  check failed: {e}");
+            }
+            Err(super::CheckFailed(format!("the proof does not verify: {e}")).into())
         }
     }
 }
@@ -154,8 +184,7 @@ fn progress() -> impl FnMut(u64, u64) {
     move |done, total| {
         let b = bar.get_or_insert_with(|| {
             let b = indicatif::ProgressBar::new(total);
-            if let Ok(style) =
-                indicatif::ProgressStyle::with_template("audit {bar:40} {pos}/{len} entries {per_sec} eta {eta}")
+            if let Ok(style) = indicatif::ProgressStyle::with_template("audit {bar:40} {pos}/{len} entries, eta {eta}")
             {
                 b.set_style(style);
             }
@@ -263,7 +292,7 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
             let key = local_log_key(&dd, pinned)?;
             // The store is read directly, without the ledger's own integrity check, so a damaged
             // store is still audited entry by entry.
-            let store = SledStore::open(&dd.store()).with_context(|| format!("opening {}", dd.store().display()))?;
+            let store = dd.open_store()?;
             let note = audit::store_checkpoint(&store).map_err(|e| anyhow!("{e}"))?;
             let size = note_size(&note)?;
             audit::audit(
@@ -279,6 +308,30 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
         (None, None) => bail!("give --server or --data"),
     };
     match result {
+        Ok(report) if args.json => {
+            write_state(&args.state, &report.next_state)?;
+            let wh = |x: u128| u64::try_from(x).map_or_else(|_| serde_json::Value::String(x.to_string()), Into::into);
+            println!(
+                "{}",
+                serde_json::json!({"audit": {
+                    "passed": true,
+                    "ledger": report.ledger,
+                    "entries": report.entries,
+                    "root": hex::encode(report.root),
+                    "unit_wh": report.unit_wh,
+                    "issued_wh": wh(report.wh_issued),
+                    "retired_wh": wh(report.wh_retired),
+                    "expired_wh": wh(report.wh_expired),
+                    "withdrawn_wh": wh(report.wh_withdrawn),
+                    "frozen_wh": wh(report.wh_frozen),
+                    "active_wh": wh(report.wh_active),
+                    "claims": report.claims,
+                    "consistent_with_checkpoints": report.consistent_with,
+                    "checkpoints_in_state": report.next_state.checkpoints.len(),
+                }})
+            );
+            Ok(())
+        }
         Ok(report) => {
             println!("AUDIT PASSED");
             for line in report.lines() {
@@ -286,14 +339,21 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
             }
             write_state(&args.state, &report.next_state)?;
             if let Some(p) = &args.state {
-                println!("  state saved to {} ({} checkpoints seen)", p.display(), report.next_state.checkpoints.len());
+                let n = report.next_state.checkpoints.len();
+                println!(
+                    "  state saved to {} ({} seen)",
+                    p.display(),
+                    if n == 1 { "1 checkpoint".to_string() } else { format!("{n} checkpoints") }
+                );
             }
             Ok(())
         }
         Err(e) => {
-            println!("AUDIT FAILED");
-            println!("  {e}");
-            bail!("audit failed: {e}")
+            if !args.json {
+                println!("AUDIT FAILED");
+                println!("  {e}");
+            }
+            Err(super::CheckFailed(format!("audit failed: {e}")).into())
         }
     }
 }

@@ -48,7 +48,8 @@ pub struct ConsumptionArgs {
     /// Account id (64 hex digits) or its key file.
     #[arg(long)]
     pub account: String,
-    /// Start of the period, on a whole UTC hour: Unix seconds or 2026-01-01T00:00Z.
+    /// Start of the period, on a whole UTC hour: 2026-01-01T00:00Z, 2026-01-01T08:00+08:00 or Unix
+    /// seconds (a time without a zone needs --tz).
     #[arg(long)]
     pub from: String,
     /// End of the period (exclusive), on a whole UTC hour.
@@ -118,7 +119,7 @@ pub struct VerifyStatementArgs {
     /// The ledger's trusted verifier key (name+hash+base64), or a file holding it (log.pub).
     #[arg(long)]
     pub log_key: String,
-    /// Print the verified statement JSON (pretty) after the summary.
+    /// Print `{"verified": true, "file", "checks": [...], "statement": {...}}` instead of text.
     #[arg(long)]
     pub json: bool,
     /// A claim proof bundle (from `greenledger proof`) to verify with the same key and match
@@ -149,6 +150,13 @@ fn consumption(a: ConsumptionArgs) -> anyhow::Result<()> {
         (None, None) => bail!("give --server or --data"),
     };
     let s: Statement = inner(&signed.json)?;
+    if s.totals.consumption_wh == 0 {
+        eprintln!(
+            "note: no consumption is metered for this account from {} to {}; check --from and --to",
+            Timestamp(from),
+            Timestamp(to)
+        );
+    }
     let body = match a.format {
         Format::Json => pretty(&signed.json)?,
         Format::Text => consumption_text(&s),
@@ -223,9 +231,7 @@ fn choose_factors(a: &ParkArgs) -> anyhow::Result<Factors> {
 
 /// The ledger in `dir`, read directly.
 fn open_local(dir: &Path) -> anyhow::Result<crate::ledger::Ledger<crate::store::SledStore>> {
-    DataDir(dir.to_path_buf())
-        .open()
-        .context("cannot open the ledger directory (if a server is running on it, ask it with --server ADDR)")
+    DataDir(dir.to_path_buf()).open()
 }
 
 /// A statement asked of a server.
@@ -311,20 +317,26 @@ pub fn verify_statement(a: VerifyStatementArgs) -> anyhow::Result<()> {
         Ok((v, lines))
     });
     match checked {
-        Ok((v, lines)) => {
+        Ok((v, lines)) if a.json => {
+            println!(
+                "{}",
+                serde_json::json!({"verified": true, "file": a.file.display().to_string(), "checks": lines, "statement": v})
+            );
+            Ok(())
+        }
+        Ok((_, lines)) => {
             println!("VERIFIED {}", a.file.display());
             for line in lines {
                 println!("  - {line}");
             }
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-            }
             Ok(())
         }
         Err(e) => {
-            println!("REFUSED {}", a.file.display());
-            println!("  check failed: {e:#}");
-            bail!("verification failed: {e:#}")
+            if !a.json {
+                println!("REFUSED {}", a.file.display());
+                println!("  check failed: {e:#}");
+            }
+            Err(super::CheckFailed(format!("verification failed: {e:#}")).into())
         }
     }
 }
@@ -474,7 +486,7 @@ pub fn consumption_text_trimmed(s: &Statement, max_hours: usize, max_claims: usi
         );
     }
     if s.hours.len() > max_hours {
-        let _ = writeln!(o, "... {} more hours (see the full statement)", s.hours.len() - max_hours);
+        let _ = writeln!(o, "... {} more hours (in the full statement)", s.hours.len() - max_hours);
     }
     let _ = writeln!(o, "\ntotals");
     let _ = writeln!(o, "  consumption           {} Wh", tt.consumption_wh);
@@ -521,7 +533,7 @@ pub fn consumption_text_trimmed(s: &Statement, max_hours: usize, max_claims: usi
         );
     }
     if s.claims.len() > max_claims {
-        let _ = writeln!(o, "  ... {} more claims (see the full statement)", s.claims.len() - max_claims);
+        let _ = writeln!(o, "  ... {} more claims (in the full statement)", s.claims.len() - max_claims);
     }
     o
 }

@@ -1,7 +1,8 @@
 //! The commands each role signs and submits. One shape for all: parse, build the domain
 //! command, sign with `--key`, submit, print the receipt.
 
-use super::client::{self, account_arg, interval_arg, time_arg};
+use super::client::{self, account_arg, interval_arg};
+use super::time::BadInput;
 use super::{Signer, Top};
 use crate::rpc::pb;
 use anyhow::{anyhow, bail};
@@ -20,7 +21,7 @@ pub struct RegisterAccountArgs {
     #[arg(long)]
     pub name: String,
     /// Comma-separated: operator, meter-operator, trading-platform, generator, consumer, regulator.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', required = true)]
     pub roles: Vec<String>,
 }
 
@@ -41,7 +42,7 @@ pub struct RegisterDeviceArgs {
     /// Grid region or province, e.g. inner_mongolia, jiangsu.
     #[arg(long)]
     pub region: String,
-    /// Commissioning date, e.g. 2021-06-30.
+    /// Commissioning date, e.g. 2021-06-30 (midnight UTC), or a time such as 2021-06-30T00:00+08:00.
     #[arg(long)]
     pub commissioned: String,
 }
@@ -49,7 +50,8 @@ pub struct RegisterDeviceArgs {
 /// A metered interval and its energy.
 #[derive(Args, Debug)]
 pub struct Metered {
-    /// Interval start, e.g. 2026-11-20T13:00Z or Unix seconds.
+    /// Interval start: 2026-11-20T13:00Z, 2026-11-20T21:00+08:00, Unix seconds or 13-digit
+    /// milliseconds (a time without a zone needs --tz).
     #[arg(long)]
     pub start: String,
     /// Interval end (exclusive).
@@ -120,7 +122,8 @@ pub struct IssueArgs {
 /// Which serials of a bundle: all of them unless `--first`/`--count` say otherwise.
 #[derive(Args, Debug)]
 pub struct Part {
-    #[arg(long)]
+    /// The bundle, as printed (B12) or as a number (12).
+    #[arg(long, value_parser = client::bundle_arg)]
     pub bundle: u64,
     /// First serial to use (default: the bundle's first).
     #[arg(long)]
@@ -188,7 +191,7 @@ async fn serials(server: &str, part: &Part) -> anyhow::Result<SerialRange> {
     let h = c
         .get_bundle_history(pb::BundleRequest { bundle: part.bundle })
         .await
-        .map_err(|s| anyhow!("bundle B{}: {}", part.bundle, s.message()))?
+        .map_err(client::server_error)?
         .into_inner();
     let held = h.bundle.and_then(|b| b.serials).ok_or_else(|| anyhow!("bundle B{} has no serials", part.bundle))?;
     let first = part.first.unwrap_or(held.start);
@@ -207,10 +210,15 @@ fn device(s: &str) -> DeviceId {
 }
 
 fn roles(names: &[String]) -> anyhow::Result<Roles> {
+    let valid = || Role::ALL.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ");
     let list = names
         .iter()
-        .map(|n| Role::parse(n).ok_or_else(|| anyhow!("{n:?} is not a role")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| Role::parse(n).ok_or_else(|| BadInput(format!("{n:?} is not a role; the roles are: {}", valid()))))
+        .collect::<Result<Vec<_>, _>>()?;
+    if list.is_empty() {
+        return Err(BadInput(format!("--roles needs at least one of: {}", valid())).into());
+    }
     Ok(Roles::of(&list))
 }
 
@@ -229,11 +237,15 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
             let cmd = Command::RegisterDevice(cmd::RegisterDevice {
                 device: device(&a.device),
                 owner: account_arg(&a.owner)?,
-                technology: Technology::parse(&a.technology)
-                    .ok_or_else(|| anyhow!("{:?} is not a technology", a.technology))?,
+                technology: Technology::parse(&a.technology).ok_or_else(|| {
+                    BadInput(format!(
+                        "{:?} is not a technology; use wind, solar, hydro, biomass, geothermal, marine or other",
+                        a.technology
+                    ))
+                })?,
                 capacity_w: a.capacity_w,
                 region: a.region,
-                commissioned: Timestamp(time_arg(&a.commissioned)?),
+                commissioned: Timestamp(super::time::parse_date(&a.commissioned)?),
             });
             (a.signer, cmd)
         }

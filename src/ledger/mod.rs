@@ -129,6 +129,17 @@ pub enum LedgerError {
     Busy,
 }
 
+/// How a batch is committed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Each accepted command is committed; refused ones are answered on their own.
+    Each,
+    /// Committed only if every command is accepted.
+    AllOrNothing,
+    /// Decided as [`Mode::AllOrNothing`], never committed.
+    DryRun,
+}
+
 /// Leaves at the end of the log that [`Ledger::open`] checks against their stored leaf hashes.
 pub const OPEN_CHECKED_LEAVES: u64 = 64;
 const VERIFY_PAGE: u64 = 1000;
@@ -457,6 +468,17 @@ impl<S: Store> Ledger<S> {
         self.run_batch(commands, true)
     }
 
+    /// A dry run of [`Ledger::submit_atomic`]: decides every command in order, exactly as
+    /// `submit_atomic` would, and writes nothing. Accepted commands get receipts with the
+    /// indexes they would have had; refusals name their rule.
+    pub fn check_atomic(&self, commands: Vec<SignedCommand>) -> Result<Vec<Outcome>, LedgerError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(LedgerError::Poisoned);
+        }
+        let verified = crypto::verify_many(&self.name(), commands);
+        self.run_mode(verified, Mode::DryRun)
+    }
+
     fn run_batch(&self, commands: Vec<SignedCommand>, atomic: bool) -> Result<Vec<Outcome>, LedgerError> {
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(LedgerError::Poisoned);
@@ -479,6 +501,14 @@ impl<S: Store> Ledger<S> {
         &self,
         verified: Vec<Result<crypto::Authenticated, crypto::SignatureError>>,
         atomic: bool,
+    ) -> Result<Vec<Outcome>, LedgerError> {
+        self.run_mode(verified, if atomic { Mode::AllOrNothing } else { Mode::Each })
+    }
+
+    fn run_mode(
+        &self,
+        verified: Vec<Result<crypto::Authenticated, crypto::SignatureError>>,
+        mode: Mode,
     ) -> Result<Vec<Outcome>, LedgerError> {
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(LedgerError::Poisoned);
@@ -542,7 +572,10 @@ impl<S: Store> Ledger<S> {
                 Err(Rejection::Fault(f)) => return Err(LedgerError::Store(StoreError::Io(f.0))),
             }
         }
-        if atomic && outcomes.iter().any(Result::is_err) {
+        if mode == Mode::DryRun {
+            return Ok(outcomes);
+        }
+        if mode == Mode::AllOrNothing && outcomes.iter().any(Result::is_err) {
             return Ok(outcomes.into_iter().map(|o| o.and(Err(Refused::NotApplied))).collect());
         }
         if size > head.size {

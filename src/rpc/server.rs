@@ -1,4 +1,5 @@
-//! Serving: the Ledger service plus the standard gRPC health and reflection services.
+//! Serving: the Ledger service plus the standard gRPC health and reflection (v1 and v1alpha)
+//! services.
 
 use super::pb;
 use super::service::LedgerService;
@@ -93,10 +94,15 @@ pub async fn serve_with<S: Store>(
 ) -> anyhow::Result<()> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<pb::ledger_server::LedgerServer<LedgerService<S>>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    // Both reflection versions: grpcurl before 1.9 and Python's grpcio-reflection speak only
+    // v1alpha.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
     let service = pb::ledger_server::LedgerServer::new(LedgerService::new(ledger, sequencer, clock))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(4 * MAX_MESSAGE_BYTES);
@@ -108,7 +114,8 @@ pub async fn serve_with<S: Store>(
     }
     builder
         .add_service(health)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(service)
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),

@@ -2,11 +2,12 @@
 
 use super::status::{self, ServiceError};
 use super::{convert, pb};
-use crate::ledger::{Clock, Ledger, Outcome, Receipt, Sequencer};
+use crate::ledger::{Clock, Ledger, Outcome, Receipt, Refused, Sequencer};
 use crate::statements::ReportError;
 use crate::store::Store;
 use greenledger_core::accounting::factors;
 use greenledger_core::codec;
+use greenledger_core::command::SignedCommand;
 use greenledger_core::state::Standing;
 use greenledger_core::types::*;
 use std::pin::Pin;
@@ -23,6 +24,8 @@ const STREAM_CHUNK: usize = 1024;
 const STREAM_IN_FLIGHT: usize = 16;
 /// Most commands in one all-or-nothing `SubmitAll`.
 const MAX_ATOMIC: usize = 100_000;
+/// Refusals listed in an all-or-nothing response; the rest are only counted.
+const MAX_LISTED_REFUSALS: usize = 1000;
 /// Entries per page when streaming `GetEntries`.
 const ENTRY_PAGE: u64 = 1000;
 
@@ -55,6 +58,41 @@ fn outcome_to_result(position: u64, o: Result<Receipt, ServiceError>) -> pb::Sub
         Err(e) => pb::submit_result::Result::Refusal(status::refusal_to_pb(e)),
     };
     pb::SubmitResult { position, result: Some(result) }
+}
+
+/// Reads an all-or-nothing request stream: at most [`MAX_ATOMIC`] well-formed commands.
+async fn read_all(mut input: Streaming<pb::SignedCommand>) -> Result<Vec<SignedCommand>, Status> {
+    let mut commands = Vec::new();
+    while let Some(msg) = input.message().await? {
+        if commands.len() >= MAX_ATOMIC {
+            return Err(status::invalid(format!("an all-or-nothing batch holds at most {MAX_ATOMIC} commands")));
+        }
+        let cmd = convert::signed(&msg).map_err(|e| status::invalid(format!("command {}: {e}", commands.len())))?;
+        commands.push(cmd);
+    }
+    Ok(commands)
+}
+
+/// Counts of an all-or-nothing batch plus its first [`MAX_LISTED_REFUSALS`] refusals (the
+/// "not applied" answers of the other commands are implied, not listed).
+fn summarise(outcomes: Vec<Outcome>, may_apply: bool) -> pb::SubmitAllResponse {
+    let mut out = pb::SubmitAllResponse::default();
+    let refused_any = outcomes.iter().any(|o| matches!(o, Err(r) if *r != Refused::NotApplied));
+    for (i, o) in outcomes.into_iter().enumerate() {
+        match o {
+            Ok(r) if r.duplicate => out.duplicates += 1,
+            Ok(_) => out.accepted += 1,
+            Err(Refused::NotApplied) => out.accepted += 1,
+            Err(r) => {
+                out.refused += 1;
+                if out.results.len() < MAX_LISTED_REFUSALS {
+                    out.results.push(outcome_to_result(i as u64, Err(r.into())));
+                }
+            }
+        }
+    }
+    out.applied = may_apply && !refused_any;
+    out
 }
 
 type Stream_<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -164,24 +202,23 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         &self,
         request: Request<Streaming<pb::SignedCommand>>,
     ) -> Result<Response<pb::SubmitAllResponse>, Status> {
-        let mut input = request.into_inner();
-        let mut commands = Vec::new();
-        while let Some(msg) = input.message().await? {
-            if commands.len() >= MAX_ATOMIC {
-                return Err(status::invalid(format!("an all-or-nothing batch holds at most {MAX_ATOMIC} commands")));
-            }
-            let cmd = convert::signed(&msg).map_err(|e| status::invalid(format!("command {}: {e}", commands.len())))?;
-            commands.push(cmd);
-        }
+        let commands = read_all(request.into_inner()).await?;
         let rx = self.sequencer.enqueue_atomic(commands).map_err(Status::from)?;
         let outcomes = rx.await.map_err(|_| Status::from(ServiceError::Stopped))?.map_err(Status::from)?;
-        let applied = outcomes.iter().all(Result::is_ok);
-        let results = outcomes
-            .into_iter()
-            .enumerate()
-            .map(|(i, o)| outcome_to_result(i as u64, o.map_err(ServiceError::from)))
-            .collect();
-        Ok(Response::new(pb::SubmitAllResponse { applied, results }))
+        Ok(Response::new(summarise(outcomes, true)))
+    }
+
+    async fn check_all(
+        &self,
+        request: Request<Streaming<pb::SignedCommand>>,
+    ) -> Result<Response<pb::SubmitAllResponse>, Status> {
+        let commands = read_all(request.into_inner()).await?;
+        let ledger = self.ledger.clone();
+        let outcomes = tokio::task::spawn_blocking(move || ledger.check_atomic(commands))
+            .await
+            .map_err(|_| Status::from(ServiceError::Internal("the dry run failed".into())))?
+            .map_err(Status::from)?;
+        Ok(Response::new(summarise(outcomes, false)))
     }
 
     async fn signing_bytes(

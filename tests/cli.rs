@@ -1,0 +1,269 @@
+//! The `greenledger` command line as a user meets it: times with offsets and zones, `--json`
+//! refusals on stdout, ids as printed, role errors, transport mistakes, a data directory in use,
+//! and output piped into a program that stops reading.
+
+mod common;
+use common::*;
+use greenledger::ledger::{Clock, Ledger};
+use greenledger::rpc::server::Running;
+use greenledger::store::MemStore;
+use greenledger_core::calendar::unix;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+const BIN: &str = env!("CARGO_BIN_EXE_greenledger");
+
+struct Setup {
+    ledger: Arc<Ledger<MemStore>>,
+    server: Running,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    async fn new() -> Setup {
+        let h = Harness::new();
+        let dir = tempfile::tempdir().unwrap();
+        for (name, k) in [("meter.key", &h.meter), ("generator.key", &h.generator), ("operator.key", &h.operator)] {
+            greenledger::cli::client::write_key(&dir.path().join(name), k).unwrap();
+        }
+        let (store, clock) = (h.store.clone(), h.clock.clone());
+        drop(h);
+        clock.set(unix(2027, 1, 1, 0, 0, 0));
+        let ledger = Arc::new(Ledger::open(store, log_signer(), clock.clone()).unwrap());
+        let clock: Arc<dyn Clock> = clock;
+        let server = greenledger::rpc::server::spawn(ledger.clone(), clock, "127.0.0.1:0").await.unwrap();
+        Setup { ledger, server, dir }
+    }
+
+    fn key(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    /// Runs the command line against this server (`GREENLEDGER_SERVER`) off the async threads.
+    async fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env("GREENLEDGER_SERVER", format!("http://{}", self.server.addr))
+            .env_remove("GREENLEDGER_TZ")
+            .env_remove("GREENLEDGER_KEY");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+    }
+
+    fn readings(&self) -> Vec<(u64, u64, u64)> {
+        self.ledger
+            .readings(&Harness::wind(), 0, u64::MAX)
+            .unwrap()
+            .iter()
+            .map(|r| (r.interval.start.0, r.interval.end.0, r.energy.0))
+            .collect()
+    }
+
+    async fn post(&self, start: &str, end: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
+        let key = self.key("meter.key");
+        let mut args = vec!["post-generation", "--key", &key, "--device", "WIND-1", "--start", start, "--end", end];
+        args.extend(["--wh", "1000"]);
+        args.extend(extra);
+        self.run(&args, env).await
+    }
+}
+
+fn stdout_json(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| {
+        panic!("stdout is not one JSON value ({e}): {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr))
+    })
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn times_with_offsets_milliseconds_and_zones() {
+    let s = Setup::new().await;
+    let h0 = hour(0);
+    // 2026-01-01T00:00Z written in UTC+8.
+    let out = s.post("2026-01-01T08:00:00+08:00", "2026-01-01T09:00+08:00", &["--json"], &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let receipt = stdout_json(&out)["receipt"].clone();
+    assert_eq!(receipt["duplicate"], false);
+    assert!(receipt["index"].is_u64() && receipt["tree_size"].is_u64() && receipt["summary"].is_array());
+    assert_eq!(s.readings(), vec![(h0.start.0, h0.end.0, 1000)]);
+
+    // Without a zone: refused, naming the value; nothing posted.
+    let out = s.post("2026-01-01T09:00", "2026-01-01T10:00", &["--json"], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let e = stdout_json(&out)["error"].clone();
+    assert_eq!(e["code"], "InvalidArgument");
+    assert_eq!(e["rule"], serde_json::Value::Null);
+    assert!(e["message"].as_str().unwrap().contains("\"2026-01-01T09:00\" has no time zone"), "{e}");
+    assert_eq!(s.readings().len(), 1);
+
+    // With --tz, such times are read in that zone, and the command says so.
+    let out = s.post("2026-01-01T09:00", "2026-01-01 10:00", &["--tz", "+08:00"], &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("read in +08:00"), "{}", stderr(&out));
+    // GREENLEDGER_TZ does the same with a zone name.
+    let out = s.post("2026-01-01T10:00", "2026-01-01T11:00", &[], &[("GREENLEDGER_TZ", "Asia/Shanghai")]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    // 13 digits are Unix milliseconds.
+    let (h3, h4) = (hour(3), hour(4));
+    let out = s.post(&(h3.start.0 * 1000).to_string(), &(h4.start.0 * 1000).to_string(), &[], &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got: Vec<(u64, u64)> = s.readings().iter().map(|r| (r.0, r.1)).collect();
+    let want: Vec<(u64, u64)> = (0..4).map(|n| (hour(n).start.0, hour(n).end.0)).collect();
+    assert_eq!(got, want);
+
+    // Output shows the zone: UTC with a Z.
+    let out = s.run(&["show", "device", "WIND-1", "--limit", "1"], &[]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2026-01-01T00:00:00Z .. 2026-01-01T01:00:00Z"), "{text}");
+    assert!(text.contains("4 readings") && text.contains("3 more"), "{text}");
+    // A range: readings starting in [01:00, 03:00).
+    let out = s
+        .run(
+            &["show", "device", "WIND-1", "--from", "2026-01-01T09:00+08:00", "--to", "2026-01-01T03:00Z", "--json"],
+            &[],
+        )
+        .await;
+    let d = stdout_json(&out);
+    assert_eq!(d["readings_total"], 2, "{d}");
+    let starts: Vec<u64> =
+        d["readings"].as_array().unwrap().iter().map(|r| r["interval"]["start"].as_u64().unwrap()).collect();
+    assert_eq!(starts, vec![hour(1).start.0, hour(2).start.0]);
+    assert_eq!(d["readings"][0]["interval"]["start_utc"], "2026-01-01T01:00:00Z");
+    assert_eq!(
+        (d["readings"][0]["issued"].as_bool(), d["readings"][0]["issued_serials"].is_null()),
+        (Some(false), true)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_json_on_stdout_with_code_and_rule() {
+    let s = Setup::new().await;
+    let before = s.ledger.size();
+    // 20 MWh in one hour from a 10 MW device: rule 2.
+    let key = s.key("meter.key");
+    let (start, end) = ("2026-01-01T00:00Z", "2026-01-01T01:00Z");
+    let args = ["post-generation", "--json", "--key", &key, "--device", "WIND-1", "--start", start, "--end", end];
+    let out = s.run(&[&args[..], &["--wh", "20000000"]].concat(), &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let e = stdout_json(&out)["error"].clone();
+    assert_eq!(e["rule"], 2, "{e}");
+    assert_eq!(e["code"], "FailedPrecondition", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("20000000"), "{e}");
+    assert!(out.stderr.is_empty(), "nothing on stderr: {}", stderr(&out));
+    assert_eq!(s.ledger.size(), before, "nothing changed");
+
+    // A thing that does not exist: NotFound, no rule.
+    let out = s.run(&["show", "claim", "C7", "--json"], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let e = stdout_json(&out)["error"].clone();
+    assert_eq!((e["code"].as_str(), e["rule"].is_null()), (Some("NotFound"), true), "{e}");
+
+    // The same refusal as text goes to stderr.
+    let plain =
+        ["post-generation", "--key", &key, "--device", "WIND-1", "--start", start, "--end", end, "--wh", "20000000"];
+    let out = s.run(&plain, &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).contains("rule 2 (no issuance beyond physics)"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_as_printed_roles_listed_and_transport_mistakes_explained() {
+    let s = Setup::new().await;
+    // Bundle and claim ids are accepted with their printed prefix; a missing one is NotFound.
+    let out = s.run(&["show", "bundle", "B1"], &[]).await;
+    assert!(stderr(&out).contains("NotFound"), "{}", stderr(&out));
+    let out = s.run(&["show", "bundle", "C1"], &[]).await;
+    assert_eq!(out.status.code(), Some(2), "a claim id is not a bundle id");
+    assert!(stderr(&out).contains("\"C1\" is not a bundle id"), "{}", stderr(&out));
+
+    // Roles: missing, or unknown, lists the valid ones; nothing is registered.
+    let before = s.ledger.size();
+    let op = s.key("operator.key");
+    let acct = "ab".repeat(32);
+    let base = ["register-account", "--key", &op, "--account", &acct, "--name", "X"];
+    let out = s.run(&base, &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--roles"), "{}", stderr(&out));
+    let out = s.run(&[&base[..], &["--roles", "meter"]].concat(), &[]).await;
+    let e = stderr(&out);
+    assert!(e.contains("\"meter\" is not a role") && e.contains("meter-operator, trading-platform"), "{e}");
+    assert_eq!(s.ledger.size(), before);
+
+    // Transport: https against plaintext, and an address without a port.
+    let out = s.run(&["show", "checkpoint", "--server", &format!("https://{}", s.server.addr)], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(!e.contains("panicked") && e.contains(&s.server.addr.to_string()), "{e}");
+    let out = s.run(&["show", "checkpoint", "--server", "127.0.0.1"], &[]).await;
+    assert!(stderr(&out).contains("has no port"), "{}", stderr(&out));
+
+    // Every client command reads GREENLEDGER_SERVER: audit too (it is set by `run`).
+    let out = s.run(&["audit"], &[]).await;
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("AUDIT PASSED"), "{text}");
+    let out = s.run(&["audit", "--json"], &[]).await;
+    let a = stdout_json(&out)["audit"].clone();
+    assert_eq!((a["passed"].as_bool(), a["entries"].as_u64()), (Some(true), Some(s.ledger.size())), "{a}");
+
+    // A proof that does not check out: CheckFailed, as JSON on stdout.
+    let bogus = s.dir.path().join("bogus.json");
+    std::fs::write(&bogus, "{}").unwrap();
+    let out = s.run(&["verify", bogus.to_str().unwrap(), "--log-key", "x+00000000+AA", "--json"], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let e = stdout_json(&out)["error"].clone();
+    assert_eq!(e["code"], "CheckFailed", "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_ends_the_program_quietly() {
+    let s = Setup::new().await;
+    let addr = format!("http://{}", s.server.addr);
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(BIN)
+            .args(["show", "checkpoint", "--server", &addr])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader is gone before anything is written
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
+
+/// A second process on a ledger directory in use gets a plain message, not a lock error.
+#[test]
+fn a_directory_in_use_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let init = Command::new(BIN).args(["init", "--data"]).arg(&dir).output().unwrap();
+    assert!(init.status.success(), "{}", stderr(&init));
+    let held = greenledger::cli::admin::DataDir(dir.clone()).open().unwrap();
+    let out = Command::new(BIN).args(["audit", "--data"]).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(e.contains("is in use by another process"), "{e}");
+    assert!(!e.contains("WouldBlock"), "{e}");
+    drop(held);
+    let out = Command::new(BIN).args(["audit", "--data"]).arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // `init` says when it reuses an operator key.
+    let again = tmp.path().join("ledger2");
+    std::fs::create_dir_all(&again).unwrap();
+    std::fs::copy(dir.join("operator.key"), again.join("operator.key")).unwrap();
+    let out = Command::new(BIN).args(["init", "--data"]).arg(&again).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("using the existing operator key"));
+}
