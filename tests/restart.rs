@@ -5,6 +5,7 @@
 use greenledger_core::command as cmd;
 mod common;
 use common::*;
+use greenledger::ledger::Damage;
 use greenledger::ledger::{Head, Ledger, LedgerError, ManualClock, Receipt};
 use greenledger::store::{keys, MemStore, SledStore, Store};
 use greenledger_core::calendar::unix;
@@ -163,7 +164,7 @@ fn corrupt(tamper: impl Fn(&MemStore, &Head)) -> String {
     assert!(Ledger::open(store.clone(), log_signer(), clock()).is_ok(), "untampered store");
     tamper(&store, &head);
     match Ledger::open(store, log_signer(), clock()) {
-        Err(LedgerError::Corrupt(msg)) => msg,
+        Err(LedgerError::Corrupt(damage)) => damage.to_string(),
         Err(e) => panic!("expected a corrupt store, got {e}"),
         Ok(_) => panic!("a tampered store was opened"),
     }
@@ -210,12 +211,12 @@ fn store_opened_with_another_log_key_is_refused() {
     drop(populate(store.clone(), 2));
     let other = NoteSigner::new(LEDGER, ed25519_dalek::SigningKey::from_bytes(&[98; 32])).unwrap();
     match Ledger::open(store.clone(), other, clock()) {
-        Err(LedgerError::Corrupt(msg)) => assert!(msg.contains("stored checkpoint"), "{msg}"),
+        Err(LedgerError::Corrupt(Damage::Checkpoint(msg))) => assert!(msg.contains("stored checkpoint"), "{msg}"),
         other => panic!("expected a corrupt store, got {:?}", other.err()),
     }
     let named = NoteSigner::new("other.example", ed25519_dalek::SigningKey::from_bytes(&[99; 32]));
     match Ledger::open(store, named.unwrap(), clock()) {
-        Err(LedgerError::Corrupt(msg)) => assert!(msg.contains("other.example"), "{msg}"),
+        Err(LedgerError::Corrupt(Damage::WrongKey { key, .. })) => assert_eq!(key, "other.example"),
         other => panic!("expected a corrupt store, got {:?}", other.err()),
     }
 }

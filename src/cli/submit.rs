@@ -222,6 +222,26 @@ fn roles(names: &[String]) -> anyhow::Result<Roles> {
     Ok(Roles::of(&list))
 }
 
+/// The subcommand that submits each kind of command (`greenledger <name> --help`). The match is
+/// exhaustive on purpose: a new kind of command does not compile until the command line can
+/// submit it, and a test checks that every name here is a real subcommand.
+pub fn subcommand(c: &Command) -> &'static str {
+    match c {
+        Command::Genesis(_) => "init",
+        Command::RegisterAccount(_) => "register-account",
+        Command::RegisterDevice(_) => "register-device",
+        Command::PostGeneration(_) => "post-generation",
+        Command::PostConsumption(_) => "post-consumption",
+        Command::PostDirectSupply(_) => "post-direct-supply",
+        Command::SettleTrade(_) => "settle-trade",
+        Command::Issue(_) => "issue",
+        Command::Transfer(_) => "transfer",
+        Command::Retire(_) => "retire",
+        Command::Withdraw(_) => "withdraw",
+        Command::DeclareExclusion(_) => "exclude",
+    }
+}
+
 /// Builds the domain command of a submitting subcommand and submits it.
 pub async fn run(top: Top) -> anyhow::Result<()> {
     let (signer, command) = match top {
@@ -331,4 +351,37 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
     let key = client::read_key(&signer.key)?;
     client::submit(&signer.conn.server, &key, command, signer.conn.json).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// One command of every kind, from the golden encoding vectors (which cover every kind).
+    fn one_of_each_kind() -> Vec<Command> {
+        let vectors: serde_json::Value =
+            serde_json::from_str(include_str!("../../core/tests/vectors/commands.json")).expect("vectors");
+        let list = vectors.get("vectors").and_then(|v| v.as_array()).expect("a list of vectors");
+        list.iter()
+            .map(|v| {
+                let entry: greenledger_core::Entry = serde_json::from_value(v["entry"].clone()).expect("an entry");
+                entry.signed.body.command
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_kind_has_a_subcommand_that_exists() {
+        let commands = one_of_each_kind();
+        let mut kinds: Vec<&str> = commands.iter().map(Command::kind).collect();
+        kinds.sort();
+        kinds.dedup();
+        assert_eq!(kinds.len(), Command::KINDS.len(), "the vectors cover every kind");
+        let cli = super::super::Cli::command();
+        for c in &commands {
+            let name = subcommand(c);
+            assert!(cli.find_subcommand(name).is_some(), "{} has no subcommand {name:?}", c.kind());
+        }
+    }
 }

@@ -12,10 +12,12 @@
 
 use greenledger_core::command as cmd;
 pub mod clock;
+pub mod damage;
 pub mod queries;
 pub mod sequencer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use damage::Damage;
 pub use sequencer::Sequencer;
 
 use crate::store::view::PendingWriter;
@@ -108,6 +110,7 @@ impl Refused {
 pub type Outcome = Result<Receipt, Refused>;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LedgerError {
     #[error("{0}")]
     Store(#[from] StoreError),
@@ -116,7 +119,7 @@ pub enum LedgerError {
     #[error("this store already holds a ledger")]
     AlreadyExists,
     #[error("the store is inconsistent: {0}")]
-    Corrupt(String),
+    Corrupt(Damage),
     #[error("genesis refused: {0}")]
     Genesis(Refused),
     #[error("genesis refused: the first command must be genesis, not {kind}")]
@@ -127,6 +130,18 @@ pub enum LedgerError {
     Poisoned,
     #[error("the ledger is busy; retry shortly")]
     Busy,
+}
+
+/// A decided batch that is not written yet ([`Ledger::plan`], then [`Ledger::commit`]).
+struct Plan {
+    /// One outcome per command, in order.
+    outcomes: Vec<Outcome>,
+    /// Outcomes that are receipts, to be given the covering tree size.
+    accepted: Vec<usize>,
+    /// Tree size after the batch.
+    size: u64,
+    /// The store batch and the head it commits, when the batch appends anything.
+    write: Option<(crate::store::Batch, Committed)>,
 }
 
 /// How a batch is committed.
@@ -168,17 +183,15 @@ fn check_recent_leaves<S: Store + ?Sized>(store: &S, head: &Head, count: u64) ->
     let from = head.size.saturating_sub(count);
     for index in from..head.size {
         let leaf =
-            store.get(&keys::leaf(index))?.ok_or_else(|| LedgerError::Corrupt(format!("entry {index} is missing")))?;
+            store.get(&keys::leaf(index))?.ok_or(LedgerError::Corrupt(Damage::MissingEntry { index }))?;
         let stored = StoredNodes(store).node(NodeId::leaf(index))?;
         if merkle::leaf_hash(&leaf) != stored {
-            return Err(LedgerError::Corrupt(format!("entry {index} does not match its stored leaf hash")));
+            return Err(LedgerError::Corrupt(Damage::LeafHash { index }));
         }
-        let entry = codec::decode_leaf(&leaf).map_err(|e| LedgerError::Corrupt(format!("entry {index}: {e}")))?;
+        let entry = codec::decode_leaf(&leaf)
+            .map_err(|e| LedgerError::Corrupt(Damage::Entry { index, reason: e.to_string() }))?;
         if index + 1 == head.size && entry.time.0 != head.time {
-            return Err(LedgerError::Corrupt(format!(
-                "the last entry's time {} differs from the tree head's {}",
-                entry.time.0, head.time
-            )));
+            return Err(LedgerError::Corrupt(Damage::LastTime { entry: entry.time.0, head: head.time }));
         }
     }
     Ok(())
@@ -188,26 +201,15 @@ fn check_recent_leaves<S: Store + ?Sized>(store: &S, head: &Head, count: u64) ->
 /// that head's tree must be a prefix of the stored one.
 fn check_head_mark<S: Store + ?Sized>(store: &S, head: &Head) -> Result<(), LedgerError> {
     let Some(bytes) = store.head_mark()? else { return Ok(()) };
-    let mark: Head =
-        codec::decode(&bytes).map_err(|e| LedgerError::Corrupt(format!("the head mark is damaged: {e}")))?;
+    let mark: Head = codec::decode(&bytes).map_err(|e| LedgerError::Corrupt(Damage::HeadMark(e.to_string())))?;
     if mark.name != head.name {
-        return Err(LedgerError::Corrupt(format!(
-            "the head mark belongs to ledger {:?}, the store to {:?}",
-            mark.name, head.name
-        )));
+        return Err(LedgerError::Corrupt(Damage::HeadMarkLedger { mark: mark.name, store: head.name.clone() }));
     }
     if mark.size > head.size {
-        return Err(LedgerError::Corrupt(format!(
-            "the store came back with {} entries but {} were committed and acknowledged before; \
-             the store files lost data (damaged or truncated): restore them from a backup",
-            head.size, mark.size
-        )));
+        return Err(LedgerError::Corrupt(Damage::LostEntries { stored: head.size, committed: mark.size }));
     }
     if mark.size > 0 && merkle::root(mark.size, &StoredNodes(store)).map_err(tree_err)? != mark.root {
-        return Err(LedgerError::Corrupt(format!(
-            "the stored tree's first {} entries differ from the last committed head",
-            mark.size
-        )));
+        return Err(LedgerError::Corrupt(Damage::Forked { size: mark.size }));
     }
     Ok(())
 }
@@ -240,7 +242,7 @@ fn compare_ranges<A: Store + ?Sized, B: Store + ?Sized>(
                         (None, Some(_)) => "is derived from the log but missing from the store",
                         _ => "differs from what the log derives",
                     };
-                    return Err(LedgerError::Corrupt(format!("state record {} {what}", hex::encode(&key))));
+                    return Err(LedgerError::Corrupt(Damage::StateRecord { key: hex::encode(&key), what }));
                 }
             }
         }
@@ -265,7 +267,7 @@ impl<S: Store + ?Sized> NodeReader for StoredNodes<'_, S> {
 }
 
 fn tree_err<E: std::fmt::Display>(e: merkle::TreeError<E>) -> LedgerError {
-    LedgerError::Corrupt(e.to_string())
+    LedgerError::Corrupt(Damage::Tree(e.to_string()))
 }
 
 /// The latest committed head and its signed checkpoint.
@@ -313,36 +315,34 @@ impl<S: Store> Ledger<S> {
     /// Opens an existing ledger and checks that the stored tree, head and checkpoint agree.
     pub fn open(store: Arc<S>, signer: NoteSigner, clock: Arc<dyn Clock>) -> Result<Self, LedgerError> {
         let bytes = store.get(keys::HEAD)?.ok_or(LedgerError::NoLedger)?;
-        let head: Head = codec::decode(&bytes).map_err(|e| LedgerError::Corrupt(format!("tree head: {e}")))?;
+        let head: Head = codec::decode(&bytes).map_err(|e| LedgerError::Corrupt(Damage::Head(e.to_string())))?;
         if signer.name() != head.name {
-            return Err(LedgerError::Corrupt(format!(
-                "log key {:?} is not the key of ledger {:?}",
-                signer.name(),
-                head.name
-            )));
+            return Err(LedgerError::Corrupt(Damage::WrongKey {
+                key: signer.name().to_string(),
+                ledger: head.name.clone(),
+            }));
         }
         let root = merkle::root(head.size, &StoredNodes(&*store)).map_err(tree_err)?;
         if root != head.root {
-            return Err(LedgerError::Corrupt(format!(
-                "root recomputed from stored nodes {} differs from the stored head {}",
-                hex::encode(root),
-                hex::encode(head.root)
-            )));
+            return Err(LedgerError::Corrupt(Damage::Root { computed: root, head: head.root }));
         }
         if head.size > 0 && store.get(&keys::leaf(head.size - 1))?.is_none() {
-            return Err(LedgerError::Corrupt(format!("entry {} is missing", head.size - 1)));
+            return Err(LedgerError::Corrupt(Damage::MissingEntry { index: head.size - 1 }));
         }
         if store.get(&keys::leaf(head.size))?.is_some() {
-            return Err(LedgerError::Corrupt(format!("entry {} exists beyond the tree head", head.size)));
+            return Err(LedgerError::Corrupt(Damage::BeyondHead { index: head.size }));
         }
         let note = store
             .get(keys::CHECKPOINT)?
-            .ok_or_else(|| LedgerError::Corrupt("the signed checkpoint is missing".into()))?;
-        let note = String::from_utf8(note).map_err(|_| LedgerError::Corrupt("checkpoint is not UTF-8".into()))?;
+            .ok_or_else(|| LedgerError::Corrupt(Damage::Checkpoint("the signed checkpoint is missing".into())))?;
+        let note = String::from_utf8(note)
+            .map_err(|_| LedgerError::Corrupt(Damage::Checkpoint("checkpoint is not UTF-8".into())))?;
         let (cp, _) = checkpoint::open_checkpoint(&note, &signer.verifier())
-            .map_err(|e| LedgerError::Corrupt(format!("stored checkpoint: {e}")))?;
+            .map_err(|e| LedgerError::Corrupt(Damage::Checkpoint(format!("stored checkpoint: {e}"))))?;
         if cp.size != head.size || cp.root != head.root {
-            return Err(LedgerError::Corrupt("stored checkpoint does not match the tree head".into()));
+            return Err(LedgerError::Corrupt(Damage::Checkpoint(
+                "stored checkpoint does not match the tree head".into(),
+            )));
         }
         check_recent_leaves(&*store, &head, OPEN_CHECKED_LEAVES)?;
         check_head_mark(&*store, &head)?;
@@ -365,48 +365,42 @@ impl<S: Store> Ledger<S> {
             let end = head.size.min(at.saturating_add(VERIFY_PAGE));
             let rows = store.scan(&keys::leaf(at), &keys::leaf(end), usize::MAX)?;
             if rows.len() as u64 != end - at {
-                return Err(LedgerError::Corrupt(format!("entries {at}..{end}: only {} are stored", rows.len())));
+                return Err(LedgerError::Corrupt(Damage::MissingEntries { start: at, end, stored: rows.len() }));
             }
             for (index, (key, leaf)) in (at..end).zip(rows) {
                 if keys::leaf_index(&key) != Some(index) {
-                    return Err(LedgerError::Corrupt(format!("entry {index} is missing")));
+                    return Err(LedgerError::Corrupt(Damage::MissingEntry { index }));
                 }
                 let stored = StoredNodes(store).node(NodeId::leaf(index))?;
                 if merkle::leaf_hash(&leaf) != stored {
-                    return Err(LedgerError::Corrupt(format!("entry {index} does not match its stored leaf hash")));
+                    return Err(LedgerError::Corrupt(Damage::LeafHash { index }));
                 }
                 tree.push(&leaf);
-                let entry =
-                    codec::decode_leaf(&leaf).map_err(|e| LedgerError::Corrupt(format!("entry {index}: {e}")))?;
+                let entry = codec::decode_leaf(&leaf)
+                    .map_err(|e| LedgerError::Corrupt(Damage::Entry { index, reason: e.to_string() }))?;
                 if entry.time.0 < last_time {
-                    return Err(LedgerError::Corrupt(format!("entry {index}: time goes back")));
+                    return Err(LedgerError::Corrupt(Damage::Entry { index, reason: "time goes back".into() }));
                 }
                 last_time = entry.time.0;
                 let auth = crypto::verify(&head.name, entry.signed)
-                    .map_err(|e| LedgerError::Corrupt(format!("entry {index}: {e}")))?;
+                    .map_err(|e| LedgerError::Corrupt(Damage::Entry { index, reason: e.to_string() }))?;
                 let ctx = Context { index: LeafIndex(index), now: entry.time };
                 let none = Pending::default();
-                let decision = decide(&StoreView::new(&replica, &none), &auth, ctx)
-                    .map_err(|r| LedgerError::Corrupt(format!("entry {index}: the rules refuse it on replay: {r}")))?;
+                let decision = decide(&StoreView::new(&replica, &none), &auth, ctx).map_err(|r| {
+                    LedgerError::Corrupt(Damage::Entry { index, reason: format!("the rules refuse it on replay: {r}") })
+                })?;
                 let mut pending = Pending::default();
                 apply(&mut PendingWriter { store: &replica, pending: &mut pending }, decision.effects)
-                    .map_err(|f| LedgerError::Corrupt(format!("entry {index}: {}", f.0)))?;
+                    .map_err(|f| LedgerError::Corrupt(Damage::Entry { index, reason: f.0 }))?;
                 replica.commit(pending.into_batch())?;
             }
             at = end;
         }
         if tree.root() != head.root {
-            return Err(LedgerError::Corrupt(format!(
-                "root of the stored leaves {} differs from the tree head {}",
-                hex::encode(tree.root()),
-                hex::encode(head.root)
-            )));
+            return Err(LedgerError::Corrupt(Damage::LeavesRoot { computed: tree.root(), head: head.root }));
         }
         if head.size > 0 && last_time != head.time {
-            return Err(LedgerError::Corrupt(format!(
-                "the last entry's time {last_time} differs from the tree head's {}",
-                head.time
-            )));
+            return Err(LedgerError::Corrupt(Damage::LastTime { entry: last_time, head: head.time }));
         }
         let mut records = 0;
         for (start, end) in [(b"I".as_slice(), b"J".as_slice()), (b"S".as_slice(), b"T".as_slice())] {
@@ -516,6 +510,23 @@ impl<S: Store> Ledger<S> {
         let _writer = self.write.lock().expect("writer lock");
         // Only the head is needed; the checkpoint text is replaced if this batch commits.
         let head = self.committed.read().expect("head lock").head.clone();
+        let plan = self.plan(&head, verified, mode)?;
+        if mode == Mode::DryRun {
+            return Ok(plan.outcomes);
+        }
+        self.commit(plan)
+    }
+
+    /// The planning step of a batch: decides every command against the state plus the effects
+    /// of the batch's earlier commands, appends the accepted ones to the tree in memory, and
+    /// signs the checkpoint of the new size. It reads the store and writes nothing, so a plan
+    /// that is dropped leaves no trace (the dry run, or an all-or-nothing batch with a refusal).
+    fn plan(
+        &self,
+        head: &Head,
+        verified: Vec<Result<crypto::Authenticated, crypto::SignatureError>>,
+        mode: Mode,
+    ) -> Result<Plan, LedgerError> {
         let now = Timestamp(self.clock.now().0.max(head.time));
         let store = &*self.store;
         let nodes_base = StoredNodes(store);
@@ -572,29 +583,40 @@ impl<S: Store> Ledger<S> {
                 Err(Rejection::Fault(f)) => return Err(LedgerError::Store(StoreError::Io(f.0))),
             }
         }
-        if mode == Mode::DryRun {
-            return Ok(outcomes);
-        }
         if mode == Mode::AllOrNothing && outcomes.iter().any(Result::is_err) {
-            return Ok(outcomes.into_iter().map(|o| o.and(Err(Refused::NotApplied))).collect());
+            let outcomes = outcomes.into_iter().map(|o| o.and(Err(Refused::NotApplied))).collect();
+            return Ok(Plan { outcomes, accepted: Vec::new(), size: head.size, write: None });
         }
-        if size > head.size {
-            let root = merkle::root(size, &nodes).map_err(tree_err)?;
-            for (id, hash) in nodes.into_nodes() {
-                pending.writes.insert(keys::node(id), Some(hash.to_vec()));
-            }
-            let new_head = Head { name: head.name.clone(), size, root, time: now.0 };
-            let cp = Checkpoint { origin: head.name.clone(), size, root, extensions: Vec::new() };
-            let note =
-                checkpoint::sign_checkpoint(&cp, &self.signer).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
-            pending.writes.insert(keys::HEAD.to_vec(), Some(codec::encode(&new_head)));
-            pending.writes.insert(keys::CHECKPOINT.to_vec(), Some(note.clone().into_bytes()));
-            if let Err(e) = self.store.commit(pending.into_batch()) {
+        if size == head.size {
+            // Nothing appended (refusals and duplicates only): nothing to write.
+            return Ok(Plan { outcomes, accepted, size, write: None });
+        }
+        let root = merkle::root(size, &nodes).map_err(tree_err)?;
+        for (id, hash) in nodes.into_nodes() {
+            pending.writes.insert(keys::node(id), Some(hash.to_vec()));
+        }
+        let new_head = Head { name: head.name.clone(), size, root, time: now.0 };
+        let cp = Checkpoint { origin: head.name.clone(), size, root, extensions: Vec::new() };
+        let note = checkpoint::sign_checkpoint(&cp, &self.signer)
+            .map_err(|e| LedgerError::Corrupt(Damage::Signing(e.to_string())))?;
+        pending.writes.insert(keys::HEAD.to_vec(), Some(codec::encode(&new_head)));
+        pending.writes.insert(keys::CHECKPOINT.to_vec(), Some(note.clone().into_bytes()));
+        let committed = Committed { head: new_head, checkpoint: note };
+        Ok(Plan { outcomes, accepted, size, write: Some((pending.into_batch(), committed)) })
+    }
+
+    /// The I/O step of a batch: one atomic, durable store commit of the plan, then the new head
+    /// becomes what readers see. Only after this are the submitters answered; a failed commit
+    /// answers none of them "accepted" and stops the ledger writing until a restart.
+    fn commit(&self, plan: Plan) -> Result<Vec<Outcome>, LedgerError> {
+        let Plan { mut outcomes, accepted, size, write } = plan;
+        if let Some((batch, committed)) = write {
+            if let Err(e) = self.store.commit(batch) {
                 // What the store holds is now unknown: stop writing until a restart re-reads it.
                 self.poisoned.store(true, Ordering::SeqCst);
                 return Err(e.into());
             }
-            *self.committed.write().expect("head lock") = Committed { head: new_head, checkpoint: note };
+            *self.committed.write().expect("head lock") = committed;
         }
         // `size` is the size of the checkpoint that now covers every accepted entry (unchanged
         // when the batch appended nothing, as for pure duplicates).

@@ -1,7 +1,7 @@
 //! Reads: state records for users, entries and proofs for auditors. Readers see only committed
 //! data and never take the writer's lock.
 
-use super::{Ledger, LedgerError, StoredNodes};
+use super::{Damage, Ledger, LedgerError, StoredNodes};
 use crate::store::{keys, Pending, Store, StoreView};
 use greenledger_core::codec;
 use greenledger_core::command::Entry;
@@ -13,6 +13,7 @@ use greenledger_core::types::*;
 pub const MAX_ENTRIES_PER_CALL: u64 = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum QueryError {
     #[error("{what} {id} not found")]
     NotFound { what: &'static str, id: String },
@@ -24,7 +25,7 @@ pub enum QueryError {
 
 impl From<StoreFault> for QueryError {
     fn from(f: StoreFault) -> QueryError {
-        QueryError::Ledger(LedgerError::Corrupt(f.0))
+        QueryError::Ledger(LedgerError::Corrupt(Damage::Record(f.0)))
     }
 }
 
@@ -133,7 +134,8 @@ impl<S: Store> Ledger<S> {
     }
 
     pub fn entry(&self, index: u64) -> Result<Entry, QueryError> {
-        codec::decode_leaf(&self.leaf(index)?).map_err(|e| QueryError::Ledger(LedgerError::Corrupt(e.to_string())))
+        codec::decode_leaf(&self.leaf(index)?)
+            .map_err(|e| QueryError::Ledger(LedgerError::Corrupt(Damage::Entry { index, reason: e.to_string() })))
     }
 
     /// Leaves `[start, end)`, clipped to the tree size and to [`MAX_ENTRIES_PER_CALL`].
@@ -150,12 +152,16 @@ impl<S: Store> Ledger<S> {
         let mut out = Vec::with_capacity(rows.len());
         for (expected, (k, v)) in (start..end).zip(rows) {
             if keys::leaf_index(&k) != Some(expected) {
-                return Err(QueryError::Ledger(LedgerError::Corrupt(format!("entry {expected} is missing"))));
+                return Err(QueryError::Ledger(LedgerError::Corrupt(Damage::MissingEntry { index: expected })));
             }
             out.push((expected, v));
         }
         if out.len() as u64 != end - start {
-            return Err(QueryError::Ledger(LedgerError::Corrupt(format!("entries {start}..{end} are incomplete"))));
+            return Err(QueryError::Ledger(LedgerError::Corrupt(Damage::MissingEntries {
+                start,
+                end,
+                stored: out.len(),
+            })));
         }
         Ok(out)
     }

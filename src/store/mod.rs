@@ -20,6 +20,7 @@ pub use view::{Pending, StoreView};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     #[error("storage I/O failed: {0}")]
     Io(String),
