@@ -496,8 +496,8 @@ async fn statements(
             .into_inner();
         let s: Statement = signed::inner(&r.json)?;
         let path = dir.join(file);
-        std::fs::write(&path, crate::cli::report::consumption_text(&s))?;
-        let short = crate::cli::report::consumption_text_trimmed(&s, 24, 3)
+        std::fs::write(&path, crate::cli::statement_text::consumption_text(&s))?;
+        let short = crate::cli::statement_text::consumption_text_trimmed(&s, 24, 3)
             .replace("(in the full statement)", &format!("(in the full statement, {})", path.display()));
         println!("\n{short}");
         println!("full statement written to {}", path.display());
@@ -520,7 +520,7 @@ async fn statements(
     // The demo checks the signature as any recipient would.
     signed::open_statement(&r.signed_note, log_key)?;
     let p: ParkStatement = signed::inner(&r.json)?;
-    println!("\n{}", crate::cli::report::park_text(&p));
+    println!("\n{}", crate::cli::statement_text::park_text(&p));
     let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&r.json)?)?;
     let (html, json, note) =
         (dir.join("park-statement.html"), dir.join("park-statement.json"), dir.join("park-statement.note"));

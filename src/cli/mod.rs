@@ -14,8 +14,10 @@ pub mod import;
 pub mod proof;
 pub mod query;
 pub mod report;
+pub mod statement_text;
 pub mod submit;
 pub mod time;
+pub mod verify_statement;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -120,7 +122,7 @@ pub enum Top {
     /// Verify a claim proof bundle offline with the ledger's log key.
     Verify(proof::VerifyArgs),
     /// Verify a signed green consumption or park statement offline with the ledger's log key.
-    VerifyStatement(report::VerifyStatementArgs),
+    VerifyStatement(verify_statement::VerifyStatementArgs),
     /// Regulator audit: replay every entry, recompute the root, check consistency with earlier audits.
     Audit(proof::AuditArgs),
     /// Witness: check the checkpoint is consistent with all it cosigned before, then cosign it.
@@ -149,7 +151,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             proof::proof(a)
         }
         Top::Verify(a) => proof::verify(a),
-        Top::VerifyStatement(a) => report::verify_statement(a),
+        Top::VerifyStatement(a) => verify_statement::verify_statement(a),
         Top::Audit(mut a) => {
             a.source.resolve();
             proof::audit(a)

@@ -182,8 +182,7 @@ impl std::fmt::Display for VerifyReport {
 fn check_recent_leaves<S: Store + ?Sized>(store: &S, head: &Head, count: u64) -> Result<(), LedgerError> {
     let from = head.size.saturating_sub(count);
     for index in from..head.size {
-        let leaf =
-            store.get(&keys::leaf(index))?.ok_or(LedgerError::Corrupt(Damage::MissingEntry { index }))?;
+        let leaf = store.get(&keys::leaf(index))?.ok_or(LedgerError::Corrupt(Damage::MissingEntry { index }))?;
         let stored = StoredNodes(store).node(NodeId::leaf(index))?;
         if merkle::leaf_hash(&leaf) != stored {
             return Err(LedgerError::Corrupt(Damage::LeafHash { index }));
