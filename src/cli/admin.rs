@@ -211,6 +211,7 @@ pub struct DemoArgs {
     pub reset: bool,
 }
 
+#[cfg(feature = "demo")]
 pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     if args.reset {
         reset_demo_dir(&args.data)?;
@@ -218,6 +219,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     block_on(async move { crate::demo::run(&args.data).await.map(|_| ()) })
 }
 
+#[cfg(feature = "demo")]
 fn reset_demo_dir(dir: &Path) -> anyhow::Result<()> {
     if !dir.exists() {
         return Ok(());

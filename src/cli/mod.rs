@@ -60,6 +60,7 @@ pub enum Top {
     /// Create an account key file and print its account id.
     Keygen(admin::KeygenArgs),
     /// Run the zero-carbon-park demo against a real in-process server.
+    #[cfg(feature = "demo")]
     Demo(admin::DemoArgs),
     /// Operator: register an account with roles.
     RegisterAccount(submit::RegisterAccountArgs),
@@ -110,6 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Top::Init(a) => admin::init(a),
         Top::Serve(a) => admin::serve(a),
         Top::Keygen(a) => admin::keygen(a),
+        #[cfg(feature = "demo")]
         Top::Demo(a) => admin::demo(a),
         Top::Show(q) => client::block_on(query::run(q)),
         Top::Report(r) => report::run(r),

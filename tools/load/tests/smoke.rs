@@ -2,10 +2,8 @@
 //! 127.0.0.1:0, a small pre-signed mix over concurrent SubmitBatch streams, every outcome as
 //! planned. Not a benchmark: it asserts invariants only, never timings.
 
-#[path = "../tools/load/core.rs"]
-mod load_core;
-
 use greenledger::cli::admin::{create, InitArgs};
+use greenledger_load::load as load_core;
 use greenledger::ledger::SystemClock;
 use std::sync::Arc;
 

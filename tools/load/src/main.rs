@@ -11,12 +11,11 @@
 //!
 //! The load run exits non-zero when any command got an outcome the plan did not expect.
 
-mod fill;
-mod limits;
-#[path = "core.rs"]
-mod load_core;
+#![forbid(unsafe_code)]
 
 use clap::Parser;
+use greenledger_load::load as load_core;
+use greenledger_load::{fill, limits};
 use greenledger_core::crypto::Keypair;
 use std::path::PathBuf;
 
