@@ -3,15 +3,12 @@
 //! reflection services and the latency of plain unary calls.
 
 use greenledger_core::command as cmd;
-mod common;
-#[path = "common/grpc.rs"]
-mod grpc_common;
 
-use common::{hour, MWH};
 use greenledger::rpc::pb;
+use greenledger::testkit::net::*;
+use greenledger::testkit::{hour, MWH};
 use greenledger_core::log::{leaf_hash, verify_consistency, verify_inclusion, Hash, MemTree};
 use greenledger_core::*;
-use grpc_common::*;
 use std::time::{Duration, Instant};
 use tonic::Code;
 

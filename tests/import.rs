@@ -1,14 +1,13 @@
 //! Meter data import through the real gRPC server: all or nothing by default, good rows only
 //! with `--partial`, every rejected row named by its line.
 
-use greenledger_core::command as cmd;
-mod common;
-use common::*;
 use greenledger::cli::import::{run, Import, ReadingsArgs};
 use greenledger::cli::Conn;
 use greenledger::ledger::{Clock, Ledger};
 use greenledger::store::MemStore;
+use greenledger::testkit::*;
 use greenledger_core::calendar::civil;
+use greenledger_core::command as cmd;
 use std::sync::Arc;
 
 fn iso(t: u64) -> String {
@@ -38,12 +37,12 @@ async fn import(addr: &str, dir: &std::path::Path, name: &str, text: &str, parti
 }
 
 fn readings(ledger: &Ledger<MemStore>) -> usize {
-    ledger.readings(&Harness::wind(), 0, u64::MAX).unwrap().len()
+    ledger.readings(&wind(), 0, u64::MAX).unwrap().len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imports_all_or_nothing_unless_partial() {
-    let h = Harness::new();
+    let h = World::new();
     let dir = tempfile::tempdir().unwrap();
     greenledger::cli::client::write_key(&dir.path().join("meter.key"), &h.meter).unwrap();
     let (store, clock) = (h.store.clone(), h.clock.clone());
@@ -79,13 +78,13 @@ async fn imports_all_or_nothing_unless_partial() {
 
 #[test]
 fn atomic_batches_commit_all_or_nothing() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     let before = h.snapshot();
     let m = h.meter.clone();
     let good = h.signed(
         &m,
         greenledger_core::Command::PostGeneration(cmd::PostGeneration {
-            device: Harness::wind(),
+            device: wind(),
             interval: hour(0),
             energy: greenledger_core::Wh(MWH),
         }),
@@ -93,7 +92,7 @@ fn atomic_batches_commit_all_or_nothing() {
     let overlapping = h.signed(
         &m,
         greenledger_core::Command::PostGeneration(cmd::PostGeneration {
-            device: Harness::wind(),
+            device: wind(),
             interval: hour(0),
             energy: greenledger_core::Wh(MWH),
         }),

@@ -159,5 +159,3 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
     server.stop().await?;
     Ok(report)
 }
-
-

@@ -166,7 +166,8 @@ pub(super) async fn claims(d: &mut Signing, a: &Actors, start: u64) -> anyhow::R
     let s = b.serials.unwrap_or_default();
     let take = 10.min(s.end - s.start);
     let wc = a.wind_co.clone();
-    one(d, 
+    one(
+        d,
         &wc,
         Command::Transfer(cmd::Transfer {
             bundle: BundleId(b.id),
@@ -196,17 +197,17 @@ pub(super) async fn claims(d: &mut Signing, a: &Actors, start: u64) -> anyhow::R
             }
             let serials = b.serials.unwrap_or_default();
             let r = one(
-                    d,
-                    &who,
-                    Command::Retire(cmd::Retire {
-                        bundle: BundleId(b.id),
-                        serials: SerialRange::new(serials.start, serials.end),
-                        beneficiary: beneficiary.into(),
-                        purpose: purpose.into(),
-                        consumption: period,
-                    }),
-                )
-                .await?;
+                d,
+                &who,
+                Command::Retire(cmd::Retire {
+                    bundle: BundleId(b.id),
+                    serials: SerialRange::new(serials.start, serials.end),
+                    beneficiary: beneficiary.into(),
+                    purpose: purpose.into(),
+                    consumption: period,
+                }),
+            )
+            .await?;
             let _ = r;
         }
     }
@@ -294,7 +295,8 @@ pub(super) async fn double_counts(
     let rg = a.regulator.clone();
     // The regulator learns that the wind farm's last hour was also registered for CCER offsets.
     let last_hour = Interval::new(start + (HOURS - 1) * 3600, start + HOURS * 3600);
-    one(d, 
+    one(
+        d,
         &rg,
         Command::DeclareExclusion(cmd::DeclareExclusion {
             device: wind.clone(),
@@ -307,7 +309,7 @@ pub(super) async fn double_counts(
     if let Some(f) = frozen {
         let fs = f.serials.unwrap_or_default();
         refused(
-        d,
+            d,
             &wc,
             "sell wind certificates whose hour is claimed in CCER",
             Command::Transfer(cmd::Transfer {

@@ -73,7 +73,13 @@ pub fn transfer(bundle: BundleId, serials: SerialRange, to: AccountId) -> Comman
     Command::Transfer(cmd::Transfer { bundle, serials, to })
 }
 
-pub fn retire(bundle: BundleId, serials: SerialRange, beneficiary: &str, purpose: &str, consumption: Interval) -> Command {
+pub fn retire(
+    bundle: BundleId,
+    serials: SerialRange,
+    beneficiary: &str,
+    purpose: &str,
+    consumption: Interval,
+) -> Command {
     Command::Retire(cmd::Retire {
         bundle,
         serials,

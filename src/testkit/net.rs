@@ -3,7 +3,8 @@
 //! check that refusals change nothing; plus an outsider's audit of the served log.
 
 use super::cast::{log_signer, Cast, LEDGER};
-use super::fixtures::{self, hour, wind, WIND_CAPACITY_W};
+use super::fixtures::{self, hour, WIND_CAPACITY_W};
+pub use super::fixtures::{wind, WIND};
 use super::world::{create_ledger, snapshot_of, Snapshot};
 use crate::ledger::{Clock, ManualClock};
 use crate::rpc::convert::signed_to_pb;

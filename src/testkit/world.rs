@@ -59,7 +59,8 @@ impl Builder {
         let name = self.policy.name.clone();
         let ledger = Arc::new(create_ledger(store.clone(), &cast, self.policy, clock.clone()));
         let w = World { ledger, store, clock, cast, name, nonce: AtomicU64::new(1) };
-        let mut setup: Vec<SignedCommand> = w.cast.registrations().into_iter().map(|c| w.sign(&w.operator, c)).collect();
+        let mut setup: Vec<SignedCommand> =
+            w.cast.registrations().into_iter().map(|c| w.sign(&w.operator, c)).collect();
         for (device, capacity) in self.devices {
             setup.push(w.sign(&w.operator, fixtures::register_device(device, w.generator.account(), capacity)));
         }

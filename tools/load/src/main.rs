@@ -14,9 +14,9 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
+use greenledger_core::crypto::Keypair;
 use greenledger_load::load as load_core;
 use greenledger_load::{fill, limits};
-use greenledger_core::crypto::Keypair;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]

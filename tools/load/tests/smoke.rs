@@ -3,8 +3,8 @@
 //! planned. Not a benchmark: it asserts invariants only, never timings.
 
 use greenledger::cli::admin::{create, InitArgs};
-use greenledger_load::load as load_core;
 use greenledger::ledger::SystemClock;
+use greenledger_load::load as load_core;
 use std::sync::Arc;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
