@@ -11,7 +11,7 @@ use greenledger_core::crypto::Keypair;
 use greenledger_core::log::NoteSigner;
 use greenledger_core::policy::Policy;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Files of a ledger directory.
@@ -220,7 +220,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 #[cfg(feature = "demo")]
-fn reset_demo_dir(dir: &Path) -> anyhow::Result<()> {
+fn reset_demo_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     if !dir.exists() {
         return Ok(());
     }

@@ -9,7 +9,7 @@
 //! attempted double counts that the ledger refuses.
 
 //!
-//! The story is in [`story`], the printed table and the statements in [`output`]. The demo
+//! The story is in `story`, the printed table and the statements in `output`. The demo
 //! talks to the server through the test kit's signing client.
 
 mod output;
