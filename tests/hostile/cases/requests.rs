@@ -52,7 +52,7 @@ pub fn wire_and_signatures(cx: &Cx) -> Vec<Case> {
         ),
         case(
             "message over 1 MiB",
-            cx.signed(&w.consumer, cx.retire(one, w.active, &huge_text, "p")),
+            cx.signed(&w.consumer, cx.retire(one, w.active, huge_text, "p")),
             OutOfRange,
             "message length too large",
         ),
@@ -88,8 +88,8 @@ pub fn wire_and_signatures(cx: &Cx) -> Vec<Case> {
             Unauthenticated,
             "signature does not verify",
         ),
-        case("signature by another key", msg(pb(&forged)), Unauthenticated, "signature does not verify"),
-        case("signature for another ledger", msg(pb(&other_ledger)), Unauthenticated, "signature does not verify"),
+        case("signature by another key", msg(pb(forged)), Unauthenticated, "signature does not verify"),
+        case("signature for another ledger", msg(pb(other_ledger)), Unauthenticated, "signature does not verify"),
         case(
             "signed, then body changed",
             msg(cx.body_with(&|b| b.nonce += 1)),
@@ -102,7 +102,7 @@ pub fn wire_and_signatures(cx: &Cx) -> Vec<Case> {
             InvalidArgument,
             "body.signer",
         ),
-        case("weak signer key", msg(pb(&weak_signer)), Unauthenticated, "is not a valid Ed25519 public key"),
+        case("weak signer key", msg(pb(weak_signer)), Unauthenticated, "is not a valid Ed25519 public key"),
         case(
             "unregistered signer",
             cx.signed(&w.stranger, cx.gen(10, MWH)),
@@ -134,7 +134,7 @@ pub fn wire_and_signatures(cx: &Cx) -> Vec<Case> {
         ),
         case(
             "replayed nonce, other command",
-            msg(pb(&replay_nonce)),
+            msg(pb(replay_nonce)),
             AlreadyExists,
             "rule 10 (no replay): nonce 7777777",
         ),
@@ -295,13 +295,13 @@ pub fn ownership_text_queries(cx: &Cx) -> Vec<Case> {
         // Text.
         case(
             "beneficiary of 300 bytes",
-            cx.signed(&w.consumer, cx.retire(one, w.active, &long_ascii, "p")),
+            cx.signed(&w.consumer, cx.retire(one, w.active, long_ascii, "p")),
             InvalidArgument,
             "beneficiary: is 300 bytes long",
         ),
         case(
             "purpose of 300 bytes of Chinese",
-            cx.signed(&w.consumer, cx.retire(one, w.active, "b", &long_unicode)),
+            cx.signed(&w.consumer, cx.retire(one, w.active, "b", long_unicode)),
             InvalidArgument,
             "purpose: is 300 bytes long",
         ),
