@@ -13,24 +13,7 @@ use tonic::Code;
 /// Malformed commands.
 pub fn malformed(cx: &Cx) -> Vec<Case> {
     use Code::*;
-    #[allow(unused_variables)]
-    let Cx {
-        w,
-        start,
-        end,
-        one,
-        ref huge_text,
-        ref long_ascii,
-        ref long_unicode,
-        ref replay_nonce,
-        ref forged,
-        ref other_ledger,
-        ref weak_signer,
-        ref good,
-        ..
-    } = *cx;
-    #[allow(unused_variables)]
-    let (m, a) = (&w.meter, w.active_serials);
+    let Cx { w, one, ref weak_signer, .. } = *cx;
     vec![
         // Malformed commands.
         case(
@@ -181,24 +164,8 @@ pub fn malformed(cx: &Cx) -> Vec<Case> {
 /// Amounts: zero, overflow, more than there is.
 pub fn amounts(cx: &Cx) -> Vec<Case> {
     use Code::*;
-    #[allow(unused_variables)]
-    let Cx {
-        w,
-        start,
-        end,
-        one,
-        ref huge_text,
-        ref long_ascii,
-        ref long_unicode,
-        ref replay_nonce,
-        ref forged,
-        ref other_ledger,
-        ref weak_signer,
-        ref good,
-        ..
-    } = *cx;
-    #[allow(unused_variables)]
-    let (m, a) = (&w.meter, w.active_serials);
+    let Cx { w, .. } = *cx;
+    let m = &w.meter;
     vec![
         // Amounts.
         case(
@@ -284,24 +251,8 @@ pub fn amounts(cx: &Cx) -> Vec<Case> {
 /// Intervals: empty, reversed, misaligned, in the future.
 pub fn intervals(cx: &Cx) -> Vec<Case> {
     use Code::*;
-    #[allow(unused_variables)]
-    let Cx {
-        w,
-        start,
-        end,
-        one,
-        ref huge_text,
-        ref long_ascii,
-        ref long_unicode,
-        ref replay_nonce,
-        ref forged,
-        ref other_ledger,
-        ref weak_signer,
-        ref good,
-        ..
-    } = *cx;
-    #[allow(unused_variables)]
-    let (m, a) = (&w.meter, w.active_serials);
+    let Cx { w, .. } = *cx;
+    let m = &w.meter;
     vec![
         // Intervals.
         case(

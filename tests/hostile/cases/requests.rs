@@ -12,24 +12,8 @@ use tonic::Code;
 /// Transport, protobuf, signatures and keys.
 pub fn wire_and_signatures(cx: &Cx) -> Vec<Case> {
     use Code::*;
-    #[allow(unused_variables)]
-    let Cx {
-        w,
-        start,
-        end,
-        one,
-        ref huge_text,
-        ref long_ascii,
-        ref long_unicode,
-        ref replay_nonce,
-        ref forged,
-        ref other_ledger,
-        ref weak_signer,
-        ref good,
-        ..
-    } = *cx;
-    #[allow(unused_variables)]
-    let (m, a) = (&w.meter, w.active_serials);
+    let Cx { w, one, ref huge_text, ref replay_nonce, ref forged, ref other_ledger, ref weak_signer, ref good, .. } =
+        *cx;
     vec![
         // Transport and protobuf.
         case("garbage protobuf (invalid wire type)", msg(vec![0x0f, 0x0f, 0x0f]), Internal, "failed to decode"),
@@ -144,24 +128,8 @@ pub fn wire_and_signatures(cx: &Cx) -> Vec<Case> {
 /// Unknown things, serial ranges and ownership, text, queries.
 pub fn ownership_text_queries(cx: &Cx) -> Vec<Case> {
     use Code::*;
-    #[allow(unused_variables)]
-    let Cx {
-        w,
-        start,
-        end,
-        one,
-        ref huge_text,
-        ref long_ascii,
-        ref long_unicode,
-        ref replay_nonce,
-        ref forged,
-        ref other_ledger,
-        ref weak_signer,
-        ref good,
-        ..
-    } = *cx;
-    #[allow(unused_variables)]
-    let (m, a) = (&w.meter, w.active_serials);
+    let Cx { w, start, end, one, ref long_ascii, ref long_unicode, .. } = *cx;
+    let m = &w.meter;
     vec![
         // Unknown things.
         case(
