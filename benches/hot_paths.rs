@@ -10,6 +10,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use greenledger::store::{Batch, SledStore, Store};
+use greenledger::testkit::{fixtures, Cast, MWH};
 use greenledger_core::calendar::unix;
 use greenledger_core::codec;
 use greenledger_core::command as cmd;
@@ -20,16 +21,11 @@ use greenledger_core::*;
 use std::hint::black_box;
 use std::time::Duration;
 
-#[allow(dead_code)]
-#[path = "../tools/load/limits.rs"]
-mod limits;
-
 const LEDGER: &str = "bench.greenledger.local/hot";
-const MWH: u64 = 1_000_000;
 
 /// Transfers signed by 64 different keys: a typical command.
 fn transfers(n: usize) -> Vec<SignedCommand> {
-    limits::sample_commands(LEDGER, n)
+    greenledger::testkit::sample::transfers(LEDGER, n)
 }
 
 fn verify(c: &mut Criterion) {
@@ -64,46 +60,19 @@ fn hashing(c: &mut Criterion) {
     g.finish();
 }
 
-/// A state with a generator holding one issued bundle of 100 certificates, and a consumer.
+/// A state with the test kit's cast registered and its generator holding one issued bundle of
+/// 100 certificates.
 fn state_with_bundle() -> (MemState, Keypair, Keypair, u64) {
-    let op = Keypair::from_seed([200; 32]);
-    let meter = Keypair::from_seed([201; 32]);
-    let gen = Keypair::from_seed([202; 32]);
-    let cons = Keypair::from_seed([203; 32]);
+    let cast = Cast::new();
     let now = Timestamp(unix(2026, 3, 1, 0, 0, 0));
     let iv = Interval::new(unix(2026, 2, 1, 0, 0, 0), unix(2026, 2, 1, 1, 0, 0));
     let dev = DeviceId("BENCH-WIND-1".into());
-    let reg = |k: &Keypair, roles: &[Role]| {
-        Command::RegisterAccount(cmd::RegisterAccount {
-            account: k.account(),
-            name: "bench".into(),
-            roles: Roles::of(roles),
-        })
-    };
-    let cmds = vec![
-        op.sign(LEDGER, 0, Command::Genesis(cmd::Genesis { policy: Policy::new(LEDGER), operator_name: "op".into() })),
-        op.sign(LEDGER, 1, reg(&meter, &[Role::MeterOperator])),
-        op.sign(LEDGER, 2, reg(&gen, &[Role::Generator])),
-        op.sign(LEDGER, 3, reg(&cons, &[Role::Consumer])),
-        op.sign(
-            LEDGER,
-            4,
-            Command::RegisterDevice(cmd::RegisterDevice {
-                device: dev.clone(),
-                owner: gen.account(),
-                technology: Technology::Wind,
-                capacity_w: 200_000_000,
-                region: "inner_mongolia".into(),
-                commissioned: Timestamp(unix(2020, 1, 1, 0, 0, 0)),
-            }),
-        ),
-        meter.sign(
-            LEDGER,
-            1,
-            Command::PostGeneration(cmd::PostGeneration { device: dev.clone(), interval: iv, energy: Wh(100 * MWH) }),
-        ),
-        gen.sign(LEDGER, 1, Command::Issue(cmd::Issue { device: dev, interval: iv })),
-    ];
+    let mut cmds = vec![cast.operator.sign(LEDGER, 0, fixtures::genesis(Policy::new(LEDGER)))];
+    let mut setup = cast.registrations();
+    setup.push(fixtures::register_device(dev.clone(), cast.generator.account(), 200_000_000));
+    cmds.extend(setup.into_iter().enumerate().map(|(i, c)| cast.operator.sign(LEDGER, 1 + i as u64, c)));
+    cmds.push(cast.meter.sign(LEDGER, 1, fixtures::post_generation(dev.clone(), iv, 100 * MWH)));
+    cmds.push(cast.generator.sign(LEDGER, 1, fixtures::issue(dev, iv)));
     let mut state = MemState::default();
     for (i, c) in cmds.into_iter().enumerate() {
         let auth = crypto::verify(LEDGER, c).unwrap();
@@ -111,7 +80,7 @@ fn state_with_bundle() -> (MemState, Keypair, Keypair, u64) {
         apply(&mut state, d.effects).unwrap();
     }
     let bundle = *state.bundles.keys().next().unwrap();
-    (state, gen, cons, bundle.0)
+    (state, cast.generator, cast.consumer, bundle.0)
 }
 
 fn rules(c: &mut Criterion) {

@@ -31,9 +31,12 @@
 
 pub mod audit;
 pub mod cli;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod ledger;
 pub mod proof;
 pub mod rpc;
 pub mod statements;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;

@@ -1,10 +1,17 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
+use greenledger::cli::admin::DemoArgs;
 use greenledger::cli::client::{reason_of, rule_of, ServerError, Unreachable};
 use greenledger::cli::time::BadInput;
 use greenledger::cli::{CheckFailed, Exit};
 use std::process::ExitCode;
+
+/// `greenledger demo`, plugged into the library's command line (which does not depend on it).
+#[cfg(feature = "demo")]
+const DEMO: fn(DemoArgs) -> anyhow::Result<()> = greenledger::demo::main;
+#[cfg(not(feature = "demo"))]
+const DEMO: fn(DemoArgs) -> anyhow::Result<()> = |_| anyhow::bail!("this build has no demo");
 
 fn main() -> ExitCode {
     quiet_broken_pipe();
@@ -16,7 +23,7 @@ fn main() -> ExitCode {
     // `--json` (or `--format json`) asks for JSON output; errors follow it too.
     let args: Vec<_> = std::env::args_os().collect();
     let json = args.iter().any(|a| a == "--json") || args.windows(2).any(|w| w[0] == "--format" && w[1] == "json");
-    match greenledger::cli::run(cli) {
+    match greenledger::cli::run(cli, DEMO) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if let Some(exit) = e.downcast_ref::<Exit>() {

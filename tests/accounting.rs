@@ -2,33 +2,32 @@
 //! park statements without double counting, and emissions in integer grams.
 
 use greenledger::ledger::Refused;
-use greenledger_core::command as cmd;
-mod common;
-use common::*;
 use greenledger::statements::load::account_records;
+use greenledger::testkit::*;
 use greenledger_core::accounting::factors::{self, Factor, Factors, SourcedFactor};
 use greenledger_core::accounting::hourly::{statement, Source, Statement};
 use greenledger_core::accounting::park::park_statement;
 use greenledger_core::accounting::AccountingError;
+use greenledger_core::command as cmd;
 use greenledger_core::state::Origin;
 use greenledger_core::*;
 
 /// The statement of `who` over hours `[from, to)` of the harness calendar.
-fn statement_of(h: &Harness, who: AccountId, from: u64, to: u64) -> Statement {
+fn statement_of(h: &World, who: AccountId, from: u64, to: u64) -> Statement {
     let (from, to) = (hour(from).start.0, hour(to).start.0);
     let records = account_records(&h.ledger, &who, Interval::new(from, to)).unwrap();
     statement(&records, from, to).unwrap()
 }
 
 /// Moves every active certificate the generator holds to `to`.
-fn give_all(h: &mut Harness, to: AccountId) {
+fn give_all(h: &mut World, to: AccountId) {
     let g = h.generator.clone();
     let b = h.only_bundle(&g);
     h.ok(&g, Command::Transfer(cmd::Transfer { bundle: b.id, serials: b.serials, to }));
 }
 
 /// Retires every active bundle `who` holds, for consumption in `consumption`.
-fn retire_all(h: &mut Harness, who: &greenledger_core::crypto::Keypair, consumption: Interval) {
+fn retire_all(h: &mut World, who: &greenledger_core::crypto::Keypair, consumption: Interval) {
     let held: Vec<_> = h.holdings(who).into_iter().filter(|b| b.state == state::BundleState::Active).collect();
     for b in held {
         h.ok(
@@ -50,7 +49,7 @@ fn day() -> Interval {
 
 #[test]
 fn a_day_with_known_hours_gives_the_exact_matched_share() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     let c = h.consumer.clone();
     let me = c.account();
     // Consumption: 2 MWh every hour, 3 MWh in hours 10 to 13. Total 20 × 2 + 4 × 3 = 52 MWh.
@@ -70,7 +69,7 @@ fn a_day_with_known_hours_gives_the_exact_matched_share() {
     h.ok(
         &m,
         Command::PostDirectSupply(cmd::PostDirectSupply {
-            device: Harness::wind(),
+            device: wind(),
             consumer: me,
             interval: hour(12),
             energy: Wh(2_500_000),
@@ -82,12 +81,7 @@ fn a_day_with_known_hours_gives_the_exact_matched_share() {
     let p = h.platform.clone();
     h.ok(
         &p,
-        Command::SettleTrade(cmd::SettleTrade {
-            device: Harness::wind(),
-            interval: hour(13),
-            buyer: me,
-            energy: Wh(3 * MWH),
-        }),
+        Command::SettleTrade(cmd::SettleTrade { device: wind(), interval: hour(13), buyer: me, energy: Wh(3 * MWH) }),
     );
     h.issue(13);
     retire_all(&mut h, &c, day());
@@ -144,7 +138,7 @@ fn factors_2022_east() -> Factors {
 
 #[test]
 fn energy_moved_between_park_members_counts_once() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     let (a, b) = (h.consumer.clone(), h.consumer2.clone());
     h.consumption(a.account(), 0, 2 * MWH);
     h.consumption(b.account(), 0, 5 * MWH);
@@ -178,7 +172,7 @@ fn energy_moved_between_park_members_counts_once() {
 
 #[test]
 fn emissions_are_integer_grams_and_surplus_is_capped_per_member() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     let a = h.consumer.clone();
     // 1.5 MWh consumed in hour 0 and 0.5 MWh in hour 1; 2 MWh produced in hour 0 and claimed for
     // both hours.
@@ -214,7 +208,7 @@ fn hourly_matching_refuses_a_claim_for_an_hour_without_consumption() {
     let mut p = Policy::new(LEDGER);
     p.unit_wh = MWH;
     p.hourly_matching = true;
-    let mut h = Harness::with_policy(p);
+    let mut h = World::with_policy(p);
     let c = h.consumer.clone();
     h.consumption(c.account(), 0, 2 * MWH);
     h.generation(1, 2 * MWH);
@@ -279,7 +273,7 @@ fn assert_well_formed(xml: &str) {
 
 #[test]
 fn the_html_page_holds_a_well_formed_svg_chart() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     let c = h.consumer.clone();
     h.consumption(c.account(), 0, 3 * MWH);
     h.consumption(c.account(), 1, 2 * MWH);

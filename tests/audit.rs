@@ -3,11 +3,10 @@
 //! state kept between audits.
 
 use greenledger_core::command as cmd;
-mod common;
 
-use common::*;
 use greenledger::audit::{self, AuditFailure, AuditReport, AuditState, StoreProofs};
 use greenledger::store::keys;
+use greenledger::testkit::*;
 use greenledger_core::calendar::unix;
 use greenledger_core::codec;
 use greenledger_core::*;
@@ -17,7 +16,7 @@ fn now() -> Timestamp {
 }
 
 /// Audits the harness's ledger from its store, as `greenledger audit --data` does.
-fn run(h: &Harness, prior: Option<&AuditState>) -> Result<AuditReport, AuditFailure> {
+fn run(h: &World, prior: Option<&AuditState>) -> Result<AuditReport, AuditFailure> {
     let note = audit::store_checkpoint(&*h.store).unwrap();
     let size = h.ledger.size();
     let mut progress = Vec::new();
@@ -37,18 +36,10 @@ fn run(h: &Harness, prior: Option<&AuditState>) -> Result<AuditReport, AuditFail
 }
 
 /// Issues 5 MWh, trades 1 MWh with the power, transfers 2 certificates and retires one.
-fn busy(h: &mut Harness, wh: u64) {
+fn busy(h: &mut World, wh: u64) {
     h.generation(0, wh);
     let (p, c2) = (h.platform.clone(), h.consumer2.account());
-    h.ok(
-        &p,
-        Command::SettleTrade(cmd::SettleTrade {
-            device: Harness::wind(),
-            interval: hour(0),
-            buyer: c2,
-            energy: Wh(MWH),
-        }),
-    );
+    h.ok(&p, Command::SettleTrade(cmd::SettleTrade { device: wind(), interval: hour(0), buyer: c2, energy: Wh(MWH) }));
     h.issue(0);
     h.consumption(h.consumer.account(), 0, 10 * MWH);
     let g = h.generator.clone();
@@ -72,7 +63,7 @@ fn busy(h: &mut Harness, wh: u64) {
 
 #[test]
 fn a_good_ledger_passes_with_totals() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     busy(&mut h, 5 * MWH + 300_000);
     let r = run(&h, None).unwrap();
     assert_eq!(r.entries, h.ledger.size());
@@ -106,7 +97,7 @@ fn a_good_ledger_passes_with_totals() {
 
 #[test]
 fn an_edited_leaf_is_found() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     busy(&mut h, 5 * MWH);
     let size = h.ledger.size();
 
@@ -125,7 +116,7 @@ fn an_edited_leaf_is_found() {
 fn a_subtly_edited_leaf_is_found_by_the_root() {
     // The sequencer time is not signed: editing it keeps every signature valid and the replay
     // may pass, but the recomputed root differs and the search names the entry.
-    let mut h = Harness::new();
+    let mut h = World::new();
     busy(&mut h, 5 * MWH);
     let size = h.ledger.size();
     let i = size - 4;
@@ -139,7 +130,7 @@ fn a_subtly_edited_leaf_is_found_by_the_root() {
 
 #[test]
 fn a_deleted_leaf_is_found() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     busy(&mut h, 5 * MWH);
     let i = 5;
     h.store.raw_delete(&keys::leaf(i));
@@ -150,8 +141,8 @@ fn a_deleted_leaf_is_found() {
 #[test]
 fn growth_is_consistent_and_a_fork_is_detected() {
     // Two ledgers with the same log key and genesis (the harness is deterministic) that diverge.
-    let mut a = Harness::new();
-    let mut b = Harness::new();
+    let mut a = World::new();
+    let mut b = World::new();
     let first = run(&a, None).unwrap();
     assert_eq!(run(&b, Some(&first.next_state)).unwrap().consistent_with, 1, "identical so far");
 
@@ -175,7 +166,7 @@ fn growth_is_consistent_and_a_fork_is_detected() {
     assert!(err.to_string().contains("forked history"), "{err}");
 
     // A log that shrank is a rollback.
-    let small = Harness::new();
+    let small = World::new();
     let err = run(&small, Some(&later.next_state)).unwrap_err();
     assert!(matches!(err, AuditFailure::Rollback { .. }), "{err}");
 
@@ -193,8 +184,8 @@ fn growth_is_consistent_and_a_fork_is_detected() {
 fn a_witness_cosigns_only_consistent_checkpoints() {
     use greenledger_core::log::{split, Cosigner};
     let witness = Cosigner::new("witness.example/w1", ed25519_dalek::SigningKey::from_bytes(&[42; 32])).unwrap();
-    let mut a = Harness::new();
-    let mut b = Harness::new();
+    let mut a = World::new();
+    let mut b = World::new();
     let key = a.ledger.verifier().to_string();
 
     // First sight: accepted, cosigned and stored in the ledger; claim proofs then carry it.

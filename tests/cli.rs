@@ -2,11 +2,10 @@
 //! refusals on stdout, ids as printed, role errors, transport mistakes, a data directory in use,
 //! and output piped into a program that stops reading.
 
-mod common;
-use common::*;
 use greenledger::ledger::{Clock, Ledger};
 use greenledger::rpc::server::Running;
 use greenledger::store::MemStore;
+use greenledger::testkit::*;
 use greenledger_core::calendar::unix;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
@@ -21,7 +20,7 @@ struct Setup {
 
 impl Setup {
     async fn new() -> Setup {
-        let h = Harness::new();
+        let h = World::new();
         let dir = tempfile::tempdir().unwrap();
         for (name, k) in [("meter.key", &h.meter), ("generator.key", &h.generator), ("operator.key", &h.operator)] {
             greenledger::cli::client::write_key(&dir.path().join(name), k).unwrap();
@@ -54,7 +53,7 @@ impl Setup {
 
     fn readings(&self) -> Vec<(u64, u64, u64)> {
         self.ledger
-            .readings(&Harness::wind(), 0, u64::MAX)
+            .readings(&wind(), 0, u64::MAX)
             .unwrap()
             .iter()
             .map(|r| (r.interval.start.0, r.interval.end.0, r.energy.0))

@@ -1,13 +1,12 @@
 //! One test per double-counting failure mode of DESIGN.md section 3. Each test attempts the
 //! double count, checks the refusal's kind and that its message names the rule and the value,
-//! and (through `Harness::refused`) that the store did not change by a single byte.
+//! and (through `World::refused`) that the store did not change by a single byte.
 
-use greenledger_core::command as cmd;
-mod common;
-use common::*;
 use greenledger::ledger::Refused;
+use greenledger::testkit::*;
 use greenledger_core::calendar::add_months;
 use greenledger_core::codec;
+use greenledger_core::command as cmd;
 use greenledger_core::log::{open_checkpoint, verify_consistency, MemTree};
 use greenledger_core::replay::{ReplayError, Replayer};
 use greenledger_core::state::{Bundle, BundleState, Origin};
@@ -28,11 +27,11 @@ fn retire(b: &Bundle, serials: SerialRange, consumption: Interval) -> Command {
 }
 
 fn issue(interval: Interval) -> Command {
-    Command::Issue(cmd::Issue { device: Harness::wind(), interval })
+    Command::Issue(cmd::Issue { device: wind(), interval })
 }
 
 fn post(interval: Interval, wh: u64) -> Command {
-    Command::PostGeneration(cmd::PostGeneration { device: Harness::wind(), interval, energy: Wh(wh) })
+    Command::PostGeneration(cmd::PostGeneration { device: wind(), interval, energy: Wh(wh) })
 }
 
 /// Checks a refusal: its kind, that its typed rule is the one named in `parts` (`"rule N"`), and
@@ -54,8 +53,8 @@ impl Is for Refused {
     }
 }
 
-/// Like `Harness::refused` for a prepared signed command: refused, store unchanged.
-fn refused_signed(h: &mut Harness, signed: SignedCommand) -> Refused {
+/// Like `World::refused` for a prepared signed command: refused, store unchanged.
+fn refused_signed(h: &mut World, signed: SignedCommand) -> Refused {
     let before = h.snapshot();
     let out = h.submit_signed(signed);
     assert_eq!(h.snapshot(), before, "a refused command changed the store");
@@ -63,7 +62,7 @@ fn refused_signed(h: &mut Harness, signed: SignedCommand) -> Refused {
 }
 
 /// Generation of `mwh` MWh in hour `n`, issued to the generator; returns the generator's bundle.
-fn issued(h: &mut Harness, n: u64, mwh: u64) -> Bundle {
+fn issued(h: &mut World, n: u64, mwh: u64) -> Bundle {
     h.generation(n, mwh * MWH);
     let r = h.issue(n);
     let g = h.generator.clone();
@@ -74,7 +73,7 @@ fn issued(h: &mut Harness, n: u64, mwh: u64) -> Bundle {
 
 #[test]
 fn mode_01_two_issuances_same_interval() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     let b = issued(&mut h, 0, 3);
     let first = format!("entry {}", b.history[0]);
     let (g, m) = (h.generator.clone(), h.meter.clone());
@@ -96,13 +95,13 @@ fn mode_01_two_issuances_same_interval() {
 
 #[test]
 fn mode_02_issuance_beyond_metered_output() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     // Issuance is computed from the reading: whole units, the remainder carried.
     h.generation(0, 2_500_000);
     h.issue(0);
     h.generation(1, 1_500_000);
     h.issue(1);
-    let readings = h.ledger.readings(&Harness::wind(), 0, u64::MAX).unwrap();
+    let readings = h.ledger.readings(&wind(), 0, u64::MAX).unwrap();
     let i0 = readings[0].issuance.clone().unwrap();
     let i1 = readings[1].issuance.clone().unwrap();
     assert_eq!((i0.serials.len(), i0.carry_in, i0.carry_out), (2, Wh(0), Wh(500_000)));
@@ -120,11 +119,11 @@ fn mode_02_issuance_beyond_metered_output() {
 
 #[test]
 fn mode_03_exclusion_blocks_issuance_and_freezes_issued() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     let (g, c, reg) = (h.generator.clone(), h.consumer.clone(), h.regulator.clone());
     let c1 = c.account();
     let exclude = |interval, scheme: &str| {
-        Command::DeclareExclusion(cmd::DeclareExclusion { device: Harness::wind(), interval, scheme: scheme.into() })
+        Command::DeclareExclusion(cmd::DeclareExclusion { device: wind(), interval, scheme: scheme.into() })
     };
     // Hour 0: excluded before issuance; issuance is refused.
     h.generation(0, 2 * MWH);
@@ -158,7 +157,7 @@ fn mode_03_exclusion_blocks_issuance_and_freezes_issued() {
 
 #[test]
 fn mode_04_sold_twice_or_by_non_owner() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     let (g, c, c2) = (h.generator.clone(), h.consumer.clone(), h.consumer2.clone());
     let b = issued(&mut h, 0, 4);
     // Someone else cannot sell the generator's certificates.
@@ -189,7 +188,7 @@ fn mode_04_sold_twice_or_by_non_owner() {
 
 #[test]
 fn mode_05_retired_twice_or_transferred_after_retirement() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     let (g, c) = (h.generator.clone(), h.consumer.clone());
     let (c1, c2) = (c.account(), h.consumer2.account());
     let b = issued(&mut h, 0, 3);
@@ -210,7 +209,7 @@ fn mode_05_retired_twice_or_transferred_after_retirement() {
 
 #[test]
 fn mode_06_use_after_expiry_or_withdrawal() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     let (g, c, reg) = (h.generator.clone(), h.consumer.clone(), h.regulator.clone());
     let (c1, c2) = (c.account(), h.consumer2.account());
     let b = issued(&mut h, 0, 4);
@@ -251,7 +250,7 @@ fn mode_07_transfers_beyond_policy_limit() {
     let mut p = Policy::new(LEDGER);
     p.unit_wh = MWH;
     p.max_transfers = Some(1);
-    let mut h = Harness::with_policy(p);
+    let mut h = World::with_policy(p);
     let (g, c, c2) = (h.generator.clone(), h.consumer.clone(), h.consumer2.account());
     let b = issued(&mut h, 0, 3);
     let s = b.serials.start.0;
@@ -266,9 +265,9 @@ fn mode_07_transfers_beyond_policy_limit() {
     h.ok(&g, transfer(&b, range(s + 2, s + 3), c2));
 
     // Certificates that came with direct supply or a green-power trade are never transferable.
-    let mut h = Harness::new();
+    let mut h = World::new();
     let (m, p, c, c2) = (h.meter.clone(), h.platform.clone(), h.consumer.clone(), h.consumer2.clone());
-    let (device, interval) = (Harness::wind(), hour(0));
+    let (device, interval) = (wind(), hour(0));
     h.generation(0, 5 * MWH);
     let (consumer, buyer) = (c.account(), c2.account());
     let energy = Wh(MWH);
@@ -286,21 +285,16 @@ fn mode_07_transfers_beyond_policy_limit() {
 
 #[test]
 fn mode_08_double_attribute_claims() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     let (g, m, p) = (h.generator.clone(), h.meter.clone(), h.platform.clone());
     let (c1, c2k) = (h.consumer.account(), h.consumer2.clone());
     let c2 = c2k.account();
-    let device = Harness::wind();
+    let device = wind();
     let direct = |interval, wh| {
-        Command::PostDirectSupply(cmd::PostDirectSupply {
-            device: Harness::wind(),
-            consumer: c1,
-            interval,
-            energy: Wh(wh),
-        })
+        Command::PostDirectSupply(cmd::PostDirectSupply { device: wind(), consumer: c1, interval, energy: Wh(wh) })
     };
     let trade = |interval, buyer, wh| {
-        Command::SettleTrade(cmd::SettleTrade { device: Harness::wind(), interval, buyer, energy: Wh(wh) })
+        Command::SettleTrade(cmd::SettleTrade { device: wind(), interval, buyer, energy: Wh(wh) })
     };
     // Direct supply posted after the certificates were issued to the generator.
     let b0 = issued(&mut h, 0, 3);
@@ -338,7 +332,7 @@ fn mode_09_hourly_matching() {
     let mut p = Policy::new(LEDGER);
     p.unit_wh = MWH;
     p.hourly_matching = true;
-    let mut h = Harness::with_policy(p);
+    let mut h = World::with_policy(p);
     let (g, c) = (h.generator.clone(), h.consumer.clone());
     let c1 = c.account();
     let b0 = issued(&mut h, 0, 2);
@@ -365,7 +359,7 @@ fn mode_09_hourly_matching() {
 
 #[test]
 fn mode_10_replay_and_unauthorised_signers() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     let (g, c, m) = (h.generator.clone(), h.consumer.clone(), h.meter.clone());
     let b = issued(&mut h, 0, 3);
     let (head, tail) = (range(b.serials.start.0, b.serials.start.0 + 1), range(b.serials.start.0 + 1, b.serials.end.0));
@@ -406,8 +400,8 @@ fn mode_10_replay_and_unauthorised_signers() {
 
 /// A ledger whose first sale of 2 certificates goes to consumer 1, or, when the operator
 /// rewrites history, to consumer 2. Everything else is identical: keys, nonces, clock.
-fn sale_ledger(forge: bool) -> Harness {
-    let mut h = Harness::new();
+fn sale_ledger(forge: bool) -> World {
+    let mut h = World::new();
     let g = h.generator.clone();
     let b = issued(&mut h, 0, 4);
     let to = if forge { h.consumer2.account() } else { h.consumer.account() };
@@ -415,7 +409,7 @@ fn sale_ledger(forge: bool) -> Harness {
     h
 }
 
-fn grow(h: &mut Harness) {
+fn grow(h: &mut World) {
     for n in 1..=3 {
         h.generation(n, MWH);
         h.issue(n);

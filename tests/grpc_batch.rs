@@ -1,16 +1,13 @@
 //! `SubmitBatch`: a stream of many commands, some bad, each answered in band and in order.
 
 use greenledger_core::command as cmd;
-mod common;
-#[path = "common/grpc.rs"]
-mod grpc_common;
 
-use common::{hour, t0, HOUR, LEDGER, MWH};
 use greenledger::rpc::convert::signed_to_pb;
 use greenledger::rpc::pb;
+use greenledger::testkit::net::*;
+use greenledger::testkit::{hour, t0, HOUR, LEDGER, MWH};
 use greenledger_core::crypto::Keypair;
 use greenledger_core::*;
-use grpc_common::*;
 use std::collections::BTreeMap;
 use tonic::Code;
 

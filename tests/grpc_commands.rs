@@ -2,18 +2,15 @@
 //! server (in-memory store and sled), `SigningBytes`, and identical resubmissions.
 
 use greenledger_core::command as cmd;
-mod common;
-#[path = "common/grpc.rs"]
-mod grpc_common;
 
-use common::{hour, t0, HOUR, LEDGER, MWH};
 use ed25519_dalek::Signer;
 use greenledger::rpc::convert::command_to_pb;
 use greenledger::rpc::pb;
+use greenledger::testkit::net::*;
+use greenledger::testkit::{hour, t0, HOUR, LEDGER, MWH};
 use greenledger_core::codec;
 use greenledger_core::log::leaf_hash;
 use greenledger_core::*;
-use grpc_common::*;
 use std::sync::Arc;
 use tonic::Code;
 

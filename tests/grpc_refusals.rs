@@ -3,15 +3,12 @@
 //! checkpoint and the store unchanged; and the codes of the state queries.
 
 use greenledger_core::command as cmd;
-mod common;
-#[path = "common/grpc.rs"]
-mod grpc_common;
 
-use common::{hour, t0, HOUR, LEDGER, MWH};
 use greenledger::rpc::convert::signed_to_pb;
 use greenledger::rpc::pb;
+use greenledger::testkit::net::*;
+use greenledger::testkit::{hour, t0, HOUR, LEDGER, MWH};
 use greenledger_core::*;
-use grpc_common::*;
 use tonic::Code;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,7 +34,7 @@ async fn malformed_messages_are_invalid_argument_and_change_nothing() {
     let mut m = net.pb(
         &op,
         Command::RegisterAccount(cmd::RegisterAccount {
-            account: common::key(50).account(),
+            account: greenledger::testkit::key(50).account(),
             name: "X".into(),
             roles: Roles::of(&[Role::Consumer]),
         }),
@@ -63,7 +60,7 @@ async fn malformed_messages_are_invalid_argument_and_change_nothing() {
     let mut m = net.pb(
         &op,
         Command::RegisterAccount(cmd::RegisterAccount {
-            account: common::key(51).account(),
+            account: greenledger::testkit::key(51).account(),
             name: "Y".into(),
             roles: Roles::of(&[Role::Consumer]),
         }),
@@ -84,7 +81,7 @@ async fn malformed_messages_are_invalid_argument_and_change_nothing() {
         .await;
     assert!(s.message().contains("empty or reversed"), "{}", s.message());
     let long = Command::RegisterAccount(cmd::RegisterAccount {
-        account: common::key(52).account(),
+        account: greenledger::testkit::key(52).account(),
         name: "n".repeat(300),
         roles: Roles::of(&[Role::Consumer]),
     });
@@ -162,7 +159,7 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
     net.refused(
         &con,
         Command::RegisterAccount(cmd::RegisterAccount {
-            account: common::key(60).account(),
+            account: greenledger::testkit::key(60).account(),
             name: "Z".into(),
             roles: Roles::of(&[Role::Consumer]),
         }),
@@ -278,7 +275,7 @@ async fn a_message_over_one_mib_is_refused_and_changes_nothing() {
     let mut net = Net::mem().await;
     let op = net.operator.clone();
     let huge = Command::RegisterAccount(cmd::RegisterAccount {
-        account: common::key(70).account(),
+        account: greenledger::testkit::key(70).account(),
         name: "x".repeat((1 << 20) + 1024),
         roles: Roles::of(&[Role::Consumer]),
     });
@@ -291,7 +288,7 @@ async fn a_message_over_one_mib_is_refused_and_changes_nothing() {
     assert!(net.store_snapshot() == store);
     // The server (and the connection) keep working.
     let ok = Command::RegisterAccount(cmd::RegisterAccount {
-        account: common::key(70).account(),
+        account: greenledger::testkit::key(70).account(),
         name: "Fits".into(),
         roles: Roles::of(&[Role::Consumer]),
     });

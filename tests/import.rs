@@ -2,15 +2,14 @@
 //! with `--partial`, every rejected row named by its line; 100,000-row files in both modes with
 //! exact counts; re-runs recognise the rows already in; an interrupted or killed import resumes.
 
-use greenledger_core::command as cmd;
-mod common;
-use common::*;
 use greenledger::cli::import::{import, ReadingsArgs, Report};
 use greenledger::cli::Conn;
 use greenledger::ledger::{Clock, Ledger};
 use greenledger::rpc::server::Running;
 use greenledger::store::MemStore;
+use greenledger::testkit::*;
 use greenledger_core::calendar::{civil, unix};
+use greenledger_core::command as cmd;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -63,7 +62,7 @@ struct Setup {
 impl Setup {
     /// A served ledger whose clock is in 2028, so a year of 2026 readings lies in the past.
     async fn new() -> Setup {
-        let h = Harness::new();
+        let h = World::new();
         let dir = tempfile::tempdir().unwrap();
         greenledger::cli::client::write_key(&dir.path().join("meter.key"), &h.meter).unwrap();
         let (store, clock) = (h.store.clone(), h.clock.clone());
@@ -101,7 +100,7 @@ impl Setup {
     }
 
     fn readings(&self) -> usize {
-        self.ledger.readings(&Harness::wind(), 0, u64::MAX).unwrap().len()
+        self.ledger.readings(&wind(), 0, u64::MAX).unwrap().len()
     }
 
     /// `greenledger import readings FILE --json [--partial]` as a child process.
@@ -295,13 +294,13 @@ async fn imports_100k_rows_partially_and_resumes_after_ctrl_c_and_kill() {
 
 #[test]
 fn atomic_batches_commit_all_or_nothing() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     let before = h.snapshot();
     let m = h.meter.clone();
     let good = h.signed(
         &m,
         greenledger_core::Command::PostGeneration(cmd::PostGeneration {
-            device: Harness::wind(),
+            device: wind(),
             interval: hour(0),
             energy: greenledger_core::Wh(MWH),
         }),
@@ -309,7 +308,7 @@ fn atomic_batches_commit_all_or_nothing() {
     let overlapping = h.signed(
         &m,
         greenledger_core::Command::PostGeneration(cmd::PostGeneration {
-            device: Harness::wind(),
+            device: wind(),
             interval: hour(0),
             energy: greenledger_core::Wh(MWH),
         }),

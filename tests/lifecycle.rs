@@ -1,18 +1,17 @@
 //! The happy path end to end on the in-memory store: readings, issuance with carry-over,
 //! direct supply, a trade, transfers with splits, a retirement; then replay and reopen.
 
-use greenledger::ledger::Refused;
-use greenledger_core::command as cmd;
-mod common;
-use common::*;
 use greenledger::ledger::Ledger;
+use greenledger::ledger::Refused;
+use greenledger::testkit::*;
+use greenledger_core::command as cmd;
 use greenledger_core::replay::Replayer;
 use greenledger_core::state::{BundleState, Origin};
 use greenledger_core::*;
 
 #[test]
 fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     let (c1, c2) = (h.consumer.account(), h.consumer2.account());
     // Hour 0: 5.4 MWh generated, 1.2 MWh delivered over the direct line to consumer 1.
     h.generation(0, 5_400_000);
@@ -20,7 +19,7 @@ fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
     h.ok(
         &m,
         Command::PostDirectSupply(cmd::PostDirectSupply {
-            device: Harness::wind(),
+            device: wind(),
             consumer: c1,
             interval: hour(0),
             energy: Wh(1_200_000),
@@ -30,12 +29,7 @@ fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
     let p = h.platform.clone();
     h.ok(
         &p,
-        Command::SettleTrade(cmd::SettleTrade {
-            device: Harness::wind(),
-            interval: hour(0),
-            buyer: c2,
-            energy: Wh(2 * MWH),
-        }),
+        Command::SettleTrade(cmd::SettleTrade { device: wind(), interval: hour(0), buyer: c2, energy: Wh(2 * MWH) }),
     );
     let r = h.issue(0);
     assert!(r.summary.iter().any(|s| s.contains("issued")), "{:?}", r.summary);
@@ -48,14 +42,14 @@ fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
     assert_eq!((b2.serials.len(), b2.origin), (2, Origin::Trade));
     let g = h.only_bundle(&h.generator.clone());
     assert_eq!((g.serials.len(), g.origin), (2, Origin::Issued));
-    let dev = h.ledger.device(&Harness::wind()).unwrap();
+    let dev = h.ledger.device(&wind()).unwrap();
     assert_eq!(dev.carry, Wh(200_000));
     assert_eq!(dev.direct_carry, vec![(c1, Wh(200_000))]);
 
     // Hour 1: 0.9 MWh + 0.2 carried = 1 certificate for the generator, 0.1 MWh carried.
     h.generation(1, 900_000);
     h.issue(1);
-    assert_eq!(h.ledger.device(&Harness::wind()).unwrap().carry, Wh(100_000));
+    assert_eq!(h.ledger.device(&wind()).unwrap().carry, Wh(100_000));
 
     // Partial transfer splits the hour-0 bundle.
     let gen = h.generator.clone();
@@ -112,7 +106,7 @@ fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
 /// that moved record the transfer in their lineage.
 #[test]
 fn selling_in_small_lots_keeps_history_short() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     h.generation(0, 9_000_000);
     h.issue(0);
     let g = h.only_bundle(&h.generator.clone());
@@ -135,7 +129,7 @@ fn selling_in_small_lots_keeps_history_short() {
 /// refused; ordinary Unicode is kept as signed.
 #[test]
 fn free_text_rules() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     h.generation(0, 2_000_000);
     h.issue(0);
     h.consumption(h.consumer.account(), 0, 2_000_000);

@@ -3,11 +3,10 @@
 //! must agree with the model on every serial (none in two bundles, none lost), on whether the
 //! command was accepted, and issuance must be conserved per reading.
 
-use greenledger_core::command as cmd;
-mod common;
-use common::*;
 use greenledger::ledger::Clock;
+use greenledger::testkit::*;
 use greenledger_core::calendar::add_months;
+use greenledger_core::command as cmd;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::log::MemTree;
 use greenledger_core::replay::Replayer;
@@ -23,7 +22,7 @@ const STRANGER: usize = 5;
 /// Signs meter readings; not a party that holds certificates.
 const METER: usize = 6;
 
-fn party(h: &Harness, i: usize) -> Keypair {
+fn party(h: &World, i: usize) -> Keypair {
     [&h.generator, &h.consumer, &h.consumer2, &h.platform, &h.regulator, &h.stranger][i].clone()
 }
 
@@ -130,7 +129,7 @@ impl Model {
 }
 
 /// All bundles, from the holdings of every party, checking the holdings index on the way.
-fn all_bundles(h: &Harness) -> Vec<Bundle> {
+fn all_bundles(h: &World) -> Vec<Bundle> {
     let mut out = Vec::new();
     for i in 0..PARTIES {
         let k = party(h, i);
@@ -165,14 +164,14 @@ fn resolve(
     Some((b, SerialRange::new(start, start + len)))
 }
 
-fn owner_index(h: &Harness, b: &Bundle) -> usize {
+fn owner_index(h: &World, b: &Bundle) -> usize {
     (0..PARTIES).find(|i| party(h, *i).account() == b.owner).expect("owner is a party")
 }
 
 /// Runs one step: builds the command, predicts acceptance, submits, updates the model.
-fn step(h: &mut Harness, m: &mut Model, op: &Op) {
+fn step(h: &mut World, m: &mut Model, op: &Op) {
     let bundles = all_bundles(h);
-    let wind = Harness::wind();
+    let wind = wind();
     let (signer, cmd, accept): (usize, Command, bool) = match op {
         Op::Generate { wh } => {
             let ok = *wh <= 10 * MWH;
@@ -309,7 +308,7 @@ fn step(h: &mut Harness, m: &mut Model, op: &Op) {
 }
 
 /// (a) bundles expanded to serials equal the model; (b) conservation per reading.
-fn check(h: &Harness, m: &Model) {
+fn check(h: &World, m: &Model) {
     let bundles = all_bundles(h);
     let mut seen: BTreeMap<u64, Cert> = BTreeMap::new();
     for b in &bundles {
@@ -328,7 +327,7 @@ fn check(h: &Harness, m: &Model) {
     }
     assert_eq!(seen, m.certs, "ledger serials differ from the model");
 
-    let readings = h.ledger.readings(&Harness::wind(), 0, u64::MAX).unwrap();
+    let readings = h.ledger.readings(&wind(), 0, u64::MAX).unwrap();
     let by_id: BTreeMap<BundleId, &Bundle> = bundles.iter().map(|b| (b.id, b)).collect();
     let mut listed = BTreeSet::new();
     let mut model_readings = BTreeMap::new();
@@ -355,7 +354,7 @@ fn check(h: &Harness, m: &Model) {
 }
 
 /// The whole log replays to the same bundles and root.
-fn check_replay(h: &Harness) {
+fn check_replay(h: &World) {
     let size = h.ledger.size();
     let mut replay = Replayer::new();
     let mut tree = MemTree::new();
@@ -377,7 +376,7 @@ proptest! {
 
     #[test]
     fn ledger_agrees_with_reference_model(ops in prop::collection::vec(op(), 1..60)) {
-        let mut h = Harness::new();
+        let mut h = World::new();
         let mut m = Model { next_serial: 0, now: h.clock.now().0, ..Model::default() };
         for op in &ops {
             step(&mut h, &mut m, op);

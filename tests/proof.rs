@@ -3,9 +3,8 @@
 //! consistency proof to a newer one.
 
 use greenledger_core::command as cmd;
-mod common;
 
-use common::*;
+use greenledger::testkit::*;
 use greenledger_core::log::{add_signature_lines, split, Checkpoint, Cosigner};
 use greenledger_core::proof::{self, ClaimProof, ProofFailure};
 use greenledger_core::*;
@@ -14,19 +13,11 @@ use greenledger_core::*;
 /// - C1: part of a bundle the generator sold to `consumer` (issuance, transfer, retirement);
 /// - C2: the rest of that bundle (issuance, transfer, split by C1's retirement, retirement);
 /// - C3: certificates that came to `consumer2` with a green-power trade settled before issuance.
-fn ledger_with_claims() -> Harness {
-    let mut h = Harness::new();
+fn ledger_with_claims() -> World {
+    let mut h = World::new();
     h.generation(0, 5 * MWH + 500_000);
     let (p, c2) = (h.platform.clone(), h.consumer2.account());
-    h.ok(
-        &p,
-        Command::SettleTrade(cmd::SettleTrade {
-            device: Harness::wind(),
-            interval: hour(0),
-            buyer: c2,
-            energy: Wh(MWH),
-        }),
-    );
+    h.ok(&p, Command::SettleTrade(cmd::SettleTrade { device: wind(), interval: hour(0), buyer: c2, energy: Wh(MWH) }));
     h.issue(0);
     h.consumption(h.consumer.account(), 0, 10 * MWH);
     h.consumption(h.consumer2.account(), 0, 10 * MWH);
@@ -74,7 +65,7 @@ fn ledger_with_claims() -> Harness {
     h
 }
 
-fn log_key(h: &Harness) -> String {
+fn log_key(h: &World) -> String {
     h.ledger.verifier().to_string()
 }
 

@@ -7,13 +7,10 @@
 //! ```
 
 use greenledger_core::command as cmd;
-mod common;
-#[path = "common/grpc.rs"]
-mod grpc_common;
 
-use common::{hour, MWH};
+use greenledger::testkit::net::*;
+use greenledger::testkit::{hour, MWH};
 use greenledger_core::*;
-use grpc_common::*;
 use std::path::PathBuf;
 use std::process::{Command as Process, Output};
 
@@ -104,11 +101,13 @@ async fn python_client_verifies_the_checkpoint_and_an_inclusion_proof() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 
     // A different pinned key is a verification failure (exit 1), not a success.
-    let other =
-        greenledger_core::log::NoteSigner::new(common::LEDGER, ed25519_dalek::SigningKey::from_bytes(&[42; 32]))
-            .unwrap()
-            .verifier()
-            .to_string();
+    let other = greenledger_core::log::NoteSigner::new(
+        greenledger::testkit::LEDGER,
+        ed25519_dalek::SigningKey::from_bytes(&[42; 32]),
+    )
+    .unwrap()
+    .verifier()
+    .to_string();
     let o = run(vec![addr.clone(), "--log-key".into(), other]).await;
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("FAILED"), "{}", text(&o));

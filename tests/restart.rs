@@ -2,13 +2,10 @@
 //! and state, continues at the right index, and its root equals the root recomputed from its
 //! leaves. A store whose tree, head, leaves or checkpoint were tampered with is refused at open.
 
-use greenledger_core::command as cmd;
-mod common;
-use common::*;
 use greenledger::ledger::Damage;
-use greenledger::ledger::{Head, Ledger, LedgerError, ManualClock, Receipt};
+use greenledger::ledger::{Head, Ledger, LedgerError, ManualClock};
 use greenledger::store::{keys, MemStore, SledStore, Store};
-use greenledger_core::calendar::unix;
+use greenledger::testkit::*;
 use greenledger_core::codec;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::log::{verify_consistency, MemTree, NodeId, NoteSigner};
@@ -17,83 +14,40 @@ use greenledger_core::state::Bundle;
 use greenledger_core::*;
 use std::sync::Arc;
 
-/// A ledger on any store, with its own nonce counter.
-struct Node<S: Store> {
-    ledger: Ledger<S>,
-    nonce: u64,
-}
-
-impl<S: Store> Node<S> {
-    fn ok(&mut self, who: &Keypair, command: Command) -> Receipt {
-        self.nonce += 1;
-        let signed = who.sign(LEDGER, self.nonce, command);
-        let out = self.ledger.submit_batch(vec![signed]).unwrap().pop().unwrap();
-        out.unwrap_or_else(|e| panic!("refused: {e}"))
-    }
-}
-
 fn clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::new(unix(2026, 2, 1, 0, 0, 0)))
+    Arc::new(ManualClock::new(clock_start()))
 }
 
-/// Participants: operator 1, meter 2, generator 5, consumers 6 and 7.
-fn parties() -> [Keypair; 5] {
-    [key(1), key(2), key(5), key(6), key(7)]
+/// Participants whose state is compared: operator, meter, generator and the two consumers.
+fn parties(cast: &Cast) -> [&Keypair; 5] {
+    [&cast.operator, &cast.meter, &cast.generator, &cast.consumer, &cast.consumer2]
 }
 
-/// Genesis, registrations, `hours` hours of generation and issuance, sales of one certificate
-/// of each hour alternating between the two consumers, and one retirement by each consumer.
-fn populate<S: Store>(store: Arc<S>, hours: u64) -> Node<S> {
-    let [op, meter, gen, c1, c2] = parties();
-    let genesis = Command::Genesis(cmd::Genesis { policy: Policy::new(LEDGER), operator_name: "Registry".into() });
-    let ledger = Ledger::create(store, log_signer(), op.sign(LEDGER, 0, genesis), clock()).unwrap();
-    let mut n = Node { ledger, nonce: 0 };
-    for (k, name, role) in [
-        (&meter, "meter", Role::MeterOperator),
-        (&gen, "wind farm", Role::Generator),
-        (&c1, "factory 1", Role::Consumer),
-        (&c2, "factory 2", Role::Consumer),
-    ] {
-        let roles = Roles::of(&[role]);
-        n.ok(&op, Command::RegisterAccount(cmd::RegisterAccount { account: k.account(), name: name.into(), roles }));
-    }
-    let device = Command::RegisterDevice(cmd::RegisterDevice {
-        device: Harness::wind(),
-        owner: gen.account(),
-        technology: Technology::Wind,
-        capacity_w: 10_000_000,
-        region: "inner_mongolia".into(),
-        commissioned: Timestamp(unix(2020, 1, 1, 0, 0, 0)),
-    });
-    n.ok(&op, device);
+/// The kit's world on `store`, then `hours` hours of generation and issuance, sales of one
+/// certificate of each hour alternating between the two consumers, and one retirement by each
+/// consumer.
+fn populate<S: Store>(store: Arc<S>, hours: u64) -> World<S> {
+    let mut w = World::on(store);
+    let (meter, gen, c1, c2) = (w.meter.clone(), w.generator.clone(), w.consumer.clone(), w.consumer2.clone());
     for h in 0..hours {
-        let energy = Wh(2 * MWH + h * 100_000);
-        let post = Command::PostGeneration(cmd::PostGeneration { device: Harness::wind(), interval: hour(h), energy });
-        n.ok(&meter, post);
-        n.ok(&gen, Command::Issue(cmd::Issue { device: Harness::wind(), interval: hour(h) }));
-        let b = n.ledger.holdings(&gen.account()).unwrap().pop().unwrap();
+        w.ok(&meter, post_generation(wind(), hour(h), 2 * MWH + h * 100_000));
+        w.ok(&gen, issue(wind(), hour(h)));
+        let b = w.ledger.holdings(&gen.account()).unwrap().pop().unwrap();
         let to = [&c1, &c2][(h % 2) as usize];
-        let serials = SerialRange::new(b.serials.start.0, b.serials.start.0 + 1);
-        n.ok(&gen, Command::Transfer(cmd::Transfer { bundle: b.id, serials, to: to.account() }));
+        w.ok(&gen, transfer(b.id, SerialRange::new(b.serials.start.0, b.serials.start.0 + 1), to.account()));
     }
     for c in [&c1, &c2] {
-        let consumption = Command::PostConsumption(cmd::PostConsumption {
-            account: c.account(),
-            interval: hour(0),
-            energy: Wh(5 * MWH),
-        });
-        n.ok(&meter, consumption);
-        let b = n.ledger.holdings(&c.account()).unwrap().remove(0);
-        let retire = Command::Retire(cmd::Retire {
-            bundle: b.id,
-            serials: b.serials,
-            beneficiary: "factory".into(),
-            purpose: "annual report".into(),
-            consumption: hour(0),
-        });
-        n.ok(c, retire);
+        w.ok(&meter, post_consumption(c.account(), hour(0), 5 * MWH));
+        let b = w.ledger.holdings(&c.account()).unwrap().remove(0);
+        w.ok(c, retire(b.id, b.serials, "factory", "annual report", hour(0)));
     }
-    n
+    w
+}
+
+/// Entries `populate(_, hours)` writes: genesis, six registrations, the device, three per hour,
+/// two per consumer.
+fn populated_size(hours: u64) -> u64 {
+    1 + 6 + 1 + 3 * hours + 2 * 2
 }
 
 /// Everything a user can read about the state, per party.
@@ -102,7 +56,7 @@ fn state_of<S: Store>(l: &Ledger<S>) -> Vec<(Vec<Bundle>, Vec<state::Claim>)> {
         let a = k.account();
         (l.holdings(&a).unwrap(), l.claims_of(&a).unwrap())
     };
-    parties().iter().map(read).collect()
+    parties(&Cast::new()).into_iter().map(read).collect()
 }
 
 #[test]
@@ -114,7 +68,7 @@ fn sled_ledger_reopens_with_the_same_head_checkpoint_and_state() {
     let note = n.ledger.checkpoint_note().unwrap();
     let state = state_of(&n.ledger);
     let meta = n.ledger.meta().unwrap();
-    assert_eq!(before.head.size, 1 + 4 + 1 + 8 * 3 + 2 * 2);
+    assert_eq!(before.head.size, populated_size(8));
     assert_eq!(state[3].1.len() + state[4].1.len(), 2, "two claims");
     drop(n);
 
@@ -141,16 +95,13 @@ fn sled_ledger_reopens_with_the_same_head_checkpoint_and_state() {
     }
 
     // A new command continues at the next index, and the log only grew.
-    let mut n = Node { ledger, nonce: 1000 };
-    let meter = key(2);
-    let post =
-        Command::PostGeneration(cmd::PostGeneration { device: Harness::wind(), interval: hour(8), energy: Wh(MWH) });
-    let r = n.ok(&meter, post);
+    let post = Cast::new().meter.sign(LEDGER, 1000, post_generation(wind(), hour(8), MWH));
+    let r = ledger.submit_batch(vec![post]).unwrap().pop().unwrap().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((r.index, r.tree_size), (LeafIndex(size), size + 1));
-    let new = n.ledger.committed().head;
-    let proof = n.ledger.consistency_proof(size, new.size).unwrap();
+    let new = ledger.committed().head;
+    let proof = ledger.consistency_proof(size, new.size).unwrap();
     verify_consistency(size, new.size, &after.head.root, &new.root, &proof).unwrap();
-    tree.push(&n.ledger.leaf(size).unwrap());
+    tree.push(&ledger.leaf(size).unwrap());
     assert_eq!(tree.root(), new.root);
 }
 
@@ -181,7 +132,7 @@ fn top_node(size: u64) -> NodeId {
 
 #[test]
 fn tampered_store_is_refused_at_open() {
-    // `populate(_, 3)` makes 19 entries: #0 to #18.
+    // `populate(_, 3)` makes `populated_size(3)` entries.
     let msg = corrupt(|s, h| put_head(s, &Head { root: [7; 32], ..h.clone() }));
     assert!(msg.contains("differs from the stored head"), "{msg}");
     let msg = corrupt(|s, h| put_head(s, &Head { size: h.size - 1, ..h.clone() }));
@@ -191,7 +142,7 @@ fn tampered_store_is_refused_at_open() {
     let msg = corrupt(|s, h| s.raw_delete(&keys::node(top_node(h.size))));
     assert!(msg.contains("missing"), "{msg}");
     let msg = corrupt(|s, h| s.raw_delete(&keys::leaf(h.size - 1)));
-    assert!(msg.contains(&format!("entry {} is missing", 18)), "{msg}");
+    assert!(msg.contains(&format!("entry {} is missing", populated_size(3) - 1)), "{msg}");
     let msg = corrupt(|s, h| s.raw_put(&keys::leaf(h.size), b"forged"));
     assert!(msg.contains("beyond the tree head"), "{msg}");
     let msg = corrupt(|s, _| s.raw_delete(keys::CHECKPOINT));

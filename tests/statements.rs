@@ -3,18 +3,15 @@
 //! `greenledger verify-statement` checks them offline.
 
 use greenledger_core::command as cmd;
-mod common;
-#[path = "common/grpc.rs"]
-mod grpc_common;
 
-use common::{hour, LEDGER, MWH};
 use greenledger::rpc::pb;
+use greenledger::testkit::net::*;
+use greenledger::testkit::{hour, LEDGER, MWH};
 use greenledger_core::accounting::hourly::Statement;
 use greenledger_core::accounting::park::ParkStatement;
 use greenledger_core::accounting::signed::{self, open_statement, ClaimRef, FORMAT};
 use greenledger_core::log::NoteVerifier;
 use greenledger_core::*;
-use grpc_common::*;
 use std::process::Command as Process;
 use tonic::Code;
 
@@ -290,7 +287,7 @@ async fn a_statement_is_computed_at_the_checkpoint_it_names_while_commands_keep_
 
 #[test]
 fn a_local_statement_is_signed_with_the_log_key_and_every_byte_matters() {
-    let mut h = common::Harness::new();
+    let mut h = greenledger::testkit::World::new();
     let c = h.consumer.clone();
     let me = c.account();
     for n in 0..2 {
@@ -314,7 +311,7 @@ fn a_local_statement_is_signed_with_the_log_key_and_every_byte_matters() {
         greenledger::statements::consumption_signed(&h.ledger, &me, period.start.0, period.end.0).unwrap();
     assert_eq!((s.totals.consumption_wh, s.totals.green_wh), (4 * MWH, MWH));
     // The ledger signs with its log key: the same note as signing the JSON with that key.
-    assert_eq!(signed.note, signed::sign_statement(&signed.json, &common::log_signer()).unwrap());
+    assert_eq!(signed.note, signed::sign_statement(&signed.json, &greenledger::testkit::log_signer()).unwrap());
     let key = h.ledger.verifier();
     let v = open_statement(&signed.note, &key).unwrap();
     assert_eq!(v["checkpoint"]["size"], h.ledger.size());

@@ -1,11 +1,10 @@
 //! Witness cosigning through the real server: a witness cosigns the current checkpoint, the
 //! ledger checks the cosignature and serves it, and a proof bundle can then demand it.
 
-use greenledger_core::command as cmd;
-mod common;
-use common::*;
 use greenledger::ledger::{Clock, Ledger};
 use greenledger::rpc::pb;
+use greenledger::testkit::*;
+use greenledger_core::command as cmd;
 use greenledger_core::log::{open, split, Cosigner};
 use greenledger_core::*;
 use std::sync::Arc;
@@ -13,7 +12,7 @@ use tonic::Code;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ledger_serves_checked_witness_cosignatures() {
-    let mut h = Harness::new();
+    let mut h = World::new();
     h.generation(0, 3 * MWH);
     h.issue(0);
     h.consumption(h.consumer.account(), 0, 3 * MWH);

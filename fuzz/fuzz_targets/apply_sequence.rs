@@ -20,13 +20,12 @@ use greenledger_core::{
     Timestamp, Wh,
 };
 use greenledger::ledger::{Ledger, ManualClock};
-use greenledger_core::log::NoteSigner;
 use greenledger::store::{keys, MemStore, Store};
 use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-const NAME: &str = "fuzz.greenledger.example";
+const NAME: &str = greenledger::testkit::LEDGER;
 const UNIT: u64 = 1_000;
 const HOUR: u64 = 3600;
 
@@ -60,63 +59,31 @@ impl Input<'_> {
 }
 
 struct World {
-    ledger: Ledger<MemStore>,
+    kit: greenledger::testkit::World,
+    ledger: Arc<Ledger<MemStore>>,
     clock: Arc<ManualClock>,
+    /// operator, meter, platform, regulator, generator, consumer, consumer2, stranger
     keys: Vec<Keypair>,
-    nonce: u64,
 }
 
 const DEVICES: [&str; 3] = ["WIND-1", "SOLAR-1", "HUGE-1"];
 
 impl World {
     fn new() -> World {
-        let clock = Arc::new(ManualClock::new(unix(2026, 2, 1, 0, 0, 0)));
-        let signer = NoteSigner::new(NAME, ed25519_dalek::SigningKey::from_bytes(&[99; 32])).unwrap();
-        let mut policy = Policy::new(NAME);
-        policy.unit_wh = UNIT;
-        policy.validity_months = 2;
-        policy.max_transfers = Some(3);
-        // operator, meter, platform, regulator, generator, consumer, consumer2, stranger
-        let keys: Vec<Keypair> = (1..=8).map(|n| Keypair::from_seed([n; 32])).collect();
-        let genesis = keys[0].sign(NAME, 0, Command::Genesis(cmd::Genesis { policy, operator_name: "Registry".into() }));
-        let ledger = Ledger::create(Arc::new(MemStore::new()), signer, genesis, clock.clone()).unwrap();
-        let mut w = World { ledger, clock, keys, nonce: 1 };
-        let roles = [
-            Role::MeterOperator,
-            Role::TradingPlatform,
-            Role::Regulator,
-            Role::Generator,
-            Role::Consumer,
-            Role::Consumer,
-        ];
-        let mut setup = Vec::new();
-        for (i, role) in roles.iter().enumerate() {
-            let account = w.keys[i + 1].account();
-            setup.push(
-                w.sign(0, Command::RegisterAccount(cmd::RegisterAccount { account, name: format!("p{i}"), roles: Roles::of(&[*role]) })),
-            );
-        }
-        for (d, capacity) in DEVICES.iter().zip([10_000_000, 5_000_000, u64::MAX]) {
-            let owner = w.keys[4].account();
-            setup.push(w.sign(
-                0,
-                Command::RegisterDevice(cmd::RegisterDevice {
-                    device: DeviceId(d.to_string()),
-                    owner,
-                    technology: Technology::Wind,
-                    capacity_w: capacity,
-                    region: "north".into(),
-                    commissioned: Timestamp(unix(2020, 1, 1, 0, 0, 0)),
-                }),
-            ));
-        }
-        assert!(w.ledger.submit_batch(setup).unwrap().iter().all(Result::is_ok));
-        w
+        let kit = greenledger::testkit::World::builder()
+            .policy(|p| {
+                p.unit_wh = UNIT;
+                p.validity_months = 2;
+                p.max_transfers = Some(3);
+            })
+            .devices(&[(DEVICES[0], 10_000_000), (DEVICES[1], 5_000_000), (DEVICES[2], u64::MAX)])
+            .build();
+        let keys = kit.cast.all().into_iter().cloned().collect();
+        World { ledger: kit.ledger.clone(), clock: kit.clock.clone(), kit, keys }
     }
 
     fn sign(&mut self, who: usize, command: Command) -> SignedCommand {
-        self.nonce += 1;
-        self.keys[who].sign(NAME, self.nonce, command)
+        self.kit.sign(&self.keys[who], command)
     }
 
     fn account(&self, i: u64) -> AccountId {

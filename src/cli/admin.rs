@@ -11,7 +11,7 @@ use greenledger_core::crypto::Keypair;
 use greenledger_core::log::NoteSigner;
 use greenledger_core::policy::Policy;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Files of a ledger directory.
@@ -227,22 +227,4 @@ pub struct DemoArgs {
     /// Remove an earlier demo ledger in DIR first (only a directory the demo created).
     #[arg(long)]
     pub reset: bool,
-}
-
-pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
-    if args.reset {
-        reset_demo_dir(&args.data)?;
-    }
-    block_on(async move { crate::demo::run(&args.data).await.map(|_| ()) })
-}
-
-fn reset_demo_dir(dir: &Path) -> anyhow::Result<()> {
-    if !dir.exists() {
-        return Ok(());
-    }
-    if !dir.join(crate::demo::MARKER).exists() {
-        bail!("{} was not created by the demo; refusing to remove it", dir.display());
-    }
-    std::fs::remove_dir_all(dir)?;
-    Ok(())
 }

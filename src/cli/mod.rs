@@ -85,6 +85,7 @@ pub enum Top {
     /// Create an account key file and print its account id.
     Keygen(admin::KeygenArgs),
     /// Run the zero-carbon-park demo against a real in-process server.
+    #[cfg(feature = "demo")]
     Demo(admin::DemoArgs),
     /// Operator: register an account with roles.
     RegisterAccount(submit::RegisterAccountArgs),
@@ -130,13 +131,17 @@ pub enum Top {
 }
 
 /// Runs the parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+///
+/// `demo` runs `greenledger demo`: the binary passes [`crate::demo::main`], so that nothing in
+/// the library's command line depends on the demo.
+pub fn run(cli: Cli, #[allow(unused_variables)] demo: fn(admin::DemoArgs) -> anyhow::Result<()>) -> anyhow::Result<()> {
     time::set_zone(cli.tz.as_deref().map(time::Zone::parse).transpose()?);
     match cli.command {
         Top::Init(a) => admin::init(a),
         Top::Serve(a) => admin::serve(a),
         Top::Keygen(a) => admin::keygen(a),
-        Top::Demo(a) => admin::demo(a),
+        #[cfg(feature = "demo")]
+        Top::Demo(a) => demo(a),
         Top::Show(q) => client::block_on(query::run(q)),
         Top::Report(mut r) => {
             match &mut r {

@@ -3,11 +3,8 @@
 //! (apply_batch + flush) per second and raw fsyncs per second.
 
 use greenledger::store::{Batch, SledStore, Store};
-use greenledger_core::command as cmd;
-use greenledger_core::command::{Command, SignedCommand};
-use greenledger_core::crypto::{self, Keypair};
+use greenledger_core::crypto;
 use greenledger_core::log::merkle;
-use greenledger_core::types::*;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -25,26 +22,6 @@ fn rate(secs: f64, mut f: impl FnMut() -> u64) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
 
-/// Typical commands for the ledger called `ledger`: transfers signed by 64 different keys.
-/// Shared with the criterion benchmarks (benches/hot_paths.rs).
-pub fn sample_commands(ledger: &str, n: usize) -> Vec<SignedCommand> {
-    let keys: Vec<Keypair> = (0..64u8).map(|i| Keypair::from_seed([i + 1; 32])).collect();
-    (0..n)
-        .map(|i| {
-            let k = &keys[i % keys.len()];
-            k.sign(
-                ledger,
-                i as u64,
-                Command::Transfer(cmd::Transfer {
-                    bundle: BundleId(1000 + i as u64),
-                    serials: SerialRange::new(5000 + 3 * i as u64, 5003 + 3 * i as u64),
-                    to: keys[(i + 1) % keys.len()].account(),
-                }),
-            )
-        })
-        .collect()
-}
-
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -58,7 +35,7 @@ fn cpu_model() -> String {
 
 /// Measures every limit for about `secs` each and returns them as JSON.
 pub fn measure(secs: f64) -> anyhow::Result<serde_json::Value> {
-    let cmds = sample_commands(LEDGER, 256);
+    let cmds = greenledger::testkit::sample::transfers(LEDGER, 256);
     let verify_per_s = rate(secs, || {
         for c in &cmds[..64] {
             crypto::verify(LEDGER, c.clone()).expect("valid");

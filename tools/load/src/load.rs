@@ -1,8 +1,7 @@
 //! The load generator's core: plan a realistic command mix, pre-sign it, drive it through
 //! concurrent `SubmitBatch` streams and check every outcome against what was expected.
 //!
-//! Used by `greenledger-load` (tools/load/main.rs) and by `tests/load_smoke.rs`, which includes
-//! this file with `#[path]`; it must therefore stay one self-contained file.
+//! Used by the `greenledger-load` binary and by `tests/smoke.rs`.
 //!
 //! # The mix
 //!
@@ -26,11 +25,9 @@
 //! 8. every sixth cycle, a command that must be refused: a second issuance of the same reading,
 //!    or a transfer of the generator's stock by consumer B (not the owner). About 2.3%.
 
-#![allow(dead_code)]
-
 use anyhow::{anyhow, bail, Context as _};
-use greenledger::rpc::pb::ledger_client::LedgerClient;
 use greenledger::rpc::{convert, pb};
+use greenledger::testkit::client::{self, Client};
 use greenledger_core::command as cmd;
 use greenledger_core::command::Command;
 use greenledger_core::crypto::Keypair;
@@ -39,7 +36,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 
 /// Length of one metering slot.
 pub const SLOT_S: u64 = 900;
@@ -199,41 +195,13 @@ fn sign_all(ledger: &str, keys: &[Keypair], planned: Vec<Planned>) -> Vec<Ready>
 }
 
 /// The ledger name (checkpoint origin) and size.
-pub async fn checkpoint(client: &mut LedgerClient<Channel>) -> anyhow::Result<(String, u64)> {
+pub async fn checkpoint(client: &mut Client) -> anyhow::Result<(String, u64)> {
     let cp = client.get_checkpoint(pb::GetCheckpointRequest {}).await?.into_inner();
     let origin = cp.checkpoint.lines().next().unwrap_or_default().to_string();
     Ok((origin, cp.size))
 }
 
-pub async fn connect(endpoint: &str) -> anyhow::Result<LedgerClient<Channel>> {
-    let channel = tonic::transport::Endpoint::from_shared(endpoint.to_string())?
-        .tcp_nodelay(true)
-        .connect()
-        .await
-        .with_context(|| format!("cannot connect to {endpoint}"))?;
-    Ok(LedgerClient::new(channel).max_decoding_message_size(4 << 20).max_encoding_message_size(1 << 20))
-}
-
-/// Sends commands in order over one SubmitBatch stream; all must be accepted.
-async fn submit_all_ok(client: &mut LedgerClient<Channel>, cmds: Vec<Ready>) -> anyhow::Result<Vec<pb::Receipt>> {
-    let kinds: Vec<&str> = cmds.iter().map(|c| c.kind).collect();
-    let msgs: Vec<pb::SignedCommand> = cmds.into_iter().map(|c| c.msg).collect();
-    let mut results = client.submit_batch(tokio_stream::iter(msgs)).await?.into_inner();
-    let mut out = Vec::new();
-    while let Some(r) = results.message().await? {
-        match r.result {
-            Some(pb::submit_result::Result::Receipt(rc)) => out.push(rc),
-            Some(pb::submit_result::Result::Refusal(f)) => {
-                bail!("setup command {} ({}) refused: {}", r.position, kinds[r.position as usize], f.message)
-            }
-            None => bail!("empty result"),
-        }
-    }
-    if out.len() != kinds.len() {
-        bail!("setup: {} results for {} commands", out.len(), kinds.len());
-    }
-    Ok(out)
-}
+pub use greenledger::testkit::client::connect;
 
 /// Per-stream facts the timed plan needs from the setup.
 struct StreamSetup {
@@ -251,7 +219,7 @@ fn cycles_for(n: usize) -> u64 {
 /// Registers the cast and devices, and gives each stream its stock bundles. Untimed.
 async fn setup(
     cfg: &Config,
-    client: &mut LedgerClient<Channel>,
+    client: &mut Client,
     ledger: &str,
     cast: &Cast,
     per_stream: &[usize],
@@ -340,11 +308,7 @@ async fn setup(
     }
     signed.extend(stock_cmds);
     let n_setup = signed.len() as u64;
-    let ready: Vec<Ready> = signed
-        .iter()
-        .map(|s| Ready { msg: convert::signed_to_pb(s), expect_ok: true, kind: s.body.command.kind() })
-        .collect();
-    submit_all_ok(client, ready).await.context(
+    client::submit_all(client, &signed).await.context(
         "setup (is the --operator-key the ledger's operator, and the policy 1 MWh without hourly matching?)",
     )?;
     for (s, &(g, a, _)) in cast.streams.iter().enumerate() {
@@ -518,7 +482,7 @@ struct StreamResult {
 /// Drives one stream: flights of `batch` commands, at most `window` in flight.
 #[allow(clippy::too_many_arguments)]
 async fn drive_stream(
-    client: LedgerClient<Channel>,
+    client: Client,
     stream: usize,
     cmds: Vec<Ready>,
     cfg: Arc<Config>,

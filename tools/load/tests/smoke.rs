@@ -2,11 +2,9 @@
 //! 127.0.0.1:0, a small pre-signed mix over concurrent SubmitBatch streams, every outcome as
 //! planned. Not a benchmark: it asserts invariants only, never timings.
 
-#[path = "../tools/load/core.rs"]
-mod load_core;
-
 use greenledger::cli::admin::{create, InitArgs};
 use greenledger::ledger::SystemClock;
+use greenledger_load::load as load_core;
 use std::sync::Arc;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,137 +1,82 @@
-//! gRPC test harness: a ledger behind the real tonic server on 127.0.0.1:0, a generated client,
-//! the six participants of `common` registered through `Submit`, and helpers that submit,
-//! insist on acceptance or refusal, and check that refusals change nothing.
-//!
-//! Include next to `mod common;` with `#[path = "common/grpc.rs"] mod grpc_common;`.
-#![allow(dead_code)]
+//! The ledger behind the real gRPC server on `127.0.0.1:0`, a generated client, the cast
+//! registered through `Submit`, and helpers that submit, insist on acceptance or refusal, and
+//! check that refusals change nothing; plus an outsider's audit of the served log.
 
-use crate::common::{key, log_signer, LEDGER, MWH};
-use greenledger::ledger::{Clock, Ledger, ManualClock};
-use greenledger::rpc::convert::signed_to_pb;
-use greenledger::rpc::pb;
-use greenledger::rpc::pb::ledger_client::LedgerClient;
-use greenledger::rpc::server::{spawn, Running};
-use greenledger::store::Store;
-use greenledger_core::calendar::unix;
-use greenledger_core::command as cmd;
+use super::cast::{log_signer, Cast, LEDGER};
+use super::fixtures::{self, hour, WIND_CAPACITY_W};
+pub use super::fixtures::{wind, WIND};
+use super::world::{create_ledger, snapshot_of, Snapshot};
+use crate::ledger::{Clock, ManualClock};
+use crate::rpc::convert::signed_to_pb;
+use crate::rpc::pb;
+use crate::rpc::pb::ledger_client::LedgerClient;
+use crate::rpc::server::{spawn, Running};
+use crate::store::Store;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::log::{
     leaf_hash, open_checkpoint, verify_consistency, verify_inclusion, Hash, MemTree, NoteVerifier,
 };
 use greenledger_core::*;
-use std::collections::BTreeMap;
+use std::ops::Deref;
 use std::sync::Arc;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 pub type Client = LedgerClient<Channel>;
-type Snapshot = BTreeMap<Vec<u8>, Vec<u8>>;
-
-pub const WIND: &str = "WIND-1";
-
-/// A running server, a client connected to it and the participants' keys.
+/// A running server over a ledger with the cast and `WIND-1` registered, and a client
+/// connected to it. The cast's keys are reachable directly (`net.meter`) through `Deref`.
 pub struct Net {
     pub client: Client,
     pub server: Option<Running>,
     pub clock: Arc<ManualClock>,
-    pub operator: Keypair,
-    pub meter: Keypair,
-    pub platform: Keypair,
-    pub regulator: Keypair,
-    pub generator: Keypair,
-    pub consumer: Keypair,
-    pub consumer2: Keypair,
-    pub stranger: Keypair,
+    pub cast: Cast,
     /// Everything the store holds, to show that a refusal wrote nothing.
     snapshot: Box<dyn Fn() -> Snapshot + Send + Sync>,
     nonce: u64,
 }
 
-/// The hour `n` after 2026-01-01T00:00:00Z as a protobuf interval.
-pub fn pb_hour(n: u64) -> Option<pb::Interval> {
-    let h = crate::common::hour(n);
-    Some(pb::Interval { start: h.start.0, end: h.end.0 })
+impl Deref for Net {
+    type Target = Cast;
+    fn deref(&self) -> &Cast {
+        &self.cast
+    }
 }
 
-pub fn wind() -> DeviceId {
-    DeviceId(WIND.into())
+/// The hour `n` after 2026-01-01T00:00:00Z as a protobuf interval.
+pub fn pb_hour(n: u64) -> Option<pb::Interval> {
+    let h = hour(n);
+    Some(pb::Interval { start: h.start.0, end: h.end.0 })
 }
 
 /// A domain role as its protobuf enum value.
 pub fn role_of(r: Role) -> i32 {
-    greenledger::rpc::convert::role_to_pb(r)
+    crate::rpc::convert::role_to_pb(r)
 }
 
 impl Net {
-    /// Genesis on `store` (1 MWh certificates, clock at 2026-02-01), the server, and the six
-    /// participants plus device `WIND-1` (10 MW, owned by `generator`) registered over gRPC.
+    /// Genesis on `store` (the standard policy, clock at 2026-02-01), the server, and the cast
+    /// plus device `WIND-1` (10 MW, owned by the generator) registered over gRPC.
     pub async fn start<S: Store>(store: Arc<S>) -> Net {
-        let clock = Arc::new(ManualClock::new(unix(2026, 2, 1, 0, 0, 0)));
-        let operator = key(1);
-        let mut policy = Policy::new(LEDGER);
-        policy.unit_wh = MWH;
-        let genesis =
-            operator.sign(LEDGER, 0, Command::Genesis(cmd::Genesis { policy, operator_name: "Registry".into() }));
-        let ledger = Ledger::create(store.clone(), log_signer(), genesis, clock.clone()).expect("genesis accepted");
+        let clock = Arc::new(ManualClock::new(fixtures::clock_start()));
+        let cast = Cast::new();
         let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let ledger = create_ledger(store.clone(), &cast, fixtures::policy(LEDGER), dyn_clock.clone());
         let server = spawn(Arc::new(ledger), dyn_clock, "127.0.0.1:0").await.expect("server starts");
         let client = LedgerClient::connect(format!("http://{}", server.addr)).await.expect("client connects");
-        let snapshot = Box::new(move || store.scan(&[], &[0xff; 8], usize::MAX).expect("scan").into_iter().collect());
-        let mut net = Net {
-            client,
-            server: Some(server),
-            clock,
-            operator,
-            meter: key(2),
-            platform: key(3),
-            regulator: key(4),
-            generator: key(5),
-            consumer: key(6),
-            consumer2: key(7),
-            stranger: key(8),
-            snapshot,
-            nonce: 0,
-        };
-        let accounts = [
-            (net.meter.account(), "State Grid metering", Role::MeterOperator),
-            (net.platform.account(), "Power exchange", Role::TradingPlatform),
-            (net.regulator.account(), "Regulator", Role::Regulator),
-            (net.generator.account(), "Wind farm co", Role::Generator),
-            (net.consumer.account(), "Battery factory", Role::Consumer),
-            (net.consumer2.account(), "Solar glass factory", Role::Consumer),
-        ];
+        let snapshot = Box::new(move || snapshot_of(store.as_ref()));
+        let mut net = Net { client, server: Some(server), clock, cast, snapshot, nonce: 0 };
         let op = net.operator.clone();
-        for (account, name, role) in accounts {
-            let r = net
-                .ok(
-                    &op,
-                    Command::RegisterAccount(cmd::RegisterAccount {
-                        account,
-                        name: name.into(),
-                        roles: Roles::of(&[role]),
-                    }),
-                )
-                .await;
-            assert!(r.effects.iter().any(|e| e.kind == "account" && e.account == account.0), "{:?}", r.effects);
+        for command in net.cast.registrations() {
+            let r = net.ok(&op, command).await;
+            assert!(r.effects.iter().any(|e| e.kind == "account"), "{:?}", r.effects);
         }
         let owner = net.generator.account();
-        net.ok(
-            &op,
-            Command::RegisterDevice(cmd::RegisterDevice {
-                device: wind(),
-                owner,
-                technology: Technology::Wind,
-                capacity_w: 10_000_000,
-                region: "inner_mongolia".into(),
-                commissioned: Timestamp(unix(2020, 1, 1, 0, 0, 0)),
-            }),
-        )
-        .await;
+        net.ok(&op, fixtures::register_device(wind(), owner, WIND_CAPACITY_W)).await;
         net
     }
 
     pub async fn mem() -> Net {
-        Net::start(Arc::new(greenledger::store::MemStore::new())).await
+        Net::start(Arc::new(crate::store::MemStore::new())).await
     }
 
     /// Stops the server and waits for it.
@@ -206,7 +151,7 @@ impl Net {
     }
 
     /// Everything the store holds.
-    pub fn store_snapshot(&self) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    pub fn store_snapshot(&self) -> Snapshot {
         (self.snapshot)()
     }
 

@@ -7,6 +7,7 @@
 use greenledger::cli::admin::{create, DataDir, InitArgs};
 use greenledger::ledger::Ledger;
 use greenledger::store::{SledStore, Store};
+use greenledger::testkit::{fixtures, Cast};
 use greenledger_core::calendar::unix;
 use greenledger_core::command as cmd;
 use greenledger_core::command::{Command, SignedCommand};
@@ -20,12 +21,6 @@ const NAME: &str = "fill.greenledger.local/ledger";
 const UNITS_PER_READING: u64 = 50;
 const CHUNK: u64 = 8192;
 
-fn key(tag: u8, n: u64) -> Keypair {
-    let mut seed = [tag; 32];
-    seed[..8].copy_from_slice(&n.to_be_bytes());
-    Keypair::from_seed(seed)
-}
-
 fn submit(ledger: &Ledger<SledStore>, cmds: Vec<SignedCommand>) -> anyhow::Result<()> {
     for (i, o) in ledger.submit_batch(cmds)?.into_iter().enumerate() {
         if let Err(r) = o {
@@ -38,12 +33,15 @@ fn submit(ledger: &Ledger<SledStore>, cmds: Vec<SignedCommand>) -> anyhow::Resul
 /// Grows the ledger in `dir` (created if missing) by about `count` entries; returns a JSON report.
 pub fn fill(dir: &Path, count: u64) -> anyhow::Result<serde_json::Value> {
     let data = DataDir(dir.to_path_buf());
-    let (operator, meter, generator, consumer) = (key(1, 0), key(2, 0), key(3, 0), key(4, 0));
+    // The test kit's cast: the operator registers its members, the meter posts, the generator
+    // issues and sells to the consumer.
+    let cast = Cast::new();
+    let (operator, meter, generator, consumer) = (&cast.operator, &cast.meter, &cast.generator, &cast.consumer);
     let ledger = if data.holds_ledger() {
         data.open()?
     } else {
         std::fs::create_dir_all(dir)?;
-        greenledger::cli::client::write_key(&data.operator_key(), &operator)?;
+        greenledger::cli::client::write_key(&data.operator_key(), operator)?;
         let args = InitArgs {
             data: dir.to_path_buf(),
             name: NAME.into(),
@@ -55,26 +53,9 @@ pub fn fill(dir: &Path, count: u64) -> anyhow::Result<serde_json::Value> {
             hourly_matching: false,
         };
         let (ledger, _) = create(&args)?;
-        let mut setup = Vec::new();
-        let reg = |k: &Keypair, name: &str, role: Role| {
-            Command::RegisterAccount(cmd::RegisterAccount {
-                account: k.account(),
-                name: name.into(),
-                roles: Roles::of(&[role]),
-            })
-        };
-        setup.push(reg(&meter, "fill meter", Role::MeterOperator));
-        setup.push(reg(&generator, "fill generator", Role::Generator));
-        setup.push(reg(&consumer, "fill consumer", Role::Consumer));
+        let mut setup = cast.registrations();
         for d in 0..DEVICES {
-            setup.push(Command::RegisterDevice(cmd::RegisterDevice {
-                device: DeviceId(format!("FILL-{d:04}")),
-                owner: generator.account(),
-                technology: Technology::Wind,
-                capacity_w: 100_000_000,
-                region: "north".into(),
-                commissioned: Timestamp(unix(2019, 1, 1, 0, 0, 0)),
-            }));
+            setup.push(fixtures::register_device(DeviceId(format!("FILL-{d:04}")), generator.account(), 100_000_000));
         }
         let signed = setup.into_iter().enumerate().map(|(i, c)| operator.sign(NAME, 1 + i as u64, c)).collect();
         submit(&ledger, signed)?;
@@ -85,7 +66,7 @@ pub fn fill(dir: &Path, count: u64) -> anyhow::Result<serde_json::Value> {
         anyhow::bail!("{} is not a ledger made by --fill", dir.display());
     }
     // Where the previous fill stopped: the number of slots done follows from the entries.
-    let setup_entries = 1 + 3 + DEVICES;
+    let setup_entries = 1 + cast.registrations().len() as u64 + DEVICES;
     let start_size = ledger.size();
     let slots_done = (start_size - setup_entries) / 3;
     let (mut next_bundle, mut next_serial) = (meta.next_bundle, meta.next_serial);
@@ -103,7 +84,7 @@ pub fn fill(dir: &Path, count: u64) -> anyhow::Result<serde_json::Value> {
             let interval = Interval::new(t0 + h * 3600, t0 + (h + 1) * 3600);
             let nonce = 1_000_000 + s;
             plan.push((
-                &meter,
+                meter,
                 nonce,
                 Command::PostGeneration(cmd::PostGeneration {
                     device: device.clone(),
@@ -111,11 +92,11 @@ pub fn fill(dir: &Path, count: u64) -> anyhow::Result<serde_json::Value> {
                     energy: Wh(UNITS_PER_READING * 1_000_000),
                 }),
             ));
-            plan.push((&generator, 2 * nonce, Command::Issue(cmd::Issue { device, interval })));
+            plan.push((generator, 2 * nonce, Command::Issue(cmd::Issue { device, interval })));
             let bundle = BundleId(next_bundle);
             let serials = SerialRange::new(next_serial, next_serial + 1);
             plan.push((
-                &generator,
+                generator,
                 2 * nonce + 1,
                 Command::Transfer(cmd::Transfer { bundle, serials, to: consumer.account() }),
             ));

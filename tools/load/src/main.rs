@@ -11,13 +11,12 @@
 //!
 //! The load run exits non-zero when any command got an outcome the plan did not expect.
 
-mod fill;
-mod limits;
-#[path = "core.rs"]
-mod load_core;
+#![forbid(unsafe_code)]
 
 use clap::Parser;
 use greenledger_core::crypto::Keypair;
+use greenledger_load::load as load_core;
+use greenledger_load::{fill, limits};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
