@@ -146,6 +146,7 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
         )
         .await;
     assert!(s.message().contains("not a registered account"), "{}", s.message());
+    assert_eq!(typed(&s), (Some(10), Some("unknown-signer".into())));
 
     // PermissionDenied: a signer without the role; moving or issuing what one does not own.
     let s = net
@@ -156,6 +157,7 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
         )
         .await;
     assert!(s.message().contains("meter-operator"), "{}", s.message());
+    assert_eq!(typed(&s), (Some(10), Some("missing-role".into())));
     net.refused(
         &con,
         Command::RegisterAccount(cmd::RegisterAccount {
@@ -175,6 +177,7 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
         )
         .await;
     assert!(s.message().contains("rule 4"), "{}", s.message());
+    assert_eq!(typed(&s), (Some(4), Some("not-owner".into())));
     net.refused(&meter, Command::Issue(cmd::Issue { device: wind(), interval: hour(0) }), Code::PermissionDenied).await;
 
     // FailedPrecondition: double issuance, double retirement, a second genesis.
@@ -182,6 +185,7 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
         .refused(&gen, Command::Issue(cmd::Issue { device: wind(), interval: hour(0) }), Code::FailedPrecondition)
         .await;
     assert!(s.message().contains("already issued"), "{}", s.message());
+    assert_eq!(typed(&s), (Some(1), Some("already-issued".into())));
     let retire = Command::Retire(cmd::Retire {
         bundle: BundleId(cb.id),
         serials: sr(&cb.serials),
@@ -192,6 +196,7 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
     net.ok(&con, retire.clone()).await;
     let s = net.refused(&con, retire, Code::FailedPrecondition).await;
     assert!(s.message().contains("rule 5"), "{}", s.message());
+    assert_eq!(typed(&s), (Some(5), Some("not-active".into())));
     let genesis = Command::Genesis(cmd::Genesis { policy: Policy::new(LEDGER), operator_name: "Again".into() });
     net.refused(&op, genesis, Code::FailedPrecondition).await;
 
@@ -210,6 +215,7 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
     );
     let s = net.refuse_pb(signed_to_pb(&reuse), Code::AlreadyExists).await;
     assert!(s.message().contains(&format!("nonce {n}")), "{}", s.message());
+    assert_eq!(typed(&s), (Some(10), Some("nonce-reused".into())));
     net.refused(
         &op,
         Command::RegisterAccount(cmd::RegisterAccount {
@@ -226,6 +232,7 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
         .refused(&gen, Command::Transfer(cmd::Transfer { bundle: BundleId(999), serials: one, to: c1 }), Code::NotFound)
         .await;
     assert!(s.message().contains("B999"), "{}", s.message());
+    assert_eq!(typed(&s), (None, Some("unknown-bundle".into())));
     let nope = DeviceId("NOPE-1".into());
     net.refused(
         &meter,
@@ -293,4 +300,10 @@ async fn a_message_over_one_mib_is_refused_and_changes_nothing() {
         roles: Roles::of(&[Role::Consumer]),
     });
     net.ok(&op, ok).await;
+}
+
+/// The typed identity of a refusal as the server sends it: the rule number and the refusal's
+/// stable name, from the status metadata.
+fn typed(s: &tonic::Status) -> (Option<u32>, Option<String>) {
+    (greenledger::cli::client::rule_of(s), greenledger::cli::client::reason_of(s))
 }
