@@ -33,7 +33,7 @@ pub(crate) struct Holder {
     pub(crate) max_units: u64,
 }
 
-/// The lineage walk of [`verify`]: a small state machine over the entries in index order.
+/// The lineage walk of [`super::verify`]: a small state machine over the entries in index order.
 pub struct Walk<'a> {
     pub(crate) policy: &'a Policy,
     pub(crate) operator: AccountId,
