@@ -87,28 +87,9 @@ pub enum Top {
     /// Run the zero-carbon-park demo against a real in-process server.
     #[cfg(feature = "demo")]
     Demo(admin::DemoArgs),
-    /// Operator: register an account with roles.
-    RegisterAccount(submit::RegisterAccountArgs),
-    /// Operator: register a generation device.
-    RegisterDevice(submit::RegisterDeviceArgs),
-    /// Meter operator: post a device's generation reading.
-    PostGeneration(submit::GenerationArgs),
-    /// Meter operator: post an account's consumption reading.
-    PostConsumption(submit::ConsumptionArgs),
-    /// Meter operator: post a direct-supply delivery.
-    PostDirectSupply(submit::DirectSupplyArgs),
-    /// Trading platform: settle a green-power trade.
-    SettleTrade(submit::TradeArgs),
-    /// Generator: issue the certificates of a reading.
-    Issue(submit::IssueArgs),
-    /// Owner: transfer certificates.
-    Transfer(submit::TransferArgs),
-    /// Owner: retire certificates for a claim.
-    Retire(submit::RetireArgs),
-    /// Regulator: withdraw certificates.
-    Withdraw(submit::WithdrawArgs),
-    /// Regulator: declare a device's output used in another scheme.
-    Exclude(submit::ExcludeArgs),
+    /// The commands each role signs and submits (flattened: `greenledger transfer …`).
+    #[command(flatten)]
+    Submit(submit::Submit),
     /// Query the ledger.
     #[command(subcommand)]
     Show(query::Show),
@@ -165,6 +146,6 @@ pub fn run(cli: Cli, #[allow(unused_variables)] demo: fn(admin::DemoArgs) -> any
             a.source.resolve();
             proof::witness(a)
         }
-        other => client::block_on(submit::run(other)),
+        Top::Submit(c) => client::block_on(submit::run(c)),
     }
 }

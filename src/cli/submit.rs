@@ -3,10 +3,10 @@
 
 use super::client::{self, account_arg, interval_arg};
 use super::time::BadInput;
-use super::{Signer, Top};
+use super::Signer;
 use crate::rpc::pb;
 use anyhow::{anyhow, bail};
-use clap::Args;
+use clap::{Args, Subcommand};
 use greenledger_core::command as cmd;
 use greenledger_core::command::Command;
 use greenledger_core::types::*;
@@ -222,6 +222,35 @@ fn roles(names: &[String]) -> anyhow::Result<Roles> {
     Ok(Roles::of(&list))
 }
 
+/// The commands each role signs and submits, one variant per kind of command (`Genesis` is
+/// `greenledger init`). `run` matches it exhaustively, so a variant without its arm does not
+/// compile.
+#[derive(Subcommand, Debug)]
+pub enum Submit {
+    /// Operator: register an account with roles.
+    RegisterAccount(RegisterAccountArgs),
+    /// Operator: register a generation device.
+    RegisterDevice(RegisterDeviceArgs),
+    /// Meter operator: post a device's generation reading.
+    PostGeneration(GenerationArgs),
+    /// Meter operator: post an account's consumption reading.
+    PostConsumption(ConsumptionArgs),
+    /// Meter operator: post a direct-supply delivery.
+    PostDirectSupply(DirectSupplyArgs),
+    /// Trading platform: settle a green-power trade.
+    SettleTrade(TradeArgs),
+    /// Generator: issue the certificates of a reading.
+    Issue(IssueArgs),
+    /// Owner: transfer certificates.
+    Transfer(TransferArgs),
+    /// Owner: retire certificates for a claim.
+    Retire(RetireArgs),
+    /// Regulator: withdraw certificates.
+    Withdraw(WithdrawArgs),
+    /// Regulator: declare a device's output used in another scheme.
+    Exclude(ExcludeArgs),
+}
+
 /// The subcommand that submits each kind of command (`greenledger <name> --help`). The match is
 /// exhaustive on purpose: a new kind of command does not compile until the command line can
 /// submit it, and a test checks that every name here is a real subcommand.
@@ -243,9 +272,9 @@ pub fn subcommand(c: &Command) -> &'static str {
 }
 
 /// Builds the domain command of a submitting subcommand and submits it.
-pub async fn run(top: Top) -> anyhow::Result<()> {
+pub async fn run(top: Submit) -> anyhow::Result<()> {
     let (signer, command) = match top {
-        Top::RegisterAccount(a) => {
+        Submit::RegisterAccount(a) => {
             let cmd = Command::RegisterAccount(cmd::RegisterAccount {
                 account: account_arg(&a.account)?,
                 name: a.name,
@@ -253,7 +282,7 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
             });
             (a.signer, cmd)
         }
-        Top::RegisterDevice(a) => {
+        Submit::RegisterDevice(a) => {
             let cmd = Command::RegisterDevice(cmd::RegisterDevice {
                 device: device(&a.device),
                 owner: account_arg(&a.owner)?,
@@ -269,7 +298,7 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
             });
             (a.signer, cmd)
         }
-        Top::PostGeneration(a) => {
+        Submit::PostGeneration(a) => {
             let m = &a.metered;
             let cmd = Command::PostGeneration(cmd::PostGeneration {
                 device: device(&a.device),
@@ -278,7 +307,7 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
             });
             (a.signer, cmd)
         }
-        Top::PostConsumption(a) => {
+        Submit::PostConsumption(a) => {
             let m = &a.metered;
             let cmd = Command::PostConsumption(cmd::PostConsumption {
                 account: account_arg(&a.account)?,
@@ -287,7 +316,7 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
             });
             (a.signer, cmd)
         }
-        Top::PostDirectSupply(a) => {
+        Submit::PostDirectSupply(a) => {
             let m = &a.metered;
             let cmd = Command::PostDirectSupply(cmd::PostDirectSupply {
                 device: device(&a.device),
@@ -297,7 +326,7 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
             });
             (a.signer, cmd)
         }
-        Top::SettleTrade(a) => {
+        Submit::SettleTrade(a) => {
             let m = &a.metered;
             let cmd = Command::SettleTrade(cmd::SettleTrade {
                 device: device(&a.device),
@@ -307,12 +336,12 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
             });
             (a.signer, cmd)
         }
-        Top::Issue(a) => {
+        Submit::Issue(a) => {
             let cmd =
                 Command::Issue(cmd::Issue { device: device(&a.device), interval: interval_arg(&a.start, &a.end)? });
             (a.signer, cmd)
         }
-        Top::Transfer(a) => {
+        Submit::Transfer(a) => {
             let cmd = Command::Transfer(cmd::Transfer {
                 bundle: BundleId(a.part.bundle),
                 serials: serials(&a.signer.conn.server, &a.part).await?,
@@ -320,7 +349,7 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
             });
             (a.signer, cmd)
         }
-        Top::Retire(a) => {
+        Submit::Retire(a) => {
             let cmd = Command::Retire(cmd::Retire {
                 bundle: BundleId(a.part.bundle),
                 serials: serials(&a.signer.conn.server, &a.part).await?,
@@ -330,7 +359,7 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
             });
             (a.signer, cmd)
         }
-        Top::Withdraw(a) => {
+        Submit::Withdraw(a) => {
             let cmd = Command::Withdraw(cmd::Withdraw {
                 bundle: BundleId(a.part.bundle),
                 serials: serials(&a.signer.conn.server, &a.part).await?,
@@ -338,7 +367,7 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
             });
             (a.signer, cmd)
         }
-        Top::Exclude(a) => {
+        Submit::Exclude(a) => {
             let cmd = Command::DeclareExclusion(cmd::DeclareExclusion {
                 device: device(&a.device),
                 interval: interval_arg(&a.start, &a.end)?,
@@ -346,7 +375,6 @@ pub async fn run(top: Top) -> anyhow::Result<()> {
             });
             (a.signer, cmd)
         }
-        other => bail!("not a submitting command: {other:?}"),
     };
     let key = client::read_key(&signer.key)?;
     client::submit(&signer.conn.server, &key, command, signer.conn.json).await?;
