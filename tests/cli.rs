@@ -2,7 +2,7 @@
 //! refusals on stdout, ids as printed, role errors, transport mistakes, a data directory in use,
 //! and output piped into a program that stops reading.
 
-use greenledger::ledger::{Clock, Ledger};
+use greenledger::ledger::Ledger;
 use greenledger::rpc::server::Running;
 use greenledger::store::MemStore;
 use greenledger::testkit::*;
@@ -22,15 +22,14 @@ impl Setup {
     async fn new() -> Setup {
         let h = World::new();
         let dir = tempfile::tempdir().unwrap();
-        for (name, k) in [("meter.key", &h.meter), ("generator.key", &h.generator), ("operator.key", &h.operator)] {
-            greenledger::cli::client::write_key(&dir.path().join(name), k).unwrap();
-        }
-        let (store, clock) = (h.store.clone(), h.clock.clone());
-        drop(h);
-        clock.set(unix(2027, 1, 1, 0, 0, 0));
-        let ledger = Arc::new(Ledger::open(store, log_signer(), clock.clone()).unwrap());
-        let clock: Arc<dyn Clock> = clock;
-        let server = greenledger::rpc::server::spawn(ledger.clone(), clock, "127.0.0.1:0").await.unwrap();
+        let server = h
+            .serve_for_cli(
+                unix(2027, 1, 1, 0, 0, 0),
+                dir.path(),
+                &[("meter.key", &h.meter), ("generator.key", &h.generator), ("operator.key", &h.operator)],
+            )
+            .await;
+        let ledger = h.ledger.clone();
         Setup { ledger, server, dir }
     }
 

@@ -4,7 +4,7 @@
 
 use greenledger::cli::import::{import, ReadingsArgs, Report};
 use greenledger::cli::Conn;
-use greenledger::ledger::{Clock, Ledger};
+use greenledger::ledger::Ledger;
 use greenledger::rpc::server::Running;
 use greenledger::store::MemStore;
 use greenledger::testkit::*;
@@ -64,13 +64,8 @@ impl Setup {
     async fn new() -> Setup {
         let h = World::new();
         let dir = tempfile::tempdir().unwrap();
-        greenledger::cli::client::write_key(&dir.path().join("meter.key"), &h.meter).unwrap();
-        let (store, clock) = (h.store.clone(), h.clock.clone());
-        drop(h);
-        clock.set(unix(2028, 1, 1, 0, 0, 0));
-        let ledger = Arc::new(Ledger::open(store, log_signer(), clock.clone()).unwrap());
-        let clock: Arc<dyn Clock> = clock;
-        let server = greenledger::rpc::server::spawn(ledger.clone(), clock, "127.0.0.1:0").await.unwrap();
+        let server = h.serve_for_cli(unix(2028, 1, 1, 0, 0, 0), dir.path(), &[("meter.key", &h.meter)]).await;
+        let ledger = h.ledger.clone();
         Setup { ledger, server, dir }
     }
 

@@ -219,4 +219,19 @@ impl<S: Store> World<S> {
         let clock: Arc<dyn Clock> = self.clock.clone();
         crate::rpc::server::spawn(self.ledger.clone(), clock, "127.0.0.1:0").await.expect("server starts")
     }
+
+    /// What a test of the `greenledger` command line needs: the clock moved to `now`, the key
+    /// files `keys` (file name, key) written into `dir`, and the ledger served.
+    pub async fn serve_for_cli(
+        &self,
+        now: u64,
+        dir: &std::path::Path,
+        keys: &[(&str, &Keypair)],
+    ) -> crate::rpc::server::Running {
+        for (name, key) in keys {
+            crate::cli::client::write_key(&dir.join(name), key).expect("key file written");
+        }
+        self.clock.set(now);
+        self.serve().await
+    }
 }
