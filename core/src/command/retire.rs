@@ -53,32 +53,12 @@ impl Kind for Retire {
                 Some(c) if c.interval == consumption => c,
                 _ => return refuse(Refusal::NoConsumption { account: account.id.short(), interval: consumption }),
             };
-            let total = rec.claimed.checked_add(energy).ok_or(Refusal::Overflow("claimed energy"))?;
-            if total > rec.energy {
-                return refuse(Refusal::ClaimExceedsConsumption {
-                    account: account.id.short(),
-                    interval: consumption,
-                    asked: energy,
-                    total,
-                    consumed: rec.energy,
-                });
-            }
-            rec.claimed = total;
+            rec.claimed = within_consumption(&account.id, consumption, rec.claimed, energy, rec.energy)?;
             d.effects.push(Effect::Consumption(rec));
         } else if !account.metered.is_some_and(|m| m.contains(&consumption)) {
             return refuse(Refusal::NoConsumption { account: account.id.short(), interval: consumption });
         }
-        let total = account.claimed.checked_add(energy).ok_or(Refusal::Overflow("claimed energy"))?;
-        if total > account.consumed {
-            return refuse(Refusal::ClaimExceedsConsumption {
-                account: account.id.short(),
-                interval: consumption,
-                asked: energy,
-                total,
-                consumed: account.consumed,
-            });
-        }
-        account.claimed = total;
+        account.claimed = within_consumption(&account.id, consumption, account.claimed, energy, account.consumed)?;
         let claim_id = ClaimId(r.meta.next_claim);
         r.meta.next_claim += 1;
         let retired = r.split(&bundle, serials, &mut d.effects)?.retired(claim_id).map_err(|state| {
@@ -150,6 +130,29 @@ impl Kind for Retire {
         w.retired = true;
         Ok("retirement")
     }
+}
+
+/// Rule 8 (claims within consumption): `claimed` plus the `energy` asked must stay within the
+/// `consumed` energy it is capped by (one hour's reading, or the account's total); returns the
+/// new claimed total.
+fn within_consumption(
+    account: &AccountId,
+    consumption: Interval,
+    claimed: Wh,
+    energy: Wh,
+    consumed: Wh,
+) -> Result<Wh, Rejection> {
+    let total = claimed.checked_add(energy).ok_or(Refusal::Overflow("claimed energy"))?;
+    if total > consumed {
+        return refuse(Refusal::ClaimExceedsConsumption {
+            account: account.short(),
+            interval: consumption,
+            asked: energy,
+            total,
+            consumed,
+        });
+    }
+    Ok(total)
 }
 
 impl fmt::Display for Retire {
