@@ -113,6 +113,8 @@ pub struct AuditReport {
     pub wh_expired: u128,
     pub wh_withdrawn: u128,
     pub wh_frozen: u128,
+    /// Frozen certificates the regulator cancelled (the other scheme used the output).
+    pub wh_cancelled: u128,
     pub wh_active: u128,
     pub claims: u64,
     /// Refused attempts recorded in the log: always 0, refusals are not logged.
@@ -138,6 +140,7 @@ impl AuditReport {
             format!("expired:   {} (active bundles past expiry now)", mwh(self.wh_expired)),
             format!("withdrawn: {}", mwh(self.wh_withdrawn)),
             format!("frozen:    {}", mwh(self.wh_frozen)),
+            format!("cancelled: {}", mwh(self.wh_cancelled)),
             format!("active:    {}", mwh(self.wh_active)),
             if self.consistent_with == 0 {
                 "no earlier checkpoint to check consistency against".to_string()
@@ -229,6 +232,7 @@ pub fn audit<I: IntoIterator<Item = Option<Vec<u8>>>>(
         wh_expired: 0,
         wh_withdrawn: 0,
         wh_frozen: 0,
+        wh_cancelled: 0,
         wh_active: 0,
         claims: state.claims.len() as u64,
         refusals_logged: 0,
@@ -236,7 +240,7 @@ pub fn audit<I: IntoIterator<Item = Option<Vec<u8>>>>(
         next_state,
     };
     for reading in state.readings.values() {
-        if let Some(i) = &reading.issuance {
+        for i in reading.issuances() {
             r.wh_issued += i.serials.len() as u128 * unit;
         }
     }
@@ -246,6 +250,7 @@ pub fn audit<I: IntoIterator<Item = Option<Vec<u8>>>>(
             BundleState::Retired(_) => r.wh_retired += wh,
             BundleState::Withdrawn => r.wh_withdrawn += wh,
             BundleState::Frozen => r.wh_frozen += wh,
+            BundleState::Cancelled => r.wh_cancelled += wh,
             BundleState::Active if b.is_expired(now) => r.wh_expired += wh,
             BundleState::Active => r.wh_active += wh,
         }

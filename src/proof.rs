@@ -25,6 +25,9 @@ fn history_role(command: &Command, claimed: &SerialRange, is_claim: bool, is_iss
         _ if is_issue => "issuance",
         Command::Transfer(cmd::Transfer { serials, .. }) if serials.contains(claimed) => "transfer",
         Command::SettleTrade(cmd::SettleTrade { .. }) => "trade-move",
+        Command::SettleMonth(cmd::SettleMonth { .. }) => "settlement-move",
+        Command::DeclareExclusion(_) => "exclusion",
+        Command::ResolveFrozen(_) => "unfreeze",
         _ => "split",
     }
 }
@@ -49,7 +52,7 @@ pub fn build_at<S: Store>(ledger: &Ledger<S>, claim: ClaimId, note: &str, size: 
     let bundle = ledger.bundle(c.bundle)?;
     let device = ledger.device(&c.device)?;
     let reading = ledger
-        .readings(&c.device, c.production.start.0, c.production.start.0 + 1)?
+        .readings_on(&c.device, bundle.channel, c.production.start.0, c.production.start.0 + 1)?
         .into_iter()
         .find(|r| r.interval == c.production)
         .ok_or_else(|| invalid(format!("the reading of {} in {} is missing", c.device, c.production)))?;
@@ -64,7 +67,15 @@ pub fn build_at<S: Store>(ledger: &Ledger<S>, claim: ClaimId, note: &str, size: 
         roles.insert(a.entry.0, "direct-supply");
     }
     for a in &reading.trades {
-        roles.insert(a.entry.0, "trade");
+        let settlement = matches!(ledger.entry(a.entry.0)?.signed.body.command, Command::SettleMonth(_));
+        roles.insert(a.entry.0, if settlement { "settlement" } else { "trade" });
+    }
+    // Amendments and device changes before the claim decide the policy, class and owner.
+    for a in meta.amendments.iter().filter(|a| a.entry < c.entry) {
+        roles.insert(a.entry.0, "policy-amendment");
+    }
+    for i in device.changes.iter().filter(|i| **i < c.entry) {
+        roles.insert(i.0, "device-change");
     }
     for i in &bundle.history {
         let entry = ledger.entry(i.0)?;
@@ -72,6 +83,9 @@ pub fn build_at<S: Store>(ledger: &Ledger<S>, claim: ClaimId, note: &str, size: 
         roles.insert(i.0, role);
     }
     roles.insert(issuance.entry.0, "issuance");
+    for k in reading.corrections.iter().filter(|k| k.entry < c.entry) {
+        roles.insert(k.entry.0, "correction");
+    }
     roles.insert(c.entry.0, "retirement");
 
     // Registrations of every account whose role the verifier checks, and of their registrars.
@@ -115,6 +129,8 @@ pub fn build_at<S: Store>(ledger: &Ledger<S>, claim: ClaimId, note: &str, size: 
         });
     }
     let technology = device.technology.name().to_string();
+    let class = bundle.class.name().to_string();
+    let channel = bundle.channel.name().to_string();
     Ok(ClaimProof {
         format: FORMAT.to_string(),
         log_key: ledger.verifier().to_string(),
@@ -135,6 +151,8 @@ pub fn build_at<S: Store>(ledger: &Ledger<S>, claim: ClaimId, note: &str, size: 
             consumption_start: c.consumption.start.to_string(),
             consumption_end: c.consumption.end.to_string(),
             claimant: c.claimant.to_hex(),
+            class: Some(class),
+            channel: Some(channel),
         },
         consistency: None,
     })

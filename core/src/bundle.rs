@@ -73,8 +73,8 @@ pub struct MovedRange {
     pub from: BundleId,
 }
 
-/// Moves `units` certificates of `reading` still held (active, unexpired) by the device owner to
-/// `to`, marking them as traded with the power. Refuses when the generator no longer holds
+/// Moves `units` certificates of `reading` still held (active, unexpired, as issued) by the device
+/// owner to `to`, marking them as traded with the power (`origin`). Refuses when the generator no longer holds
 /// enough: those certificates were sold separately, and selling them again with the power would
 /// count the attribute twice.
 pub fn take_from_generator<V: StateView>(
@@ -84,6 +84,7 @@ pub fn take_from_generator<V: StateView>(
     device: &Device,
     units: u64,
     to: &AccountId,
+    origin: Origin,
     ctx: Context,
 ) -> Result<Moved, Rejection> {
     let mut held = Vec::new();
@@ -117,7 +118,7 @@ pub fn take_from_generator<V: StateView>(
         let k = remaining.min(b.serials.len());
         let range = SerialRange::new(b.serials.start.0, b.serials.start.0 + k);
         let (piece, new_ids) = split_off(meta, &b, range, ctx, &mut moved.effects)?;
-        let piece = piece.traded_to(*to);
+        let piece = piece.traded_to(*to, origin);
         moved.ranges.push(MovedRange { bundle: piece.id, serials: range, from: b.id });
         moved.effects.push(Effect::Bundle(piece));
         reading.bundles.extend(new_ids);

@@ -1,4 +1,6 @@
-//! Pure integer calendar arithmetic (proleptic Gregorian, UTC), used for expiry dates.
+//! Pure integer calendar arithmetic (proleptic Gregorian, UTC or a fixed zone offset), used for
+//! expiry dates, correction windows and monthly issuance. No tz database, no floats: every
+//! machine computes the same dates.
 //! The algorithms are the well-known days-from-civil / civil-from-days conversions.
 
 /// Days since 1970-01-01 of a civil date.
@@ -52,6 +54,38 @@ pub fn add_months(secs: u64, months: u32) -> u64 {
         return 0;
     }
     (days as u64) * 86_400 + hh * 3600 + mm * 60 + ss
+}
+
+/// Shifts a Unix time by a zone offset (seconds east of UTC) to local seconds, or back.
+fn shift(secs: u64, offset_s: i32) -> u64 {
+    (secs as i64).saturating_add(offset_s as i64).max(0) as u64
+}
+
+/// The (year, month) that a Unix time falls in at a fixed zone offset (seconds east of UTC).
+pub fn month_in(secs: u64, offset_s: i32) -> (i64, u32) {
+    let (y, m, ..) = civil(shift(secs, offset_s));
+    (y, m)
+}
+
+/// The month after (year, month).
+pub fn next_month(y: i64, m: u32) -> (i64, u32) {
+    if m >= 12 {
+        (y + 1, 1)
+    } else {
+        (y, m + 1)
+    }
+}
+
+/// The Unix time of the first second of a month at a fixed zone offset.
+pub fn month_start_in(y: i64, m: u32, offset_s: i32) -> u64 {
+    let local = days_from_civil(y, m, 1).max(0) as u64 * 86_400;
+    (local as i64 - offset_s as i64).max(0) as u64
+}
+
+/// [`add_months`] counted in local time at a fixed zone offset.
+pub fn add_months_in(secs: u64, months: u32, offset_s: i32) -> u64 {
+    let local = add_months(shift(secs, offset_s), months);
+    (local as i64).saturating_sub(offset_s as i64).max(0) as u64
 }
 
 /// Parses `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS][Z]` as UTC.
@@ -108,6 +142,18 @@ mod tests {
         assert_eq!(civil(add_months(jan31, 1)), (2024, 2, 29, 12, 0, 0));
         assert_eq!(civil(add_months(jan31, 24)), (2026, 1, 31, 12, 0, 0));
         assert_eq!(civil(add_months(unix(2025, 3, 1, 0, 0, 0), 12)), (2026, 3, 1, 0, 0, 0));
+    }
+
+    #[test]
+    fn months_in_a_zone() {
+        let bj = 8 * 3600;
+        // 2026-10-31T16:00Z is 2026-11-01 00:00 in Beijing.
+        assert_eq!(month_in(unix(2026, 10, 31, 16, 0, 0), bj), (2026, 11));
+        assert_eq!(month_in(unix(2026, 10, 31, 15, 59, 59), bj), (2026, 10));
+        assert_eq!(month_start_in(2026, 11, bj), unix(2026, 10, 31, 16, 0, 0));
+        assert_eq!(month_start_in(2026, 11, 0), unix(2026, 11, 1, 0, 0, 0));
+        assert_eq!(next_month(2026, 12), (2027, 1));
+        assert_eq!(add_months_in(unix(2026, 1, 30, 17, 0, 0), 1, bj), unix(2026, 2, 27, 17, 0, 0));
     }
 
     #[test]

@@ -67,16 +67,50 @@ pub enum Refusal {
     FutureInterval { interval: Interval, now: Timestamp },
     #[error("interval {interval} starts before device {device} was commissioned at {commissioned}")]
     BeforeCommissioning { device: DeviceId, interval: Interval, commissioned: Timestamp },
-    #[error("rule 1 (one reading per interval): reading {interval} of {subject} overlaps readings already posted up to {until}; readings are posted in time order")]
-    ReadingOverlap { subject: String, interval: Interval, until: Timestamp },
+    #[error("rule 1 (one reading per interval): reading {interval} of {subject} overlaps the reading {existing} already posted")]
+    ReadingOverlap { subject: String, interval: Interval, existing: Interval },
     #[error("rule 2 (no issuance beyond physics): {energy} in {interval} exceeds device {device}'s capacity of {capacity_w} W ({max} at most)")]
     ExceedsCapacity { device: DeviceId, interval: Interval, energy: Wh, capacity_w: u64, max: Wh },
     #[error("energy must be more than 0 Wh")]
     ZeroEnergy,
     #[error("amount overflow: {0}")]
     Overflow(&'static str),
-    #[error("device {device} has no generation reading for exactly {interval}")]
-    UnknownReading { device: DeviceId, interval: Interval },
+    #[error("device {device} has no {channel} reading for exactly {interval}")]
+    UnknownReading { device: DeviceId, channel: Channel, interval: Interval },
+    #[error("rule 9 (hourly matching): the policy takes readings of at most {max} s; {interval} is {seconds} s")]
+    ReadingTooLong { interval: Interval, seconds: u64, max: u64 },
+    #[error("rule 9 (hourly matching): reading {interval} is not within one clock hour of {zone}; an hourly policy takes hourly data")]
+    NotHourly { interval: Interval, zone: String },
+    #[error("channel {channel} is not a {what} channel")]
+    WrongChannel { channel: Channel, what: &'static str },
+    #[error("rule 11 (device lifecycle): device {device} was decommissioned at {at}; reading {interval} ends after it")]
+    Decommissioned { device: DeviceId, at: Timestamp, interval: Interval },
+    #[error("rule 11 (device lifecycle): device {device} has a {channel} reading up to {until}, after the decommissioning date {at}")]
+    ReadingsAfterDecommissioning { device: DeviceId, channel: Channel, until: Timestamp, at: Timestamp },
+    #[error("rule 11 (device lifecycle): {0}")]
+    DeviceChange(String),
+    #[error("rule 12 (corrections): the correction of {device} {channel} {interval} after {deadline} needs a regulator's co-signature")]
+    CorrectionNeedsRegulator { device: DeviceId, channel: Channel, interval: Interval, deadline: Timestamp },
+    #[error("rule 12 (corrections): the co-signature {reason}")]
+    BadApproval { reason: String },
+    #[error("rule 12 (corrections): the reading of {device} in {interval} already says {energy}")]
+    NothingToCorrect { device: DeviceId, interval: Interval, energy: Wh },
+    #[error("rule 8 (no double attribute): {device} {interval} has {allocated} allocated to direct supply and trades; a correction to {energy} before issuance must not go below it (correct the settlement first)")]
+    CorrectionBelowAllocated { device: DeviceId, interval: Interval, energy: Wh, allocated: Wh },
+    #[error("rule 12 (corrections): storage charge {interval} of {device} was already netted against its export; correct the export reading instead")]
+    ChargeAlreadyNetted { device: DeviceId, interval: Interval },
+    #[error("rule 13 (issuance): {0}")]
+    Issuance(String),
+    #[error("rule 13 (issuance): the policy has certificates issued by the issuing body month by month; device owners cannot ask for issuance")]
+    OwnerIssuanceOff,
+    #[error("rule 8 (no double attribute): the settlement of {asked} from {device} in {period} finds only {available} of metered output not yet sold")]
+    SettlementExceedsGeneration { device: DeviceId, period: Interval, asked: Wh, available: Wh },
+    #[error("rule 8 (no double attribute): a distributed trade must be metered on both sides; buyer {account} has {metered} of consumption metered in {period}, less than the {asked} sold")]
+    DeliveryNotMetered { account: String, period: Interval, asked: Wh, metered: Wh },
+    #[error("policy amendment: {0}")]
+    BadAmendment(String),
+    #[error("rule 3 (no double scheme): bundle {bundle} is {state}; only frozen certificates can be unfrozen or cancelled")]
+    NotFrozen { bundle: BundleId, state: &'static str },
     #[error(
         "rule 1 (one issuance per reading): device {device} interval {interval} was already issued by entry {entry}"
     )]
@@ -130,6 +164,14 @@ impl Refusal {
         use Refusal::*;
         match self {
             ReadingOverlap { .. } | AlreadyIssued { .. } => Some(1),
+            ReadingTooLong { .. } | NotHourly { .. } => Some(9),
+            Decommissioned { .. } | ReadingsAfterDecommissioning { .. } | DeviceChange(_) => Some(11),
+            CorrectionNeedsRegulator { .. } | BadApproval { .. } | NothingToCorrect { .. } | ChargeAlreadyNetted { .. } => {
+                Some(12)
+            }
+            Issuance(_) | OwnerIssuanceOff => Some(13),
+            NotFrozen { .. } => Some(3),
+            CorrectionBelowAllocated { .. } | SettlementExceedsGeneration { .. } | DeliveryNotMetered { .. } => Some(8),
             ExceedsCapacity { .. } => Some(2),
             Excluded { .. } => Some(3),
             NotOwner { .. } | NotDeviceOwner { .. } => Some(4),
@@ -185,7 +227,20 @@ impl Refusal {
             | ClaimExceedsConsumption { .. }
             | HourlyMismatch { .. }
             | CannotWithdraw { .. }
-            | BeforeCommissioning { .. } => RefusalKind::FailedPrecondition,
+            | BeforeCommissioning { .. }
+            | Decommissioned { .. }
+            | ReadingsAfterDecommissioning { .. }
+            | DeviceChange(_)
+            | CorrectionNeedsRegulator { .. }
+            | NothingToCorrect { .. }
+            | CorrectionBelowAllocated { .. }
+            | ChargeAlreadyNetted { .. }
+            | Issuance(_)
+            | OwnerIssuanceOff
+            | SettlementExceedsGeneration { .. }
+            | DeliveryNotMetered { .. }
+            | NotFrozen { .. } => RefusalKind::FailedPrecondition,
+            BadApproval { .. } => RefusalKind::PermissionDenied,
             BadPolicy(_)
             | BadAccountKey { .. }
             | BadRoles(_)
@@ -199,7 +254,11 @@ impl Refusal {
             | Overflow(_)
             | NotWholeUnits { .. }
             | SamePartyTwice { .. }
-            | SerialsOutsideBundle { .. } => RefusalKind::Invalid,
+            | SerialsOutsideBundle { .. }
+            | ReadingTooLong { .. }
+            | NotHourly { .. }
+            | WrongChannel { .. }
+            | BadAmendment(_) => RefusalKind::Invalid,
             UnknownSigner { .. } => RefusalKind::Unauthenticated,
             MissingRole { .. } | NotOwner { .. } | NotDeviceOwner { .. } | AccountLacksRole { .. } => {
                 RefusalKind::PermissionDenied

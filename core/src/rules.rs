@@ -55,6 +55,16 @@ pub enum Change {
     Device { device: DeviceId },
     /// A generation reading was recorded.
     Generation { device: DeviceId, interval: Interval, energy: Wh },
+    /// A device reading on a channel other than export was recorded.
+    Metered { device: DeviceId, channel: Channel, interval: Interval, energy: Wh },
+    /// A reading was corrected.
+    Corrected { device: DeviceId, channel: Channel, interval: Interval, old: Wh, new: Wh, clawed_back: Wh, deficit: Wh, claims: Vec<ClaimId> },
+    /// The policy was amended from `effective` on.
+    Amended { effective: Timestamp },
+    /// Frozen certificates were unfrozen or cancelled.
+    Resolved { bundle: BundleId, serials: SerialRange, cancelled: bool },
+    /// A settlement over a period was recorded.
+    Settled { device: DeviceId, period: Interval, buyer: AccountId, energy: Wh, origin: Origin, price: Price },
     /// A consumption reading was recorded.
     Consumption { account: AccountId, interval: Interval, energy: Wh },
     /// Energy of a reading was allocated to a consumer before issuance (direct supply or trade).
@@ -86,10 +96,11 @@ pub fn decide<V: StateView>(view: &V, cmd: &Authenticated, ctx: Context) -> Outc
     let Some(meta) = view.meta()? else {
         return match &body.command {
             Command::Genesis(genesis) => genesis.found(cmd, ctx),
+            Command::GenesisV1(genesis) => genesis.found(cmd, ctx),
             _ => refuse(Refusal::NoGenesis),
         };
     };
-    if let Command::Genesis(_) = body.command {
+    if let Command::Genesis(_) | Command::GenesisV1(_) = body.command {
         return refuse(Refusal::GenesisTwice);
     }
     if let Some(used) = view.nonce(&body.signer, body.nonce)? {
@@ -102,7 +113,8 @@ pub fn decide<V: StateView>(view: &V, cmd: &Authenticated, ctx: Context) -> Outc
     let Some(signer) = view.account(&body.signer)? else {
         return refuse(Refusal::UnknownSigner { signer: body.signer.short() });
     };
-    let mut rules = Rules { view, meta, signer, ctx, command: body.command.kind() };
+    let policy = meta.policy_at(ctx.now).clone();
+    let mut rules = Rules { view, meta, policy, signer, ctx, command: body.command.kind() };
     if let Some(role) = body.command.role() {
         rules.require_role(role)?;
     }
@@ -141,6 +153,8 @@ pub fn check_text(field: &'static str, value: &str, may_be_empty: bool) -> Resul
 pub struct Rules<'a, V> {
     pub(crate) view: &'a V,
     pub(crate) meta: Meta,
+    /// The policy in force at the entry's time ([`Meta::policy_at`]).
+    pub(crate) policy: Policy,
     pub(crate) signer: Account,
     pub(crate) ctx: Context,
     pub(crate) command: &'static str,
@@ -148,7 +162,7 @@ pub struct Rules<'a, V> {
 
 impl<V: StateView> Rules<'_, V> {
     pub(crate) fn policy(&self) -> &Policy {
-        &self.meta.policy
+        &self.policy
     }
 
     pub(crate) fn require_role(&self, role: Role) -> Result<(), Rejection> {
@@ -202,11 +216,55 @@ impl<V: StateView> Rules<'_, V> {
         Ok(())
     }
 
-    /// The generation reading of `device` for exactly `interval`.
+    /// A meter reading's interval: past, of sensible length, and under an hourly policy at
+    /// most one hour long and aligned to the hour in the policy's zone.
+    pub(crate) fn check_reading_interval(&self, interval: Interval) -> Result<(), Rejection> {
+        self.check_past_interval(interval)?;
+        let p = self.policy();
+        if let Some(max) = p.max_reading_s {
+            if interval.seconds() > max {
+                return refuse(Refusal::ReadingTooLong { interval, seconds: interval.seconds(), max });
+            }
+        }
+        if p.hourly_matching {
+            let local = |t: Timestamp| (t.0 as i64 + p.zone.offset_s as i64).rem_euclid(3600);
+            if interval.seconds() > 3600 || local(interval.start) != 0 && local(interval.end) != 0 {
+                return refuse(Refusal::NotHourly { interval, zone: p.zone.name.clone() });
+            }
+            let hour_start = interval.start.0 - local(interval.start) as u64;
+            if interval.end.0 > hour_start + 3600 {
+                return refuse(Refusal::NotHourly { interval, zone: p.zone.name.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    /// Rule 1 (one reading per interval): no reading of the device and channel overlaps
+    /// `interval`. One ordered-key lookup: readings of a channel never overlap, so only the one
+    /// with the latest start before `interval.end` can.
+    pub(crate) fn no_overlap(&self, device: &DeviceId, channel: Channel, interval: Interval) -> Result<(), Rejection> {
+        if let Some(prev) = self.view.reading_before(device, channel, interval.end)? {
+            if prev.interval.overlaps(&interval) {
+                return refuse(Refusal::ReadingOverlap {
+                    subject: format!("device {device} channel {channel}"),
+                    interval,
+                    existing: prev.interval,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The export reading of `device` for exactly `interval`.
     pub(crate) fn reading(&self, device: &DeviceId, interval: Interval) -> Result<Reading, Rejection> {
-        match self.view.reading(device, interval.start)? {
+        self.reading_on(device, Channel::Export, interval)
+    }
+
+    /// The reading of `device` on `channel` for exactly `interval`.
+    pub(crate) fn reading_on(&self, device: &DeviceId, channel: Channel, interval: Interval) -> Result<Reading, Rejection> {
+        match self.view.reading(device, channel, interval.start)? {
             Some(r) if r.interval == interval => Ok(r),
-            _ => refuse(Refusal::UnknownReading { device: device.clone(), interval }),
+            _ => refuse(Refusal::UnknownReading { device: device.clone(), channel, interval }),
         }
     }
 
@@ -231,11 +289,16 @@ impl<V: StateView> Rules<'_, V> {
     ) -> Result<Bundle, Rejection> {
         let (piece, new_ids) = split_off(&mut self.meta, bundle, serials, self.ctx, effects)?;
         if !new_ids.is_empty() {
-            let mut reading = self.reading(&bundle.device, bundle.production)?;
+            let mut reading = self.bundle_reading(bundle)?;
             reading.bundles.extend(new_ids);
             effects.push(Effect::Reading(reading));
         }
         Ok(piece)
+    }
+
+    /// The reading whose certificates `bundle` holds.
+    pub(crate) fn bundle_reading(&self, bundle: &Bundle) -> Result<Reading, Rejection> {
+        self.reading_on(&bundle.device, bundle.channel, bundle.production)
     }
 
     /// Checks shared by transfer and retirement: ownership, range, state, expiry.

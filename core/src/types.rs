@@ -287,3 +287,59 @@ impl fmt::Display for Technology {
         f.write_str(self.name())
     }
 }
+
+/// What a meter reading measures. A device's readings must not overlap within one channel;
+/// different channels of the same device may cover the same time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize)]
+pub enum Channel {
+    /// Energy the plant exported to the grid (上网电量), net of what its storage took from the
+    /// grid (see [`Channel::StorageCharge`]). Deliveries over a dedicated line (绿电直连) are
+    /// part of it and are recorded as direct-supply allocations of the export reading.
+    Export,
+    /// Energy used behind the meter by the plant's owner or registered user (自发自用).
+    SelfUse,
+    /// Energy the plant's storage took from the grid; netted against the export of the same
+    /// interval. Never gets certificates.
+    StorageCharge,
+    /// Energy delivered from storage; its class is the policy's storage class (GEC: none).
+    StorageDischarge,
+    /// Energy an account took from the grid: its consumption.
+    GridImport,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 5] =
+        [Channel::Export, Channel::SelfUse, Channel::StorageCharge, Channel::StorageDischarge, Channel::GridImport];
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Export => "export",
+            Channel::SelfUse => "self-use",
+            Channel::StorageCharge => "storage-charge",
+            Channel::StorageDischarge => "storage-discharge",
+            Channel::GridImport => "grid-import",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.name() == s.trim())
+    }
+    /// The byte that stands for the channel in store keys.
+    pub fn code(self) -> u8 {
+        match self {
+            Channel::Export => 0,
+            Channel::SelfUse => 1,
+            Channel::StorageCharge => 2,
+            Channel::StorageDischarge => 3,
+            Channel::GridImport => 4,
+        }
+    }
+    /// Channels a generation device reports on.
+    pub fn is_device_channel(self) -> bool {
+        self != Channel::GridImport
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -105,7 +105,7 @@ pub fn create(args: &InitArgs) -> anyhow::Result<(Ledger<SledStore>, Keypair)> {
     std::fs::create_dir_all(&args.data)?;
     let mut policy = Policy::new(args.name.clone());
     policy.unit_wh = args.unit_wh;
-    policy.validity_months = args.validity_months;
+    policy.expiry = greenledger_core::policy::Expiry::AfterEnd { months: args.validity_months };
     policy.max_transfers = args.max_transfers;
     policy.hourly_matching = args.hourly_matching;
     if !policy.name_is_valid() {

@@ -324,6 +324,7 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
                     "expired_wh": wh(report.wh_expired),
                     "withdrawn_wh": wh(report.wh_withdrawn),
                     "frozen_wh": wh(report.wh_frozen),
+                    "cancelled_wh": wh(report.wh_cancelled),
                     "active_wh": wh(report.wh_active),
                     "claims": report.claims,
                     "consistent_with_checkpoints": report.consistent_with,

@@ -268,6 +268,7 @@ pub fn subcommand(c: &Command) -> &'static str {
         Command::Retire(_) => "retire",
         Command::Withdraw(_) => "withdraw",
         Command::DeclareExclusion(_) => "exclude",
+        _ => todo!("new kinds"),
     }
 }
 
@@ -294,7 +295,8 @@ pub async fn run(top: Submit) -> anyhow::Result<()> {
                 })?,
                 capacity_w: a.capacity_w,
                 region: a.region,
-                commissioned: Timestamp(super::time::parse_date(&a.commissioned)?),
+            commissioned: Timestamp(super::time::parse_date(&a.commissioned)?),
+            attributes: Default::default(),
             });
             (a.signer, cmd)
         }

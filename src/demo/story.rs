@@ -71,6 +71,7 @@ pub(super) async fn participants(d: &mut Signing, a: &Actors) -> anyhow::Result<
         capacity_w: 50_000_000,
         region: "inner_mongolia".into(),
         commissioned: Timestamp(greenledger_core::calendar::unix(2021, 6, 30, 0, 0, 0)),
+        attributes: Default::default(),
     }));
     setup.push(Command::RegisterDevice(cmd::RegisterDevice {
         device: DeviceId("JS-SOLAR-01".into()),
@@ -79,6 +80,7 @@ pub(super) async fn participants(d: &mut Signing, a: &Actors) -> anyhow::Result<
         capacity_w: 8_000_000,
         region: "jiangsu".into(),
         commissioned: Timestamp(greenledger_core::calendar::unix(2023, 3, 1, 0, 0, 0)),
+        attributes: Default::default(),
     }));
     let signed: Vec<_> = setup.into_iter().map(|c| d.sign(&a.operator.clone(), c)).collect();
     submit_all(&mut d.client, &signed).await.context("demo set-up")?;

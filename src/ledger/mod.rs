@@ -159,6 +159,11 @@ enum Mode {
 pub const OPEN_CHECKED_LEAVES: u64 = 64;
 const VERIFY_PAGE: u64 = 1000;
 
+/// The format of the state records this build writes. 2: readings per channel, carry parts,
+/// corrections, certificate classes, policy amendments. A store of another format has its state
+/// rebuilt from the log on open: the state is a function of the log, so nothing is lost.
+pub const STATE_FORMAT: u32 = 2;
+
 /// What [`Ledger::verify_full`] checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -297,13 +302,18 @@ impl<S: Store> Ledger<S> {
         if store.get(keys::HEAD)?.is_some() {
             return Err(LedgerError::AlreadyExists);
         }
-        let Command::Genesis(cmd::Genesis { policy, .. }) = &genesis.body.command else {
-            return Err(LedgerError::NotGenesis { kind: genesis.body.command.kind() });
+        let policy = match &genesis.body.command {
+            Command::Genesis(cmd::Genesis { policy, .. }) => policy.clone(),
+            Command::GenesisV1(cmd::GenesisV1 { policy, .. }) => policy.clone().into(),
+            other => return Err(LedgerError::NotGenesis { kind: other.kind() }),
         };
         if signer.name() != policy.name {
             return Err(LedgerError::KeyNameMismatch { key: signer.name().to_string(), ledger: policy.name.clone() });
         }
         let head = Head { name: policy.name.clone(), size: 0, root: merkle::empty_root(), time: 0 };
+        let mut format = crate::store::Batch::default();
+        format.put(keys::STATE_FORMAT.to_vec(), STATE_FORMAT.to_be_bytes().to_vec());
+        store.commit(format)?;
         let ledger = Ledger::with_head(store, signer, clock, head, String::new());
         match ledger.submit_batch(vec![genesis])?.pop().expect("one outcome per command") {
             Ok(_) => Ok(ledger),
@@ -345,6 +355,7 @@ impl<S: Store> Ledger<S> {
         }
         check_recent_leaves(&*store, &head, OPEN_CHECKED_LEAVES)?;
         check_head_mark(&*store, &head)?;
+        Self::migrate_state(&store, &head)?;
         Ok(Ledger::with_head(store, signer, clock, head, note))
     }
 
@@ -356,56 +367,42 @@ impl<S: Store> Ledger<S> {
     pub fn verify_full(&self) -> Result<VerifyReport, LedgerError> {
         let head = self.committed().head;
         let store = &*self.store;
-        let replica = crate::store::MemStore::new();
-        let mut tree = merkle::MemTree::new();
-        let mut last_time = 0u64;
-        let mut at = 0u64;
-        while at < head.size {
-            let end = head.size.min(at.saturating_add(VERIFY_PAGE));
-            let rows = store.scan(&keys::leaf(at), &keys::leaf(end), usize::MAX)?;
-            if rows.len() as u64 != end - at {
-                return Err(LedgerError::Corrupt(Damage::MissingEntries { start: at, end, stored: rows.len() }));
-            }
-            for (index, (key, leaf)) in (at..end).zip(rows) {
-                if keys::leaf_index(&key) != Some(index) {
-                    return Err(LedgerError::Corrupt(Damage::MissingEntry { index }));
-                }
-                let stored = StoredNodes(store).node(NodeId::leaf(index))?;
-                if merkle::leaf_hash(&leaf) != stored {
-                    return Err(LedgerError::Corrupt(Damage::LeafHash { index }));
-                }
-                tree.push(&leaf);
-                let entry = codec::decode_leaf(&leaf)
-                    .map_err(|e| LedgerError::Corrupt(Damage::Entry { index, reason: e.to_string() }))?;
-                if entry.time.0 < last_time {
-                    return Err(LedgerError::Corrupt(Damage::Entry { index, reason: "time goes back".into() }));
-                }
-                last_time = entry.time.0;
-                let auth = crypto::verify(&head.name, entry.signed)
-                    .map_err(|e| LedgerError::Corrupt(Damage::Entry { index, reason: e.to_string() }))?;
-                let ctx = Context { index: LeafIndex(index), now: entry.time };
-                let none = Pending::default();
-                let decision = decide(&StoreView::new(&replica, &none), &auth, ctx).map_err(|r| {
-                    LedgerError::Corrupt(Damage::Entry { index, reason: format!("the rules refuse it on replay: {r}") })
-                })?;
-                let mut pending = Pending::default();
-                apply(&mut PendingWriter { store: &replica, pending: &mut pending }, decision.effects)
-                    .map_err(|f| LedgerError::Corrupt(Damage::Entry { index, reason: f.0 }))?;
-                replica.commit(pending.into_batch())?;
-            }
-            at = end;
-        }
-        if tree.root() != head.root {
-            return Err(LedgerError::Corrupt(Damage::LeavesRoot { computed: tree.root(), head: head.root }));
-        }
-        if head.size > 0 && last_time != head.time {
-            return Err(LedgerError::Corrupt(Damage::LastTime { entry: last_time, head: head.time }));
-        }
+        let replica = replay_log(store, &head)?;
         let mut records = 0;
         for (start, end) in [(b"I".as_slice(), b"J".as_slice()), (b"S".as_slice(), b"T".as_slice())] {
             records += compare_ranges(store, &replica, start, end)?;
         }
         Ok(VerifyReport { entries: head.size, records })
+    }
+
+    /// Rebuilds the state records from the log when the store holds another state format: one
+    /// atomic batch deletes every `S` and `I` record, writes the replayed ones and the format.
+    /// The log, tree and checkpoint are not touched. Returns whether it rebuilt.
+    fn migrate_state(store: &S, head: &Head) -> Result<bool, LedgerError> {
+        let format = store.get(keys::STATE_FORMAT)?.and_then(|v| v.try_into().ok()).map(u32::from_be_bytes);
+        if format == Some(STATE_FORMAT) {
+            return Ok(false);
+        }
+        if format.is_some_and(|f| f > STATE_FORMAT) {
+            return Err(LedgerError::Corrupt(Damage::Head(format!(
+                "the state is of format {}, newer than this build's {STATE_FORMAT}",
+                format.unwrap_or_default()
+            ))));
+        }
+        let replica = replay_log(store, head)?;
+        let mut batch = crate::store::Batch::default();
+        for (start, end) in [(b"I".as_slice(), b"J".as_slice()), (b"S".as_slice(), b"T".as_slice())] {
+            for (k, _) in store.scan(start, end, usize::MAX)? {
+                batch.delete(k);
+            }
+            for (k, v) in replica.scan(start, end, usize::MAX)? {
+                batch.put(k, v);
+            }
+        }
+        batch.put(keys::STATE_FORMAT.to_vec(), STATE_FORMAT.to_be_bytes().to_vec());
+        store.commit(batch)?;
+        tracing::info!(entries = head.size, from = format.unwrap_or(1), to = STATE_FORMAT, "state rebuilt from the log");
+        Ok(true)
     }
 
     fn with_head(store: Arc<S>, signer: NoteSigner, clock: Arc<dyn Clock>, head: Head, checkpoint: String) -> Self {
@@ -634,4 +631,56 @@ impl<S: Store> Ledger<S> {
         self.store.commit(batch)?;
         Ok(())
     }
+}
+
+/// Replays every entry of the log up to `head` with the rules into an in-memory store, checking
+/// each leaf against its stored hash, the tree root and the last time. The store's own state
+/// records are not read.
+fn replay_log<S: Store + ?Sized>(store: &S, head: &Head) -> Result<crate::store::MemStore, LedgerError> {
+    let replica = crate::store::MemStore::new();
+    let mut tree = merkle::MemTree::new();
+    let mut last_time = 0u64;
+    let mut at = 0u64;
+    while at < head.size {
+        let end = head.size.min(at.saturating_add(VERIFY_PAGE));
+        let rows = store.scan(&keys::leaf(at), &keys::leaf(end), usize::MAX)?;
+        if rows.len() as u64 != end - at {
+            return Err(LedgerError::Corrupt(Damage::MissingEntries { start: at, end, stored: rows.len() }));
+        }
+        for (index, (key, leaf)) in (at..end).zip(rows) {
+            if keys::leaf_index(&key) != Some(index) {
+                return Err(LedgerError::Corrupt(Damage::MissingEntry { index }));
+            }
+            let stored = StoredNodes(store).node(NodeId::leaf(index))?;
+            if merkle::leaf_hash(&leaf) != stored {
+                return Err(LedgerError::Corrupt(Damage::LeafHash { index }));
+            }
+            tree.push(&leaf);
+            let entry = codec::decode_leaf(&leaf)
+                .map_err(|e| LedgerError::Corrupt(Damage::Entry { index, reason: e.to_string() }))?;
+            if entry.time.0 < last_time {
+                return Err(LedgerError::Corrupt(Damage::Entry { index, reason: "time goes back".into() }));
+            }
+            last_time = entry.time.0;
+            let auth = crypto::verify(&head.name, entry.signed)
+                .map_err(|e| LedgerError::Corrupt(Damage::Entry { index, reason: e.to_string() }))?;
+            let ctx = Context { index: LeafIndex(index), now: entry.time };
+            let none = Pending::default();
+            let decision = decide(&StoreView::new(&replica, &none), &auth, ctx).map_err(|r| {
+                LedgerError::Corrupt(Damage::Entry { index, reason: format!("the rules refuse it on replay: {r}") })
+            })?;
+            let mut pending = Pending::default();
+            apply(&mut PendingWriter { store: &replica, pending: &mut pending }, decision.effects)
+                .map_err(|f| LedgerError::Corrupt(Damage::Entry { index, reason: f.0 }))?;
+            replica.commit(pending.into_batch())?;
+        }
+        at = end;
+    }
+    if tree.root() != head.root {
+        return Err(LedgerError::Corrupt(Damage::LeavesRoot { computed: tree.root(), head: head.root }));
+    }
+    if head.size > 0 && last_time != head.time {
+        return Err(LedgerError::Corrupt(Damage::LastTime { entry: last_time, head: head.time }));
+    }
+    Ok(replica)
 }

@@ -106,7 +106,17 @@ impl<S: Store> Ledger<S> {
 
     /// Generation readings of a device with start in `[from, to)`, in time order.
     pub fn readings(&self, device: &DeviceId, from: u64, to: u64) -> Result<Vec<Reading>, QueryError> {
-        let (a, b) = keys::u64_range(keys::readings_prefix(device), from, to);
+        let mut all = Vec::new();
+        for channel in Channel::ALL.into_iter().filter(|c| c.is_device_channel()) {
+            all.extend(self.readings_on(device, channel, from, to)?);
+        }
+        all.sort_by_key(|r| (r.interval.start, r.channel));
+        Ok(all)
+    }
+
+    /// Readings of a device on one channel with start in `[from, to)`, in time order.
+    pub fn readings_on(&self, device: &DeviceId, channel: Channel, from: u64, to: u64) -> Result<Vec<Reading>, QueryError> {
+        let (a, b) = keys::u64_range(keys::readings_prefix(device, channel), from, to);
         self.decode_range(&a, &b)
     }
 

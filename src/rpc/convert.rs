@@ -84,10 +84,11 @@ pub fn command(c: &pb::Command) -> Result<Command, BadField> {
                 policy: Policy {
                     name: p.name.clone(),
                     unit_wh: p.unit_wh,
-                    validity_months: p.validity_months,
+                    expiry: greenledger_core::policy::Expiry::AfterEnd { months: p.validity_months },
                     max_transfers: (p.max_transfers != 0).then_some(p.max_transfers),
                     hourly_matching: p.hourly_matching,
                     clock_skew_s: p.clock_skew_s,
+                    ..Policy::new(p.name.clone())
                 },
                 operator_name: g.operator_name.clone(),
             })
@@ -110,6 +111,7 @@ pub fn command(c: &pb::Command) -> Result<Command, BadField> {
             capacity_w: r.capacity_w,
             region: r.region.clone(),
             commissioned: Timestamp(r.commissioned),
+            attributes: Default::default(),
         }),
         Kind::PostGeneration(r) => Command::PostGeneration(cmd::PostGeneration {
             device: device("post_generation.device", &r.device)?,
@@ -190,7 +192,10 @@ pub fn command_to_pb(c: &Command) -> pb::Command {
             policy: Some(pb::Policy {
                 name: policy.name,
                 unit_wh: policy.unit_wh,
-                validity_months: policy.validity_months,
+                validity_months: match policy.expiry {
+                    greenledger_core::policy::Expiry::AfterEnd { months } => months,
+                    _ => 0,
+                },
                 max_transfers: policy.max_transfers.unwrap_or(0),
                 hourly_matching: policy.hourly_matching,
                 clock_skew_s: policy.clock_skew_s,
@@ -211,6 +216,7 @@ pub fn command_to_pb(c: &Command) -> pb::Command {
             capacity_w,
             region,
             commissioned,
+            ..
         }) => Kind::RegisterDevice(pb::RegisterDevice {
             device: device.0,
             owner: owner.0.to_vec(),
@@ -266,6 +272,7 @@ pub fn command_to_pb(c: &Command) -> pb::Command {
         Command::DeclareExclusion(cmd::DeclareExclusion { device, interval, scheme }) => {
             Kind::DeclareExclusion(pb::DeclareExclusion { device: device.0, interval: iv(interval), scheme })
         }
+        _ => todo!("new kinds"),
     };
     pb::Command { kind: Some(kind) }
 }

@@ -10,12 +10,17 @@
 //! | `W` | witness key name | the latest cosignature line of that witness |
 //! | `S` | table letter, record key | state record |
 //! | `I` | index letter, owner, id | empty: secondary indexes for queries |
+//! | `V` | | the state format version |
 
 use greenledger_core::log::merkle::NodeId;
 use greenledger_core::types::*;
 
 pub const HEAD: &[u8] = b"H";
 pub const CHECKPOINT: &[u8] = b"C";
+/// The format of the state records (`S` and `I` keys), as a big-endian u32. A ledger whose
+/// state is of another format (or has none recorded: the first format) has its state rebuilt
+/// from the log when it is opened ([`crate::ledger::Ledger::open`]).
+pub const STATE_FORMAT: &[u8] = b"V";
 
 pub fn leaf(index: u64) -> Vec<u8> {
     let mut k = vec![b'L'];
@@ -72,8 +77,8 @@ pub fn device(id: &DeviceId) -> Vec<u8> {
 pub fn devices_range() -> (Vec<u8>, Vec<u8>) {
     (state(b'd', &[]), state(b'e', &[]))
 }
-pub fn reading(device: &DeviceId, start: Timestamp) -> Vec<u8> {
-    state(b'r', &[&device_part(device), &start.0.to_be_bytes()])
+pub fn reading(device: &DeviceId, channel: Channel, start: Timestamp) -> Vec<u8> {
+    state(b'r', &[&device_part(device), &[channel.code()], &start.0.to_be_bytes()])
 }
 pub fn consumption(account: &AccountId, start: Timestamp) -> Vec<u8> {
     state(b'c', &[&account.0, &start.0.to_be_bytes()])
@@ -129,8 +134,8 @@ pub fn claimant_prefix(account: &AccountId) -> Vec<u8> {
     k.extend_from_slice(&account.0);
     k
 }
-pub fn readings_prefix(device: &DeviceId) -> Vec<u8> {
-    state(b'r', &[&device_part(device)])
+pub fn readings_prefix(device: &DeviceId, channel: Channel) -> Vec<u8> {
+    state(b'r', &[&device_part(device), &[channel.code()]])
 }
 pub fn consumption_prefix(account: &AccountId) -> Vec<u8> {
     state(b'c', &[&account.0])

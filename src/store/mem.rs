@@ -39,6 +39,13 @@ impl Store for MemStore {
         let map = self.map.read().expect("lock");
         Ok(map.range(start.to_vec()..end.to_vec()).take(limit).map(|(k, v)| (k.clone(), v.clone())).collect())
     }
+    fn last_before(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+        if start >= end {
+            return Ok(None);
+        }
+        let map = self.map.read().expect("lock");
+        Ok(map.range(start.to_vec()..end.to_vec()).next_back().map(|(k, v)| (k.clone(), v.clone())))
+    }
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         if self.fail_commits.load(Ordering::SeqCst) {
             return Err(StoreError::Io("simulated disk failure".into()));

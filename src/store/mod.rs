@@ -57,6 +57,9 @@ pub trait Store: Send + Sync + 'static {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Keys in `[start, end)` in order, at most `limit` of them.
     fn scan(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Rows, StoreError>;
+    /// The last key in `[start, end)` and its value: an ordered lookup, used as the interval
+    /// index of readings (the reading with the latest start before a time).
+    fn last_before(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError>;
     /// Applies every write of the batch atomically and returns once it is durable.
     fn commit(&self, batch: Batch) -> Result<(), StoreError>;
     /// Bytes the store occupies on disk (0 for memory).
@@ -78,6 +81,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn scan(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Rows, StoreError> {
         (**self).scan(start, end, limit)
+    }
+    fn last_before(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+        (**self).last_before(start, end)
     }
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         (**self).commit(batch)

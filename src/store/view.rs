@@ -57,6 +57,21 @@ impl<'a, S: Store + ?Sized> StoreView<'a, S> {
         }
     }
 
+    /// The record with the last key in `[start, end)`, pending writes included. (State records
+    /// of this kind are never deleted, so a pending write can only add or replace one.)
+    fn last<T: Decode<()>>(&self, start: &[u8], end: &[u8]) -> Read<T> {
+        let stored = self.store.last_before(start, end)?;
+        let pending = self.pending.writes.range(start.to_vec()..end.to_vec()).rev().find_map(|(k, v)| v.as_ref().map(|v| (k.clone(), v.clone())));
+        let best = match (stored, pending) {
+            (Some(s), Some(p)) => Some(if p.0 >= s.0 { p } else { s }),
+            (s, p) => s.or(p),
+        };
+        match best {
+            None => Ok(None),
+            Some((k, v)) => codec::decode(&v).map(Some).map_err(|e| StoreFault(format!("record {}: {e}", hex::encode(k)))),
+        }
+    }
+
     /// Records with keys in `[start, end)`, pending writes included.
     fn range<T: Decode<()>>(&self, start: &[u8], end: &[u8]) -> Result<Vec<T>, StoreFault> {
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> =
@@ -82,16 +97,32 @@ impl<S: Store + ?Sized> StateView for StoreView<'_, S> {
     fn device(&self, id: &DeviceId) -> Read<Device> {
         self.get(&keys::device(id))
     }
-    fn reading(&self, device: &DeviceId, start: Timestamp) -> Read<Reading> {
-        self.get(&keys::reading(device, start))
+    fn reading(&self, device: &DeviceId, channel: Channel, start: Timestamp) -> Read<Reading> {
+        self.get(&keys::reading(device, channel, start))
     }
-    fn readings_overlapping(&self, device: &DeviceId, interval: Interval) -> Result<Vec<Reading>, StoreFault> {
-        let start = keys::reading(device, Timestamp(0));
-        let end = keys::reading(device, interval.end);
+    fn reading_before(&self, device: &DeviceId, channel: Channel, before: Timestamp) -> Read<Reading> {
+        self.last(&keys::reading(device, channel, Timestamp(0)), &keys::reading(device, channel, before))
+    }
+    fn readings_overlapping(
+        &self,
+        device: &DeviceId,
+        channel: Channel,
+        interval: Interval,
+    ) -> Result<Vec<Reading>, StoreFault> {
+        // From the one reading that can start before `interval` and reach into it, then forward.
+        let from = match self.reading_before(device, channel, Timestamp(interval.start.0.saturating_add(1)))? {
+            Some(r) => r.interval.start,
+            None => interval.start,
+        };
+        let start = keys::reading(device, channel, from);
+        let end = keys::reading(device, channel, interval.end);
         Ok(self.range::<Reading>(&start, &end)?.into_iter().filter(|r| r.interval.overlaps(&interval)).collect())
     }
     fn consumption(&self, account: &AccountId, start: Timestamp) -> Read<Consumption> {
         self.get(&keys::consumption(account, start))
+    }
+    fn consumption_before(&self, account: &AccountId, before: Timestamp) -> Read<Consumption> {
+        self.last(&keys::consumption(account, Timestamp(0)), &keys::consumption(account, before))
     }
     fn bundle(&self, id: BundleId) -> Read<Bundle> {
         self.get(&keys::bundle(id))
@@ -116,7 +147,7 @@ impl<S: Store + ?Sized> StateWrite for PendingWriter<'_, S> {
             Effect::Meta(m) => self.pending.put_record(keys::meta(), &m),
             Effect::Account(a) => self.pending.put_record(keys::account(&a.id), &a),
             Effect::Device(d) => self.pending.put_record(keys::device(&d.id), &d),
-            Effect::Reading(r) => self.pending.put_record(keys::reading(&r.device, r.interval.start), &r),
+            Effect::Reading(r) => self.pending.put_record(keys::reading(&r.device, r.channel, r.interval.start), &r),
             Effect::Consumption(c) => self.pending.put_record(keys::consumption(&c.account, c.interval.start), &c),
             Effect::Bundle(b) => {
                 let old: Option<Bundle> = StoreView::new(self.store, self.pending).bundle(b.id)?;

@@ -54,6 +54,7 @@ pub fn register_device(device: DeviceId, owner: AccountId, capacity_w: u64) -> C
         capacity_w,
         region: "inner_mongolia".into(),
         commissioned: Timestamp(unix(2020, 1, 1, 0, 0, 0)),
+        attributes: Default::default(),
     })
 }
 

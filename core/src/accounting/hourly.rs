@@ -90,8 +90,10 @@ pub enum Source {
 impl Source {
     pub fn of(origin: Origin) -> Source {
         match origin {
-            Origin::DirectSupply => Source::DirectSupply,
-            Origin::Trade => Source::Trade,
+            // Self-consumed output is delivered physically, as a direct line is; a
+            // distributed trade in a park is a trade with the power.
+            Origin::DirectSupply | Origin::SelfUse => Source::DirectSupply,
+            Origin::Trade | Origin::Distributed => Source::Trade,
             Origin::Issued => Source::Certificates,
         }
     }

@@ -47,7 +47,7 @@ pub(super) fn allocate<V: StateView>(
         }
         // Certificates exist: they move from the generator to the buyer with the power.
         let units = energy.0 / unit;
-        let moved = take_from_generator(r.view, &mut r.meta, &mut reading, &device, units, to, r.ctx)?;
+        let moved = take_from_generator(r.view, &mut r.meta, &mut reading, &device, units, to, origin, r.ctx)?;
         d.effects.extend(moved.effects);
         d.effects.push(Effect::Meta(r.meta.clone()));
         d.say(format!(
@@ -70,7 +70,7 @@ pub(super) fn allocate<V: StateView>(
                 generated: reading.energy,
             });
         }
-        let alloc = Allocation { to: *to, energy, entry: r.ctx.index };
+        let alloc = Allocation { to: *to, energy, entry: r.ctx.index, origin, price: None };
         if trade {
             reading.trades.push(alloc);
         } else {

@@ -3,7 +3,7 @@
 
 use super::Kind;
 use crate::crypto::Authenticated;
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicyV1};
 use crate::proof::walk::{Step, Walk};
 use crate::proof::ProofFailure;
 use crate::refusal::{Refusal, Rejection};
@@ -24,55 +24,75 @@ pub struct Genesis {
 impl Genesis {
     /// Founds the ledger: the rules of a genesis entry on an empty state.
     pub(crate) fn found(&self, cmd: &Authenticated, ctx: Context) -> Outcome {
-        let Genesis { policy, operator_name } = self;
-        if !policy.name_is_valid() {
-            return refuse(Refusal::BadPolicy(format!(
-                "ledger name {:?} must be 1 to 128 printable ASCII characters without spaces or '+'",
-                policy.name
-            )));
-        }
-        if policy.unit_wh == 0 {
-            return refuse(Refusal::BadPolicy("certificate unit must be at least 1 Wh".into()));
-        }
-        if policy.validity_months == 0 {
-            return refuse(Refusal::BadPolicy("validity must be at least 1 month".into()));
-        }
-        check_text("operator name", operator_name, false)?;
-        let operator = cmd.body().signer;
-        let mut d = Decision::default();
-        d.effects.push(Effect::Meta(Meta {
-            policy: policy.clone(),
-            operator,
-            next_serial: 1,
-            next_bundle: 1,
-            next_claim: 1,
-        }));
-        d.effects.push(Effect::Account(Account {
-            id: operator,
-            name: operator_name.to_string(),
-            roles: Roles::of(&[Role::Operator]),
-            registered: ctx.index,
-            consumed: Wh::ZERO,
-            claimed: Wh::ZERO,
-            metered: None,
-        }));
-        d.effects.push(Effect::Nonce {
-            signer: operator,
-            nonce: cmd.body().nonce,
-            record: NonceRecord { entry: ctx.index, command_hash: cmd.hash() },
-        });
-        d.say(format!(
-            "genesis of ledger {} ({} Wh per certificate, valid {} months, transfers {}, hourly matching {})",
-            policy.name,
-            policy.unit_wh,
-            policy.validity_months,
-            policy.max_transfers.map_or("unlimited".to_string(), |n| format!("at most {n}")),
-            if policy.hourly_matching { "on" } else { "off" }
-        ));
-        d.say(format!("operator {operator_name} is {}", operator.short()));
-        d.made(Change::Genesis { ledger: policy.name.clone() });
-        d.made(Change::Account { account: operator });
-        Ok(d)
+        found(&self.policy, &self.operator_name, cmd, ctx)
+    }
+}
+
+/// The first genesis format, with the fields of [`PolicyV1`]; read as the [`Policy`] those
+/// ledgers were kept by. New ledgers are founded with [`Genesis`].
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct GenesisV1 {
+    pub policy: PolicyV1,
+    pub operator_name: String,
+}
+
+impl GenesisV1 {
+    pub(crate) fn found(&self, cmd: &Authenticated, ctx: Context) -> Outcome {
+        found(&self.policy.clone().into(), &self.operator_name, cmd, ctx)
+    }
+}
+
+fn found(policy: &Policy, operator_name: &str, cmd: &Authenticated, ctx: Context) -> Outcome {
+    if let Some(problem) = policy.problem() {
+        return refuse(Refusal::BadPolicy(problem));
+    }
+    check_text("operator name", operator_name, false)?;
+    let operator = cmd.body().signer;
+    let mut d = Decision::default();
+    d.effects.push(Effect::Meta(Meta {
+        policy: policy.clone(),
+        operator,
+        next_serial: 1,
+        next_bundle: 1,
+        next_claim: 1,
+        amendments: Vec::new(),
+    }));
+    d.effects.push(Effect::Account(Account {
+        id: operator,
+        name: operator_name.to_string(),
+        roles: Roles::of(&[Role::Operator]),
+        registered: ctx.index,
+        consumed: Wh::ZERO,
+        claimed: Wh::ZERO,
+        metered: None,
+    }));
+    d.effects.push(Effect::Nonce {
+        signer: operator,
+        nonce: cmd.body().nonce,
+        record: NonceRecord { entry: ctx.index, command_hash: cmd.hash() },
+    });
+    d.say(format!("genesis of ledger {}: {}", policy.name, policy.describe()));
+    d.say(format!("operator {operator_name} is {}", operator.short()));
+    d.made(Change::Genesis { ledger: policy.name.clone() });
+    d.made(Change::Account { account: operator });
+    Ok(d)
+}
+
+impl Kind for GenesisV1 {
+    const ROLE: Option<Role> = None;
+
+    fn decide<V: StateView>(&self, _: &mut Rules<'_, V>) -> Result<Decision, Rejection> {
+        refuse(Refusal::GenesisTwice)
+    }
+
+    fn lineage(&self, walk: &mut Walk<'_>, step: &Step) -> Result<&'static str, ProofFailure> {
+        walk.out_of_place(step, "genesis")
+    }
+}
+
+impl fmt::Display for GenesisV1 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "genesis of ledger {} operated by {:?}", self.policy.name, self.operator_name)
     }
 }
 

@@ -10,6 +10,31 @@
 //! command's bytes, see `docs/encoding.md`): new kinds are appended, never inserted.
 
 mod allocation;
+mod issuance;
+mod metering;
+
+pub mod amend_policy;
+pub mod change_device;
+pub mod correct_reading;
+pub mod declare_exclusion;
+pub mod genesis;
+pub mod issue;
+pub mod issue_month;
+pub mod post_consumption;
+pub mod post_direct_supply;
+pub mod post_generation;
+pub mod post_meter_reading;
+pub mod register_account;
+pub mod register_device;
+pub mod resolve_frozen;
+pub mod retire;
+pub mod settle_month;
+pub mod settle_trade;
+pub mod transfer;
+pub mod withdraw;
+
+pub use change_device::DeviceChange;
+pub use correct_reading::Approval;
 
 use crate::proof::walk::{Step, Walk};
 use crate::proof::ProofFailure;
@@ -43,7 +68,6 @@ pub const MAX_TEXT: usize = 256;
 
 macro_rules! commands {
     ($($module:ident :: $kind:ident = $name:literal,)+) => {
-        $(pub mod $module;)+
         $(pub use $module::$kind;)+
 
         impl Command {
@@ -97,9 +121,9 @@ macro_rules! commands {
 }
 
 commands! {
-    genesis::Genesis = "genesis",
+    genesis::GenesisV1 = "genesis-v1",
     register_account::RegisterAccount = "register-account",
-    register_device::RegisterDevice = "register-device",
+    register_device::RegisterDeviceV1 = "register-device-v1",
     post_generation::PostGeneration = "post-generation",
     post_consumption::PostConsumption = "post-consumption",
     post_direct_supply::PostDirectSupply = "post-direct-supply",
@@ -109,18 +133,27 @@ commands! {
     retire::Retire = "retire",
     withdraw::Withdraw = "withdraw",
     declare_exclusion::DeclareExclusion = "declare-exclusion",
+    genesis::Genesis = "genesis",
+    register_device::RegisterDevice = "register-device",
+    post_meter_reading::PostMeterReading = "post-meter-reading",
+    correct_reading::CorrectReading = "correct-reading",
+    amend_policy::AmendPolicy = "amend-policy",
+    change_device::ChangeDevice = "change-device",
+    settle_month::SettleMonth = "settle-month",
+    issue_month::IssueMonth = "issue-month",
+    resolve_frozen::ResolveFrozen = "resolve-frozen",
 }
 
 /// A request to change the ledger. Each variant names who may sign it. Variants are only ever
 /// appended: the position is the variant index in the encoding.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub enum Command {
-    /// First entry of every log: fixes the policy; its signer becomes the operator.
-    Genesis(Genesis),
+    /// First entry of ledgers founded with the first policy format.
+    GenesisV1(GenesisV1),
     /// Operator: admits a participant with roles.
     RegisterAccount(RegisterAccount),
-    /// Operator: registers a generation unit owned by a generator account.
-    RegisterDevice(RegisterDevice),
+    /// Operator: registers a generation unit without attributes (the first format).
+    RegisterDeviceV1(RegisterDeviceV1),
     /// Meter operator: a device's metered generation over an interval.
     PostGeneration(PostGeneration),
     /// Meter operator: an account's metered consumption over an interval (all sources).
@@ -139,6 +172,24 @@ pub enum Command {
     Withdraw(Withdraw),
     /// Regulator: the device's output in this interval is used in another scheme.
     DeclareExclusion(DeclareExclusion),
+    /// First entry of every log: fixes the policy; its signer becomes the operator.
+    Genesis(Genesis),
+    /// Operator: registers a generation unit with its attributes, owned by a generator account.
+    RegisterDevice(RegisterDevice),
+    /// Meter operator: a device's reading on a channel (export, self-use, storage).
+    PostMeterReading(PostMeterReading),
+    /// Meter operator: supersedes a reading, with a reason (and a regulator after the window).
+    CorrectReading(CorrectReading),
+    /// Regulator: a dated amendment of the policy.
+    AmendPolicy(AmendPolicy),
+    /// Operator: a device's attributes, owner or decommissioning.
+    ChangeDevice(ChangeDevice),
+    /// Trading platform: a settlement over a period with price (green-power or distributed trade).
+    SettleMonth(SettleMonth),
+    /// Operator (issuing body): issues a device's readings of a month.
+    IssueMonth(IssueMonth),
+    /// Regulator: unfreezes or cancels frozen certificates.
+    ResolveFrozen(ResolveFrozen),
 }
 
 /// What the submitter signs: who, a nonce that is never reused, and the command.

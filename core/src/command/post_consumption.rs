@@ -27,19 +27,23 @@ impl Kind for PostConsumption {
         let PostConsumption { account: account_id, interval, energy } = self;
         let (interval, energy) = (*interval, *energy);
         let mut account = r.account_with_role(account_id, Role::Consumer, "have consumption metered")?;
-        r.check_past_interval(interval)?;
-        if let Some(metered) = account.metered {
-            if interval.start < metered.end {
+        r.check_reading_interval(interval)?;
+        // Rule 1: readings of an account never overlap; a gap may be filled later. One lookup:
+        // only the reading with the latest start before this one's end can overlap it.
+        if let Some(prev) = r.view.consumption_before(account_id, interval.end)? {
+            if prev.interval.overlaps(&interval) {
                 return refuse(Refusal::ReadingOverlap {
-                    subject: format!("account {}", account_id.short()),
+                    subject: format!("account {} channel grid-import", account_id.short()),
                     interval,
-                    until: metered.end,
+                    existing: prev.interval,
                 });
             }
         }
         account.consumed = account.consumed.checked_add(energy).ok_or(Refusal::Overflow("total consumption"))?;
-        account.metered =
-            Some(Interval { start: account.metered.map_or(interval.start, |m| m.start), end: interval.end });
+        account.metered = Some(match account.metered {
+            Some(m) => Interval { start: m.start.min(interval.start), end: m.end.max(interval.end) },
+            None => interval,
+        });
         let mut d = Decision::default();
         d.effects.push(Effect::Consumption(Consumption {
             account: *account_id,

@@ -1,11 +1,13 @@
 //! `PostGeneration`: a meter operator records a device's metered generation over an interval.
-//! Rule 1 (one reading per interval) and rule 2 (no issuance beyond physics) are checked here.
+//! The export channel of [`super::PostMeterReading`], kept as its own kind for the ledgers that
+//! used it; the rules are the same (`command/metering.rs`).
 
 use super::Kind;
 use crate::proof::walk::{Step, Walk};
 use crate::proof::ProofFailure;
-use crate::refusal::{Refusal, Rejection};
-use crate::rules::{refuse, Change, Decision, Rules};
+use super::metering::post_reading;
+use crate::refusal::Rejection;
+use crate::rules::{Decision, Rules};
 use crate::state::*;
 use crate::types::*;
 use bincode::{Decode, Encode};
@@ -24,49 +26,7 @@ impl Kind for PostGeneration {
     const ROLE: Option<Role> = Some(Role::MeterOperator);
 
     fn decide<V: StateView>(&self, r: &mut Rules<'_, V>) -> Result<Decision, Rejection> {
-        let PostGeneration { device: device_id, interval, energy } = self;
-        let (interval, energy) = (*interval, *energy);
-        let mut device = r.device(device_id)?;
-        r.check_past_interval(interval)?;
-        if interval.start < device.commissioned {
-            return refuse(Refusal::BeforeCommissioning {
-                device: device.id.clone(),
-                interval,
-                commissioned: device.commissioned,
-            });
-        }
-        if let Some(until) = device.readings_until {
-            if interval.start < until {
-                return refuse(Refusal::ReadingOverlap { subject: format!("device {device_id}"), interval, until });
-            }
-        }
-        // Rule 2: energy <= capacity x duration, computed in u128 so nothing overflows.
-        let max = (device.capacity_w as u128) * (interval.seconds() as u128) / 3600;
-        if (energy.0 as u128) > max {
-            return refuse(Refusal::ExceedsCapacity {
-                device: device.id.clone(),
-                interval,
-                energy,
-                capacity_w: device.capacity_w,
-                max: Wh(max.min(u64::MAX as u128) as u64),
-            });
-        }
-        device.readings_until = Some(interval.end);
-        let mut d = Decision::default();
-        d.effects.push(Effect::Reading(Reading {
-            device: device.id.clone(),
-            interval,
-            energy,
-            entry: r.ctx.index,
-            direct: Vec::new(),
-            trades: Vec::new(),
-            issuance: None,
-            bundles: Vec::new(),
-        }));
-        d.effects.push(Effect::Device(device));
-        d.say(format!("generation of {device_id} in {interval}: {energy}"));
-        d.made(Change::Generation { device: device_id.clone(), interval, energy });
-        Ok(d)
+        post_reading(r, &self.device, Channel::Export, self.interval, self.energy)
     }
 
     fn lineage(&self, w: &mut Walk<'_>, step: &Step) -> Result<&'static str, ProofFailure> {
@@ -85,6 +45,7 @@ impl Kind for PostGeneration {
         let owner = *owner;
         w.has_role(step.index, &step.signer, Role::MeterOperator, "the reading's signer")?;
         w.reading = Some((self.energy, self.interval, owner));
+        w.channel = Channel::Export;
         Ok("reading")
     }
 }

@@ -20,13 +20,51 @@ pub struct RegisterDevice {
     pub capacity_w: u64,
     pub region: String,
     pub commissioned: Timestamp,
+    pub attributes: DeviceAttributes,
+}
+
+/// The first device registration format, without attributes (a grid-connected unit with none
+/// of the attributes that restrict its class).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct RegisterDeviceV1 {
+    pub device: DeviceId,
+    pub owner: AccountId,
+    pub technology: Technology,
+    pub capacity_w: u64,
+    pub region: String,
+    pub commissioned: Timestamp,
+}
+
+impl RegisterDeviceV1 {
+    fn current(&self) -> RegisterDevice {
+        let RegisterDeviceV1 { device, owner, technology, capacity_w, region, commissioned } = self.clone();
+        RegisterDevice { device, owner, technology, capacity_w, region, commissioned, attributes: DeviceAttributes::default() }
+    }
+}
+
+impl Kind for RegisterDeviceV1 {
+    const ROLE: Option<Role> = Some(Role::Operator);
+
+    fn decide<V: StateView>(&self, r: &mut Rules<'_, V>) -> Result<Decision, Rejection> {
+        self.current().decide(r)
+    }
+
+    fn lineage(&self, w: &mut Walk<'_>, step: &Step) -> Result<&'static str, ProofFailure> {
+        self.current().lineage(w, step)
+    }
+}
+
+impl fmt::Display for RegisterDeviceV1 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.current().fmt(f)
+    }
 }
 
 impl Kind for RegisterDevice {
     const ROLE: Option<Role> = Some(Role::Operator);
 
     fn decide<V: StateView>(&self, r: &mut Rules<'_, V>) -> Result<Decision, Rejection> {
-        let RegisterDevice { device, owner, technology, capacity_w, region, commissioned } = self;
+        let RegisterDevice { device, owner, technology, capacity_w, region, commissioned, attributes } = self;
         if !device.is_well_formed() {
             return refuse(Refusal::BadDeviceId(device.0.clone()));
         }
@@ -38,6 +76,9 @@ impl Kind for RegisterDevice {
             return refuse(Refusal::DeviceExists(device.clone()));
         }
         r.account_with_role(owner, Role::Generator, "own a device")?;
+        if let Some(user) = &attributes.user {
+            r.account_with_role(user, Role::Consumer, "use a device's self-consumed output")?;
+        }
         let mut d = Decision::default();
         d.effects.push(Effect::Device(Device {
             id: device.clone(),
@@ -47,10 +88,12 @@ impl Kind for RegisterDevice {
             region: region.to_string(),
             commissioned: *commissioned,
             registered: r.ctx.index,
-            carry: Wh::ZERO,
-            direct_carry: Vec::new(),
-            readings_until: None,
+            attributes: attributes.clone(),
+            decommissioned: None,
+            carry: Vec::new(),
+            deficit: Wh::ZERO,
             exclusions: Vec::new(),
+            changes: Vec::new(),
         }));
         d.say(format!(
             "registered {technology} device {device} of {capacity_w} W in {region}, owner {}",
@@ -67,6 +110,8 @@ impl Kind for RegisterDevice {
         w.has_role(step.index, &step.signer, Role::Operator, "the device registration signer")?;
         w.has_role(step.index, &self.owner, Role::Generator, "the device owner")?;
         w.device = Some((self.device.clone(), self.technology, self.region.clone(), self.owner));
+        w.attributes = self.attributes.clone();
+        w.commissioned = self.commissioned;
         Ok("device")
     }
 }
@@ -75,13 +120,38 @@ impl fmt::Display for RegisterDevice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "register {} device {} of {} W in {}, commissioned {}, owner {}",
+            "register {} device {} of {} W in {}, commissioned {}, owner {}{}",
             self.technology,
             self.device,
             self.capacity_w,
             self.region,
             self.commissioned,
-            self.owner.short()
+            self.owner.short(),
+            describe(&self.attributes)
         )
+    }
+}
+
+/// The attributes in words, for messages: empty for a plain grid-connected unit.
+pub(crate) fn describe(a: &DeviceAttributes) -> String {
+    let mut parts = Vec::new();
+    for (on, name) in [
+        (a.off_grid, "off-grid"),
+        (a.conventional_hydro, "conventional hydro"),
+        (a.storage, "independent storage"),
+        (a.hydrogen, "hydrogen"),
+        (a.subsidised, "subsidised"),
+    ] {
+        if on {
+            parts.push(name.to_string());
+        }
+    }
+    if let Some(u) = a.user {
+        parts.push(format!("self-use by {}", u.short()));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
     }
 }

@@ -104,6 +104,9 @@ impl Kind for Retire {
             disjoint(index, &self.serials, &claimed)?;
             return Ok("split");
         }
+        if w.frozen {
+            return Walk::fail(index, "the retirement of certificates an exclusion froze and nobody unfroze");
+        }
         let h = w.owner_signed(index, &step.signer, "the retirement")?;
         debug_assert_eq!(self.serials, claimed);
         if !self.consumption.is_valid() {

@@ -65,6 +65,9 @@ impl Kind for Transfer {
             return w.out_of_place(step, "transfer");
         }
         let (index, claimed) = (step.index, w.claimed);
+        if w.frozen {
+            return Walk::fail(index, "a transfer of certificates an exclusion froze and nobody unfroze");
+        }
         let h = w.owner_signed(index, &step.signer, "the transfer")?;
         if !self.serials.contains(&claimed) {
             disjoint(index, &self.serials, &claimed)?;

@@ -91,6 +91,13 @@ pub struct Summary {
     pub consumption_end: String,
     /// Account id (hex) of the claimant.
     pub claimant: String,
+    /// The certificates' class (`tradable`, `non-tradable`), from the device's attributes, the
+    /// reading's channel and the policy in force at issuance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// The channel of the claimed reading (`export`, `self-use`, `storage-discharge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -339,6 +346,7 @@ pub fn verify(
     };
     let (policy, operator) = match &genesis.signed.body.command {
         Command::Genesis(cmd::Genesis { policy, .. }) => (policy.clone(), genesis.signed.body.signer),
+        Command::GenesisV1(cmd::GenesisV1 { policy, .. }) => (policy.clone().into(), genesis.signed.body.signer),
         other => {
             return Err(ProofFailure::Lineage {
                 index: 0,
@@ -378,7 +386,16 @@ pub fn verify(
     }
 
     let mut w = Walk {
-        policy: &policy,
+        genesis: &policy,
+        ledger: policy.name.clone(),
+        policy: policy.clone(),
+        amendments: Vec::new(),
+        attributes: Default::default(),
+        commissioned: Timestamp(0),
+        channel: Channel::Export,
+        class: None,
+        frozen: false,
+        expires: None,
         operator,
         claimed,
         accounts: BTreeMap::new(),
@@ -418,6 +435,8 @@ pub fn verify(
         consumption_start: consumption.start.to_string(),
         consumption_end: consumption.end.to_string(),
         claimant: retirement.signed.body.signer.to_hex(),
+        class: w.class.map(|c| c.name().to_string()),
+        channel: Some(w.channel.name().to_string()),
     };
     compare_summary(&proof.summary, &proven)?;
     Ok(VerifiedClaim {
@@ -460,7 +479,17 @@ fn compare_summary(stated: &Summary, proven: &Summary) -> Result<(), ProofFailur
     field!(consumption_start);
     field!(consumption_end);
     field!(claimant);
-    debug_assert_eq!(stated, proven);
+    // Proofs written before certificate classes existed carry neither field; when a proof
+    // states them, they must be what the lineage shows.
+    for (field, stated, proven) in [("class", &stated.class, &proven.class), ("channel", &stated.channel, &proven.channel)] {
+        if stated.is_some() && stated != proven {
+            return Err(ProofFailure::Summary {
+                field,
+                stated: stated.clone().unwrap_or_default(),
+                proven: proven.clone().unwrap_or_default(),
+            });
+        }
+    }
     Ok(())
 }
 

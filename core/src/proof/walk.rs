@@ -4,9 +4,9 @@
 //! it in `command/<kind>.rs` ([`crate::command::Kind::lineage`]) with the helpers here.
 
 use super::ProofFailure;
-use crate::calendar::add_months;
 use crate::command::Entry;
-use crate::policy::Policy;
+use crate::policy::{Class, Policy};
+use crate::state::DeviceAttributes;
 use crate::types::*;
 use std::collections::BTreeMap;
 
@@ -35,15 +35,31 @@ pub(crate) struct Holder {
 
 /// The lineage walk of [`super::verify`]: a small state machine over the entries in index order.
 pub struct Walk<'a> {
-    pub(crate) policy: &'a Policy,
+    /// The genesis policy.
+    pub(crate) genesis: &'a Policy,
+    pub(crate) ledger: String,
+    /// The policy in force at the current entry's time (the genesis one, or an amendment).
+    pub(crate) policy: Policy,
+    /// Amendments seen so far: effective date and policy.
+    pub(crate) amendments: Vec<(Timestamp, Policy)>,
     pub(crate) operator: AccountId,
     pub(crate) claimed: SerialRange,
     /// Accounts whose registration is in the proof, with their roles.
     pub(crate) accounts: BTreeMap<AccountId, Roles>,
     /// The registered device: id, technology, region, owner.
     pub(crate) device: Option<(DeviceId, Technology, String, AccountId)>,
-    /// The generation reading: energy, interval, device owner.
+    /// The device's attributes and commissioning date, as registered and changed.
+    pub(crate) attributes: DeviceAttributes,
+    pub(crate) commissioned: Timestamp,
+    /// The claimed reading: energy, interval, device owner; and its channel.
     pub(crate) reading: Option<(Wh, Interval, AccountId)>,
+    pub(crate) channel: Channel,
+    /// The class the claimed certificates were issued in.
+    pub(crate) class: Option<Class>,
+    /// The claimed certificates are frozen by an exclusion (and not unfrozen yet).
+    pub(crate) frozen: bool,
+    /// When the claimed certificates lapse (set at issuance).
+    pub(crate) expires: Option<Timestamp>,
     /// Allocations before issuance: (recipient, energy, trade?).
     pub(crate) pre_issuance: Vec<(AccountId, Wh, bool)>,
     pub(crate) issued: bool,
@@ -72,9 +88,79 @@ impl Walk<'_> {
         }
     }
 
+    /// When the claimed certificates lapse, by the policy in force at their issuance.
     pub(crate) fn expiry(&self) -> Timestamp {
         let (_, interval, _) = self.reading.expect("after the reading");
-        Timestamp(add_months(interval.end.0, self.policy.validity_months))
+        self.expires.unwrap_or_else(|| self.policy.expires(interval))
+    }
+
+    /// The owner's certificates of the claimed reading are tradable.
+    pub(crate) fn owner_transferable(&self) -> bool {
+        self.class == Some(Class::Tradable) && self.channel != Channel::SelfUse
+    }
+
+    /// The issuance of the claimed reading (by the owner or the issuing body's monthly run):
+    /// its class, and who may have received the claimed serials.
+    pub(crate) fn issue(&mut self, index: u64, device: &DeviceId) -> Result<(), ProofFailure> {
+        let unit = self.policy.unit_wh;
+        let Some((energy, interval, owner)) = self.reading else {
+            return Self::fail(index, "an issuance without its reading");
+        };
+        if self.issued {
+            return Self::fail(index, "a second issuance");
+        }
+        let (d, ..) = self.device.clone().expect("after the device");
+        if *device != d {
+            return Self::fail(index, format!("the issuance is of {device}, not of {d}"));
+        }
+        let facts = crate::policy::DeviceFacts {
+            commissioned: self.commissioned,
+            off_grid: self.attributes.off_grid,
+            conventional_hydro: self.attributes.conventional_hydro,
+            storage: self.attributes.storage,
+            hydrogen: self.attributes.hydrogen,
+            subsidised: self.attributes.subsidised,
+        };
+        let class = self.policy.classes.class_of(&facts, self.channel);
+        if class == Class::None {
+            return Self::fail(index, format!("{} output of this device gets no certificates under the policy", self.channel));
+        }
+        self.class = Some(class);
+        self.expires = Some(self.policy.expires(interval));
+        let allocated = self.pre_issuance.iter().try_fold(0u64, |a, p| a.checked_add(p.1 .0));
+        let Some(allocated) = allocated.filter(|a| *a <= energy.0) else {
+            return Self::fail(index, format!("direct supply and trades allocate more than the reading's {energy}"));
+        };
+        // Each recipient of the issuance; a carry-over below one unit may add one unit to
+        // each share except whole-unit trades.
+        let mut holders: Vec<Holder> = self
+            .pre_issuance
+            .iter()
+            .map(|(to, e, trade)| Holder {
+                account: *to,
+                transferable: false,
+                transfers: 0,
+                max_units: if *trade { e.0 / unit } else { e.0 / unit + 1 },
+            })
+            .collect();
+        let own = if self.channel == Channel::SelfUse { self.attributes.user.unwrap_or(owner) } else { owner };
+        holders.push(Holder {
+            account: own,
+            transferable: self.owner_transferable(),
+            transfers: 0,
+            max_units: (energy.0 - allocated) / unit + 1,
+        });
+        self.holders = holders;
+        self.issued = true;
+        Ok(())
+    }
+
+    /// Puts the policy in force at `time` in place.
+    pub(crate) fn policy_at(&mut self, time: Timestamp) {
+        let p = self.amendments.iter().rev().find(|(e, _)| *e <= time).map_or(self.genesis, |(_, p)| p);
+        if *p != self.policy {
+            self.policy = p.clone();
+        }
     }
 
     /// The signer acts as owner of the bundle holding the claimed serials: settle who holds them.
@@ -128,6 +214,7 @@ impl Walk<'_> {
     /// Checks one entry through its kind's [`crate::command::Kind::lineage`]; returns its role.
     pub(crate) fn step(&mut self, index: u64, entry: &Entry, last: bool) -> Result<&'static str, ProofFailure> {
         let step = Step { index, signer: entry.signed.body.signer, time: entry.time, last };
+        self.policy_at(entry.time);
         entry.signed.body.command.lineage(self, &step)
     }
 
