@@ -258,6 +258,7 @@ async fn setup(
                 capacity_w: 60_000_000,
                 region: "inner_mongolia".into(),
                 commissioned,
+                attributes: Default::default(),
             })));
         }
         let stock = DeviceId(format!("LD-{tag}-S{s}-STOCK"));
@@ -275,6 +276,7 @@ async fn setup(
             capacity_w: capacity.max(1),
             region: "sichuan".into(),
             commissioned,
+            attributes: Default::default(),
         })));
         let n = (1u64 << 62) + ((s as u64) << 32);
         for k in 0..stocks {
