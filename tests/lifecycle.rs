@@ -43,13 +43,19 @@ fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
     let g = h.only_bundle(&h.generator.clone());
     assert_eq!((g.serials.len(), g.origin), (2, Origin::Issued));
     let dev = h.ledger.device(&wind()).unwrap();
-    assert_eq!(dev.carry, Wh(200_000));
-    assert_eq!(dev.direct_carry, vec![(c1, Wh(200_000))]);
+    // The carry is kept per holder and origin, each part naming its reading.
+    let parts: Vec<(AccountId, Origin, Wh)> = dev.carry.iter().map(|p| (p.holder, p.origin, p.energy)).collect();
+    let generator = h.generator.account();
+    assert_eq!(parts, vec![(c1, Origin::DirectSupply, Wh(200_000)), (generator, Origin::Issued, Wh(200_000))]);
+    assert!(dev.carry.iter().all(|p| p.reading == hour(0).start));
 
     // Hour 1: 0.9 MWh + 0.2 carried = 1 certificate for the generator, 0.1 MWh carried.
     h.generation(1, 900_000);
     h.issue(1);
-    assert_eq!(h.ledger.device(&wind()).unwrap().carry, Wh(100_000));
+    let dev = h.ledger.device(&wind()).unwrap();
+    let generator_carry: Vec<Wh> = dev.carry.iter().filter(|p| p.origin == Origin::Issued).map(|p| p.energy).collect();
+    assert_eq!(generator_carry, vec![Wh(100_000)]);
+    assert_eq!(dev.carried(), Wh(300_000));
 
     // Partial transfer splits the hour-0 bundle.
     let gen = h.generator.clone();

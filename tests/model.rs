@@ -317,6 +317,7 @@ fn check(h: &World, m: &Model) {
             BundleState::Retired(_) => St::Retired,
             BundleState::Withdrawn => St::Withdrawn,
             BundleState::Frozen => St::Frozen,
+            BundleState::Cancelled => unreachable!("the model never cancels"),
         };
         let k = (b.production.start.0 - t0()) / HOUR;
         let owner = owner_index(h, b);

@@ -83,7 +83,9 @@ pub enum Refusal {
     NotHourly { interval: Interval, zone: String },
     #[error("channel {channel} is not a {what} channel")]
     WrongChannel { channel: Channel, what: &'static str },
-    #[error("rule 11 (device lifecycle): device {device} was decommissioned at {at}; reading {interval} ends after it")]
+    #[error(
+        "rule 11 (device lifecycle): device {device} was decommissioned at {at}; reading {interval} ends after it"
+    )]
     Decommissioned { device: DeviceId, at: Timestamp, interval: Interval },
     #[error("rule 11 (device lifecycle): device {device} has a {channel} reading up to {until}, after the decommissioning date {at}")]
     ReadingsAfterDecommissioning { device: DeviceId, channel: Channel, until: Timestamp, at: Timestamp },
@@ -109,7 +111,9 @@ pub enum Refusal {
     DeliveryNotMetered { account: String, period: Interval, asked: Wh, metered: Wh },
     #[error("policy amendment: {0}")]
     BadAmendment(String),
-    #[error("rule 3 (no double scheme): bundle {bundle} is {state}; only frozen certificates can be unfrozen or cancelled")]
+    #[error(
+        "rule 3 (no double scheme): bundle {bundle} is {state}; only frozen certificates can be unfrozen or cancelled"
+    )]
     NotFrozen { bundle: BundleId, state: &'static str },
     #[error(
         "rule 1 (one issuance per reading): device {device} interval {interval} was already issued by entry {entry}"
@@ -166,9 +170,10 @@ impl Refusal {
             ReadingOverlap { .. } | AlreadyIssued { .. } => Some(1),
             ReadingTooLong { .. } | NotHourly { .. } => Some(9),
             Decommissioned { .. } | ReadingsAfterDecommissioning { .. } | DeviceChange(_) => Some(11),
-            CorrectionNeedsRegulator { .. } | BadApproval { .. } | NothingToCorrect { .. } | ChargeAlreadyNetted { .. } => {
-                Some(12)
-            }
+            CorrectionNeedsRegulator { .. }
+            | BadApproval { .. }
+            | NothingToCorrect { .. }
+            | ChargeAlreadyNetted { .. } => Some(12),
             Issuance(_) | OwnerIssuanceOff => Some(13),
             NotFrozen { .. } => Some(3),
             CorrectionBelowAllocated { .. } | SettlementExceedsGeneration { .. } | DeliveryNotMetered { .. } => Some(8),

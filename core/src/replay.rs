@@ -69,6 +69,7 @@ impl Replayer {
         let name = match (&self.ledger_name, &entry.signed.body.command) {
             (Some(n), _) => n.clone(),
             (None, Command::Genesis(cmd::Genesis { policy, .. })) => policy.name.clone(),
+            (None, Command::GenesisV1(cmd::GenesisV1 { policy, .. })) => policy.name.clone(),
             (None, _) => {
                 return Err(ReplayError::Refused { index, reason: "the first entry is not a genesis".into() });
             }
@@ -89,7 +90,7 @@ impl Replayer {
         self.ledger_name.as_deref()
     }
 
-    /// Policy after genesis.
+    /// Policy after genesis (amendments not applied; see [`crate::state::Meta::policy_at`]).
     pub fn policy(&self) -> Option<super::policy::Policy> {
         self.state.meta().ok().flatten().map(|m| m.policy)
     }

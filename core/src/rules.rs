@@ -58,7 +58,16 @@ pub enum Change {
     /// A device reading on a channel other than export was recorded.
     Metered { device: DeviceId, channel: Channel, interval: Interval, energy: Wh },
     /// A reading was corrected.
-    Corrected { device: DeviceId, channel: Channel, interval: Interval, old: Wh, new: Wh, clawed_back: Wh, deficit: Wh, claims: Vec<ClaimId> },
+    Corrected {
+        device: DeviceId,
+        channel: Channel,
+        interval: Interval,
+        old: Wh,
+        new: Wh,
+        clawed_back: Wh,
+        deficit: Wh,
+        claims: Vec<ClaimId>,
+    },
     /// The policy was amended from `effective` on.
     Amended { effective: Timestamp },
     /// Frozen certificates were unfrozen or cancelled.
@@ -261,7 +270,12 @@ impl<V: StateView> Rules<'_, V> {
     }
 
     /// The reading of `device` on `channel` for exactly `interval`.
-    pub(crate) fn reading_on(&self, device: &DeviceId, channel: Channel, interval: Interval) -> Result<Reading, Rejection> {
+    pub(crate) fn reading_on(
+        &self,
+        device: &DeviceId,
+        channel: Channel,
+        interval: Interval,
+    ) -> Result<Reading, Rejection> {
         match self.view.reading(device, channel, interval.start)? {
             Some(r) if r.interval == interval => Ok(r),
             _ => refuse(Refusal::UnknownReading { device: device.clone(), channel, interval }),

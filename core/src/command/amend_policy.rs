@@ -31,11 +31,17 @@ impl Kind for AmendPolicy {
         check_text("reason", reason, false)?;
         let bad = |why: String| refuse(Refusal::BadAmendment(why));
         if *effective < r.ctx.now {
-            return bad(format!("it would take effect at {effective}, before now ({}); amendments never reach back", r.ctx.now));
+            return bad(format!(
+                "it would take effect at {effective}, before now ({}); amendments never reach back",
+                r.ctx.now
+            ));
         }
         if let Some(last) = r.meta.amendments.last() {
             if *effective < last.effective {
-                return bad(format!("it would take effect at {effective}, before the amendment of entry {} ({})", last.entry, last.effective));
+                return bad(format!(
+                    "it would take effect at {effective}, before the amendment of entry {} ({})",
+                    last.entry, last.effective
+                ));
             }
         }
         if let Some(problem) = policy.problem() {
@@ -45,9 +51,17 @@ impl Kind for AmendPolicy {
             return bad(format!("the ledger's name {:?} cannot change (to {:?})", r.meta.policy.name, policy.name));
         }
         if policy.unit_wh != r.meta.policy.unit_wh {
-            return bad(format!("the certificate unit of {} Wh cannot change (to {})", r.meta.policy.unit_wh, policy.unit_wh));
+            return bad(format!(
+                "the certificate unit of {} Wh cannot change (to {})",
+                r.meta.policy.unit_wh, policy.unit_wh
+            ));
         }
-        r.meta.amendments.push(Amendment { effective: *effective, entry: r.ctx.index, policy: policy.clone(), reason: reason.clone() });
+        r.meta.amendments.push(Amendment {
+            effective: *effective,
+            entry: r.ctx.index,
+            policy: policy.clone(),
+            reason: reason.clone(),
+        });
         let mut d = Decision::default();
         d.say(format!("policy amended from {effective}: {} ({reason:?})", policy.describe()));
         d.made(Change::Amended { effective: *effective });

@@ -40,7 +40,9 @@ impl Kind for ChangeDevice {
         let id = &self.device;
         let mut d = Decision::default();
         if let Some(at) = device.decommissioned {
-            return refuse(Refusal::DeviceChange(format!("device {id} was decommissioned at {at}; it cannot change any more")));
+            return refuse(Refusal::DeviceChange(format!(
+                "device {id} was decommissioned at {at}; it cannot change any more"
+            )));
         }
         match &self.change {
             DeviceChange::Attributes(a) => {
@@ -48,21 +50,33 @@ impl Kind for ChangeDevice {
                     r.account_with_role(user, Role::Consumer, "use a device's self-consumed output")?;
                 }
                 device.attributes = a.clone();
-                d.say(format!("attributes of {id} are now{}", if describe(a).is_empty() { " plain".into() } else { describe(a) }));
+                d.say(format!(
+                    "attributes of {id} are now{}",
+                    if describe(a).is_empty() { " plain".into() } else { describe(a) }
+                ));
             }
             DeviceChange::Owner(to) => {
                 if *to == device.owner {
                     return refuse(Refusal::DeviceChange(format!("{} owns {id} already", to.short())));
                 }
                 r.account_with_role(to, Role::Generator, "own a device")?;
-                d.say(format!("{id} passes from {} to {}; certificates already issued stay with their holders", device.owner.short(), to.short()));
+                d.say(format!(
+                    "{id} passes from {} to {}; certificates already issued stay with their holders",
+                    device.owner.short(),
+                    to.short()
+                ));
                 device.owner = *to;
             }
             DeviceChange::Decommission(at) => {
                 for channel in Channel::ALL.into_iter().filter(|c| c.is_device_channel()) {
                     if let Some(last) = r.view.reading_before(id, channel, Timestamp(u64::MAX))? {
                         if last.interval.end > *at {
-                            return refuse(Refusal::ReadingsAfterDecommissioning { device: id.clone(), channel, until: last.interval.end, at: *at });
+                            return refuse(Refusal::ReadingsAfterDecommissioning {
+                                device: id.clone(),
+                                channel,
+                                until: last.interval.end,
+                                at: *at,
+                            });
                         }
                     }
                 }

@@ -45,13 +45,21 @@ pub struct Approval {
 impl CorrectReading {
     /// The command a regulator signs to approve this correction.
     pub fn approval_body(&self, regulator: AccountId) -> CommandBody {
-        CommandBody { signer: regulator, nonce: 0, command: Command::CorrectReading(CorrectReading { approval: None, ..self.clone() }) }
+        CommandBody {
+            signer: regulator,
+            nonce: 0,
+            command: Command::CorrectReading(CorrectReading { approval: None, ..self.clone() }),
+        }
     }
 
     /// The correction approved by `regulator`'s signature over [`CorrectReading::approval_body`].
     pub fn approved(self, regulator: &crate::crypto::Keypair, ledger: &str) -> CorrectReading {
-        let signed = regulator.sign(ledger, 0, Command::CorrectReading(CorrectReading { approval: None, ..self.clone() }));
-        CorrectReading { approval: Some(Approval { regulator: regulator.account(), signature: signed.signature }), ..self }
+        let signed =
+            regulator.sign(ledger, 0, Command::CorrectReading(CorrectReading { approval: None, ..self.clone() }));
+        CorrectReading {
+            approval: Some(Approval { regulator: regulator.account(), signature: signed.signature }),
+            ..self
+        }
     }
 
     fn check_approval<V: StateView>(&self, r: &Rules<'_, V>) -> Result<Option<AccountId>, Rejection> {
@@ -66,7 +74,9 @@ impl CorrectReading {
         }
         match r.view.account(&a.regulator)? {
             Some(acct) if acct.roles.has(Role::Regulator) => Ok(Some(a.regulator)),
-            _ => refuse(Refusal::BadApproval { reason: format!("is by {}, who is not a registered regulator", a.regulator.short()) }),
+            _ => refuse(Refusal::BadApproval {
+                reason: format!("is by {}, who is not a registered regulator", a.regulator.short()),
+            }),
         }
     }
 }
@@ -88,7 +98,12 @@ impl Kind for CorrectReading {
         let approved_by = self.check_approval(r)?;
         let deadline = r.policy().correction_deadline(interval);
         if r.ctx.now >= deadline && approved_by.is_none() {
-            return refuse(Refusal::CorrectionNeedsRegulator { device: device_id.clone(), channel, interval, deadline });
+            return refuse(Refusal::CorrectionNeedsRegulator {
+                device: device_id.clone(),
+                channel,
+                interval,
+                deadline,
+            });
         }
         if channel == Channel::StorageCharge && reading.netted > Wh::ZERO {
             return refuse(Refusal::ChargeAlreadyNetted { device: device_id.clone(), interval });
@@ -109,7 +124,12 @@ impl Kind for CorrectReading {
         if reading.issuance.is_none() {
             let allocated = reading.allocated().ok_or(Refusal::Overflow("allocated energy"))?;
             if new < allocated {
-                return refuse(Refusal::CorrectionBelowAllocated { device: device_id.clone(), interval, energy: new, allocated });
+                return refuse(Refusal::CorrectionBelowAllocated {
+                    device: device_id.clone(),
+                    interval,
+                    energy: new,
+                    allocated,
+                });
             }
         } else if new > old {
             let extra = Wh(new.0 - old.0);
@@ -119,14 +139,19 @@ impl Kind for CorrectReading {
         } else {
             let delta = Wh(old.0 - new.0);
             let back = claw_back(r, &mut device, &mut reading, delta, &mut d)?;
-            reading.clawed_back = reading.clawed_back.checked_add(back.clawed).ok_or(Refusal::Overflow("clawed back"))?;
+            reading.clawed_back =
+                reading.clawed_back.checked_add(back.clawed).ok_or(Refusal::Overflow("clawed back"))?;
             reading.deficit = reading.deficit.checked_add(back.deficit).ok_or(Refusal::Overflow("deficit"))?;
             d.say(format!("clawed back {}", back.clawed));
             if back.deficit > Wh::ZERO {
                 d.say(format!(
                     "{} could not be clawed back and is owed by {device_id}; claims already made on this reading: {}",
                     back.deficit,
-                    if back.claims.is_empty() { "none".to_string() } else { back.claims.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ") }
+                    if back.claims.is_empty() {
+                        "none".to_string()
+                    } else {
+                        back.claims.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ")
+                    }
                 ));
             }
             record.clawed_back = back.clawed;
@@ -166,7 +191,12 @@ impl Kind for CorrectReading {
         if w.issued && self.energy > energy {
             let extra = self.energy.0 - energy.0;
             let unit = w.policy.unit_wh;
-            w.holders.push(Holder { account: owner, transferable: w.owner_transferable(), transfers: 0, max_units: extra / unit + 1 });
+            w.holders.push(Holder {
+                account: owner,
+                transferable: w.owner_transferable(),
+                transfers: 0,
+                max_units: extra / unit + 1,
+            });
         }
         w.reading = Some((self.energy.max(energy), iv, owner));
         Ok("correction")
@@ -183,7 +213,9 @@ impl fmt::Display for CorrectReading {
             self.interval,
             self.energy,
             self.reason,
-            self.approval.as_ref().map_or(String::new(), |a| format!(", co-signed by regulator {}", a.regulator.short()))
+            self.approval
+                .as_ref()
+                .map_or(String::new(), |a| format!(", co-signed by regulator {}", a.regulator.short()))
         )
     }
 }

@@ -24,9 +24,35 @@ pub(crate) fn certificate_channel(channel: Channel) -> bool {
     matches!(channel, Channel::Export | Channel::SelfUse | Channel::StorageDischarge)
 }
 
-/// Other readings whose `carried_into` an issuance writes, loaded once per decision.
+/// Readings a decision has changed so far, by channel and start: a decision that issues several
+/// readings (a monthly run) writes the carry of one into another, so each must see the others'
+/// changes, not their stored versions. The caller writes them all at the end ([`Touched::write`]).
 #[derive(Default)]
-struct Sources(BTreeMap<(Channel, Timestamp), Reading>);
+pub(crate) struct Touched(BTreeMap<(Channel, Timestamp), Reading>);
+
+impl Touched {
+    /// The reading as this decision has it: changed here, or as stored.
+    pub(crate) fn take<V: StateView>(
+        &mut self,
+        r: &Rules<'_, V>,
+        device: &DeviceId,
+        channel: Channel,
+        start: Timestamp,
+    ) -> Result<Option<Reading>, Rejection> {
+        match self.0.remove(&(channel, start)) {
+            Some(x) => Ok(Some(x)),
+            None => Ok(r.view.reading(device, channel, start)?),
+        }
+    }
+    pub(crate) fn put(&mut self, reading: Reading) {
+        self.0.insert((reading.channel, reading.interval.start), reading);
+    }
+    pub(crate) fn write(self, d: &mut Decision) {
+        for (_, reading) in self.0 {
+            d.effects.push(Effect::Reading(reading));
+        }
+    }
+}
 
 /// Issues the certificates of `reading` for the first time. The caller has checked who asks
 /// and that the reading is unissued and not excluded; effects for the reading and the device
@@ -35,6 +61,7 @@ pub(crate) fn issue_reading<V: StateView>(
     r: &mut Rules<'_, V>,
     device: &mut Device,
     reading: &mut Reading,
+    touched: &mut Touched,
     d: &mut Decision,
 ) -> Result<(), Rejection> {
     if !certificate_channel(reading.channel) {
@@ -74,7 +101,7 @@ pub(crate) fn issue_reading<V: StateView>(
         }
         _ => groups.push(Group { holder: device.owner, origin: Origin::Issued, energy: reading.energy }),
     }
-    let issuance = grant(r, device, reading, class, groups, d)?;
+    let issuance = grant(r, device, reading, class, groups, touched, d)?;
     reading.issuance = Some(issuance);
     Ok(())
 }
@@ -90,14 +117,14 @@ pub(crate) fn issue_supplement<V: StateView>(
 ) -> Result<(), Rejection> {
     let class = reading.class.unwrap_or(Class::Tradable);
     let group = match reading.channel {
-        Channel::SelfUse => Group {
-            holder: device.attributes.user.unwrap_or(device.owner),
-            origin: Origin::SelfUse,
-            energy: extra,
-        },
+        Channel::SelfUse => {
+            Group { holder: device.attributes.user.unwrap_or(device.owner), origin: Origin::SelfUse, energy: extra }
+        }
         _ => Group { holder: device.owner, origin: Origin::Issued, energy: extra },
     };
-    let issuance = grant(r, device, reading, class, vec![group], d)?;
+    let mut touched = Touched::default();
+    let issuance = grant(r, device, reading, class, vec![group], &mut touched, d)?;
+    touched.write(d);
     reading.supplements.push(issuance);
     Ok(())
 }
@@ -109,6 +136,7 @@ fn grant<V: StateView>(
     reading: &mut Reading,
     class: Class,
     groups: Vec<Group>,
+    touched: &mut Touched,
     d: &mut Decision,
 ) -> Result<Issuance, Rejection> {
     let unit = r.policy().unit_wh;
@@ -116,7 +144,6 @@ fn grant<V: StateView>(
     let first_serial = r.meta.next_serial;
     let (mut carry_in, mut carry_out, mut handed) = (Wh::ZERO, Wh::ZERO, Wh::ZERO);
     let mut carried_from = Vec::new();
-    let mut sources = Sources::default();
     for mut g in groups {
         // The device's deficit is settled from the owner's own share first.
         if g.origin == Origin::Issued && g.holder == device.owner && device.deficit > Wh::ZERO {
@@ -158,11 +185,23 @@ fn grant<V: StateView>(
         let (used, kept): (Vec<CarryPart>, Vec<CarryPart>) = device.carry.drain(..).partition(|p| same(p));
         device.carry = kept;
         for p in used {
-            let into = CarriedInto { channel: reading.channel, reading: reading.interval.start, serial: Serial(start), energy: p.energy };
+            let into = CarriedInto {
+                channel: reading.channel,
+                reading: reading.interval.start,
+                serial: Serial(start),
+                energy: p.energy,
+            };
             if (p.channel, p.reading) == (reading.channel, reading.interval.start) {
                 reading.carried_into.push(into);
             } else {
-                sources.note(r, &device.id, &p, into)?;
+                let Some(mut source) = touched.take(r, &device.id, p.channel, p.reading)? else {
+                    return refuse(Refusal::Issuance(format!(
+                        "the carry names a reading of {} at {} that is missing",
+                        device.id, p.reading
+                    )));
+                };
+                source.carried_into.push(into);
+                touched.put(source);
             }
             carry_in = carry_in.checked_add(p.energy).ok_or(Refusal::Overflow("carry"))?;
             carried_from.push(p);
@@ -200,9 +239,6 @@ fn grant<V: StateView>(
         reading.bundles.push(id);
         d.effects.push(Effect::Bundle(bundle));
     }
-    for (_, source) in sources.0 {
-        d.effects.push(Effect::Reading(source));
-    }
     if carry_out > Wh::ZERO {
         d.made(Change::Carry { device: device.id.clone(), energy: device.carried() });
     }
@@ -214,26 +250,6 @@ fn grant<V: StateView>(
         energy: handed,
         carried_from,
     })
-}
-
-impl Sources {
-    fn note<V: StateView>(
-        &mut self,
-        r: &Rules<'_, V>,
-        device: &DeviceId,
-        part: &CarryPart,
-        into: CarriedInto,
-    ) -> Result<(), Rejection> {
-        let key = (part.channel, part.reading);
-        if !self.0.contains_key(&key) {
-            let Some(source) = r.view.reading(device, part.channel, part.reading)? else {
-                return refuse(Refusal::Issuance(format!("the carry names a reading of {device} at {} that is missing", part.reading)));
-            };
-            self.0.insert(key, source);
-        }
-        self.0.get_mut(&key).expect("inserted").carried_into.push(into);
-        Ok(())
-    }
 }
 
 /// Takes `reading`'s parts out of the device's carry; returns the energy removed.

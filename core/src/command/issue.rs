@@ -3,8 +3,8 @@
 //! issuing body's monthly run). The arithmetic is in `command/issuance.rs`. Rule 1 (one
 //! issuance per reading) and rule 3 (no double scheme) are checked here.
 
+use super::issuance::{issue_reading, Touched};
 use super::Kind;
-use super::issuance::issue_reading;
 use crate::policy::Class;
 use crate::proof::walk::{Step, Walk};
 use crate::proof::ProofFailure;
@@ -59,13 +59,21 @@ impl Kind for Issue {
         }
         Rules::<V>::exclusion_overlapping(&device, interval)?;
         let mut d = Decision::default();
-        for mut reading in unissued {
-            issue_reading(r, &mut device, &mut reading, &mut d)?;
+        let mut touched = Touched::default();
+        for reading in unissued {
+            let key = (reading.channel, reading.interval.start);
+            let mut reading = touched.take(r, device_id, key.0, key.1)?.unwrap_or(reading);
+            issue_reading(r, &mut device, &mut reading, &mut touched, &mut d)?;
             if reading.bundles.is_empty() && reading.class != Some(Class::None) {
-                d.say(format!("no whole certificate yet for {device_id} {} in {interval}; {} carried over", reading.channel, device.carried()));
+                d.say(format!(
+                    "no whole certificate yet for {device_id} {} in {interval}; {} carried over",
+                    reading.channel,
+                    device.carried()
+                ));
             }
-            d.effects.push(Effect::Reading(reading));
+            touched.put(reading);
         }
+        touched.write(&mut d);
         d.effects.push(Effect::Device(device));
         d.effects.push(Effect::Meta(r.meta.clone()));
         Ok(d)
@@ -79,11 +87,7 @@ impl Kind for Issue {
         if step.signer != owner {
             return Walk::fail(
                 step.index,
-                format!(
-                    "the issuance is signed by {}, not by the device owner {}",
-                    step.signer.short(),
-                    owner.short()
-                ),
+                format!("the issuance is signed by {}, not by the device owner {}", step.signer.short(), owner.short()),
             );
         }
         w.issue(step.index, &self.device)?;

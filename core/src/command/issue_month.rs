@@ -3,7 +3,7 @@
 //! from the settled meter data (NEA 2024 No. 67). Readings under an exclusion are skipped and
 //! named. The arithmetic is in `command/issuance.rs`.
 
-use super::issuance::{certificate_channel, issue_reading};
+use super::issuance::{certificate_channel, issue_reading, Touched};
 use super::Kind;
 use crate::proof::walk::{Step, Walk};
 use crate::proof::ProofFailure;
@@ -26,7 +26,8 @@ pub struct IssueMonth {
 impl IssueMonth {
     /// The month as an interval of the policy's zone, if the month is a real one.
     pub fn period(&self, zone: &crate::policy::Zone) -> Option<Interval> {
-        ((1..=12).contains(&self.month) && (1970..=9999).contains(&self.year)).then(|| zone.month(self.year as i64, self.month))
+        ((1..=12).contains(&self.month) && (1970..=9999).contains(&self.year))
+            .then(|| zone.month(self.year as i64, self.month))
     }
 }
 
@@ -38,22 +39,27 @@ impl Kind for IssueMonth {
             return refuse(Refusal::Issuance(format!("{}-{:02} is not a month", self.year, self.month)));
         };
         if period.end > r.ctx.now {
-            return refuse(Refusal::Issuance(format!("{}-{:02} has not ended yet (it ends at {})", self.year, self.month, period.end)));
+            return refuse(Refusal::Issuance(format!(
+                "{}-{:02} has not ended yet (it ends at {})",
+                self.year, self.month, period.end
+            )));
         }
         let mut device = r.device(&self.device)?;
         let mut d = Decision::default();
         let (mut issued, mut skipped) = (0usize, Vec::new());
+        let mut touched = Touched::default();
         for channel in Channel::ALL.into_iter().filter(|c| certificate_channel(*c)) {
-            for mut reading in r.view.readings_overlapping(&self.device, channel, period)? {
-                if reading.issuance.is_some() || reading.interval.start < period.start {
+            for stored in r.view.readings_overlapping(&self.device, channel, period)? {
+                if stored.issuance.is_some() || stored.interval.start < period.start {
                     continue;
                 }
+                let mut reading = touched.take(r, &self.device, channel, stored.interval.start)?.unwrap_or(stored);
                 if let Some(e) = device.exclusions.iter().find(|e| e.interval.overlaps(&reading.interval)) {
                     skipped.push(format!("{} (excluded for {:?})", reading.interval, e.scheme));
                     continue;
                 }
-                issue_reading(r, &mut device, &mut reading, &mut d)?;
-                d.effects.push(Effect::Reading(reading));
+                issue_reading(r, &mut device, &mut reading, &mut touched, &mut d)?;
+                touched.put(reading);
                 issued += 1;
             }
         }
@@ -66,6 +72,7 @@ impl Kind for IssueMonth {
                 if skipped.is_empty() { String::new() } else { format!("; skipped {}", skipped.join(", ")) }
             )));
         }
+        touched.write(&mut d);
         d.say(format!("issued {issued} readings of {} for {}-{:02}", self.device, self.year, self.month));
         if !skipped.is_empty() {
             d.say(format!("skipped {}", skipped.join(", ")));
@@ -83,7 +90,10 @@ impl Kind for IssueMonth {
         };
         let month = self.period(&w.policy.zone);
         if month.is_none_or(|m| iv.start < m.start || iv.start >= m.end) {
-            return Walk::fail(step.index, format!("the monthly issuance of {}-{:02} does not cover the reading {iv}", self.year, self.month));
+            return Walk::fail(
+                step.index,
+                format!("the monthly issuance of {}-{:02} does not cover the reading {iv}", self.year, self.month),
+            );
         }
         w.issue(step.index, &self.device)?;
         Ok("issuance")

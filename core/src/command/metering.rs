@@ -28,15 +28,14 @@ pub(crate) fn post_reading<V: StateView>(
     let mut d = Decision::default();
     if channel == Channel::StorageCharge {
         // Charge of a time whose export is issued already is owed by the device.
-        let issued = r
-            .view
-            .readings_overlapping(device_id, Channel::Export, interval)?
-            .iter()
-            .any(|e| e.issuance.is_some());
+        let issued =
+            r.view.readings_overlapping(device_id, Channel::Export, interval)?.iter().any(|e| e.issuance.is_some());
         if issued {
             device.deficit = device.deficit.checked_add(energy).ok_or(Refusal::Overflow("deficit"))?;
             reading.netted = energy;
-            d.say(format!("the export of {interval} is issued already: {energy} of storage charge is owed by {device_id}"));
+            d.say(format!(
+                "the export of {interval} is issued already: {energy} of storage charge is owed by {device_id}"
+            ));
             d.effects.push(Effect::Device(device));
         }
     }
@@ -54,7 +53,11 @@ pub(crate) fn post_reading<V: StateView>(
 /// Rule 11: nothing before commissioning, nothing after decommissioning.
 pub(crate) fn check_lifecycle(device: &Device, interval: Interval) -> Result<(), Rejection> {
     if interval.start < device.commissioned {
-        return refuse(Refusal::BeforeCommissioning { device: device.id.clone(), interval, commissioned: device.commissioned });
+        return refuse(Refusal::BeforeCommissioning {
+            device: device.id.clone(),
+            interval,
+            commissioned: device.commissioned,
+        });
     }
     if let Some(at) = device.decommissioned {
         if interval.end > at {

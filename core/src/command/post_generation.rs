@@ -2,10 +2,10 @@
 //! The export channel of [`super::PostMeterReading`], kept as its own kind for the ledgers that
 //! used it; the rules are the same (`command/metering.rs`).
 
+use super::metering::post_reading;
 use super::Kind;
 use crate::proof::walk::{Step, Walk};
 use crate::proof::ProofFailure;
-use super::metering::post_reading;
 use crate::refusal::Rejection;
 use crate::rules::{Decision, Rules};
 use crate::state::*;

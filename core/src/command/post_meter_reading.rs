@@ -2,10 +2,10 @@
 //! Backfilling is fine: readings of one device and channel must not overlap, in any order. The
 //! rules are in `command/metering.rs`.
 
+use super::metering::post_reading;
 use super::Kind;
 use crate::proof::walk::{Step, Walk};
 use crate::proof::ProofFailure;
-use super::metering::post_reading;
 use crate::refusal::Rejection;
 use crate::rules::{Decision, Rules};
 use crate::state::*;

@@ -38,7 +38,15 @@ pub struct RegisterDeviceV1 {
 impl RegisterDeviceV1 {
     fn current(&self) -> RegisterDevice {
         let RegisterDeviceV1 { device, owner, technology, capacity_w, region, commissioned } = self.clone();
-        RegisterDevice { device, owner, technology, capacity_w, region, commissioned, attributes: DeviceAttributes::default() }
+        RegisterDevice {
+            device,
+            owner,
+            technology,
+            capacity_w,
+            region,
+            commissioned,
+            attributes: DeviceAttributes::default(),
+        }
     }
 }
 

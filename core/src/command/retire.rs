@@ -38,7 +38,11 @@ impl Kind for Retire {
         check_text("purpose", purpose, false)?;
         let bundle = r.usable_bundle(id, serials)?;
         if !r.signer.roles.has(Role::Consumer) {
-            return refuse(Refusal::MissingRole { signer: r.signer.id.short(), role: Role::Consumer, command: "retire" });
+            return refuse(Refusal::MissingRole {
+                signer: r.signer.id.short(),
+                role: Role::Consumer,
+                command: "retire",
+            });
         }
         r.check_past_interval(consumption)?;
         let energy =
@@ -163,11 +167,7 @@ impl fmt::Display for Retire {
         write!(
             f,
             "retire certificates {} of bundle {} for {:?}, purpose {:?}, consumption {}",
-            self.serials,
-            self.bundle,
-            self.beneficiary,
-            self.purpose,
-            self.consumption
+            self.serials, self.bundle, self.beneficiary, self.purpose, self.consumption
         )
     }
 }

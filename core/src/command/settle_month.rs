@@ -51,7 +51,8 @@ impl Kind for SettleMonth {
     const ROLE: Option<Role> = Some(Role::TradingPlatform);
 
     fn decide<V: StateView>(&self, r: &mut Rules<'_, V>) -> Result<Decision, Rejection> {
-        let SettleMonth { device: device_id, period, buyer, energy, price_fen_per_mwh, network_charge_fen_per_mwh } = self;
+        let SettleMonth { device: device_id, period, buyer, energy, price_fen_per_mwh, network_charge_fen_per_mwh } =
+            self;
         let (period, energy) = (*period, *energy);
         r.check_past_interval(period)?;
         let device = r.device(device_id)?;
@@ -78,23 +79,38 @@ impl Kind for SettleMonth {
             if left == 0 {
                 break;
             }
-            if !period.contains(&reading.interval) || device.exclusions.iter().any(|e| e.interval.overlaps(&reading.interval)) {
+            if !period.contains(&reading.interval)
+                || device.exclusions.iter().any(|e| e.interval.overlaps(&reading.interval))
+            {
                 continue;
             }
             let take = if reading.issuance.is_none() {
                 let allocated = reading.allocated().ok_or(Refusal::Overflow("allocated energy"))?;
                 let take = reading.energy.0.saturating_sub(allocated.0).min(left);
                 if take > 0 {
-                    reading.trades.push(Allocation { to: *buyer, energy: Wh(take), entry: r.ctx.index, origin, price: Some(price) });
+                    reading.trades.push(Allocation {
+                        to: *buyer,
+                        energy: Wh(take),
+                        entry: r.ctx.index,
+                        origin,
+                        price: Some(price),
+                    });
                 }
                 take
             } else {
                 let held = generator_holds(r, &device, &reading)?;
                 let units = held.min(left / unit);
                 if units > 0 {
-                    let moved = take_from_generator(r.view, &mut r.meta, &mut reading, &device, units, buyer, origin, r.ctx)?;
+                    let moved =
+                        take_from_generator(r.view, &mut r.meta, &mut reading, &device, units, buyer, origin, r.ctx)?;
                     for m in &moved.ranges {
-                        d.made(Change::Bundle { bundle: m.bundle, owner: *buyer, serials: m.serials, origin, from: Some(m.from) });
+                        d.made(Change::Bundle {
+                            bundle: m.bundle,
+                            owner: *buyer,
+                            serials: m.serials,
+                            origin,
+                            from: Some(m.from),
+                        });
                     }
                     d.effects.extend(moved.effects);
                 }
@@ -107,7 +123,12 @@ impl Kind for SettleMonth {
             }
         }
         if left > 0 {
-            return refuse(Refusal::SettlementExceedsGeneration { device: device_id.clone(), period, asked: energy, available: Wh(taken) });
+            return refuse(Refusal::SettlementExceedsGeneration {
+                device: device_id.clone(),
+                period,
+                asked: energy,
+                available: Wh(taken),
+            });
         }
         d.effects.push(Effect::Meta(r.meta.clone()));
         d.say(format!(
@@ -128,7 +149,13 @@ impl Kind for SettleMonth {
         };
         let (d, ..) = w.device.clone().expect("after the device");
         if d != self.device || !self.period.contains(&iv) {
-            return Walk::fail(step.index, format!("the settlement is for {} in {}, not the claimed output of {d} in {iv}", self.device, self.period));
+            return Walk::fail(
+                step.index,
+                format!(
+                    "the settlement is for {} in {}, not the claimed output of {d} in {iv}",
+                    self.device, self.period
+                ),
+            );
         }
         w.has_role(step.index, &step.signer, Role::TradingPlatform, "the settlement's signer")?;
         let unit = w.policy.unit_wh;
@@ -138,10 +165,18 @@ impl Kind for SettleMonth {
             return Ok("settlement");
         }
         let Some(generator) = w.holders.iter().find(|h| h.account == owner && h.transferable).cloned() else {
-            return Walk::fail(step.index, "a settlement after issuance, but the generator no longer held the claimed serials");
+            return Walk::fail(
+                step.index,
+                "a settlement after issuance, but the generator no longer held the claimed serials",
+            );
         };
         w.not_expired(step.index, step.time, "the settlement")?;
-        w.holders.push(Holder { account: self.buyer, transferable: false, transfers: generator.transfers + 1, max_units: self.energy.0 / unit });
+        w.holders.push(Holder {
+            account: self.buyer,
+            transferable: false,
+            transfers: generator.transfers + 1,
+            max_units: self.energy.0 / unit,
+        });
         Ok("settlement-move")
     }
 }
@@ -151,7 +186,11 @@ fn generator_holds<V: StateView>(r: &Rules<'_, V>, device: &Device, reading: &Re
     let mut held = 0;
     for id in &reading.bundles {
         if let Some(b) = r.view.bundle(*id)? {
-            if b.owner == device.owner && b.state == BundleState::Active && b.origin == Origin::Issued && !b.is_expired(r.ctx.now) {
+            if b.owner == device.owner
+                && b.state == BundleState::Active
+                && b.origin == Origin::Issued
+                && !b.is_expired(r.ctx.now)
+            {
                 held += b.serials.len();
             }
         }

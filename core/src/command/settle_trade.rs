@@ -49,7 +49,10 @@ impl Kind for SettleTrade {
         w.has_role(step.index, &step.signer, Role::TradingPlatform, "the trade's signer")?;
         let (_, _, owner) = w.reading.expect("issued after the reading");
         if !w.holders.iter().any(|h| h.account == owner && h.transferable) {
-            return Walk::fail(step.index, "a trade after issuance, but the generator no longer held the claimed serials");
+            return Walk::fail(
+                step.index,
+                "a trade after issuance, but the generator no longer held the claimed serials",
+            );
         }
         w.not_expired(step.index, step.time, "the trade")?;
         let generator = w.holders.iter().find(|h| h.account == owner).cloned().expect("checked");

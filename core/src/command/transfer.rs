@@ -88,8 +88,12 @@ impl Kind for Transfer {
             return Walk::fail(index, "a transfer to oneself");
         }
         w.not_expired(index, step.time, "the transfer")?;
-        w.holders =
-            vec![Holder { account: self.to, transferable: true, transfers: h.transfers + 1, max_units: self.serials.len() }];
+        w.holders = vec![Holder {
+            account: self.to,
+            transferable: true,
+            transfers: h.transfers + 1,
+            max_units: self.serials.len(),
+        }];
         w.transfers += 1;
         Ok("transfer")
     }

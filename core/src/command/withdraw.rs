@@ -34,10 +34,10 @@ impl Kind for Withdraw {
             return refuse(Refusal::CannotWithdraw { bundle: id, state: bundle.state.name() });
         }
         let mut d = Decision::default();
-        let gone = r.split(&bundle, serials, &mut d.effects)?.withdrawn().map_err(|state| Refusal::CannotWithdraw {
-            bundle: id,
-            state: state.name(),
-        })?;
+        let gone = r
+            .split(&bundle, serials, &mut d.effects)?
+            .withdrawn()
+            .map_err(|state| Refusal::CannotWithdraw { bundle: id, state: state.name() })?;
         d.say(format!(
             "withdrew {} certificates {} of bundle {id} as bundle {}: {reason}",
             serials.len(),

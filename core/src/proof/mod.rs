@@ -481,7 +481,9 @@ fn compare_summary(stated: &Summary, proven: &Summary) -> Result<(), ProofFailur
     field!(claimant);
     // Proofs written before certificate classes existed carry neither field; when a proof
     // states them, they must be what the lineage shows.
-    for (field, stated, proven) in [("class", &stated.class, &proven.class), ("channel", &stated.channel, &proven.channel)] {
+    for (field, stated, proven) in
+        [("class", &stated.class, &proven.class), ("channel", &stated.channel, &proven.channel)]
+    {
         if stated.is_some() && stated != proven {
             return Err(ProofFailure::Summary {
                 field,

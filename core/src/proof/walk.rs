@@ -123,7 +123,10 @@ impl Walk<'_> {
         };
         let class = self.policy.classes.class_of(&facts, self.channel);
         if class == Class::None {
-            return Self::fail(index, format!("{} output of this device gets no certificates under the policy", self.channel));
+            return Self::fail(
+                index,
+                format!("{} output of this device gets no certificates under the policy", self.channel),
+            );
         }
         self.class = Some(class);
         self.expires = Some(self.policy.expires(interval));
