@@ -17,9 +17,11 @@
 
 use greenledger_core::codec;
 use greenledger_core::command as cmd;
+use greenledger_core::command::DeviceChange;
 use greenledger_core::crypto::{self, Keypair};
 use greenledger_core::log::merkle;
-use greenledger_core::policy::Policy;
+use greenledger_core::policy::{Class, ClassTable, Expiry, Extension, Policy, PolicyV1, Zone};
+use greenledger_core::state::DeviceAttributes;
 use greenledger_core::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -86,15 +88,23 @@ fn cases() -> Vec<(&'static str, Entry)> {
     let regulator = key(6);
     let wind = DeviceId("IM-WIND-01".into());
     let max = u64::MAX;
-    vec![
+    // The kinds of the first command format (variant indices 0 to 11).
+    let first = vec![
         (
             "genesis",
             entry(
                 T0,
                 &operator,
                 0,
-                Command::Genesis(cmd::Genesis {
-                    policy: Policy::new(LEDGER),
+                Command::GenesisV1(cmd::GenesisV1 {
+                    policy: PolicyV1 {
+                        name: LEDGER.into(),
+                        unit_wh: 1_000_000,
+                        validity_months: 24,
+                        max_transfers: None,
+                        hourly_matching: false,
+                        clock_skew_s: 300,
+                    },
                     operator_name: "Registry operator".into(),
                 }),
             ),
@@ -105,8 +115,8 @@ fn cases() -> Vec<(&'static str, Entry)> {
                 T0,
                 &operator,
                 0,
-                Command::Genesis(cmd::Genesis {
-                    policy: Policy {
+                Command::GenesisV1(cmd::GenesisV1 {
+                    policy: PolicyV1 {
                         name: LEDGER.into(),
                         unit_wh: 1,
                         validity_months: u32::MAX,
@@ -150,7 +160,7 @@ fn cases() -> Vec<(&'static str, Entry)> {
                 T0 + 3,
                 &operator,
                 3,
-                Command::RegisterDevice(cmd::RegisterDevice {
+                Command::RegisterDeviceV1(cmd::RegisterDeviceV1 {
                     device: wind.clone(),
                     owner: generator.account(),
                     technology: Technology::Wind,
@@ -166,7 +176,7 @@ fn cases() -> Vec<(&'static str, Entry)> {
                 T0 + 4,
                 &operator,
                 max,
-                Command::RegisterDevice(cmd::RegisterDevice {
+                Command::RegisterDeviceV1(cmd::RegisterDeviceV1 {
                     device: DeviceId("a".repeat(64)),
                     owner: generator.account(),
                     technology: Technology::Other,
@@ -342,13 +352,263 @@ fn cases() -> Vec<(&'static str, Entry)> {
                 &regulator,
                 3,
                 Command::DeclareExclusion(cmd::DeclareExclusion {
-                    device: wind,
+                    device: wind.clone(),
                     interval: Interval::new(T0, T0 + 24 * HOUR),
                     scheme: "I-REC".into(),
                 }),
             ),
         ),
-    ]
+    ];
+    // The kinds of the second command format (variant index 12 on).
+    let gec = Policy::preset("gec", LEDGER).expect("the gec preset");
+    let attributes = DeviceAttributes {
+        off_grid: true,
+        conventional_hydro: true,
+        storage: true,
+        hydrogen: true,
+        subsidised: true,
+        user: Some(consumer.account()),
+    };
+    let correction = cmd::CorrectReading {
+        device: wind.clone(),
+        channel: Channel::Export,
+        interval: hour(0),
+        energy: Wh(5_100_000),
+        reason: "meter replaced: CT ratio".into(),
+        approval: None,
+    };
+    let change = |device: &DeviceId, change: DeviceChange| {
+        Command::ChangeDevice(cmd::ChangeDevice { device: device.clone(), change })
+    };
+    let second = vec![
+        (
+            "genesis-policy-new",
+            entry(
+                T0,
+                &operator,
+                0,
+                Command::Genesis(cmd::Genesis {
+                    policy: Policy::new(LEDGER),
+                    operator_name: "Registry operator".into(),
+                }),
+            ),
+        ),
+        (
+            "genesis-gec",
+            entry(
+                T0,
+                &operator,
+                0,
+                Command::Genesis(cmd::Genesis { policy: gec.clone(), operator_name: "绿证核发机构".into() }),
+            ),
+        ),
+        (
+            "genesis-west-zone-extensions-never",
+            entry(
+                T0,
+                &operator,
+                0,
+                Command::Genesis(cmd::Genesis {
+                    policy: Policy {
+                        name: LEDGER.into(),
+                        unit_wh: 1,
+                        zone: Zone { name: "UTC-05:00".into(), offset_s: -5 * 3600 },
+                        expiry: Expiry::Never,
+                        extensions: vec![
+                            Extension { produced_before: Timestamp(1), valid_until: Timestamp(2) },
+                            Extension { produced_before: Timestamp(T0), valid_until: Timestamp(max) },
+                        ],
+                        max_transfers: Some(0),
+                        hourly_matching: true,
+                        max_reading_s: Some(3600),
+                        clock_skew_s: 0,
+                        correction_window_months: u32::MAX,
+                        owner_issuance: false,
+                        classes: ClassTable {
+                            self_use: Class::None,
+                            off_grid: Class::NonTradable,
+                            hydrogen: Class::Tradable,
+                            old_hydro_before: Some(Timestamp(max)),
+                            old_hydro: Class::None,
+                            storage: Class::NonTradable,
+                            subsidised: Class::Tradable,
+                        },
+                    },
+                    operator_name: "".into(),
+                }),
+            ),
+        ),
+        (
+            "register-device-attributes",
+            entry(
+                T0 + 5,
+                &operator,
+                5,
+                Command::RegisterDevice(cmd::RegisterDevice {
+                    device: DeviceId("YN-HYDRO-01".into()),
+                    owner: generator.account(),
+                    technology: Technology::Hydro,
+                    capacity_w: 300_000_000,
+                    region: "CN-YN".into(),
+                    commissioned: Timestamp(1_356_998_400),
+                    attributes,
+                }),
+            ),
+        ),
+        (
+            "register-device-plain",
+            entry(
+                T0 + 6,
+                &operator,
+                6,
+                Command::RegisterDevice(cmd::RegisterDevice {
+                    device: DeviceId("JS-PV-07".into()),
+                    owner: generator.account(),
+                    technology: Technology::Solar,
+                    capacity_w: 2_000_000,
+                    region: "CN-JS".into(),
+                    commissioned: Timestamp(1_577_836_800),
+                    attributes: DeviceAttributes::default(),
+                }),
+            ),
+        ),
+        (
+            "post-meter-reading",
+            entry(
+                T0 + 2 * HOUR + 8,
+                &meter,
+                4,
+                Command::PostMeterReading(cmd::PostMeterReading {
+                    device: wind.clone(),
+                    channel: Channel::SelfUse,
+                    interval: hour(0),
+                    energy: Wh(300_000),
+                }),
+            ),
+        ),
+        (
+            "post-meter-reading-storage-charge",
+            entry(
+                T0 + 2 * HOUR + 9,
+                &meter,
+                5,
+                Command::PostMeterReading(cmd::PostMeterReading {
+                    device: wind.clone(),
+                    channel: Channel::StorageCharge,
+                    interval: hour(0),
+                    energy: Wh(0),
+                }),
+            ),
+        ),
+        ("correct-reading", entry(T0 + 4 * HOUR, &meter, 6, Command::CorrectReading(correction.clone()))),
+        (
+            "correct-reading-approved",
+            entry(T0 + 4 * HOUR + 1, &meter, 7, Command::CorrectReading(correction.approved(&regulator, LEDGER))),
+        ),
+        (
+            "amend-policy",
+            entry(
+                T0 + 5 * HOUR,
+                &regulator,
+                4,
+                Command::AmendPolicy(cmd::AmendPolicy {
+                    effective: Timestamp(T0 + 24 * HOUR),
+                    policy: Policy { max_transfers: Some(2), extensions: Vec::new(), ..gec },
+                    reason: "2027 rules: two transfers".into(),
+                }),
+            ),
+        ),
+        (
+            "change-device-attributes",
+            entry(
+                T0 + 6 * HOUR,
+                &operator,
+                7,
+                change(&wind, DeviceChange::Attributes(DeviceAttributes { subsidised: true, ..Default::default() })),
+            ),
+        ),
+        (
+            "change-device-owner",
+            entry(T0 + 6 * HOUR + 1, &operator, 8, change(&wind, DeviceChange::Owner(consumer.account()))),
+        ),
+        (
+            "change-device-decommission",
+            entry(
+                T0 + 6 * HOUR + 2,
+                &operator,
+                9,
+                change(&wind, DeviceChange::Decommission(Timestamp(T0 + 48 * HOUR))),
+            ),
+        ),
+        (
+            "settle-month",
+            entry(
+                T0 + 7 * HOUR,
+                &platform,
+                2,
+                Command::SettleMonth(cmd::SettleMonth {
+                    device: wind.clone(),
+                    period: Interval::new(T0, T0 + 24 * HOUR),
+                    buyer: consumer.account(),
+                    energy: Wh(3_000_000),
+                    price_fen_per_mwh: 38_500,
+                    network_charge_fen_per_mwh: None,
+                }),
+            ),
+        ),
+        (
+            "settle-month-distributed",
+            entry(
+                T0 + 7 * HOUR + 1,
+                &platform,
+                3,
+                Command::SettleMonth(cmd::SettleMonth {
+                    device: wind.clone(),
+                    period: Interval::new(T0, T0 + 24 * HOUR),
+                    buyer: consumer.account(),
+                    energy: Wh(1),
+                    price_fen_per_mwh: 0,
+                    network_charge_fen_per_mwh: Some(max),
+                }),
+            ),
+        ),
+        (
+            "issue-month",
+            entry(
+                T0 + 8 * HOUR,
+                &operator,
+                10,
+                Command::IssueMonth(cmd::IssueMonth { device: wind.clone(), year: 2026, month: 11 }),
+            ),
+        ),
+        (
+            "resolve-frozen-cancel",
+            entry(
+                T0 + 9 * HOUR,
+                &regulator,
+                5,
+                Command::ResolveFrozen(cmd::ResolveFrozen {
+                    bundle: BundleId(3),
+                    cancel: true,
+                    reason: "claimed as CCER".into(),
+                }),
+            ),
+        ),
+        (
+            "resolve-frozen-unfreeze",
+            entry(
+                T0 + 9 * HOUR + 1,
+                &regulator,
+                6,
+                Command::ResolveFrozen(cmd::ResolveFrozen {
+                    bundle: BundleId(4),
+                    cancel: false,
+                    reason: "I-REC rejected the claim".into(),
+                }),
+            ),
+        ),
+    ];
+    first.into_iter().chain(second).collect()
 }
 
 fn make(name: &str, e: &Entry) -> Vector {
