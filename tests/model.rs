@@ -1,16 +1,25 @@
 //! Random command sequences against a plain reference model: a map from serial number to owner
 //! and state, updated only by what an accepted command should do. After every step the ledger
 //! must agree with the model on every serial (none in two bundles, none lost), on whether the
-//! command was accepted, and issuance must be conserved per reading.
+//! command was accepted, on the device's carry (part by part) and deficit, and energy must be
+//! conserved per reading: what the meter says, plus what corrections clawed back or charged as a
+//! deficit, is what went to certificates, paid the deficit or was netted.
+//!
+//! The sequences include self-consumed output (non-tradable certificates under the GEC class
+//! table), backfilled readings, corrections up and down (before and after issuance, within and
+//! after the correction window, with and without a regulator's co-signature) and exclusions
+//! that reach into the carry.
 
 use greenledger::ledger::Clock;
 use greenledger::testkit::*;
 use greenledger_core::calendar::add_months;
+use greenledger_core::calendar::{civil, unix};
 use greenledger_core::command as cmd;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::log::MemTree;
+use greenledger_core::policy::ClassTable;
 use greenledger_core::replay::Replayer;
-use greenledger_core::state::{Bundle, BundleState};
+use greenledger_core::state::{Bundle, BundleState, Origin};
 use greenledger_core::*;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,6 +50,8 @@ struct Pick {
 #[derive(Clone, Debug)]
 enum Op {
     Generate { wh: u64 },
+    SelfUse { hour: u64, wh: u64 },
+    Correct { hour: u64, self_use: bool, wh: u64, approved: bool },
     Issue { hour: u64, by_owner: bool },
     Consume { who: usize, wh: u64 },
     Transfer { pick: Pick, owner_signs: bool, signer: usize, to: usize },
@@ -58,6 +69,9 @@ fn op() -> impl Strategy<Value = Op> {
     let hour = || prop_oneof![Just(u64::MAX), 0..64u64];
     prop_oneof![
         4 => (0..=12 * MWH).prop_map(|wh| Op::Generate { wh }),
+        2 => (hour(), 0..=4 * MWH).prop_map(|(hour, wh)| Op::SelfUse { hour, wh }),
+        3 => (hour(), any::<bool>(), 0..=11 * MWH, prop::bool::weighted(0.5))
+            .prop_map(|(hour, self_use, wh, approved)| Op::Correct { hour, self_use, wh, approved }),
         4 => (hour(), prop::bool::weighted(0.9))
             .prop_map(|(hour, by_owner)| Op::Issue { hour, by_owner }),
         3 => (who(), 0..=6 * MWH).prop_map(|(who, wh)| Op::Consume { who, wh }),
@@ -97,6 +111,17 @@ struct Cert {
     state: St,
     hour: u64,
     expires: u64,
+    self_use: bool,
+}
+
+/// Energy below one certificate, as the device keeps it: holder, self-use or not, the reading
+/// (self-use or not, hour) it came from, and Wh. In the device's order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Part {
+    owner: usize,
+    self_use: bool,
+    reading: (bool, u64),
+    wh: u64,
 }
 
 /// The reference model. It knows nothing of bundles: only serials.
@@ -104,9 +129,12 @@ struct Cert {
 struct Model {
     certs: BTreeMap<u64, Cert>,
     next_serial: u64,
-    carry: u64,
-    /// Generation readings by hour: energy and whether issued.
-    readings: BTreeMap<u64, (u64, bool)>,
+    carry: Vec<Part>,
+    deficit: u64,
+    /// Readings by (self-use?, hour): energy and whether issued.
+    readings: BTreeMap<(bool, u64), (u64, bool)>,
+    /// Where each reading's carry went: the first serial of a later issuance.
+    carried_into: BTreeMap<(bool, u64), Vec<u64>>,
     next_hour: u64,
     excluded: Vec<(u64, u64)>,
     /// Per party: consumption hours posted (from hour 0), consumed Wh, claimed Wh.
@@ -115,11 +143,84 @@ struct Model {
 }
 
 impl Model {
+    /// Issues `wh` of reading `reading` to the generator (party 0): the GEC arithmetic.
+    fn grant(&mut self, reading: (bool, u64), mut wh: u64) {
+        let (self_use, k) = reading;
+        if !self_use {
+            let pay = self.deficit.min(wh);
+            self.deficit -= pay;
+            wh -= pay;
+        }
+        if wh == 0 {
+            return;
+        }
+        let same = |p: &Part| p.owner == 0 && p.self_use == self_use;
+        let carried: u64 = self.carry.iter().filter(|p| same(p)).map(|p| p.wh).sum();
+        let total = carried + wh;
+        if total < MWH {
+            self.carry.push(Part { owner: 0, self_use, reading, wh });
+            return;
+        }
+        let first = self.next_serial + 1;
+        let (used, kept): (Vec<Part>, Vec<Part>) = self.carry.drain(..).partition(|p| same(p));
+        self.carry = kept;
+        for p in used {
+            self.carried_into.entry(p.reading).or_default().push(first);
+        }
+        if total % MWH > 0 {
+            self.carry.push(Part { owner: 0, self_use, reading, wh: total % MWH });
+        }
+        let expires = add_months(hour(k).end.0, 24);
+        for _ in 0..total / MWH {
+            self.next_serial += 1;
+            let cert = Cert { owner: 0, state: St::Active, hour: k, expires, self_use };
+            self.certs.insert(self.next_serial, cert);
+        }
+    }
+
+    /// Takes `delta` back from an issued reading: its carry, then its live certificates (the
+    /// generator's first, lowest serials first), the excess of the last back to the carry, the
+    /// rest a deficit.
+    fn claw_back(&mut self, reading: (bool, u64), delta: u64) {
+        let mut taken = 0;
+        for p in self.carry.iter_mut().filter(|p| p.reading == reading) {
+            let t = p.wh.min(delta - taken);
+            p.wh -= t;
+            taken += t;
+        }
+        self.carry.retain(|p| p.wh > 0);
+        let mut left = delta - taken;
+        let mut live: Vec<(bool, u64)> = self
+            .certs
+            .iter()
+            .filter(|(_, c)| (c.self_use, c.hour) == reading && matches!(c.state, St::Active | St::Frozen))
+            .map(|(s, c)| (c.owner != 0, *s))
+            .collect();
+        live.sort();
+        for (_, s) in live {
+            if left == 0 {
+                break;
+            }
+            let c = self.certs.get_mut(&s).unwrap();
+            c.state = St::Withdrawn;
+            let t = MWH.min(left);
+            if t < MWH {
+                self.carry.push(Part { owner: c.owner, self_use: c.self_use, reading, wh: MWH - t });
+            }
+            left -= t;
+        }
+        self.deficit += left;
+    }
+
     /// True when every serial of `r` exists, belongs to `owner` and is usable now.
     fn usable(&self, r: SerialRange, owner: usize) -> bool {
         (r.start.0..r.end.0).all(|s| {
             self.certs.get(&s).is_some_and(|c| c.owner == owner && c.state == St::Active && self.now < c.expires)
         })
+    }
+    /// True when every serial of `r` may change hands (not self-use).
+    fn transferable(&self, r: SerialRange) -> bool {
+        (r.start.0..r.end.0).all(|s| self.certs.get(&s).is_some_and(|c| !c.self_use))
     }
     fn set(&mut self, r: SerialRange, f: impl Fn(&mut Cert)) {
         for s in r.start.0..r.end.0 {
@@ -182,10 +283,43 @@ fn step(h: &mut World, m: &mut Model, op: &Op) {
             });
             (METER, cmd, ok)
         }
+        Op::SelfUse { hour: k, wh } => {
+            let k = pick_hour(m, *k);
+            let ok = *wh <= 10 * MWH && !m.readings.contains_key(&(true, k)) && hour(k).end.0 <= m.now + 300;
+            let cmd = Command::PostMeterReading(cmd::PostMeterReading {
+                device: wind,
+                channel: Channel::SelfUse,
+                interval: hour(k),
+                energy: Wh(*wh),
+            });
+            (METER, cmd, ok)
+        }
+        Op::Correct { hour: k, self_use, wh, approved } => {
+            let k = pick_hour(m, *k);
+            let channel = if *self_use { Channel::SelfUse } else { Channel::Export };
+            // The window: until the start of the third month after the production month (UTC).
+            let (y, mo, ..) = civil(hour(k).start.0);
+            let total = y * 12 + mo as i64 - 1 + 4;
+            let deadline = unix(total.div_euclid(12), (total.rem_euclid(12) + 1) as u32, 1, 0, 0, 0);
+            let exists = m.readings.get(&(*self_use, k)).is_some_and(|r| r.0 != *wh);
+            let ok = exists && *wh <= 10 * MWH && (m.now < deadline || *approved);
+            let mut c = cmd::CorrectReading {
+                device: wind,
+                channel,
+                interval: hour(k),
+                energy: Wh(*wh),
+                reason: "settlement data corrected".into(),
+                approval: None,
+            };
+            if *approved {
+                c = c.approved(&h.regulator, LEDGER);
+            }
+            (METER, Command::CorrectReading(c), ok)
+        }
         Op::Issue { hour: k, by_owner } => {
             let k = pick_hour(m, *k);
             let excluded = m.excluded.iter().any(|(a, b)| (*a..*b).contains(&k));
-            let fresh = m.readings.get(&k).is_some_and(|r| !r.1);
+            let fresh = [false, true].iter().any(|c| m.readings.get(&(*c, k)).is_some_and(|r| !r.1));
             let signer = if *by_owner { 0 } else { 3 };
             let cmd = Command::Issue(cmd::Issue { device: wind, interval: hour(k) });
             (signer, cmd, *by_owner && fresh && !excluded)
@@ -206,7 +340,7 @@ fn step(h: &mut World, m: &mut Model, op: &Op) {
             let ok = signer != STRANGER && *to != STRANGER && *to != signer;
             let to = party(h, *to).account();
             let cmd = Command::Transfer(cmd::Transfer { bundle: b.id, serials, to });
-            (signer, cmd, ok && m.usable(serials, signer))
+            (signer, cmd, ok && m.usable(serials, signer) && m.transferable(serials))
         }
         Op::Retire { pick, owner_signs, signer, hour: k } => {
             let consumer = |b: &Bundle| is_consumer(owner_index(h, b));
@@ -264,20 +398,35 @@ fn step(h: &mut World, m: &mut Model, op: &Op) {
     }
     match (op, cmd) {
         (Op::Generate { wh }, _) => {
-            m.readings.insert(m.next_hour, (*wh, false));
+            m.readings.insert((false, m.next_hour), (*wh, false));
             m.next_hour += 1;
+        }
+        (Op::SelfUse { .. }, Command::PostMeterReading(c)) => {
+            let k = (c.interval.start.0 - t0()) / HOUR;
+            m.readings.insert((true, k), (c.energy.0, false));
+        }
+        (Op::Correct { self_use, .. }, Command::CorrectReading(c)) => {
+            let key = (*self_use, (c.interval.start.0 - t0()) / HOUR);
+            let (old, issued) = m.readings[&key];
+            let new = c.energy.0;
+            m.readings.insert(key, (new, issued));
+            let excluded = m.excluded.iter().any(|(a, b)| (*a..*b).contains(&key.1));
+            if issued && new > old && !excluded {
+                m.grant(key, new - old);
+            } else if issued && new > old {
+                // Excluded output gets no certificates, corrected or not.
+            } else if issued {
+                m.claw_back(key, old - new);
+            }
         }
         (Op::Issue { .. }, Command::Issue(cmd::Issue { interval, .. })) => {
             let k = (interval.start.0 - t0()) / HOUR;
-            let r = m.readings.get_mut(&k).unwrap();
-            r.1 = true;
-            let total = r.0 + m.carry;
-            m.carry = total % MWH;
-            let expires = add_months(interval.end.0, 24);
-            for _ in 0..total / MWH {
-                m.next_serial += 1;
-                let cert = Cert { owner: 0, state: St::Active, hour: k, expires };
-                m.certs.insert(m.next_serial, cert);
+            for self_use in [false, true] {
+                if let Some(r) = m.readings.get_mut(&(self_use, k)).filter(|r| !r.1) {
+                    r.1 = true;
+                    let wh = r.0;
+                    m.grant((self_use, k), wh);
+                }
             }
         }
         (Op::Consume { who, wh }, _) => {
@@ -296,9 +445,23 @@ fn step(h: &mut World, m: &mut Model, op: &Op) {
         }
         (Op::Exclude { hour: _, len }, Command::DeclareExclusion(cmd::DeclareExclusion { interval, .. })) => {
             let a = (interval.start.0 - t0()) / HOUR;
+            let inside = |k: u64| (a..a + len).contains(&k);
             m.excluded.push((a, a + len));
             for c in m.certs.values_mut() {
-                if (a..a + len).contains(&c.hour) && c.state == St::Active {
+                if inside(c.hour) && c.state == St::Active {
+                    c.state = St::Frozen;
+                }
+            }
+            // Its carry leaves the device; a later certificate that already holds some is frozen.
+            m.carry.retain(|p| !inside(p.reading.1));
+            let later: Vec<u64> = m
+                .carried_into
+                .iter()
+                .filter(|((_, k), _)| inside(*k))
+                .flat_map(|(_, serials)| serials.clone())
+                .collect();
+            for s in later {
+                if let Some(c) = m.certs.get_mut(&s).filter(|c| !inside(c.hour) && c.state == St::Active) {
                     c.state = St::Frozen;
                 }
             }
@@ -321,8 +484,10 @@ fn check(h: &World, m: &Model) {
         };
         let k = (b.production.start.0 - t0()) / HOUR;
         let owner = owner_index(h, b);
+        let self_use = b.origin == Origin::SelfUse;
+        assert_eq!(b.transferable, !self_use, "{b:?}: self-use certificates are the only non-tradable ones");
         for s in b.serials.start.0..b.serials.end.0 {
-            let cert = Cert { owner, state, hour: k, expires: b.expires.0 };
+            let cert = Cert { owner, state, hour: k, expires: b.expires.0, self_use };
             assert!(seen.insert(s, cert).is_none(), "serial {s} is in two bundles");
         }
     }
@@ -334,22 +499,45 @@ fn check(h: &World, m: &Model) {
     let mut model_readings = BTreeMap::new();
     for r in &readings {
         let k = (r.interval.start.0 - t0()) / HOUR;
-        model_readings.insert(k, (r.energy.0, r.issuance.is_some()));
-        let Some(iss) = &r.issuance else {
+        let self_use = r.channel == Channel::SelfUse;
+        model_readings.insert((self_use, k), (r.energy.0, r.issuance.is_some()));
+        assert!(r.balanced(), "energy of {} hour {k} not conserved: {r:?}", r.channel);
+        if r.issuance.is_none() {
             assert!(r.bundles.is_empty());
             continue;
-        };
-        assert_eq!(iss.carry_in.0 + r.energy.0, iss.serials.len() * MWH + iss.carry_out.0);
+        }
+        let mut issued = 0;
+        for iss in r.issuances() {
+            assert_eq!(iss.carry_in.0 + iss.energy.0, iss.serials.len() * MWH + iss.carry_out.0);
+            issued += iss.serials.len();
+        }
         let mut count = 0;
         for id in &r.bundles {
             assert!(listed.insert(*id), "bundle {id} listed by two readings");
             let b = by_id[id];
-            assert_eq!((&b.device, b.production), (&r.device, r.interval), "{id} of another reading");
-            assert!(iss.serials.contains(&b.serials), "{id} outside its issuance");
+            assert_eq!(
+                (&b.device, b.channel, b.production),
+                (&r.device, r.channel, r.interval),
+                "{id} of another reading"
+            );
+            assert!(r.issuances().any(|i| i.serials.contains(&b.serials)), "{id} outside its issuances");
             count += b.serials.len();
         }
-        assert_eq!(count, iss.serials.len(), "issuance of hour {k} not conserved");
+        assert_eq!(count, issued, "issuance of {} hour {k} not conserved", r.channel);
     }
+    let device = h.ledger.device(&wind()).unwrap();
+    let carry: Vec<Part> = device
+        .carry
+        .iter()
+        .map(|p| Part {
+            owner: (0..PARTIES).find(|i| party(h, *i).account() == p.holder).expect("a party"),
+            self_use: p.origin == Origin::SelfUse,
+            reading: (p.channel == Channel::SelfUse, (p.reading.0 - t0()) / HOUR),
+            wh: p.energy.0,
+        })
+        .collect();
+    assert_eq!(carry, m.carry, "the carry differs from the model");
+    assert_eq!(device.deficit.0, m.deficit, "the deficit differs from the model");
     assert_eq!(listed, by_id.keys().copied().collect(), "bundles not listed by a reading");
     assert_eq!(model_readings, m.readings);
 }
@@ -377,7 +565,7 @@ proptest! {
 
     #[test]
     fn ledger_agrees_with_reference_model(ops in prop::collection::vec(op(), 1..60)) {
-        let mut h = World::new();
+        let mut h = World::builder().policy(|p| p.classes = ClassTable::gec()).build();
         let mut m = Model { next_serial: 0, now: h.clock.now().0, ..Model::default() };
         for op in &ops {
             step(&mut h, &mut m, op);

@@ -133,9 +133,15 @@ impl Kind for CorrectReading {
             }
         } else if new > old {
             let extra = Wh(new.0 - old.0);
-            issue_supplement(r, &mut device, &mut reading, extra, &mut d)?;
-            d.say(format!("supplementary issue for the extra {extra}"));
-            d.effects.push(Effect::Meta(r.meta.clone()));
+            if let Some(e) = device.exclusions.iter().find(|e| e.interval.overlaps(&interval)) {
+                // Rule 3: excluded output never gets certificates, corrected or not.
+                reading.uncertified = reading.uncertified.checked_add(extra).ok_or(Refusal::Overflow("uncertified"))?;
+                d.say(format!("the extra {extra} is excluded for {:?}: no certificates", e.scheme));
+            } else {
+                issue_supplement(r, &mut device, &mut reading, extra, &mut d)?;
+                d.say(format!("supplementary issue for the extra {extra}"));
+                d.effects.push(Effect::Meta(r.meta.clone()));
+            }
         } else {
             let delta = Wh(old.0 - new.0);
             let back = claw_back(r, &mut device, &mut reading, delta, &mut d)?;
