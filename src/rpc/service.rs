@@ -363,17 +363,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         let d = self.ledger.device(&id).map_err(Status::from)?;
         let to = if r.to == 0 { u64::MAX } else { r.to };
         let readings = self.ledger.readings(&id, r.from, to).map_err(Status::from)?;
-        let carried = d.carried().0;
-        Ok(Response::new(pb::DeviceInfo {
-            device: d.id.0,
-            owner: d.owner.0.to_vec(),
-            technology: d.technology.name().into(),
-            capacity_w: d.capacity_w,
-            region: d.region,
-            commissioned: d.commissioned.0,
-            carry_wh: carried,
-            readings: readings.iter().map(convert::reading_to_pb).collect(),
-        }))
+        Ok(Response::new(convert::device_to_pb(&d, &readings)))
     }
 
     async fn get_claim(&self, request: Request<pb::ClaimRequest>) -> Result<Response<pb::ClaimInfo>, Status> {
