@@ -15,7 +15,7 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use greenledger::audit;
-use greenledger::ledger::{Head, Ledger, ManualClock, StoredNodes};
+use greenledger::ledger::{Head, Ledger, ManualClock, StoredNodes, STATE_FORMAT};
 use greenledger::store::{keys, Batch, SledStore, Store};
 use greenledger_core::accounting::signed::open_statement;
 use greenledger_core::codec;
@@ -231,10 +231,25 @@ fn accepts_a_new_command_after_reopening() {
 
     let head = head_of(&*store);
     let clock = Arc::new(ManualClock::new(head.time + 3600));
+    // The old release stored state records of the first format and no format key.
+    assert_eq!(store.get(keys::STATE_FORMAT).unwrap(), None);
+    let old_records = store.scan(b"S", b"T", usize::MAX).unwrap();
     let ledger = Ledger::open(store.clone(), signer.clone(), clock.clone()).unwrap();
     assert_eq!(ledger.size(), SIZE);
     assert_eq!(ledger.root_at(SIZE).unwrap(), old_cp.root);
-    // Today's rules replay the old log to exactly the state records the old release stored.
+    // Opening rebuilt the state from the log in today's format: the log is untouched, the
+    // records are new (a device now has attributes and carry parts) and as many accounts,
+    // devices, bundles and claims as before.
+    assert_eq!(store.get(keys::STATE_FORMAT).unwrap(), Some(STATE_FORMAT.to_be_bytes().to_vec()));
+    let new_records = store.scan(b"S", b"T", usize::MAX).unwrap();
+    assert_ne!(old_records, new_records);
+    let count = |rows: &[(Vec<u8>, Vec<u8>)], table: u8| rows.iter().filter(|(k, _)| k[1] == table).count();
+    for table in [b'a', b'd', b'r', b'c', b'B', b'k'] {
+        assert_eq!(count(&old_records, table), count(&new_records, table), "table {}", table as char);
+    }
+    assert_eq!(ledger.devices().unwrap().len(), 2);
+    assert!(ledger.devices().unwrap().iter().all(|d| d.attributes == Default::default() && d.decommissioned.is_none()));
+    // Today's rules replay the old log to exactly the state records now stored.
     let verified = ledger.verify_full().unwrap();
     assert_eq!(verified.entries, SIZE);
 

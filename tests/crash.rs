@@ -270,7 +270,7 @@ async fn check_after_restart(server: &Server, verifier: &NoteVerifier, seen: &Se
     // The served state matches the replayed one.
     for d in 0..DEVICES {
         let info = c.get_device(pb::DeviceRequest { device: device(d).0, from: 0, to: 0 }).await.unwrap().into_inner();
-        let replayed = v.replayer.state.readings.keys().filter(|(id, _)| *id == device(d)).count();
+        let replayed = v.replayer.state.readings.keys().filter(|(id, _, _)| *id == device(d)).count();
         assert_eq!(info.readings.len(), replayed, "readings of {}", device(d));
     }
     size
