@@ -265,3 +265,323 @@ fn a_directory_in_use_says_so() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("using the existing operator key"));
 }
+
+/// A ledger made by `greenledger init` in a directory, served in-process with a manual clock,
+/// the cast's key files beside it (the cast's operator founded it).
+struct Founded {
+    ledger: Arc<Ledger<greenledger::store::SledStore>>,
+    server: Running,
+    clock: Arc<greenledger::ledger::ManualClock>,
+    tmp: tempfile::TempDir,
+    cast: Cast,
+}
+
+impl Founded {
+    /// `greenledger init --data DIR --operator-key operator.key` with `init_args`, then served.
+    async fn new(now: u64, init_args: &[&str]) -> Founded {
+        let tmp = tempfile::tempdir().unwrap();
+        let cast = Cast::new();
+        for (name, k) in [
+            ("operator.key", &cast.operator),
+            ("meter.key", &cast.meter),
+            ("platform.key", &cast.platform),
+            ("regulator.key", &cast.regulator),
+            ("generator.key", &cast.generator),
+            ("consumer.key", &cast.consumer),
+        ] {
+            greenledger::cli::client::write_key(&tmp.path().join(name), k).unwrap();
+        }
+        let data = tmp.path().join("ledger");
+        let op = tmp.path().join("operator.key");
+        let mut cmd = Command::new(BIN);
+        cmd.args(["init", "--data"]).arg(&data).arg("--operator-key").arg(&op).args(init_args);
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "init: {}", stderr(&out));
+        let dir = greenledger::cli::admin::DataDir(data);
+        let clock = Arc::new(greenledger::ledger::ManualClock::new(now));
+        let store = Arc::new(dir.open_store().unwrap());
+        let ledger = Arc::new(Ledger::open(store, dir.signer().unwrap(), clock.clone()).unwrap());
+        let server = greenledger::rpc::server::spawn(ledger.clone(), clock.clone(), "127.0.0.1:0").await.unwrap();
+        Founded { ledger, server, clock, tmp, cast }
+    }
+
+    fn key(&self, name: &str) -> String {
+        self.tmp.path().join(name).display().to_string()
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env("GREENLEDGER_SERVER", format!("http://{}", self.server.addr))
+            .env_remove("GREENLEDGER_TZ")
+            .env_remove("GREENLEDGER_KEY");
+        tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+    }
+
+    /// Runs a command that must succeed and print JSON; returns the JSON.
+    async fn ok(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.run(&[args, &["--json"]].concat()).await;
+        assert!(out.status.success(), "{args:?}: {}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        stdout_json(&out)
+    }
+
+    /// Runs a command that must be refused by rule `rule`; returns the error's message.
+    async fn refused(&self, args: &[&str], rule: u64) -> String {
+        let before = self.ledger.size();
+        let out = self.run(&[args, &["--json"]].concat()).await;
+        assert_eq!(out.status.code(), Some(1), "{args:?} was not refused: {}", String::from_utf8_lossy(&out.stdout));
+        let e = stdout_json(&out)["error"].clone();
+        assert_eq!(e["rule"], rule, "{args:?}: {e}");
+        assert_eq!(self.ledger.size(), before, "a refusal added an entry");
+        e["message"].as_str().unwrap().to_string()
+    }
+
+    /// The operator registers the cast's members (as the testkit names them) and `WIND-1`.
+    async fn register_cast(&self) {
+        let op = self.key("operator.key");
+        for (k, name, role) in self.cast.members() {
+            let id = k.account().to_hex();
+            self.ok(&["register-account", "--key", &op, "--account", &id, "--name", name, "--roles", role.name()])
+                .await;
+        }
+        let gen = self.key("generator.key");
+        let device = [
+            "register-device",
+            "--key",
+            &op,
+            "--device",
+            "WIND-1",
+            "--owner",
+            &gen,
+            "--technology",
+            "wind",
+            "--capacity-w",
+            "10000000",
+            "--region",
+            "CN-NM",
+            "--commissioned",
+            "2020-01-01",
+        ];
+        self.ok(&device).await;
+    }
+}
+
+/// A GEC ledger from `init --preset gec`: readings on channels, the operator's monthly
+/// issuance (the owner may not issue), classes by channel, a correction after the window that
+/// only a regulator's co-signature lets through, and an amendment built on the ledger's policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gec_ledger_from_init_preset_through_monthly_issuance_and_corrections() {
+    let name = "registry.example.cn/gec";
+    let f = Founded::new(unix(2027, 1, 10, 0, 0, 0), &["--preset", "gec", "--name", name]).await;
+    let policy = f.ledger.meta().unwrap().policy;
+    assert_eq!(policy, greenledger_core::Policy::preset("gec", name).unwrap());
+    f.register_cast().await;
+    let (meter, gen, op, reg) =
+        (f.key("meter.key"), f.key("generator.key"), f.key("operator.key"), f.key("regulator.key"));
+
+    // November 2026, Beijing time: the first hour, exported and used on site.
+    let hour = ["--device", "WIND-1", "--from", "2026-11-01T00:00+08:00", "--to", "2026-11-01T01:00+08:00"];
+    let r = f
+        .ok(&[&["post-reading", "--key", &meter, "--channel", "export"][..], &hour, &["--wh", "5400000"]].concat())
+        .await;
+    assert_eq!(r["receipt"]["effects"][0]["kind"], "generation", "{r}");
+    let r = f
+        .ok(&[&["post-reading", "--key", &meter, "--channel", "self-use"][..], &hour, &["--wh", "2000000"]].concat())
+        .await;
+    let e = &r["receipt"]["effects"][0];
+    assert_eq!(
+        (e["kind"].as_str(), e["channel"].as_str(), e["energy_wh"].as_u64()),
+        (Some("metered"), Some("self-use"), Some(2_000_000)),
+        "{r}"
+    );
+    // A bad channel is refused by the command line, naming the channels.
+    let out =
+        f.run(&[&["post-reading", "--key", &meter, "--channel", "import"][..], &hour, &["--wh", "1"]].concat()).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("\"import\" is not a channel; use one of export, self-use"), "{}", stderr(&out));
+
+    // The owner may not issue under GEC (rule 13); the issuing body issues the month.
+    let issue = ["issue", "--key", &gen, "--device", "WIND-1", "--start", hour[3], "--end", hour[5]];
+    f.refused(&issue, 13).await;
+    let r = f.ok(&["issue-month", "--key", &op, "--device", "WIND-1", "--month", "2026-11"]).await;
+    let bundles: Vec<&serde_json::Value> =
+        r["receipt"]["effects"].as_array().unwrap().iter().filter(|e| e["kind"] == "bundle").collect();
+    assert_eq!(bundles.len(), 2, "{r}");
+    let out = f.run(&["issue-month", "--key", &op, "--device", "WIND-1", "--month", "2026-13"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    let d = f.ok(&["show", "device", "WIND-1"]).await;
+    let classes: Vec<(&str, &str)> = d["readings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["channel"].as_str().unwrap(), r["class"].as_str().unwrap()))
+        .collect();
+    assert_eq!(classes, vec![("export", "tradable"), ("self-use", "non-tradable")], "{d}");
+
+    // In January the meter operator corrects alone: upward after issuance, a supplement.
+    let up = [
+        &["correct-reading", "--key", &meter, "--channel", "self-use"][..],
+        &hour,
+        &["--wh", "3000000", "--reason", "late data"],
+    ]
+    .concat();
+    let r = f.ok(&up).await;
+    let effects = r["receipt"]["effects"].as_array().unwrap();
+    assert!(effects.iter().any(|e| e["kind"] == "corrected" && e["approver"].is_null()), "{r}");
+    assert!(effects.iter().any(|e| e["kind"] == "bundle"), "a supplementary issue: {r}");
+
+    // April 2027 is past the window of November's readings: the meter operator alone is refused
+    // (rule 12); with the regulator's co-signature the correction goes through.
+    f.clock.set(unix(2027, 4, 10, 0, 0, 0));
+    let correct = [
+        &["correct-reading", "--key", &meter, "--channel", "export"][..],
+        &hour,
+        &["--wh", "5000000", "--reason", "CT ratio"],
+    ]
+    .concat();
+    let message = f.refused(&correct, 12).await;
+    assert!(message.contains("WIND-1"), "{message}");
+    let r = f.ok(&[&correct[..], &["--approval-key", &reg]].concat()).await;
+    let c = r["receipt"]["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "corrected")
+        .expect("corrected")
+        .clone();
+    assert_eq!(
+        (c["old_wh"].as_u64(), c["new_wh"].as_u64(), c["channel"].as_str()),
+        (Some(5_400_000), Some(5_000_000), Some("export")),
+        "{c}"
+    );
+    let d = f.ok(&["show", "device", "WIND-1"]).await;
+    let trail = &d["readings"][0]["corrections"][0];
+    assert_eq!(trail["approver"], f.cast.regulator.account().to_hex(), "{d}");
+    assert_eq!(
+        (trail["old_wh"].as_u64(), trail["new_wh"].as_u64(), trail["reason"].as_str()),
+        (Some(5_400_000), Some(5_000_000), Some("CT ratio"))
+    );
+    let out = f.run(&["show", "device", "WIND-1"]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("self-use") && text.contains("non-tradable") && text.contains("corrected at entry"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("approved by {}", f.cast.regulator.account().short())), "{text}");
+
+    // The regulator amends the policy from May on: the ledger's policy with two transfers.
+    let amend = [
+        "amend-policy",
+        "--key",
+        &reg,
+        "--effective",
+        "2027-05-01T00:00+08:00",
+        "--max-transfers",
+        "2",
+        "--reason",
+        "two sales",
+    ];
+    let r = f.ok(&amend).await;
+    assert_eq!(r["receipt"]["effects"][0]["kind"], "amended", "{r}");
+    let meta = f.ledger.meta().unwrap();
+    let amended = &meta.amendments.last().expect("an amendment").policy;
+    assert_eq!(*amended, greenledger_core::Policy { max_transfers: Some(2), ..policy });
+    // Amendments never reach back; from a preset they keep the ledger's name and unit.
+    let back =
+        ["amend-policy", "--key", &reg, "--effective", "2027-01-01T00:00Z", "--preset", "eecs-go", "--reason", "x"];
+    let out = f.run(&[&back[..], &["--json"]].concat()).await;
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let e = stdout_json(&out)["error"].clone();
+    assert!(e["message"].as_str().unwrap().contains("never reach back"), "{e}");
+    let later = [
+        "amend-policy",
+        "--key",
+        &reg,
+        "--effective",
+        "2027-06-01T00:00Z",
+        "--preset",
+        "eecs-go",
+        "--reason",
+        "GO rules",
+    ];
+    f.ok(&later).await;
+    let meta = f.ledger.meta().unwrap();
+    assert_eq!(meta.amendments.last().unwrap().policy, greenledger_core::Policy::preset("eecs-go", name).unwrap());
+}
+
+/// `init` overrides a preset's values, and refuses a preset it does not know.
+#[test]
+fn init_presets_take_overrides() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("l");
+    let out = Command::new(BIN)
+        .args(["init", "--preset", "energytag", "--max-transfers", "1", "--hourly-matching", "false", "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let policy = greenledger::cli::admin::DataDir(dir).open().unwrap().meta().unwrap().policy;
+    let want = greenledger_core::Policy::preset("energytag", "greenledger.local/ledger").unwrap();
+    assert_eq!(policy, greenledger_core::Policy { max_transfers: Some(1), hourly_matching: false, ..want });
+    let out =
+        Command::new(BIN).args(["init", "--preset", "rec"]).arg("--data").arg(tmp.path().join("m")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("gec, eecs-go, i-rec, energytag"), "{}", stderr(&out));
+}
+
+/// A settlement over a period with price: the buyer gets the certificates with the energy; a
+/// distributed-generation trade needs the buyer's metered consumption (rule 8).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settle_month_with_price_and_a_distributed_trade_refused_without_metering() {
+    let f = Founded::new(unix(2027, 1, 10, 0, 0, 0), &["--preset", "eecs-go"]).await;
+    f.register_cast().await;
+    let (meter, platform, consumer) = (f.key("meter.key"), f.key("platform.key"), f.key("consumer.key"));
+    for h in 0..3 {
+        let (from, to) = (format!("2026-12-01T{h:02}:00Z"), format!("2026-12-01T{:02}:00Z", h + 1));
+        let post = [
+            "post-reading",
+            "--key",
+            &meter,
+            "--device",
+            "WIND-1",
+            "--channel",
+            "export",
+            "--from",
+            &from,
+            "--to",
+            &to,
+        ];
+        f.ok(&[&post[..], &["--wh", "1500000"]].concat()).await;
+    }
+    let settle = [
+        "settle-month",
+        "--key",
+        &platform,
+        "--device",
+        "WIND-1",
+        "--from",
+        "2026-12-01T00:00Z",
+        "--to",
+        "2026-12-02T00:00Z",
+        "--buyer",
+        &consumer,
+        "--wh",
+        "2000000",
+        "--price-fen-per-mwh",
+        "38500",
+    ];
+    let r = f.ok(&settle).await;
+    let s =
+        r["receipt"]["effects"].as_array().unwrap().iter().find(|e| e["kind"] == "settled").expect("settled").clone();
+    assert_eq!((s["price_fen_per_mwh"].as_u64(), s["energy_wh"].as_u64()), (Some(38_500), Some(2_000_000)), "{s}");
+    assert_eq!(
+        (s["origin"].as_str(), s["account"].as_str()),
+        (Some("green-power-trade"), Some(&*f.cast.consumer.account().to_hex()))
+    );
+    assert!(s.get("network_charge_fen_per_mwh").is_none(), "{s}");
+
+    let distributed = [&settle[..], &["--network-charge-fen-per-mwh", "5000"]].concat();
+    let message = f.refused(&distributed, 8).await;
+    assert!(message.contains("2000000") || message.contains("2 MWh") || message.contains("metered"), "{message}");
+}

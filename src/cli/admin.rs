@@ -9,9 +9,9 @@ use greenledger_core::command as cmd;
 use greenledger_core::command::Command;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::log::NoteSigner;
-use greenledger_core::policy::Policy;
+use greenledger_core::policy::{Expiry, Policy, PRESETS};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Files of a ledger directory.
@@ -69,8 +69,9 @@ impl DataDir {
     }
 }
 
+/// `greenledger init`: a ledger directory with a policy from a scheme's preset and overrides.
 #[derive(Args, Debug)]
-pub struct InitArgs {
+pub struct Init {
     /// Directory for the ledger (created if missing; must not hold a ledger).
     #[arg(long)]
     pub data: PathBuf,
@@ -82,36 +83,142 @@ pub struct InitArgs {
     pub operator_key: Option<PathBuf>,
     #[arg(long, default_value = "Registry operator")]
     pub operator_name: String,
-    /// Wh per certificate (1000000 for GEC/GO, 1 for granular certificates).
-    #[arg(long, default_value_t = 1_000_000)]
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// A policy: a scheme's preset, then the values given on the command line (`init` and
+/// `amend-policy`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct PolicyArgs {
+    /// The scheme whose documented values the policy starts from (the table of
+    /// greenledger_core::policy::Policy::preset): gec = China GEC (1 MWh, valid 24 months
+    /// including the production month in Asia/Shanghai, output before 2024 valid to the end of
+    /// 2025, one transfer, GEC certificate classes, issued monthly by the operator, corrections
+    /// alone within 3 months); eecs-go = EECS Guarantees of Origin (1 MWh, 12 months after the
+    /// end of production, UTC, unlimited transfers, owner issuance); i-rec = I-REC (as eecs-go,
+    /// no expiry); energytag = EnergyTag granular certificates (1 Wh, 12 months, hourly matching,
+    /// readings of at most 1 h). [init default: gec]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
+    pub preset: Option<String>,
+    /// Override: Wh per certificate (1000000 for GEC/GO, 1 for granular certificates).
+    #[arg(long)]
+    pub unit_wh: Option<u64>,
+    /// Override: how many months certificates stay valid, counted as the preset counts them
+    /// (after the end of production when the preset has no expiry).
+    #[arg(long)]
+    pub validity_months: Option<u32>,
+    /// Override: how expiry is counted: month-inclusive (from the production month, that month
+    /// included), after-end (after the end of production) or never.
+    #[arg(long, value_parser = ["month-inclusive", "after-end", "never"])]
+    pub expiry: Option<String>,
+    /// Override: how many times a certificate may be transferred, or "unlimited".
+    #[arg(long, value_parser = transfers_arg)]
+    pub max_transfers: Option<Transfers>,
+    /// Override: claims must match consumption hour by hour (`--hourly-matching false` turns it off).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub hourly_matching: Option<bool>,
+    /// Override: whether device owners may ask for issuance (`false`: only the operator issues,
+    /// month by month).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub owner_issuance: Option<bool>,
+}
+
+/// `--max-transfers`: a number, or unlimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transfers(pub Option<u32>);
+
+fn transfers_arg(s: &str) -> Result<Transfers, String> {
+    if s.trim() == "unlimited" {
+        return Ok(Transfers(None));
+    }
+    s.trim()
+        .parse()
+        .map(|n| Transfers(Some(n)))
+        .map_err(|_| format!("{s:?} is not a number of transfers or \"unlimited\""))
+}
+
+impl PolicyArgs {
+    /// The preset named by `--preset` (or `default`) for the ledger `name`.
+    pub fn preset(&self, default: &str, name: &str) -> Policy {
+        let preset = self.preset.as_deref().unwrap_or(default);
+        Policy::preset(preset, name).expect("clap admits only the presets")
+    }
+
+    /// `base` with the overrides given.
+    pub fn apply(&self, mut policy: Policy) -> Policy {
+        if let Some(u) = self.unit_wh {
+            policy.unit_wh = u;
+        }
+        let months = match policy.expiry {
+            Expiry::MonthInclusive { months } | Expiry::AfterEnd { months } => months,
+            Expiry::Never => 24,
+        };
+        let months = self.validity_months.unwrap_or(months);
+        policy.expiry = match (self.expiry.as_deref(), policy.expiry) {
+            (Some("never"), _) => Expiry::Never,
+            (Some("month-inclusive"), _) | (None, Expiry::MonthInclusive { .. }) => Expiry::MonthInclusive { months },
+            (Some(_), _) | (None, Expiry::AfterEnd { .. }) => Expiry::AfterEnd { months },
+            (None, Expiry::Never) if self.validity_months.is_some() => Expiry::AfterEnd { months },
+            (None, Expiry::Never) => Expiry::Never,
+        };
+        if let Some(Transfers(t)) = self.max_transfers {
+            policy.max_transfers = t;
+        }
+        if let Some(h) = self.hourly_matching {
+            policy.hourly_matching = h;
+        }
+        if let Some(o) = self.owner_issuance {
+            policy.owner_issuance = o;
+        }
+        policy
+    }
+}
+
+/// The first form of `init`'s options, the policy given field by field on the base of
+/// `Policy::new` (the demo founds its ledger with it).
+#[derive(Debug)]
+pub struct InitArgs {
+    pub data: PathBuf,
+    pub name: String,
+    pub operator_key: Option<PathBuf>,
+    pub operator_name: String,
     pub unit_wh: u64,
-    /// Months a certificate stays valid after production.
-    #[arg(long, default_value_t = 24)]
+    /// Months a certificate stays valid after the end of production.
     pub validity_months: u32,
-    /// How many times a certificate may be transferred (omit for unlimited).
-    #[arg(long)]
     pub max_transfers: Option<u32>,
-    /// Claims must match consumption hour by hour.
-    #[arg(long)]
     pub hourly_matching: bool,
 }
 
-/// Creates a ledger directory; returns the operator key.
+/// Creates a ledger directory with the policy of `args`; returns the operator key.
 pub fn create(args: &InitArgs) -> anyhow::Result<(Ledger<SledStore>, Keypair)> {
-    let dir = DataDir(args.data.clone());
+    let policy = Policy {
+        unit_wh: args.unit_wh,
+        expiry: Expiry::AfterEnd { months: args.validity_months },
+        max_transfers: args.max_transfers,
+        hourly_matching: args.hourly_matching,
+        ..Policy::new(args.name.clone())
+    };
+    create_with(&args.data, args.operator_key.as_deref(), &args.operator_name, policy)
+}
+
+/// Creates a ledger directory `data` founded on `policy`; returns the operator key (read from
+/// `operator_key`, or made, default `data/operator.key`).
+pub fn create_with(
+    data: &Path,
+    operator_key: Option<&Path>,
+    operator_name: &str,
+    policy: Policy,
+) -> anyhow::Result<(Ledger<SledStore>, Keypair)> {
+    let dir = DataDir(data.to_path_buf());
     if dir.holds_ledger() {
-        bail!("{} already holds a ledger", args.data.display());
+        bail!("{} already holds a ledger", data.display());
     }
-    std::fs::create_dir_all(&args.data)?;
-    let mut policy = Policy::new(args.name.clone());
-    policy.unit_wh = args.unit_wh;
-    policy.expiry = greenledger_core::policy::Expiry::AfterEnd { months: args.validity_months };
-    policy.max_transfers = args.max_transfers;
-    policy.hourly_matching = args.hourly_matching;
-    if !policy.name_is_valid() {
-        bail!("ledger name {:?} must be printable ASCII without spaces or '+'", policy.name);
+    if let Some(problem) = policy.problem() {
+        bail!("{problem}");
     }
-    let op_path = args.operator_key.clone().unwrap_or_else(|| dir.operator_key());
+    std::fs::create_dir_all(data)?;
+    let op_path = operator_key.map_or_else(|| dir.operator_key(), Path::to_path_buf);
     let operator = if op_path.exists() {
         let k = read_key(&op_path)?;
         println!("using the existing operator key {} (account {})", op_path.display(), k.account());
@@ -126,16 +233,18 @@ pub fn create(args: &InitArgs) -> anyhow::Result<(Ledger<SledStore>, Keypair)> {
     std::fs::write(dir.log_pub(), format!("{}\n", signer.verifier()))?;
     let name = policy.name.clone();
     let genesis =
-        operator.sign(&name, 0, Command::Genesis(cmd::Genesis { policy, operator_name: args.operator_name.clone() }));
+        operator.sign(&name, 0, Command::Genesis(cmd::Genesis { policy, operator_name: operator_name.into() }));
     let store = dir.open_store()?;
     let ledger = Ledger::create(Arc::new(store), signer, genesis, Arc::new(SystemClock))?;
     Ok((ledger, operator))
 }
 
-pub fn init(args: InitArgs) -> anyhow::Result<()> {
-    let (ledger, operator) = create(&args)?;
+pub fn init(args: Init) -> anyhow::Result<()> {
+    let policy = args.policy.apply(args.policy.preset("gec", &args.name));
+    let (ledger, operator) = create_with(&args.data, args.operator_key.as_deref(), &args.operator_name, policy)?;
     let op_path = args.operator_key.clone().unwrap_or_else(|| DataDir(args.data.clone()).operator_key());
     println!("created ledger {} in {}", ledger.name(), args.data.display());
+    println!("  policy: {}", ledger.meta()?.policy.describe());
     println!("  log verifier key: {}", ledger.verifier());
     println!("  operator account: {} (key in {})", operator.account(), op_path.display());
     println!("serve it with: greenledger serve --data {}", args.data.display());

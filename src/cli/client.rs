@@ -6,6 +6,7 @@ use crate::rpc::{convert, pb};
 use anyhow::{anyhow, bail, Context as _};
 use greenledger_core::command::Command;
 use greenledger_core::crypto::Keypair;
+use greenledger_core::policy::Policy;
 use greenledger_core::types::{AccountId, Interval};
 use std::path::Path;
 use tonic::transport::Channel;
@@ -196,6 +197,27 @@ pub async fn ledger_name(client: &mut LedgerClient<Channel>) -> anyhow::Result<S
     Ok(key.name().to_string())
 }
 
+/// The ledger's latest policy: its genesis policy, or the policy of its latest amendment, read
+/// from the log (no query serves the policy by itself).
+pub async fn current_policy(client: &mut LedgerClient<Channel>) -> anyhow::Result<Policy> {
+    use greenledger_core::command as cmd;
+    let size = client.get_checkpoint(pb::GetCheckpointRequest {}).await.map_err(server_error)?.into_inner().size;
+    let mut entries =
+        client.get_entries(pb::GetEntriesRequest { start: 0, end: size }).await.map_err(server_error)?.into_inner();
+    let mut policy = None;
+    while let Some(e) = entries.message().await.map_err(server_error)? {
+        let entry = greenledger_core::codec::decode_leaf(&e.leaf)
+            .map_err(|err| anyhow!("entry {} of the served log does not decode: {err}", e.index))?;
+        match entry.signed.body.command {
+            Command::Genesis(cmd::Genesis { policy: p, .. })
+            | Command::AmendPolicy(cmd::AmendPolicy { policy: p, .. }) => policy = Some(p),
+            Command::GenesisV1(g) => policy = Some(g.policy.into()),
+            _ => {}
+        }
+    }
+    policy.ok_or_else(|| anyhow!("the served log has no genesis entry"))
+}
+
 /// Signs and submits one command; prints the receipt or fails with the server's message.
 pub async fn submit(server: &str, key: &Keypair, command: Command, json: bool) -> anyhow::Result<pb::Receipt> {
     let mut client = connect(server).await?;
@@ -265,10 +287,28 @@ pub fn effect_json(e: &pb::Effect) -> serde_json::Value {
     if e.energy_wh != 0 {
         put("energy_wh", e.energy_wh.into());
     }
-    for (k, x) in [("origin", &e.origin), ("ledger", &e.ledger), ("scheme", &e.scheme)] {
+    for (k, x) in [("origin", &e.origin), ("ledger", &e.ledger), ("scheme", &e.scheme), ("channel", &e.channel)] {
         if !x.is_empty() {
             put(k, x.clone().into());
         }
+    }
+    match e.kind.as_str() {
+        "corrected" => {
+            put("old_wh", e.old_wh.into());
+            put("new_wh", e.energy_wh.into());
+            put("clawed_back_wh", e.clawed_back_wh.into());
+            put("deficit_wh", e.deficit_wh.into());
+            put("claims", e.claims.clone().into());
+        }
+        "amended" => put("effective", e.effective.into()),
+        "resolved" => put("cancelled", e.cancelled.into()),
+        "settled" => {
+            put("price_fen_per_mwh", e.price_fen_per_mwh.into());
+            if let Some(n) = e.network_charge_fen_per_mwh {
+                put("network_charge_fen_per_mwh", n.into());
+            }
+        }
+        _ => {}
     }
     serde_json::Value::Object(v)
 }

@@ -79,7 +79,7 @@ pub struct Signer {
 #[derive(Subcommand, Debug)]
 pub enum Top {
     /// Create a new ledger in a directory: genesis, log signing key and operator key.
-    Init(admin::InitArgs),
+    Init(admin::Init),
     /// Serve a ledger over gRPC.
     Serve(admin::ServeArgs),
     /// Create an account key file and print its account id.

@@ -96,6 +96,8 @@ fn bundle_json(b: &pb::Bundle) -> Value {
     json!({
         "id": b.id,
         "device": b.device,
+        "channel": b.channel,
+        "class": b.class,
         "state": b.state,
         "origin": b.origin,
         "owner": account_json(&b.owner),
@@ -109,6 +111,74 @@ fn bundle_json(b: &pb::Bundle) -> Value {
         "history": b.history,
         "claim": if b.claim == 0 { Value::Null } else { json!(b.claim) },
     })
+}
+
+fn reading_json(r: &pb::Reading) -> Value {
+    let corrections: Vec<_> = r
+        .corrections
+        .iter()
+        .map(|c| {
+            json!({"entry": c.entry, "signer": account_json(&c.signer), "approver": account_json(&c.approver), "old_wh": c.old_wh,
+                   "new_wh": c.new_wh, "reason": c.reason, "clawed_back_wh": c.clawed_back_wh, "deficit_wh": c.deficit_wh, "claims": c.claims})
+        })
+        .collect();
+    json!({"interval": iv_json(&r.interval), "channel": r.channel, "wh": r.energy_wh, "entry": r.entry, "direct_supply_wh": r.direct_supply_wh,
+           "traded_wh": r.traded_wh, "issued": r.issued, "issued_serials": if r.issued { sr_json(&r.issued_serials) } else { Value::Null },
+           "class": if r.class.is_empty() { Value::Null } else { json!(r.class) },
+           "supplements": r.supplements.iter().map(|s| sr_json(&Some(*s))).collect::<Vec<_>>(),
+           "corrections": corrections, "netted_wh": r.netted_wh, "uncertified_wh": r.uncertified_wh, "paid_wh": r.paid_wh,
+           "clawed_back_wh": r.clawed_back_wh, "deficit_wh": r.deficit_wh, "excluded_wh": r.excluded_wh})
+}
+
+fn attribute_names(a: &Option<pb::DeviceAttributes>) -> Vec<String> {
+    let Some(a) = a else { return Vec::new() };
+    let mut out: Vec<String> = [
+        (a.off_grid, "off-grid"),
+        (a.conventional_hydro, "conventional hydro"),
+        (a.storage, "independent storage"),
+        (a.hydrogen, "hydrogen"),
+        (a.subsidised, "subsidised"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| name.to_string())
+    .collect();
+    if !a.user.is_empty() {
+        out.push(format!("self-use by {}", short(&a.user)));
+    }
+    out
+}
+
+fn attributes_json(a: &Option<pb::DeviceAttributes>) -> Value {
+    let a = a.clone().unwrap_or_default();
+    json!({"off_grid": a.off_grid, "conventional_hydro": a.conventional_hydro, "storage": a.storage, "hydrogen": a.hydrogen,
+           "subsidised": a.subsidised, "user": account_json(&a.user)})
+}
+
+/// The first 8 bytes of an account in hex, as the ledger's messages write it.
+fn short(account: &[u8]) -> String {
+    hex::encode(&account[..account.len().min(8)])
+}
+
+fn correction_outcome(c: &pb::Correction) -> String {
+    let mut parts = Vec::new();
+    if c.clawed_back_wh > 0 {
+        parts.push(format!("{} Wh clawed back", c.clawed_back_wh));
+    }
+    if c.deficit_wh > 0 {
+        parts.push(format!("{} Wh owed by the device", c.deficit_wh));
+    }
+    if !c.claims.is_empty() {
+        parts.push(format!(
+            "claims made before: {}",
+            c.claims.iter().map(|k| format!("C{k}")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join("; "))
+    }
 }
 
 fn role_names(roles: &[i32]) -> Vec<String> {
@@ -205,18 +275,13 @@ pub async fn run(q: Show) -> anyhow::Result<()> {
             let shown = if limit == 0 { total } else { total.min(limit) };
             let readings = &d.readings[..shown];
             if conn.json {
-                let readings: Vec<_> = readings
-                    .iter()
-                    .map(|r| {
-                        json!({"interval": iv_json(&r.interval), "wh": r.energy_wh, "entry": r.entry, "direct_supply_wh": r.direct_supply_wh,
-                               "traded_wh": r.traded_wh, "issued": r.issued, "issued_serials": if r.issued { sr_json(&r.issued_serials) } else { Value::Null }})
-                    })
-                    .collect();
+                let readings: Vec<_> = readings.iter().map(reading_json).collect();
                 println!(
                     "{}",
                     json!({"device": d.device, "owner": account_json(&d.owner), "technology": d.technology, "capacity_w": d.capacity_w, "region": d.region,
                            "commissioned": d.commissioned, "commissioned_utc": t(d.commissioned), "carry_wh": d.carry_wh,
-                           "readings_total": total, "readings": readings})
+                           "attributes": attributes_json(&d.attributes), "decommissioned": d.decommissioned, "deficit_wh": d.deficit_wh,
+                           "changes": d.changes, "readings_total": total, "readings": readings})
                 );
             } else {
                 println!(
@@ -228,15 +293,51 @@ pub async fn run(q: Show) -> anyhow::Result<()> {
                     d.carry_wh,
                     plural(total, "reading", "readings")
                 );
+                let attributes = attribute_names(&d.attributes);
+                if !attributes.is_empty() {
+                    println!("  attributes: {}", attributes.join(", "));
+                }
+                if let Some(at) = d.decommissioned {
+                    println!("  decommissioned at {}", t(at));
+                }
+                if d.deficit_wh > 0 {
+                    println!("  deficit: {} Wh owed, settled from later issuances", d.deficit_wh);
+                }
                 for r in readings {
+                    let issued = if r.issued {
+                        let mut s = format!("{} {}", sr(&r.issued_serials), r.class);
+                        for x in &r.supplements {
+                            s += &format!(" + {}", sr(&Some(*x)));
+                        }
+                        s
+                    } else {
+                        "not issued".into()
+                    };
                     println!(
-                        "  {} {:>12} Wh  direct {:>10}  traded {:>10}  {}",
+                        "  {} {:<17} {:>12} Wh  direct {:>10}  traded {:>10}  {}",
                         iv(&r.interval),
+                        r.channel,
                         r.energy_wh,
                         r.direct_supply_wh,
                         r.traded_wh,
-                        if r.issued { sr(&r.issued_serials) } else { "not issued".into() }
+                        issued
                     );
+                    for c in &r.corrections {
+                        println!(
+                            "      corrected at entry {} from {} to {} Wh by {}{}: {:?}{}",
+                            c.entry,
+                            c.old_wh,
+                            c.new_wh,
+                            short(&c.signer),
+                            if c.approver.is_empty() {
+                                String::new()
+                            } else {
+                                format!(", approved by {}", short(&c.approver))
+                            },
+                            c.reason,
+                            correction_outcome(c)
+                        );
+                    }
                 }
                 if shown < total {
                     println!("  ... {} more (use --from, --to or --limit 0)", total - shown);

@@ -1,6 +1,7 @@
 //! The commands each role signs and submits. One shape for all: parse, build the domain
 //! command, sign with `--key`, submit, print the receipt.
 
+use super::admin::PolicyArgs;
 use super::client::{self, account_arg, interval_arg};
 use super::time::BadInput;
 use super::Signer;
@@ -8,8 +9,11 @@ use crate::rpc::pb;
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use greenledger_core::command as cmd;
-use greenledger_core::command::Command;
+use greenledger_core::command::{Command, DeviceChange};
+use greenledger_core::policy::Policy;
+use greenledger_core::state::DeviceAttributes;
 use greenledger_core::types::*;
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct RegisterAccountArgs {
@@ -45,6 +49,54 @@ pub struct RegisterDeviceArgs {
     /// Commissioning date, e.g. 2021-06-30 (midnight UTC), or a time such as 2021-06-30T00:00+08:00.
     #[arg(long)]
     pub commissioned: String,
+    #[command(flatten)]
+    pub attributes: AttributeArgs,
+}
+
+/// The attributes of a device that decide the class of its certificates (the policy's class
+/// table). None of them: a grid-connected unit.
+#[derive(Args, Debug)]
+pub struct AttributeArgs {
+    /// Not connected to the public grid (离网).
+    #[arg(long)]
+    pub off_grid: bool,
+    /// Conventional hydro (not pumped storage, not small hydro).
+    #[arg(long)]
+    pub conventional_hydro: bool,
+    /// An independent storage station: everything it delivers is storage discharge.
+    #[arg(long)]
+    pub storage: bool,
+    /// Its output makes hydrogen (风光制氢).
+    #[arg(long)]
+    pub hydrogen: bool,
+    /// Receives central subsidy or a 机制电价.
+    #[arg(long)]
+    pub subsidised: bool,
+    /// The user of self-consumed output (自发自用) when it is not the owner: account id or key file (a consumer).
+    #[arg(long)]
+    pub user: Option<String>,
+}
+
+impl AttributeArgs {
+    fn any(&self) -> bool {
+        self.off_grid
+            || self.conventional_hydro
+            || self.storage
+            || self.hydrogen
+            || self.subsidised
+            || self.user.is_some()
+    }
+
+    fn attributes(&self) -> anyhow::Result<DeviceAttributes> {
+        Ok(DeviceAttributes {
+            off_grid: self.off_grid,
+            conventional_hydro: self.conventional_hydro,
+            storage: self.storage,
+            hydrogen: self.hydrogen,
+            subsidised: self.subsidised,
+            user: self.user.as_deref().map(account_arg).transpose()?,
+        })
+    }
 }
 
 /// A metered interval and its energy.
@@ -186,6 +238,151 @@ pub struct ExcludeArgs {
     pub scheme: String,
 }
 
+/// A device's reading on a channel over an interval (`post-reading`, `correct-reading`).
+#[derive(Args, Debug)]
+pub struct ChannelReading {
+    #[arg(long)]
+    pub device: String,
+    /// export, self-use, storage-charge or storage-discharge.
+    #[arg(long, value_parser = channel_arg)]
+    pub channel: Channel,
+    /// Interval start: 2026-11-20T13:00Z, 2026-11-20T21:00+08:00, Unix seconds or 13-digit
+    /// milliseconds (a time without a zone needs --tz).
+    #[arg(long, visible_alias = "start")]
+    pub from: String,
+    /// Interval end (exclusive).
+    #[arg(long, visible_alias = "end")]
+    pub to: String,
+    /// Energy in watt-hours.
+    #[arg(long)]
+    pub wh: u64,
+}
+
+fn channel_arg(s: &str) -> Result<Channel, String> {
+    Channel::parse(s).ok_or_else(|| {
+        format!(
+            "{s:?} is not a channel; use one of {}",
+            Channel::ALL.iter().filter(|c| c.is_device_channel()).map(|c| c.name()).collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+#[derive(Args, Debug)]
+pub struct PostReadingArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[command(flatten)]
+    pub reading: ChannelReading,
+}
+
+#[derive(Args, Debug)]
+pub struct CorrectReadingArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    /// The reading to correct (exactly its interval) and its corrected energy.
+    #[command(flatten)]
+    pub reading: ChannelReading,
+    #[arg(long)]
+    pub reason: String,
+    /// A regulator's key file: co-sign the correction here (needed after the policy's
+    /// correction window).
+    #[arg(long)]
+    pub approval_key: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct AmendPolicyArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    /// When the amended policy takes effect (now or later; amendments never reach back).
+    #[arg(long)]
+    pub effective: String,
+    /// The policy: the ledger's latest one (read from its log), or the --preset named, with the
+    /// overrides given. The ledger's name and certificate unit never change.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ChangeDeviceArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub device: String,
+    /// Hand the device to this account (a generator): id or key file.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Decommission the device at this time: no readings may end after it.
+    #[arg(long)]
+    pub decommission: Option<String>,
+    /// Set the attributes to exactly the attribute flags given (with none of them: a plain
+    /// grid-connected unit).
+    #[arg(long)]
+    pub plain: bool,
+    #[command(flatten)]
+    pub attributes: AttributeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SettleMonthArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub device: String,
+    /// Start of the settlement period.
+    #[arg(long)]
+    pub from: String,
+    /// End of the settlement period (exclusive).
+    #[arg(long)]
+    pub to: String,
+    /// Buyer account id or key file (a consumer).
+    #[arg(long)]
+    pub buyer: String,
+    /// Energy settled, in watt-hours.
+    #[arg(long)]
+    pub wh: u64,
+    /// Price in fen (0.01 CNY) per MWh.
+    #[arg(long)]
+    pub price_fen_per_mwh: u64,
+    /// For a distributed-generation trade (隔墙售电): the network charge (过网费) in fen per MWh.
+    #[arg(long)]
+    pub network_charge_fen_per_mwh: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct IssueMonthArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub device: String,
+    /// The month, YYYY-MM, in the policy's zone (GEC: Beijing time).
+    #[arg(long, value_parser = month_arg)]
+    pub month: (u32, u32),
+}
+
+fn month_arg(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("{s:?} is not a month: write YYYY-MM, e.g. 2026-11");
+    let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
+    let (y, m): (u32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if !(1..=12).contains(&m) || y < 1970 {
+        return Err(bad());
+    }
+    Ok((y, m))
+}
+
+#[derive(Args, Debug)]
+pub struct ResolveArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    /// The frozen bundle, as printed (B12) or as a number (12).
+    #[arg(long, value_parser = client::bundle_arg)]
+    pub bundle: u64,
+    #[arg(long)]
+    pub reason: String,
+}
+
 async fn serials(server: &str, part: &Part) -> anyhow::Result<SerialRange> {
     let mut c = client::connect(server).await?;
     let h = c
@@ -207,6 +404,15 @@ async fn serials(server: &str, part: &Part) -> anyhow::Result<SerialRange> {
 
 fn device(s: &str) -> DeviceId {
     DeviceId(s.to_string())
+}
+
+fn reading(r: &ChannelReading) -> anyhow::Result<cmd::PostMeterReading> {
+    Ok(cmd::PostMeterReading {
+        device: device(&r.device),
+        channel: r.channel,
+        interval: interval_arg(&r.from, &r.to)?,
+        energy: Wh(r.wh),
+    })
 }
 
 fn roles(names: &[String]) -> anyhow::Result<Roles> {
@@ -249,6 +455,22 @@ pub enum Submit {
     Withdraw(WithdrawArgs),
     /// Regulator: declare a device's output used in another scheme.
     Exclude(ExcludeArgs),
+    /// Meter operator: post a device's reading on a channel (export, self-use, storage).
+    PostReading(PostReadingArgs),
+    /// Meter operator: correct a reading, with a reason (and a regulator's co-signature after the window).
+    CorrectReading(CorrectReadingArgs),
+    /// Regulator: amend the policy from a date on.
+    AmendPolicy(AmendPolicyArgs),
+    /// Operator: change a device's owner or attributes, or decommission it.
+    ChangeDevice(ChangeDeviceArgs),
+    /// Trading platform: settle a device's output over a period, with price.
+    SettleMonth(SettleMonthArgs),
+    /// Operator (issuing body): issue a device's readings of a month.
+    IssueMonth(IssueMonthArgs),
+    /// Regulator: unfreeze frozen certificates (the other scheme did not use the output).
+    Unfreeze(ResolveArgs),
+    /// Regulator: cancel frozen certificates (the other scheme used the output).
+    CancelFrozen(ResolveArgs),
 }
 
 /// The subcommand that submits each kind of command (`greenledger <name> --help`). The match is
@@ -256,9 +478,9 @@ pub enum Submit {
 /// submit it, and a test checks that every name here is a real subcommand.
 pub fn subcommand(c: &Command) -> &'static str {
     match c {
-        Command::Genesis(_) => "init",
+        Command::Genesis(_) | Command::GenesisV1(_) => "init",
         Command::RegisterAccount(_) => "register-account",
-        Command::RegisterDevice(_) => "register-device",
+        Command::RegisterDevice(_) | Command::RegisterDeviceV1(_) => "register-device",
         Command::PostGeneration(_) => "post-generation",
         Command::PostConsumption(_) => "post-consumption",
         Command::PostDirectSupply(_) => "post-direct-supply",
@@ -268,7 +490,14 @@ pub fn subcommand(c: &Command) -> &'static str {
         Command::Retire(_) => "retire",
         Command::Withdraw(_) => "withdraw",
         Command::DeclareExclusion(_) => "exclude",
-        _ => todo!("new kinds"),
+        Command::PostMeterReading(_) => "post-reading",
+        Command::CorrectReading(_) => "correct-reading",
+        Command::AmendPolicy(_) => "amend-policy",
+        Command::ChangeDevice(_) => "change-device",
+        Command::SettleMonth(_) => "settle-month",
+        Command::IssueMonth(_) => "issue-month",
+        Command::ResolveFrozen(r) if r.cancel => "cancel-frozen",
+        Command::ResolveFrozen(_) => "unfreeze",
     }
 }
 
@@ -295,8 +524,8 @@ pub async fn run(top: Submit) -> anyhow::Result<()> {
                 })?,
                 capacity_w: a.capacity_w,
                 region: a.region,
-            commissioned: Timestamp(super::time::parse_date(&a.commissioned)?),
-            attributes: Default::default(),
+                commissioned: Timestamp(super::time::parse_date(&a.commissioned)?),
+                attributes: a.attributes.attributes()?,
             });
             (a.signer, cmd)
         }
@@ -376,6 +605,71 @@ pub async fn run(top: Submit) -> anyhow::Result<()> {
                 scheme: a.scheme,
             });
             (a.signer, cmd)
+        }
+        Submit::PostReading(a) => (a.signer, Command::PostMeterReading(reading(&a.reading)?)),
+        Submit::CorrectReading(a) => {
+            let cmd::PostMeterReading { device, channel, interval, energy } = reading(&a.reading)?;
+            let mut c = cmd::CorrectReading { device, channel, interval, energy, reason: a.reason, approval: None };
+            if let Some(path) = &a.approval_key {
+                let regulator = client::read_key(path)?;
+                let mut conn = client::connect(&a.signer.conn.server).await?;
+                c = c.approved(&regulator, &client::ledger_name(&mut conn).await?);
+            }
+            (a.signer, Command::CorrectReading(c))
+        }
+        Submit::AmendPolicy(a) => {
+            let mut conn = client::connect(&a.signer.conn.server).await?;
+            let current = client::current_policy(&mut conn).await?;
+            let base = match &a.policy.preset {
+                // A preset for this ledger: its name, and the unit it was founded with.
+                Some(_) => Policy { unit_wh: current.unit_wh, ..a.policy.preset("gec", &current.name) },
+                None => current,
+            };
+            let cmd = Command::AmendPolicy(cmd::AmendPolicy {
+                effective: Timestamp(client::time_arg(&a.effective)?),
+                policy: a.policy.apply(base),
+                reason: a.reason,
+            });
+            (a.signer, cmd)
+        }
+        Submit::ChangeDevice(a) => {
+            let attributes = a.plain || a.attributes.any();
+            let change = match (&a.owner, &a.decommission, attributes) {
+                (Some(owner), None, false) => DeviceChange::Owner(account_arg(owner)?),
+                (None, Some(at), false) => DeviceChange::Decommission(Timestamp(client::time_arg(at)?)),
+                (None, None, true) => DeviceChange::Attributes(a.attributes.attributes()?),
+                _ => {
+                    return Err(BadInput(
+                        "change-device changes one thing: give --owner, --decommission, or the attribute flags                          (--plain for none)"
+                            .into(),
+                    )
+                    .into())
+                }
+            };
+            (a.signer, Command::ChangeDevice(cmd::ChangeDevice { device: device(&a.device), change }))
+        }
+        Submit::SettleMonth(a) => {
+            let cmd = Command::SettleMonth(cmd::SettleMonth {
+                device: device(&a.device),
+                period: interval_arg(&a.from, &a.to)?,
+                buyer: account_arg(&a.buyer)?,
+                energy: Wh(a.wh),
+                price_fen_per_mwh: a.price_fen_per_mwh,
+                network_charge_fen_per_mwh: a.network_charge_fen_per_mwh,
+            });
+            (a.signer, cmd)
+        }
+        Submit::IssueMonth(a) => {
+            let (year, month) = a.month;
+            (a.signer, Command::IssueMonth(cmd::IssueMonth { device: device(&a.device), year, month }))
+        }
+        Submit::Unfreeze(a) => {
+            let cmd = cmd::ResolveFrozen { bundle: BundleId(a.bundle), cancel: false, reason: a.reason };
+            (a.signer, Command::ResolveFrozen(cmd))
+        }
+        Submit::CancelFrozen(a) => {
+            let cmd = cmd::ResolveFrozen { bundle: BundleId(a.bundle), cancel: true, reason: a.reason };
+            (a.signer, Command::ResolveFrozen(cmd))
         }
     };
     let key = client::read_key(&signer.key)?;
