@@ -242,3 +242,78 @@ async fn every_demo_claim_bundle_verifies() {
         assert!(roles_seen.contains(r), "no {r} in {roles_seen:?}");
     }
 }
+
+/// Under the GEC preset: the issuing body's monthly run, a dated policy amendment, a device
+/// change, an upward correction with a supplementary issue, and self-consumed output. Each
+/// claim's proof carries the class and channel, and `verify` derives them from the lineage.
+#[test]
+fn proofs_carry_the_class_under_the_real_rules() {
+    use greenledger::ledger::Clock;
+    use greenledger_core::calendar::unix;
+    use greenledger_core::state::DeviceAttributes;
+    let mut h = World::builder().policy(|p| *p = Policy::preset("gec", LEDGER).unwrap()).build();
+    let (op, m, reg, g, c) =
+        (h.operator.clone(), h.meter.clone(), h.regulator.clone(), h.generator.clone(), h.consumer.clone());
+    // The factory uses part of the plant's output itself (自发自用).
+    let attrs = DeviceAttributes { user: Some(c.account()), ..Default::default() };
+    let change = cmd::ChangeDevice { device: wind(), change: cmd::DeviceChange::Attributes(attrs) };
+    h.ok(&op, Command::ChangeDevice(change));
+    let mut strict = Policy::preset("gec", LEDGER).unwrap();
+    strict.max_transfers = Some(1);
+    strict.correction_window_months = 2;
+    let amend = cmd::AmendPolicy { effective: h.clock.now(), policy: strict, reason: "2026 rules".into() };
+    h.ok(&reg, Command::AmendPolicy(amend));
+    let read = |channel, wh| Command::PostMeterReading(cmd::PostMeterReading { device: wind(), channel, interval: hour(0), energy: Wh(wh) });
+    h.ok(&m, read(Channel::Export, 3 * MWH));
+    h.ok(&m, read(Channel::SelfUse, 2 * MWH));
+    // GEC: January 2026 (Beijing) is issued by the issuing body.
+    h.ok(&op, Command::IssueMonth(cmd::IssueMonth { device: wind(), year: 2026, month: 1 }));
+    let correct = cmd::CorrectReading {
+        device: wind(),
+        channel: Channel::Export,
+        interval: hour(0),
+        energy: Wh(4 * MWH),
+        reason: "settlement data".into(),
+        approval: None,
+    };
+    h.ok(&m, Command::CorrectReading(correct));
+    h.consumption(c.account(), 0, 10 * MWH);
+    let mut claims = Vec::new();
+    for b in h.holdings(&g) {
+        h.ok(&g, Command::Transfer(cmd::Transfer { bundle: b.id, serials: b.serials, to: c.account() }));
+    }
+    for b in h.holdings(&c) {
+        h.ok(
+            &c,
+            Command::Retire(cmd::Retire {
+                bundle: b.id,
+                serials: b.serials,
+                beneficiary: "Battery factory".into(),
+                purpose: "RE100".into(),
+                consumption: hour(0),
+            }),
+        );
+        claims.push((ClaimId(h.ledger.meta().unwrap().next_claim - 1), b.class, b.channel));
+    }
+    assert_eq!(claims.len(), 3, "the first issuance, the supplement and the self-use bundle");
+    assert!(h.clock.now().0 < unix(2026, 3, 1, 0, 0, 0));
+    let key = log_key(&h);
+    for (id, class, channel) in claims {
+        let p = greenledger::proof::build(&h.ledger, id).unwrap();
+        assert_eq!(p.summary.class.as_deref(), Some(class.name()));
+        assert_eq!(p.summary.channel.as_deref(), Some(channel.name()));
+        let roles = roles(&p);
+        for role in ["device-change", "policy-amendment", "issuance"] {
+            assert!(roles.contains(&role), "{id}: {roles:?}");
+        }
+        let v = proof::verify_json(&p.to_json(), &key, &[], 0).unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert_eq!(v.summary.class.as_deref(), Some(class.name()));
+        // A proof that states another class fails on that field.
+        let mut wrong = p.clone();
+        wrong.summary.class = Some(if class == policy::Class::Tradable { "non-tradable" } else { "tradable" }.into());
+        match proof::verify_json(&wrong.to_json(), &key, &[], 0) {
+            Err(ProofFailure::Summary { field: "class", .. }) => {}
+            other => panic!("{id}: a changed class gave {other:?}"),
+        }
+    }
+}
