@@ -117,6 +117,18 @@ pub struct AuditReport {
     pub wh_cancelled: u128,
     pub wh_active: u128,
     pub claims: u64,
+    /// Readings corrected, energy corrections took back, and energy devices still owe (a
+    /// correction that found the certificates retired, or storage charge reported late).
+    pub corrections: u64,
+    pub wh_clawed_back: u128,
+    pub wh_deficit: u128,
+    /// Claims on certificates whose energy a later correction took back (named in the
+    /// corrections' trail).
+    pub claims_on_corrected: u64,
+    /// Carried energy an exclusion took out before it reached a certificate.
+    pub wh_excluded_carry: u128,
+    /// Policy amendments in the log.
+    pub amendments: u64,
     /// Refused attempts recorded in the log: always 0, refusals are not logged.
     pub refusals_logged: u64,
     /// Earlier checkpoints proven consistent with this one.
@@ -142,6 +154,15 @@ impl AuditReport {
             format!("frozen:    {}", mwh(self.wh_frozen)),
             format!("cancelled: {}", mwh(self.wh_cancelled)),
             format!("active:    {}", mwh(self.wh_active)),
+            format!(
+                "corrections: {} ({} clawed back; {} still owed by devices; {} claims on corrected energy)",
+                self.corrections,
+                mwh(self.wh_clawed_back),
+                mwh(self.wh_deficit),
+                self.claims_on_corrected
+            ),
+            format!("excluded before certification: {}", mwh(self.wh_excluded_carry)),
+            format!("policy amendments: {}", self.amendments),
             if self.consistent_with == 0 {
                 "no earlier checkpoint to check consistency against".to_string()
             } else {
@@ -235,6 +256,12 @@ pub fn audit<I: IntoIterator<Item = Option<Vec<u8>>>>(
         wh_cancelled: 0,
         wh_active: 0,
         claims: state.claims.len() as u64,
+        corrections: 0,
+        wh_clawed_back: 0,
+        wh_deficit: state.devices.values().map(|d| d.deficit.0 as u128).sum(),
+        claims_on_corrected: 0,
+        wh_excluded_carry: 0,
+        amendments: state.meta.as_ref().map_or(0, |m| m.amendments.len() as u64),
         refusals_logged: 0,
         consistent_with,
         next_state,
@@ -243,6 +270,10 @@ pub fn audit<I: IntoIterator<Item = Option<Vec<u8>>>>(
         for i in reading.issuances() {
             r.wh_issued += i.serials.len() as u128 * unit;
         }
+        r.corrections += reading.corrections.len() as u64;
+        r.wh_clawed_back += reading.clawed_back.0 as u128;
+        r.claims_on_corrected += reading.corrections.iter().map(|c| c.claims.len() as u64).sum::<u64>();
+        r.wh_excluded_carry += reading.excluded.0 as u128;
     }
     for b in state.bundles.values() {
         let wh = b.serials.len() as u128 * unit;

@@ -209,3 +209,61 @@ fn a_witness_cosigns_only_consistent_checkpoints() {
     let err = audit::witness_check(&fork, &key, Some(&state2), &mut StoreProofs(&*b.store)).unwrap_err();
     assert!(matches!(err, AuditFailure::Fork { .. }), "{err}");
 }
+
+/// The real rules replay in an audit: corrections (a supplementary issue, a claw-back that
+/// runs into a deficit because the certificates were retired), an exclusion that takes carried
+/// energy out, the regulator's cancellation of frozen certificates and a policy amendment.
+#[test]
+fn an_audit_replays_corrections_exclusions_and_amendments() {
+    let mut h = World::new();
+    let (m, g, c, reg) = (h.meter.clone(), h.generator.clone(), h.consumer.clone(), h.regulator.clone());
+    let correct = |interval, wh| {
+        Command::CorrectReading(cmd::CorrectReading {
+            device: wind(),
+            channel: Channel::Export,
+            interval,
+            energy: Wh(wh),
+            reason: "settlement data".into(),
+            approval: None,
+        })
+    };
+    // Hour 0: 2 MWh issued, corrected up to 3 MWh (a supplement of 1).
+    h.generation(0, 2 * MWH);
+    h.issue(0);
+    h.ok(&m, correct(hour(0), 3 * MWH));
+    // All 3 sold and retired; then the meter is corrected down to 1 MWh: 2 MWh owed.
+    h.consumption(c.account(), 0, 10 * MWH);
+    for b in h.holdings(&g) {
+        h.ok(&g, Command::Transfer(cmd::Transfer { bundle: b.id, serials: b.serials, to: c.account() }));
+    }
+    for b in h.holdings(&c) {
+        h.ok(&c, retire(b.id, b.serials, "Battery factory", "RE100", hour(0)));
+    }
+    h.ok(&m, correct(hour(0), MWH));
+    // Hour 1: 2.5 MWh; 2 MWh settle the deficit; 0.5 carried. CCER excludes it: carry out.
+    h.generation(1, 2_500_000);
+    h.issue(1);
+    h.ok(&reg, Command::DeclareExclusion(cmd::DeclareExclusion { device: wind(), interval: hour(1), scheme: "CCER".into() }));
+    // Hour 2: 2 MWh, frozen by another exclusion and cancelled.
+    h.generation(2, 2 * MWH);
+    h.issue(2);
+    h.ok(&reg, Command::DeclareExclusion(cmd::DeclareExclusion { device: wind(), interval: hour(2), scheme: "I-REC".into() }));
+    let frozen = h.holdings(&g).into_iter().find(|b| b.state == state::BundleState::Frozen).unwrap();
+    h.ok(&reg, Command::ResolveFrozen(cmd::ResolveFrozen { bundle: frozen.id, cancel: true, reason: "used in I-REC".into() }));
+    let mut strict = fixtures::policy(LEDGER);
+    strict.max_transfers = Some(1);
+    let effective = Timestamp(unix(2026, 6, 1, 0, 0, 0));
+    h.ok(&reg, Command::AmendPolicy(cmd::AmendPolicy { effective, policy: strict, reason: "sold once".into() }));
+
+    let r = run(&h, None).unwrap();
+    assert_eq!(r.entries, h.ledger.size());
+    assert_eq!(r.wh_issued, 5 * MWH as u128, "2 + 1 supplementary + 2");
+    assert_eq!(r.wh_retired, 3 * MWH as u128);
+    assert_eq!(r.wh_cancelled, 2 * MWH as u128);
+    assert_eq!((r.claims, r.corrections, r.wh_clawed_back, r.claims_on_corrected), (2, 2, 0, 2));
+    assert_eq!(r.wh_deficit, 0, "hour 1 settled the 2 MWh owed");
+    assert_eq!(r.wh_excluded_carry, 500_000);
+    assert_eq!(r.amendments, 1);
+    let lines = r.lines().join("\n");
+    assert!(lines.contains("corrections: 2") && lines.contains("2 claims on corrected energy"), "{lines}");
+}

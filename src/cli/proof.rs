@@ -327,6 +327,12 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
                     "cancelled_wh": wh(report.wh_cancelled),
                     "active_wh": wh(report.wh_active),
                     "claims": report.claims,
+                    "corrections": report.corrections,
+                    "clawed_back_wh": wh(report.wh_clawed_back),
+                    "deficit_wh": wh(report.wh_deficit),
+                    "claims_on_corrected_energy": report.claims_on_corrected,
+                    "excluded_carry_wh": wh(report.wh_excluded_carry),
+                    "policy_amendments": report.amendments,
                     "consistent_with_checkpoints": report.consistent_with,
                     "checkpoints_in_state": report.next_state.checkpoints.len(),
                 }})
