@@ -4,12 +4,14 @@
 use greenledger_core::command as cmd;
 
 use ed25519_dalek::Signer;
-use greenledger::rpc::convert::command_to_pb;
+use greenledger::rpc::convert::{self, command_to_pb};
 use greenledger::rpc::pb;
 use greenledger::testkit::net::*;
-use greenledger::testkit::{hour, t0, HOUR, LEDGER, MWH};
+use greenledger::testkit::{clock_start, hour, t0, HOUR, LEDGER, MWH};
 use greenledger_core::codec;
+use greenledger_core::command::DeviceChange;
 use greenledger_core::log::leaf_hash;
+use greenledger_core::state;
 use greenledger_core::*;
 use std::sync::Arc;
 use tonic::Code;
@@ -256,4 +258,187 @@ async fn identical_resubmission_returns_the_original_receipt() {
 
 fn sr_pb(s: SerialRange) -> pb::SerialRange {
     pb::SerialRange { start: s.start.0, end: s.end.0 }
+}
+
+/// The kinds of the second command format through the generated client: attributes and device
+/// changes, readings on channels, monthly issuance, corrections (alone and co-signed), a priced
+/// settlement, an amendment, and frozen certificates unfrozen and cancelled; and what the
+/// queries report of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_new_kinds_through_the_generated_client() {
+    let mut net = Net::mem().await;
+    let (op, meter, platform, regulator) =
+        (net.operator.clone(), net.meter.clone(), net.platform.clone(), net.regulator.clone());
+    let (g, c1) = (net.generator.account(), net.consumer.account());
+    let kind = |r: &pb::Receipt, k: &str| r.effects.iter().find(|e| e.kind == k).cloned();
+
+    // A storage station with attributes, registered and then decommissioned.
+    let attributes = state::DeviceAttributes { storage: true, subsidised: true, user: Some(c1), ..Default::default() };
+    let store = DeviceId("STORE-1".into());
+    net.ok(
+        &op,
+        Command::RegisterDevice(cmd::RegisterDevice {
+            device: store.clone(),
+            owner: g,
+            technology: Technology::Other,
+            capacity_w: 5_000_000,
+            region: "CN-JS".into(),
+            commissioned: Timestamp(t0()),
+            attributes: attributes.clone(),
+        }),
+    )
+    .await;
+    let d = net.device("STORE-1", 0, 0).await;
+    assert_eq!(d.attributes, Some(convert::attributes_to_pb(&attributes)));
+    let decommission = DeviceChange::Decommission(Timestamp(t0() + 10 * HOUR));
+    let r = net.ok(&op, Command::ChangeDevice(cmd::ChangeDevice { device: store, change: decommission })).await;
+    let d = net.device("STORE-1", 0, 0).await;
+    assert_eq!((d.decommissioned, d.changes.clone()), (Some(t0() + 10 * HOUR), vec![r.index]));
+    let subsidised = state::DeviceAttributes { subsidised: true, ..Default::default() };
+    net.ok(
+        &op,
+        Command::ChangeDevice(cmd::ChangeDevice { device: wind(), change: DeviceChange::Attributes(subsidised) }),
+    )
+    .await;
+
+    // Hour 0 of WIND-1 on two channels; the operator issues January.
+    let reading = |channel, energy| {
+        Command::PostMeterReading(cmd::PostMeterReading {
+            device: wind(),
+            channel,
+            interval: hour(0),
+            energy: Wh(energy),
+        })
+    };
+    let r = net.ok(&meter, reading(Channel::Export, 5 * MWH)).await;
+    assert_eq!(kind(&r, "generation").expect("generation").energy_wh, 5 * MWH);
+    let r = net.ok(&meter, reading(Channel::SelfUse, MWH)).await;
+    let m = kind(&r, "metered").expect("metered");
+    assert_eq!((m.channel.as_str(), m.interval, m.energy_wh), ("self-use", pb_hour(0), MWH));
+    let r = net.ok(&op, Command::IssueMonth(cmd::IssueMonth { device: wind(), year: 2026, month: 1 })).await;
+    assert_eq!(r.effects.iter().filter(|e| e.kind == "bundle").count(), 2, "{:?}", r.effects);
+    let d = net.device(WIND, 0, 0).await;
+    let channels: Vec<(&str, &str, bool)> =
+        d.readings.iter().map(|r| (r.channel.as_str(), r.class.as_str(), r.issued)).collect();
+    assert_eq!(channels, vec![("export", "tradable", true), ("self-use", "tradable", true)]);
+
+    // Corrections: alone within the window (upward: a supplementary issue), co-signed too.
+    let correction = cmd::CorrectReading {
+        device: wind(),
+        channel: Channel::Export,
+        interval: hour(0),
+        energy: Wh(6 * MWH),
+        reason: "late data".into(),
+        approval: None,
+    };
+    let r = net.ok(&meter, Command::CorrectReading(correction.clone())).await;
+    let c = kind(&r, "corrected").expect("corrected");
+    assert_eq!((c.old_wh, c.energy_wh, c.channel.as_str()), (5 * MWH, 6 * MWH, "export"));
+    let approved = cmd::CorrectReading { energy: Wh(7 * MWH), ..correction }.approved(&regulator, LEDGER);
+    net.ok(&meter, Command::CorrectReading(approved)).await;
+    let d = net.device(WIND, 0, 0).await;
+    let trail = &d.readings[0].corrections;
+    assert_eq!(
+        trail.iter().map(|c| (c.old_wh, c.new_wh)).collect::<Vec<_>>(),
+        vec![(5 * MWH, 6 * MWH), (6 * MWH, 7 * MWH)]
+    );
+    assert_eq!((trail[0].approver.is_empty(), trail[1].approver.clone()), (true, regulator.account().0.to_vec()));
+    assert_eq!(d.readings[0].supplements.len(), 2, "{:?}", d.readings[0]);
+
+    // A settlement with price over hours 24 to 48, before issuance.
+    let day2 = Interval::new(t0() + 24 * HOUR, t0() + 48 * HOUR);
+    net.ok(
+        &meter,
+        Command::PostMeterReading(cmd::PostMeterReading {
+            device: wind(),
+            channel: Channel::Export,
+            interval: hour(30),
+            energy: Wh(4 * MWH),
+        }),
+    )
+    .await;
+    let settle = Command::SettleMonth(cmd::SettleMonth {
+        device: wind(),
+        period: day2,
+        buyer: c1,
+        energy: Wh(3 * MWH),
+        price_fen_per_mwh: 38_500,
+        network_charge_fen_per_mwh: None,
+    });
+    let r = net.ok(&platform, settle).await;
+    let s = kind(&r, "settled").expect("settled");
+    assert_eq!((s.price_fen_per_mwh, s.network_charge_fen_per_mwh, s.energy_wh), (38_500, None, 3 * MWH));
+    assert_eq!(
+        (s.origin.as_str(), s.account.clone(), s.interval),
+        ("green-power-trade", c1.0.to_vec(), Some(pb_iv(day2)))
+    );
+
+    // An amendment from tomorrow on.
+    let effective = Timestamp(clock_start() + 24 * HOUR);
+    let policy = Policy { max_transfers: Some(3), ..greenledger::testkit::policy(LEDGER) };
+    let r = net.ok(&regulator, Command::AmendPolicy(cmd::AmendPolicy { effective, policy, reason: "r".into() })).await;
+    assert_eq!(kind(&r, "amended").expect("amended").effective, effective.0);
+
+    // Another scheme claims hour 0: every certificate of it is frozen; one bundle is unfrozen,
+    // the others cancelled.
+    let x = net
+        .ok(
+            &regulator,
+            Command::DeclareExclusion(cmd::DeclareExclusion {
+                device: wind(),
+                interval: hour(0),
+                scheme: "CCER".into(),
+            }),
+        )
+        .await;
+    let frozen: Vec<u64> = x.effects.iter().filter(|e| e.kind == "frozen").map(|e| e.bundle).collect();
+    assert!(frozen.len() >= 2, "{:?}", x.effects);
+    let resolve = |bundle: u64, cancel: bool| {
+        Command::ResolveFrozen(cmd::ResolveFrozen { bundle: BundleId(bundle), cancel, reason: "checked".into() })
+    };
+    let r = net.ok(&regulator, resolve(frozen[0], false)).await;
+    let e = kind(&r, "resolved").expect("resolved");
+    assert_eq!((e.bundle, e.cancelled), (frozen[0], false));
+    assert_eq!(net.history(frozen[0]).await.bundle.expect("bundle").state, "active");
+    for b in &frozen[1..] {
+        let r = net.ok(&regulator, resolve(*b, true)).await;
+        assert!(kind(&r, "resolved").expect("resolved").cancelled);
+        let bundle = net.history(*b).await.bundle.expect("bundle");
+        assert_eq!((bundle.state.as_str(), bundle.class.as_str()), ("cancelled", "tradable"));
+        assert!(bundle.channel == "export" || bundle.channel == "self-use", "{bundle:?}");
+    }
+    // Only a frozen bundle can be resolved (rule 3).
+    let s = net.refused(&regulator, resolve(frozen[0], true), Code::FailedPrecondition).await;
+    assert!(s.message().contains("rule 3"), "{}", s.message());
+    verify_log(&mut net, &[]).await;
+    net.stop().await;
+}
+
+/// A correction after the window without a regulator is refused by rule 12, and a co-signature
+/// by someone who is not a regulator too (PermissionDenied); the refusal names the rule over gRPC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_correction_needs_a_regulator() {
+    let mut net = Net::mem().await;
+    let (meter, stranger) = (net.meter.clone(), net.stranger.clone());
+    let post = cmd::PostMeterReading { device: wind(), channel: Channel::Export, interval: hour(0), energy: Wh(MWH) };
+    net.ok(&meter, Command::PostMeterReading(post)).await;
+    net.clock.set(greenledger_core::calendar::unix(2026, 6, 1, 0, 0, 0));
+    let late = cmd::CorrectReading {
+        device: wind(),
+        channel: Channel::Export,
+        interval: hour(0),
+        energy: Wh(2 * MWH),
+        reason: "found late".into(),
+        approval: None,
+    };
+    let s = net.refused(&meter, Command::CorrectReading(late.clone()), Code::FailedPrecondition).await;
+    assert_eq!(greenledger::cli::client::rule_of(&s), Some(12), "{}", s.message());
+    let s =
+        net.refused(&meter, Command::CorrectReading(late.approved(&stranger, LEDGER)), Code::PermissionDenied).await;
+    assert_eq!(greenledger::cli::client::rule_of(&s), Some(12), "{}", s.message());
+    net.stop().await;
+}
+
+fn pb_iv(i: Interval) -> pb::Interval {
+    pb::Interval { start: i.start.0, end: i.end.0 }
 }
