@@ -224,3 +224,39 @@ fn malformed_leaves_are_refused_by_both_decoders() {
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("line 3: truncated"));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1, "the good first line was printed");
 }
+
+/// The types of the second command format: a `Vec` length past the leaf, an unknown `Expiry`
+/// or `Channel` variant, and a negative `i32` zone offset read as two's complement.
+#[test]
+fn second_format_leaves_decode_and_malformed_ones_are_refused() {
+    let gec = vector_leaf("genesis-gec");
+    // header 56, name (8 + 18), unit_wh 8, zone name (8 + 13 "Asia/Shanghai"), offset_s 4,
+    // then the expiry's variant index and months, then the extensions' length.
+    let expiry_at = 56 + 8 + 18 + 8 + 8 + 13 + 4;
+    assert_eq!(&gec[expiry_at - 4..expiry_at], &28_800i32.to_be_bytes(), "layout of genesis-gec");
+    let extensions_at = expiry_at + 8;
+    assert_eq!(&gec[extensions_at..extensions_at + 8], &1u64.to_be_bytes(), "one extension");
+    let reading = vector_leaf("post-meter-reading");
+    let channel_at = 56 + 8 + "IM-WIND-01".len();
+    assert_eq!(&reading[channel_at..channel_at + 4], &1u32.to_be_bytes(), "self-use");
+    let edit = |leaf: &[u8], at: usize, bytes: &[u8]| {
+        let mut l = leaf.to_vec();
+        l[at..at + bytes.len()].copy_from_slice(bytes);
+        l
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("vec longer than the leaf", edit(&gec, extensions_at, &(1u64 << 40).to_be_bytes()), "truncated"),
+        ("unknown expiry", edit(&gec, expiry_at, &3u32.to_be_bytes()), "unknown variant"),
+        ("unknown channel", edit(&reading, channel_at, &5u32.to_be_bytes()), "unknown variant"),
+    ];
+    for (what, leaf, expect) in cases {
+        assert!(codec::decode_leaf(&leaf).is_err(), "{what}: Rust accepted it");
+        let out = decoder(&[], &(hex::encode(&leaf) + "\n"));
+        assert_eq!(out.status.code(), Some(1), "{what}: Python exit status");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("line 1: ") && err.contains(expect), "{what}: {err}");
+    }
+    let west = vector_leaf("genesis-west-zone-extensions-never");
+    let py = decode_all(std::slice::from_ref(&west), "example.org/ledger").remove(0);
+    assert_eq!(py["entry"]["signed"]["body"]["command"]["Genesis"]["policy"]["zone"]["offset_s"], -18_000);
+}

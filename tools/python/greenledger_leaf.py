@@ -29,6 +29,9 @@ COMMAND_PREFIX = b"greenledger/v1/command\n"
 COMMAND_HASH_PREFIX = b"greenledger/v1/command-hash\n"
 
 TECHNOLOGY = ["Wind", "Solar", "Hydro", "Biomass", "Geothermal", "Marine", "Other"]
+CHANNEL = ["Export", "SelfUse", "StorageCharge", "StorageDischarge", "GridImport"]
+# Class serialises in kebab-case.
+CLASS = ["none", "non-tradable", "tradable"]
 
 
 class DecodeError(ValueError):
@@ -60,6 +63,9 @@ class Reader:
     def u64(self, what):
         return int.from_bytes(self.take(8, what), "big")
 
+    def i32(self, what):
+        return int.from_bytes(self.take(4, what), "big", signed=True)
+
     def bool(self, what):
         b = self.u8(what)
         if b > 1:
@@ -82,6 +88,13 @@ class Reader:
             return inner(what)
         raise DecodeError(f"{what}: invalid Option tag {tag:#04x}")
 
+    def vec(self, what, inner):
+        n = self.u64(what + " length")
+        # Every element takes at least one byte: a longer length cannot be real.
+        if n > len(self.data) - self.at:
+            raise DecodeError(f"truncated: {what} claims {n} elements at offset {self.at}, {len(self.data) - self.at} bytes left")
+        return [inner(f"{what}[{i}]") for i in range(n)]
+
     def variant(self, what, count):
         i = self.u32(what)
         if i >= count:
@@ -102,25 +115,90 @@ class Reader:
     def technology(self, what):
         return TECHNOLOGY[self.variant(what, len(TECHNOLOGY))]
 
-    def policy(self):
+    def channel(self, what):
+        return CHANNEL[self.variant(what, len(CHANNEL))]
+
+    def cls(self, what):
+        return CLASS[self.variant(what, len(CLASS))]
+
+    def policy_v1(self, what):
         return {
-            "name": self.string("policy.name"),
-            "unit_wh": self.u64("policy.unit_wh"),
-            "validity_months": self.u32("policy.validity_months"),
-            "max_transfers": self.option("policy.max_transfers", self.u32),
-            "hourly_matching": self.bool("policy.hourly_matching"),
-            "clock_skew_s": self.u64("policy.clock_skew_s"),
+            "name": self.string(what + ".name"),
+            "unit_wh": self.u64(what + ".unit_wh"),
+            "validity_months": self.u32(what + ".validity_months"),
+            "max_transfers": self.option(what + ".max_transfers", self.u32),
+            "hourly_matching": self.bool(what + ".hourly_matching"),
+            "clock_skew_s": self.u64(what + ".clock_skew_s"),
         }
+
+    def expiry(self, what):
+        i = self.variant(what, 3)
+        if i == 0:
+            return {"MonthInclusive": {"months": self.u32(what + ".months")}}
+        if i == 1:
+            return {"AfterEnd": {"months": self.u32(what + ".months")}}
+        return "Never"
+
+    def extension(self, what):
+        return {"produced_before": self.u64(what + ".produced_before"), "valid_until": self.u64(what + ".valid_until")}
+
+    def classes(self, what):
+        return {
+            "self_use": self.cls(what + ".self_use"),
+            "off_grid": self.cls(what + ".off_grid"),
+            "hydrogen": self.cls(what + ".hydrogen"),
+            "old_hydro_before": self.option(what + ".old_hydro_before", self.u64),
+            "old_hydro": self.cls(what + ".old_hydro"),
+            "storage": self.cls(what + ".storage"),
+            "subsidised": self.cls(what + ".subsidised"),
+        }
+
+    def policy(self, what):
+        return {
+            "name": self.string(what + ".name"),
+            "unit_wh": self.u64(what + ".unit_wh"),
+            "zone": {"name": self.string(what + ".zone.name"), "offset_s": self.i32(what + ".zone.offset_s")},
+            "expiry": self.expiry(what + ".expiry"),
+            "extensions": self.vec(what + ".extensions", self.extension),
+            "max_transfers": self.option(what + ".max_transfers", self.u32),
+            "hourly_matching": self.bool(what + ".hourly_matching"),
+            "max_reading_s": self.option(what + ".max_reading_s", self.u64),
+            "clock_skew_s": self.u64(what + ".clock_skew_s"),
+            "correction_window_months": self.u32(what + ".correction_window_months"),
+            "owner_issuance": self.bool(what + ".owner_issuance"),
+            "classes": self.classes(what + ".classes"),
+        }
+
+    def attributes(self, what):
+        return {
+            "off_grid": self.bool(what + ".off_grid"),
+            "conventional_hydro": self.bool(what + ".conventional_hydro"),
+            "storage": self.bool(what + ".storage"),
+            "hydrogen": self.bool(what + ".hydrogen"),
+            "subsidised": self.bool(what + ".subsidised"),
+            "user": self.option(what + ".user", self.account),
+        }
+
+    def approval(self, what):
+        return {"regulator": self.account(what + ".regulator"), "signature": self.take(64, what + ".signature").hex()}
+
+    def device_change(self, what):
+        i = self.variant(what, 3)
+        if i == 0:
+            return {"Attributes": self.attributes(what + ".Attributes")}
+        if i == 1:
+            return {"Owner": self.account(what + ".Owner")}
+        return {"Decommission": self.u64(what + ".Decommission")}
 
 
 # The Command variants in index order: (variant name, kind name, fields). A field is
 # (name, reader method); the order is the encoding order.
 COMMANDS = [
-    ("Genesis", "genesis", [("policy", lambda r, w: r.policy()), ("operator_name", Reader.string)]),
+    ("GenesisV1", "genesis-v1", [("policy", Reader.policy_v1), ("operator_name", Reader.string)]),
     ("RegisterAccount", "register-account", [("account", Reader.account), ("name", Reader.string), ("roles", Reader.u8)]),
     (
-        "RegisterDevice",
-        "register-device",
+        "RegisterDeviceV1",
+        "register-device-v1",
         [
             ("device", Reader.string),
             ("owner", Reader.account),
@@ -157,6 +235,53 @@ COMMANDS = [
     ),
     ("Withdraw", "withdraw", [("bundle", Reader.u64), ("serials", Reader.serials), ("reason", Reader.string)]),
     ("DeclareExclusion", "declare-exclusion", [("device", Reader.string), ("interval", Reader.interval), ("scheme", Reader.string)]),
+    ("Genesis", "genesis", [("policy", Reader.policy), ("operator_name", Reader.string)]),
+    (
+        "RegisterDevice",
+        "register-device",
+        [
+            ("device", Reader.string),
+            ("owner", Reader.account),
+            ("technology", Reader.technology),
+            ("capacity_w", Reader.u64),
+            ("region", Reader.string),
+            ("commissioned", Reader.u64),
+            ("attributes", Reader.attributes),
+        ],
+    ),
+    (
+        "PostMeterReading",
+        "post-meter-reading",
+        [("device", Reader.string), ("channel", Reader.channel), ("interval", Reader.interval), ("energy", Reader.u64)],
+    ),
+    (
+        "CorrectReading",
+        "correct-reading",
+        [
+            ("device", Reader.string),
+            ("channel", Reader.channel),
+            ("interval", Reader.interval),
+            ("energy", Reader.u64),
+            ("reason", Reader.string),
+            ("approval", lambda r, w: r.option(w, r.approval)),
+        ],
+    ),
+    ("AmendPolicy", "amend-policy", [("effective", Reader.u64), ("policy", Reader.policy), ("reason", Reader.string)]),
+    ("ChangeDevice", "change-device", [("device", Reader.string), ("change", Reader.device_change)]),
+    (
+        "SettleMonth",
+        "settle-month",
+        [
+            ("device", Reader.string),
+            ("period", Reader.interval),
+            ("buyer", Reader.account),
+            ("energy", Reader.u64),
+            ("price_fen_per_mwh", Reader.u64),
+            ("network_charge_fen_per_mwh", lambda r, w: r.option(w, r.u64)),
+        ],
+    ),
+    ("IssueMonth", "issue-month", [("device", Reader.string), ("year", Reader.u32), ("month", Reader.u32)]),
+    ("ResolveFrozen", "resolve-frozen", [("bundle", Reader.u64), ("cancel", Reader.bool), ("reason", Reader.string)]),
 ]
 
 KINDS = [kind for _, kind, _ in COMMANDS]
