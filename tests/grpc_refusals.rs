@@ -93,6 +93,7 @@ async fn malformed_messages_are_invalid_argument_and_change_nothing() {
         capacity_w: 1,
         region: "x".into(),
         commissioned: Timestamp(0),
+        attributes: Default::default(),
     });
     net.refused(&op, bad_device, invalid).await;
 

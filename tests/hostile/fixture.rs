@@ -48,7 +48,7 @@ impl Fixture {
 /// A ledger with every kind of record the cases need.
 pub fn setup() -> Fixture {
     let kit = greenledger::testkit::World::builder()
-        .policy(|p| p.validity_months = 12)
+        .policy(|p| p.expiry = greenledger_core::policy::Expiry::AfterEnd { months: 12 })
         // No upper bound on capacity: the overflow cases need a device this big.
         .devices(&[("WIND-1", 10_000_000), ("SOLAR-1", 10_000_000), ("HUGE-1", u64::MAX)])
         .build();

@@ -122,6 +122,7 @@ pub fn malformed(cx: &Cx) -> Vec<Case> {
                     capacity_w: 1,
                     region: "r".into(),
                     commissioned: Timestamp(0),
+                    attributes: Default::default(),
                 }),
             )
             .map_msg(|b| {
@@ -179,6 +180,7 @@ pub fn amounts(cx: &Cx) -> Vec<Case> {
                     capacity_w: 0,
                     region: "r".into(),
                     commissioned: Timestamp(0),
+                    attributes: Default::default(),
                 }),
             ),
             InvalidArgument,
