@@ -243,13 +243,22 @@ fn an_audit_replays_corrections_exclusions_and_amendments() {
     // Hour 1: 2.5 MWh; 2 MWh settle the deficit; 0.5 carried. CCER excludes it: carry out.
     h.generation(1, 2_500_000);
     h.issue(1);
-    h.ok(&reg, Command::DeclareExclusion(cmd::DeclareExclusion { device: wind(), interval: hour(1), scheme: "CCER".into() }));
+    h.ok(
+        &reg,
+        Command::DeclareExclusion(cmd::DeclareExclusion { device: wind(), interval: hour(1), scheme: "CCER".into() }),
+    );
     // Hour 2: 2 MWh, frozen by another exclusion and cancelled.
     h.generation(2, 2 * MWH);
     h.issue(2);
-    h.ok(&reg, Command::DeclareExclusion(cmd::DeclareExclusion { device: wind(), interval: hour(2), scheme: "I-REC".into() }));
+    h.ok(
+        &reg,
+        Command::DeclareExclusion(cmd::DeclareExclusion { device: wind(), interval: hour(2), scheme: "I-REC".into() }),
+    );
     let frozen = h.holdings(&g).into_iter().find(|b| b.state == state::BundleState::Frozen).unwrap();
-    h.ok(&reg, Command::ResolveFrozen(cmd::ResolveFrozen { bundle: frozen.id, cancel: true, reason: "used in I-REC".into() }));
+    h.ok(
+        &reg,
+        Command::ResolveFrozen(cmd::ResolveFrozen { bundle: frozen.id, cancel: true, reason: "used in I-REC".into() }),
+    );
     let mut strict = fixtures::policy(LEDGER);
     strict.max_transfers = Some(1);
     let effective = Timestamp(unix(2026, 6, 1, 0, 0, 0));

@@ -75,7 +75,8 @@ async fn every_command_kind_and_query(net: &mut Net) {
 
     let d = net.device(WIND, 0, 0).await;
     assert_eq!((d.device.as_str(), d.owner.clone(), d.technology.as_str()), (WIND, g.0.to_vec(), "wind"));
-    assert_eq!((d.capacity_w, d.region.as_str(), d.carry_wh), (10_000_000, "inner_mongolia", 200_000));
+    // Carried: 0.2 MWh of the generator's own share and 0.2 MWh of the direct-supply consumer's.
+    assert_eq!((d.capacity_w, d.region.as_str(), d.carry_wh), (10_000_000, "inner_mongolia", 400_000));
     assert_eq!(d.readings.len(), 1);
     let r0 = &d.readings[0];
     assert_eq!((r0.interval, r0.energy_wh, r0.entry), (pb_hour(0), 5_400_000, gen0.index));
@@ -87,7 +88,8 @@ async fn every_command_kind_and_query(net: &mut Net) {
     receipts.push(net.ok(&meter, gen1).await);
     let issued1 = net.ok(&gen, Command::Issue(cmd::Issue { device: wind(), interval: hour(1) })).await;
     let d = net.device(WIND, 0, 0).await;
-    assert_eq!((d.readings.len(), d.carry_wh), (2, 100_000));
+    // The generator's 0.1 MWh, and the direct-supply consumer's 0.2 MWh still waiting.
+    assert_eq!((d.readings.len(), d.carry_wh), (2, 300_000));
     // Readings are selected by start time in [from, to); to = 0 is unbounded.
     let later = net.device(WIND, hour(1).start.0, 0).await.readings;
     assert_eq!(later.iter().map(|r| r.interval).collect::<Vec<_>>(), vec![pb_hour(1)]);

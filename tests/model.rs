@@ -167,7 +167,7 @@ impl Model {
         for p in used {
             self.carried_into.entry(p.reading).or_default().push(first);
         }
-        if total % MWH > 0 {
+        if !total.is_multiple_of(MWH) {
             self.carry.push(Part { owner: 0, self_use, reading, wh: total % MWH });
         }
         let expires = add_months(hour(k).end.0, 24);

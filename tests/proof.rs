@@ -263,7 +263,9 @@ fn proofs_carry_the_class_under_the_real_rules() {
     strict.correction_window_months = 2;
     let amend = cmd::AmendPolicy { effective: h.clock.now(), policy: strict, reason: "2026 rules".into() };
     h.ok(&reg, Command::AmendPolicy(amend));
-    let read = |channel, wh| Command::PostMeterReading(cmd::PostMeterReading { device: wind(), channel, interval: hour(0), energy: Wh(wh) });
+    let read = |channel, wh| {
+        Command::PostMeterReading(cmd::PostMeterReading { device: wind(), channel, interval: hour(0), energy: Wh(wh) })
+    };
     h.ok(&m, read(Channel::Export, 3 * MWH));
     h.ok(&m, read(Channel::SelfUse, 2 * MWH));
     // GEC: January 2026 (Beijing) is issued by the issuing body.

@@ -77,16 +77,16 @@ pub struct MovedRange {
 /// owner to `to`, marking them as traded with the power (`origin`). Refuses when the generator no longer holds
 /// enough: those certificates were sold separately, and selling them again with the power would
 /// count the attribute twice.
-pub fn take_from_generator<V: StateView>(
-    view: &V,
-    meta: &mut Meta,
+pub(crate) fn take_from_generator<V: StateView>(
+    r: &mut crate::rules::Rules<'_, V>,
     reading: &mut Reading,
     device: &Device,
     units: u64,
     to: &AccountId,
     origin: Origin,
-    ctx: Context,
 ) -> Result<Moved, Rejection> {
+    let (view, ctx) = (r.view, r.ctx);
+    let meta = &mut r.meta;
     let mut held = Vec::new();
     let mut available = 0u64;
     for id in &reading.bundles {

@@ -401,7 +401,12 @@ impl<S: Store> Ledger<S> {
         }
         batch.put(keys::STATE_FORMAT.to_vec(), STATE_FORMAT.to_be_bytes().to_vec());
         store.commit(batch)?;
-        tracing::info!(entries = head.size, from = format.unwrap_or(1), to = STATE_FORMAT, "state rebuilt from the log");
+        tracing::info!(
+            entries = head.size,
+            from = format.unwrap_or(1),
+            to = STATE_FORMAT,
+            "state rebuilt from the log"
+        );
         Ok(true)
     }
 

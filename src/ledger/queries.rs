@@ -115,7 +115,13 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Readings of a device on one channel with start in `[from, to)`, in time order.
-    pub fn readings_on(&self, device: &DeviceId, channel: Channel, from: u64, to: u64) -> Result<Vec<Reading>, QueryError> {
+    pub fn readings_on(
+        &self,
+        device: &DeviceId,
+        channel: Channel,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Reading>, QueryError> {
         let (a, b) = keys::u64_range(keys::readings_prefix(device, channel), from, to);
         self.decode_range(&a, &b)
     }

@@ -39,7 +39,7 @@ impl Store for MemStore {
         let map = self.map.read().expect("lock");
         Ok(map.range(start.to_vec()..end.to_vec()).take(limit).map(|(k, v)| (k.clone(), v.clone())).collect())
     }
-    fn last_before(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn last_before(&self, start: &[u8], end: &[u8]) -> Result<Option<super::Row>, StoreError> {
         if start >= end {
             return Ok(None);
         }

@@ -49,8 +49,11 @@ impl Batch {
     }
 }
 
+/// One key and its value.
+pub type Row = (Vec<u8>, Vec<u8>);
+
 /// Key-value pairs returned by a scan.
-pub type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+pub type Rows = Vec<Row>;
 
 /// Ordered key-value storage with atomic durable batches.
 pub trait Store: Send + Sync + 'static {
@@ -59,7 +62,7 @@ pub trait Store: Send + Sync + 'static {
     fn scan(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Rows, StoreError>;
     /// The last key in `[start, end)` and its value: an ordered lookup, used as the interval
     /// index of readings (the reading with the latest start before a time).
-    fn last_before(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn last_before(&self, start: &[u8], end: &[u8]) -> Result<Option<Row>, StoreError>;
     /// Applies every write of the batch atomically and returns once it is durable.
     fn commit(&self, batch: Batch) -> Result<(), StoreError>;
     /// Bytes the store occupies on disk (0 for memory).
@@ -82,7 +85,7 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     fn scan(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Rows, StoreError> {
         (**self).scan(start, end, limit)
     }
-    fn last_before(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn last_before(&self, start: &[u8], end: &[u8]) -> Result<Option<Row>, StoreError> {
         (**self).last_before(start, end)
     }
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {

@@ -64,11 +64,16 @@ impl Store for SledStore {
             .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(io))
             .collect()
     }
-    fn last_before(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn last_before(&self, start: &[u8], end: &[u8]) -> Result<Option<super::Row>, StoreError> {
         if start >= end {
             return Ok(None);
         }
-        self.tree.range(start..end).next_back().transpose().map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec()))).map_err(io)
+        self.tree
+            .range(start..end)
+            .next_back()
+            .transpose()
+            .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())))
+            .map_err(io)
     }
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         let head = batch.writes.get(super::keys::HEAD).cloned().flatten();

@@ -61,14 +61,21 @@ impl<'a, S: Store + ?Sized> StoreView<'a, S> {
     /// of this kind are never deleted, so a pending write can only add or replace one.)
     fn last<T: Decode<()>>(&self, start: &[u8], end: &[u8]) -> Read<T> {
         let stored = self.store.last_before(start, end)?;
-        let pending = self.pending.writes.range(start.to_vec()..end.to_vec()).rev().find_map(|(k, v)| v.as_ref().map(|v| (k.clone(), v.clone())));
+        let pending = self
+            .pending
+            .writes
+            .range(start.to_vec()..end.to_vec())
+            .rev()
+            .find_map(|(k, v)| v.as_ref().map(|v| (k.clone(), v.clone())));
         let best = match (stored, pending) {
             (Some(s), Some(p)) => Some(if p.0 >= s.0 { p } else { s }),
             (s, p) => s.or(p),
         };
         match best {
             None => Ok(None),
-            Some((k, v)) => codec::decode(&v).map(Some).map_err(|e| StoreFault(format!("record {}: {e}", hex::encode(k)))),
+            Some((k, v)) => {
+                codec::decode(&v).map(Some).map_err(|e| StoreFault(format!("record {}: {e}", hex::encode(k))))
+            }
         }
     }
 

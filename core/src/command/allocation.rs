@@ -47,7 +47,7 @@ pub(super) fn allocate<V: StateView>(
         }
         // Certificates exist: they move from the generator to the buyer with the power.
         let units = energy.0 / unit;
-        let moved = take_from_generator(r.view, &mut r.meta, &mut reading, &device, units, to, origin, r.ctx)?;
+        let moved = take_from_generator(r, &mut reading, &device, units, to, origin)?;
         d.effects.extend(moved.effects);
         d.effects.push(Effect::Meta(r.meta.clone()));
         d.say(format!(

@@ -101,8 +101,7 @@ impl Kind for SettleMonth {
                 let held = generator_holds(r, &device, &reading)?;
                 let units = held.min(left / unit);
                 if units > 0 {
-                    let moved =
-                        take_from_generator(r.view, &mut r.meta, &mut reading, &device, units, buyer, origin, r.ctx)?;
+                    let moved = take_from_generator(r, &mut reading, &device, units, buyer, origin)?;
                     for m in &moved.ranges {
                         d.made(Change::Bundle {
                             bundle: m.bundle,

@@ -177,7 +177,7 @@ pub fn ownership_text_queries(cx: &Cx) -> Vec<Case> {
             "reading that does not exist",
             cx.signed(&w.generator, Command::Issue(cmd::Issue { device: wind(), interval: hour(40) })),
             NotFound,
-            "has no generation reading",
+            "has no export reading",
         ),
         // Serial ranges and ownership.
         case(
