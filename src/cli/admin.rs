@@ -175,33 +175,6 @@ impl PolicyArgs {
     }
 }
 
-/// The first form of `init`'s options, the policy given field by field on the base of
-/// `Policy::new` (the demo founds its ledger with it).
-#[derive(Debug)]
-pub struct InitArgs {
-    pub data: PathBuf,
-    pub name: String,
-    pub operator_key: Option<PathBuf>,
-    pub operator_name: String,
-    pub unit_wh: u64,
-    /// Months a certificate stays valid after the end of production.
-    pub validity_months: u32,
-    pub max_transfers: Option<u32>,
-    pub hourly_matching: bool,
-}
-
-/// Creates a ledger directory with the policy of `args`; returns the operator key.
-pub fn create(args: &InitArgs) -> anyhow::Result<(Ledger<SledStore>, Keypair)> {
-    let policy = Policy {
-        unit_wh: args.unit_wh,
-        expiry: Expiry::AfterEnd { months: args.validity_months },
-        max_transfers: args.max_transfers,
-        hourly_matching: args.hourly_matching,
-        ..Policy::new(args.name.clone())
-    };
-    create_with(&args.data, args.operator_key.as_deref(), &args.operator_name, policy)
-}
-
 /// Creates a ledger directory `data` founded on `policy`; returns the operator key (read from
 /// `operator_key`, or made, default `data/operator.key`).
 pub fn create_with(

@@ -15,7 +15,7 @@
 mod output;
 mod story;
 
-use crate::cli::admin::{create, DataDir, DemoArgs, InitArgs};
+use crate::cli::admin::{create_with, DataDir, DemoArgs};
 use crate::cli::client::block_on;
 use crate::ledger::SystemClock;
 use crate::rpc::pb;
@@ -69,17 +69,13 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
     if DataDir(dir.to_path_buf()).holds_ledger() {
         bail!("{} already holds a ledger; run the demo with --reset or another --data directory", dir.display());
     }
-    let args = InitArgs {
-        data: dir.to_path_buf(),
-        name: NAME.into(),
-        operator_key: None,
-        operator_name: "Green certificate registry (demo)".into(),
-        unit_wh: MWH,
-        validity_months: 24,
-        max_transfers: None,
-        hourly_matching: false,
+    // The GEC rules (Beijing months, sold once, the GEC class table), except that owners ask for
+    // issuance reading by reading, so that three days play out without waiting for a month's end.
+    let policy = greenledger_core::Policy {
+        owner_issuance: true,
+        ..greenledger_core::Policy::preset("gec", NAME).expect("a preset")
     };
-    let (ledger, operator) = create(&args)?;
+    let (ledger, operator) = create_with(dir, None, "Green certificate registry (demo)", policy)?;
     std::fs::write(dir.join(MARKER), "created by greenledger demo\n")?;
     let ledger = Arc::new(ledger);
     let server = crate::rpc::server::spawn(ledger.clone(), Arc::new(SystemClock), "127.0.0.1:0").await?;

@@ -4,7 +4,7 @@
 //! one-certificate transfer split off the issued bundle. Bundle ids and serials follow from the
 //! rules (one bundle per issuance, one new id per split), so everything is signed in advance.
 
-use greenledger::cli::admin::{create, DataDir, InitArgs};
+use greenledger::cli::admin::{create_with, DataDir};
 use greenledger::ledger::Ledger;
 use greenledger::store::{SledStore, Store};
 use greenledger::testkit::{fixtures, Cast};
@@ -42,17 +42,7 @@ pub fn fill(dir: &Path, count: u64) -> anyhow::Result<serde_json::Value> {
     } else {
         std::fs::create_dir_all(dir)?;
         greenledger::cli::client::write_key(&data.operator_key(), operator)?;
-        let args = InitArgs {
-            data: dir.to_path_buf(),
-            name: NAME.into(),
-            operator_key: None,
-            operator_name: "fill operator".into(),
-            unit_wh: 1_000_000,
-            validity_months: 24,
-            max_transfers: None,
-            hourly_matching: false,
-        };
-        let (ledger, _) = create(&args)?;
+        let (ledger, _) = create_with(dir, None, "fill operator", fixtures::policy(NAME))?;
         let mut setup = cast.registrations();
         for d in 0..DEVICES {
             setup.push(fixtures::register_device(DeviceId(format!("FILL-{d:04}")), generator.account(), 100_000_000));
