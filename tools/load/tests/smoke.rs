@@ -2,7 +2,7 @@
 //! 127.0.0.1:0, a small pre-signed mix over concurrent SubmitBatch streams, every outcome as
 //! planned. Not a benchmark: it asserts invariants only, never timings.
 
-use greenledger::cli::admin::{create, InitArgs};
+use greenledger::cli::admin::create_with;
 use greenledger::ledger::SystemClock;
 use greenledger_load::load as load_core;
 use std::sync::Arc;
@@ -10,17 +10,9 @@ use std::sync::Arc;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_core_mix_is_all_as_planned() {
     let dir = tempfile::tempdir().unwrap();
-    let args = InitArgs {
-        data: dir.path().join("ledger"),
-        name: "load-smoke.greenledger.local/test".into(),
-        operator_key: None,
-        operator_name: "Registry".into(),
-        unit_wh: 1_000_000,
-        validity_months: 24,
-        max_transfers: None,
-        hourly_matching: false,
-    };
-    let (ledger, operator) = create(&args).unwrap();
+    let name = "load-smoke.greenledger.local/test";
+    let policy = greenledger::testkit::fixtures::policy(name);
+    let (ledger, operator) = create_with(&dir.path().join("ledger"), None, "Registry", policy).unwrap();
     let ledger = Arc::new(ledger);
     let server = greenledger::rpc::server::spawn(ledger.clone(), Arc::new(SystemClock), "127.0.0.1:0").await.unwrap();
 
