@@ -16,10 +16,11 @@ use greenledger_core::crypto::Keypair;
 use greenledger_core::calendar::unix;
 use greenledger_core::state::{Bundle, Claim, Meta};
 use greenledger_core::{
-    AccountId, BundleId, Command, DeviceId, Interval, Policy, Role, Roles, SerialRange, SignedCommand, Technology,
+    AccountId, BundleId, Channel, Command, DeviceId, Interval, Policy, Role, Roles, SerialRange, SignedCommand, Technology,
     Timestamp, Wh,
 };
-use greenledger::ledger::{Ledger, ManualClock};
+use greenledger::ledger::{Clock, Ledger, ManualClock};
+use greenledger_core::state::DeviceAttributes;
 use greenledger::store::{keys, MemStore, Store};
 use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
@@ -73,7 +74,8 @@ impl World {
         let kit = greenledger::testkit::World::builder()
             .policy(|p| {
                 p.unit_wh = UNIT;
-                p.validity_months = 2;
+                p.expiry = greenledger_core::policy::Expiry::AfterEnd { months: 2 };
+                p.classes = greenledger_core::policy::ClassTable::gec();
                 p.max_transfers = Some(3);
             })
             .devices(&[(DEVICES[0], 10_000_000), (DEVICES[1], 5_000_000), (DEVICES[2], u64::MAX)])
@@ -114,7 +116,7 @@ impl World {
 
     /// One command from the input, or None when the input is used up.
     fn command(&mut self, input: &mut Input) -> Option<SignedCommand> {
-        let kind = input.small(12)?;
+        let kind = input.small(19)?;
         let device = DeviceId(DEVICES[input.small(3)? as usize].to_string());
         let h = input.small(48)?;
         let hour = match input.small(16)? {
@@ -139,7 +141,9 @@ impl World {
             _ => "ok".into(),
         };
         // Usually the right signer for the kind, sometimes anyone.
-        let right = [0, 0, 0, 1, 1, 1, 2, 4, 5, 5, 3, 3][kind as usize];
+        let right = [0, 0, 0, 1, 1, 1, 2, 4, 5, 5, 3, 3, 1, 1, 0, 2, 0, 3, 3][kind as usize];
+        let channel = Channel::ALL[input.small(5)? as usize];
+        let flag = input.small(2)? == 0;
         let signer = if input.small(8)? == 0 { input.small(8)? as usize } else { right };
         let signer = if signer == 5 && input.small(2)? == 0 { 6 } else { signer };
         let command = match kind {
@@ -151,6 +155,7 @@ impl World {
                 capacity_w: energy.0,
                 region: text,
                 commissioned: Timestamp(t0()),
+                attributes: DeviceAttributes { hydrogen: flag, user: flag.then_some(account), ..Default::default() },
             }),
             2 => Command::Genesis(cmd::Genesis { policy: Policy::new(NAME), operator_name: text }),
             3 => Command::PostGeneration(cmd::PostGeneration { device, interval: hour, energy }),
@@ -161,7 +166,37 @@ impl World {
             8 => Command::Transfer(cmd::Transfer { bundle, serials, to: account }),
             9 => Command::Retire(cmd::Retire { bundle, serials, beneficiary: text.clone(), purpose: text, consumption: hour }),
             10 => Command::Withdraw(cmd::Withdraw { bundle, serials, reason: text }),
-            _ => Command::DeclareExclusion(cmd::DeclareExclusion { device, interval: hour, scheme: text }),
+            11 => Command::DeclareExclusion(cmd::DeclareExclusion { device, interval: hour, scheme: text }),
+            12 => Command::PostMeterReading(cmd::PostMeterReading { device, channel, interval: hour, energy }),
+            13 => {
+                let c = cmd::CorrectReading { device, channel, interval: hour, energy, reason: text, approval: None };
+                Command::CorrectReading(if flag { c.approved(&self.keys[3], NAME) } else { c })
+            }
+            14 => Command::ChangeDevice(cmd::ChangeDevice {
+                device,
+                change: match input.small(3)? {
+                    0 => cmd::DeviceChange::Owner(account),
+                    1 => cmd::DeviceChange::Decommission(hour.end),
+                    _ => cmd::DeviceChange::Attributes(DeviceAttributes { off_grid: flag, ..Default::default() }),
+                },
+            }),
+            15 => Command::SettleMonth(cmd::SettleMonth {
+                device,
+                period: Interval::new(t0(), t0() + 48 * HOUR),
+                buyer: account,
+                energy,
+                price_fen_per_mwh: 38_500,
+                network_charge_fen_per_mwh: flag.then_some(9_500),
+            }),
+            16 => Command::IssueMonth(cmd::IssueMonth { device, year: 2026, month: 1 + input.small(2)? as u32 }),
+            17 => Command::ResolveFrozen(cmd::ResolveFrozen { bundle, cancel: flag, reason: text }),
+            _ => {
+                let mut policy = Policy::new(NAME);
+                policy.unit_wh = UNIT;
+                policy.max_transfers = flag.then_some(1);
+                let effective = Timestamp(self.clock.now().0 + h * HOUR);
+                Command::AmendPolicy(cmd::AmendPolicy { effective, policy, reason: text })
+            }
         };
         let mut signed = self.sign(signer, command);
         match input.small(32)? {
@@ -197,6 +232,7 @@ impl World {
         }
         for d in DEVICES {
             for r in self.ledger.readings(&DeviceId(d.into()), 0, u64::MAX).unwrap() {
+                assert!(r.balanced(), "a reading's energy is not accounted for: {r:?}");
                 let allocated = r.allocated().expect("allocations never overflow");
                 assert!(allocated <= r.energy, "reading over-allocated: {r:?}");
             }
