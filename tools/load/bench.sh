@@ -21,7 +21,7 @@ for i in 1 2 3; do echo "LIMITS $(stamp) $($L --measure-limits)"; done
 
 # Full rate: five runs of 100k commands on one fresh ledger, then half that rate.
 D=$(mktemp -d /tmp/glbench.XXXXXX)
-"$B/greenledger" init --data "$D/small" --name bench.greenledger.local/small >/dev/null
+"$B/greenledger" init --data "$D/small" --name bench.greenledger.local/small --preset eecs-go >/dev/null
 serve "$D/small" "$SP"
 for i in 1 2 3 4 5; do
     c0=$(cpu $PID)
@@ -34,7 +34,7 @@ for i in 1 2 3; do echo "HALF $(stamp) $($L --addr $SP --operator-key "$D/small/
 kill $PID; wait $PID 2>/dev/null
 
 # Larger ledger: grow to about 1M entries in 200k chunks, then proofs and the audit replay.
-"$B/greenledger" init --data "$D/large" --name bench.greenledger.local/large >/dev/null
+"$B/greenledger" init --data "$D/large" --name bench.greenledger.local/large --preset eecs-go >/dev/null
 serve "$D/large" "$LP"
 echo "EMPTY rss_kb=$(rss $PID)"
 for i in 1 2 3 4 5; do

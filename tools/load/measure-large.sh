@@ -17,7 +17,7 @@ echo "RSS after load: $(rss $SP)"
 kill $SP; wait $SP 2>/dev/null
 echo "== small ledger"
 rm -rf /tmp/small
-$BIN/greenledger init --data /tmp/small --name small.local/ledger > /dev/null
+$BIN/greenledger init --data /tmp/small --name small.local/ledger --preset eecs-go > /dev/null
 $BIN/greenledger serve --data /tmp/small --addr 127.0.0.1:50092 > /tmp/m-serve2.log 2>&1 &
 SP=$!
 for i in $(seq 1 100); do (echo > /dev/tcp/127.0.0.1/50092) 2>/dev/null && break; sleep 0.1; done

@@ -311,7 +311,7 @@ async fn setup(
     signed.extend(stock_cmds);
     let n_setup = signed.len() as u64;
     client::submit_all(client, &signed).await.context(
-        "setup (is the --operator-key the ledger's operator, and the policy 1 MWh without hourly matching?)",
+        "setup (is the --operator-key the ledger's operator, and the policy 1 MWh, without hourly matching, with owner issuance: init --preset eecs-go?)",
     )?;
     for (s, &(g, a, _)) in cast.streams.iter().enumerate() {
         let stock = format!("LD-{tag}-S{s}-STOCK");

@@ -2,7 +2,7 @@
 //! concurrent gRPC `SubmitBatch` streams and prints one JSON line.
 //!
 //! ```sh
-//! greenledger init --data /tmp/gl && greenledger serve --data /tmp/gl --addr 127.0.0.1:50051 &
+//! greenledger init --data /tmp/gl --preset eecs-go && greenledger serve --data /tmp/gl --addr 127.0.0.1:50051 &
 //! greenledger-load --addr 127.0.0.1:50051 --operator-key /tmp/gl/operator.key --count 20000
 //! greenledger-load --measure-limits                    # verify/s, batch-verify/s, hashes/s, flushes/s
 //! greenledger-load --addr 127.0.0.1:50051 --proofs 10  # inclusion proofs/s over gRPC for 10 s
