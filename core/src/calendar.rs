@@ -88,6 +88,23 @@ pub fn add_months_in(secs: u64, months: u32, offset_s: i32) -> u64 {
     (local as i64).saturating_sub(offset_s as i64).max(0) as u64
 }
 
+/// Subtracts whole calendar months at a fixed zone offset; the day is clamped to the target
+/// month's length. Saturates at the epoch.
+pub fn sub_months_in(secs: u64, months: u32, offset_s: i32) -> u64 {
+    let local = shift(secs, offset_s);
+    let (y, m, d, hh, mm, ss) = civil(local);
+    let total = y * 12 + (m as i64 - 1) - months as i64;
+    let (ny, nm) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32);
+    let (fy, fm) = next_month(ny, nm);
+    let month_len = (days_from_civil(fy, fm, 1) - days_from_civil(ny, nm, 1)) as u32;
+    let days = days_from_civil(ny, nm, d.min(month_len));
+    if days < 0 {
+        return 0;
+    }
+    let t = (days as u64) * 86_400 + hh * 3600 + mm * 60 + ss;
+    (t as i64).saturating_sub(offset_s as i64).max(0) as u64
+}
+
 /// Parses `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS][Z]` as UTC.
 pub fn parse_utc(s: &str) -> Option<u64> {
     let s = s.trim().trim_end_matches('Z');
@@ -153,6 +170,8 @@ mod tests {
         assert_eq!(month_start_in(2026, 11, bj), unix(2026, 10, 31, 16, 0, 0));
         assert_eq!(month_start_in(2026, 11, 0), unix(2026, 11, 1, 0, 0, 0));
         assert_eq!(next_month(2026, 12), (2027, 1));
+        assert_eq!(sub_months_in(unix(2026, 3, 31, 0, 0, 0), 1, 0), unix(2026, 2, 28, 0, 0, 0));
+        assert_eq!(sub_months_in(unix(2026, 1, 15, 0, 0, 0), 13, 0), unix(2024, 12, 15, 0, 0, 0));
         assert_eq!(add_months_in(unix(2026, 1, 30, 17, 0, 0), 1, bj), unix(2026, 2, 27, 17, 0, 0));
     }
 

@@ -70,6 +70,19 @@ pub struct Extension {
     pub valid_until: Timestamp,
 }
 
+/// How close in time the certificates' production must be to the consumption a claim covers
+/// (GHG Protocol Scope 2 Quality Criteria: vintage close to the reporting period; RE100).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub enum Vintage {
+    /// Produced in the same reporting period as the consumption.
+    SameReportingPeriod,
+    /// Produced no more than this many calendar months before the consumption period starts or
+    /// after it ends.
+    WithinMonths(u32),
+    /// Any vintage the certificates' validity allows.
+    Any,
+}
+
 /// Whether certificates may be issued for some energy, and whether they may change hands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -220,6 +233,12 @@ pub struct Policy {
     /// body (the operator) issues, month by month (`IssueMonth`), as the GEC scheme does.
     pub owner_issuance: bool,
     pub classes: ClassTable,
+    /// The month (1 to 12) in which a reporting period starts, in `zone`: 1 for calendar years
+    /// (GHG Protocol and RE100 reporting years, China's compliance years), 4 for April fiscal
+    /// years. A claim's consumption period lies inside one reporting period, and consumption
+    /// readings never span two.
+    pub reporting_start_month: u32,
+    pub vintage: Vintage,
 }
 
 /// The policies [`Policy::preset`] knows.
@@ -242,6 +261,8 @@ impl Policy {
             correction_window_months: 3,
             owner_issuance: true,
             classes: ClassTable::all_tradable(),
+            reporting_start_month: 1,
+            vintage: Vintage::SameReportingPeriod,
         }
     }
 
@@ -314,6 +335,12 @@ impl Policy {
         if self.max_reading_s == Some(0) {
             return Some("the longest reading must be at least 1 s".into());
         }
+        if !(1..=12).contains(&self.reporting_start_month) {
+            return Some(format!(
+                "the reporting period must start in a month 1 to 12, not {}",
+                self.reporting_start_month
+            ));
+        }
         if self.extensions.len() > 16 || self.extensions.iter().any(|e| e.valid_until <= e.produced_before) {
             return Some("expiry extensions must be at most 16, each valid until after its production cut-off".into());
         }
@@ -348,6 +375,52 @@ impl Policy {
         self.zone.month_start(total.div_euclid(12), (total.rem_euclid(12) + 1) as u32)
     }
 
+    /// The reporting period that contains `t`: a year starting on the first day of
+    /// `reporting_start_month`, in the policy's zone.
+    pub fn reporting_period(&self, t: Timestamp) -> Interval {
+        let (y, m) = self.zone.month_of(t);
+        let start_year = if m >= self.reporting_start_month { y } else { y - 1 };
+        Interval {
+            start: self.zone.month_start(start_year, self.reporting_start_month),
+            end: self.zone.month_start(start_year + 1, self.reporting_start_month),
+        }
+    }
+
+    /// The reporting period's name: its first year (`2026`), or both years for a fiscal year
+    /// (`2026/27`).
+    pub fn reporting_name(&self, period: Interval) -> String {
+        let (y, _) = self.zone.month_of(period.start);
+        if self.reporting_start_month == 1 {
+            y.to_string()
+        } else {
+            format!("{y}/{:02}", (y + 1).rem_euclid(100))
+        }
+    }
+
+    /// Whether certificates produced in `production` may back consumption in `consumption`.
+    pub fn vintage_fits(&self, production: Interval, consumption: Interval) -> bool {
+        match self.vintage {
+            Vintage::Any => true,
+            Vintage::SameReportingPeriod => {
+                self.reporting_period(production.start) == self.reporting_period(consumption.start)
+            }
+            Vintage::WithinMonths(n) => {
+                let earliest = self.shift_months(consumption.start, -(n as i64));
+                let latest = self.shift_months(consumption.end, n as i64);
+                production.start >= earliest && production.start < latest
+            }
+        }
+    }
+
+    /// `t` moved by whole calendar months in the policy's zone (the day clamped to the month).
+    fn shift_months(&self, t: Timestamp, months: i64) -> Timestamp {
+        if months >= 0 {
+            Timestamp(calendar::add_months_in(t.0, months as u32, self.zone.offset_s))
+        } else {
+            Timestamp(calendar::sub_months_in(t.0, (-months) as u32, self.zone.offset_s))
+        }
+    }
+
     /// Describes the policy in one line.
     pub fn describe(&self) -> String {
         let expiry = match self.expiry {
@@ -362,6 +435,14 @@ impl Policy {
             self.max_transfers.map_or("unlimited".to_string(), |n| format!("at most {n}")),
             if self.hourly_matching { "on" } else { "off" },
             if self.owner_issuance { "on the owner's request or monthly" } else { "monthly by the issuing body" },
+        ) + &format!(
+            ", reporting years from month {}, vintage {}",
+            self.reporting_start_month,
+            match self.vintage {
+                Vintage::SameReportingPeriod => "same reporting year".to_string(),
+                Vintage::WithinMonths(n) => format!("within {n} months"),
+                Vintage::Any => "any".to_string(),
+            }
         )
     }
 }
@@ -429,6 +510,26 @@ mod tests {
         let gec = Policy::preset("gec", "t").unwrap();
         let nov = gec.zone.month(2026, 11);
         assert_eq!(gec.correction_deadline(nov), gec.zone.month_start(2027, 3));
+    }
+
+    #[test]
+    fn reporting_periods_and_vintage() {
+        let gec = Policy::preset("gec", "t").unwrap();
+        // 2026-12-31T16:00Z is 2027-01-01 00:00 in Beijing: the 2027 reporting year.
+        let y2027 = gec.reporting_period(Timestamp(unix(2026, 12, 31, 16, 0, 0)));
+        assert_eq!(y2027, Interval::new(unix(2026, 12, 31, 16, 0, 0), unix(2027, 12, 31, 16, 0, 0)));
+        assert_eq!(gec.reporting_name(y2027), "2027");
+        let fiscal = Policy { reporting_start_month: 4, ..Policy::new("t") };
+        let p = fiscal.reporting_period(Timestamp(unix(2027, 2, 1, 0, 0, 0)));
+        assert_eq!(p, Interval::new(unix(2026, 4, 1, 0, 0, 0), unix(2027, 4, 1, 0, 0, 0)));
+        assert_eq!(fiscal.reporting_name(p), "2026/27");
+        let dec = Interval::new(unix(2026, 12, 1, 0, 0, 0), unix(2026, 12, 1, 1, 0, 0));
+        let jan = Interval::new(unix(2027, 1, 1, 0, 0, 0), unix(2027, 2, 1, 0, 0, 0));
+        assert!(!Policy::new("t").vintage_fits(dec, jan));
+        let near = Policy { vintage: Vintage::WithinMonths(3), ..Policy::new("t") };
+        assert!(near.vintage_fits(dec, jan));
+        let may = Interval::new(unix(2026, 5, 1, 0, 0, 0), unix(2026, 5, 1, 1, 0, 0));
+        assert!(!near.vintage_fits(may, jan));
     }
 
     #[test]

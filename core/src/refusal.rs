@@ -111,6 +111,24 @@ pub enum Refusal {
     DeliveryNotMetered { account: String, period: Interval, asked: Wh, metered: Wh },
     #[error("policy amendment: {0}")]
     BadAmendment(String),
+    #[error("rule 8 (claims within consumption): the consumption period {consumption} of a claim must lie inside one reporting period; it runs past the end of {period} at {end}")]
+    ClaimAcrossPeriods { consumption: Interval, period: String, end: Timestamp },
+    #[error("rule 8 (claims within consumption): certificates produced in {production} are outside the vintage the policy allows ({rule}) for consumption in {consumption}")]
+    VintageOutOfRange { production: Interval, consumption: Interval, rule: String },
+    #[error(
+        "rule 8 (claims within consumption): account {account}'s consumption in {interval} is not metered whole: {why}"
+    )]
+    ConsumptionNotCovered { account: String, interval: Interval, why: String },
+    #[error("rule 8 (claims within consumption): consumption reading {interval} spans two reporting periods (the next starts at {boundary}); post one reading per period")]
+    ReadingAcrossPeriods { interval: Interval, boundary: Timestamp },
+    #[error("the {kind} format is taken only by ledgers founded with the first formats; send {by}")]
+    Superseded { kind: &'static str, by: &'static str },
+    #[error("park {0} is already registered")]
+    ParkExists(String),
+    #[error("park {0} is not registered")]
+    UnknownPark(String),
+    #[error("park {park}: {reason}")]
+    Membership { park: String, reason: String },
     #[error(
         "rule 3 (no double scheme): bundle {bundle} is {state}; only frozen certificates can be unfrozen or cancelled"
     )]
@@ -176,7 +194,13 @@ impl Refusal {
             | ChargeAlreadyNetted { .. } => Some(12),
             Issuance(_) | OwnerIssuanceOff => Some(13),
             NotFrozen { .. } => Some(3),
-            CorrectionBelowAllocated { .. } | SettlementExceedsGeneration { .. } | DeliveryNotMetered { .. } => Some(8),
+            CorrectionBelowAllocated { .. }
+            | SettlementExceedsGeneration { .. }
+            | DeliveryNotMetered { .. }
+            | ClaimAcrossPeriods { .. }
+            | VintageOutOfRange { .. }
+            | ConsumptionNotCovered { .. }
+            | ReadingAcrossPeriods { .. } => Some(8),
             ExceedsCapacity { .. } => Some(2),
             Excluded { .. } => Some(3),
             NotOwner { .. } | NotDeviceOwner { .. } => Some(4),
@@ -244,7 +268,14 @@ impl Refusal {
             | OwnerIssuanceOff
             | SettlementExceedsGeneration { .. }
             | DeliveryNotMetered { .. }
-            | NotFrozen { .. } => RefusalKind::FailedPrecondition,
+            | NotFrozen { .. }
+            | ClaimAcrossPeriods { .. }
+            | VintageOutOfRange { .. }
+            | ConsumptionNotCovered { .. }
+            | ReadingAcrossPeriods { .. }
+            | Membership { .. } => RefusalKind::FailedPrecondition,
+            ParkExists(_) => RefusalKind::AlreadyExists,
+            UnknownPark(_) => RefusalKind::NotFound,
             BadApproval { .. } => RefusalKind::PermissionDenied,
             BadPolicy(_)
             | BadAccountKey { .. }
@@ -263,7 +294,8 @@ impl Refusal {
             | ReadingTooLong { .. }
             | NotHourly { .. }
             | WrongChannel { .. }
-            | BadAmendment(_) => RefusalKind::Invalid,
+            | BadAmendment(_)
+            | Superseded { .. } => RefusalKind::Invalid,
             UnknownSigner { .. } => RefusalKind::Unauthenticated,
             MissingRole { .. } | NotOwner { .. } | NotDeviceOwner { .. } | AccountLacksRole { .. } => {
                 RefusalKind::PermissionDenied

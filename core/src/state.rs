@@ -18,6 +18,9 @@ pub struct Meta {
     pub next_claim: u64,
     /// Dated policy amendments in log order; each governs the commands from its date on.
     pub amendments: Vec<Amendment>,
+    /// Founded with the first genesis format: the first retirement format (`RetireV1`) is
+    /// still taken, as its clients send it. Other ledgers take only the current one.
+    pub first_format: bool,
 }
 
 /// A dated policy amendment: from `effective` on, `policy` replaces the policy in force.
@@ -543,6 +546,49 @@ pub struct Claim {
     pub purpose: String,
     pub consumption: Interval,
     pub entry: LeafIndex,
+    /// The account whose metered consumption the claim is capped by: the claimant, or the
+    /// beneficiary account.
+    pub capped: AccountId,
+    /// The beneficiary as the claim named it (claims of the first format: `None`, free text).
+    pub spec: Option<crate::command::retire::Beneficiary>,
+    /// The purpose from the documented set (first format: `None`, free text).
+    pub purpose_code: Option<crate::command::retire::Purpose>,
+    /// How the certificates reached the claimant, their class and their reading's channel.
+    pub origin: Origin,
+    pub class: Class,
+    pub channel: Channel,
+}
+
+/// A member of a park over a time: from `from`, until `until` (open if `None`). The province
+/// (or grid region) is where the member's site is: location-based factors are the member's own.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Member {
+    pub account: AccountId,
+    pub province: String,
+    pub from: Timestamp,
+    pub until: Option<Timestamp>,
+}
+
+impl Member {
+    /// The part of `interval` in which this membership holds, if any.
+    pub fn during(&self, interval: Interval) -> Option<Interval> {
+        let start = self.from.max(interval.start);
+        let end = self.until.map_or(interval.end, |u| u.min(interval.end));
+        (start < end).then_some(Interval { start, end })
+    }
+}
+
+/// A park (零碳园区, an industrial park): its members over time, registered by the operator.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Park {
+    pub id: ParkId,
+    pub name: String,
+    pub province: String,
+    /// Every membership, in the order they began.
+    pub members: Vec<Member>,
+    pub registered: LeafIndex,
+    /// Entries that changed the membership after registration.
+    pub changes: Vec<LeafIndex>,
 }
 
 /// A used nonce: the entry that used it and the hash of the signed command.
@@ -595,6 +641,7 @@ pub trait StateView {
     fn consumption_before(&self, account: &AccountId, before: Timestamp) -> Read<Consumption>;
     fn bundle(&self, id: BundleId) -> Read<Bundle>;
     fn claim(&self, id: ClaimId) -> Read<Claim>;
+    fn park(&self, id: &ParkId) -> Read<Park>;
     fn nonce(&self, signer: &AccountId, nonce: u64) -> Read<NonceRecord>;
 }
 
@@ -608,6 +655,7 @@ pub enum Effect {
     Consumption(Consumption),
     Bundle(Bundle),
     Claim(Claim),
+    Park(Park),
     Nonce { signer: AccountId, nonce: u64, record: NonceRecord },
 }
 
@@ -627,6 +675,7 @@ pub struct MemState {
     pub consumption: BTreeMap<(AccountId, Timestamp), Consumption>,
     pub bundles: BTreeMap<BundleId, Bundle>,
     pub claims: BTreeMap<ClaimId, Claim>,
+    pub parks: BTreeMap<ParkId, Park>,
     pub nonces: BTreeMap<(AccountId, u64), NonceRecord>,
 }
 
@@ -662,6 +711,9 @@ impl StateView for MemState {
     fn claim(&self, id: ClaimId) -> Read<Claim> {
         Ok(self.claims.get(&id).cloned())
     }
+    fn park(&self, id: &ParkId) -> Read<Park> {
+        Ok(self.parks.get(id).cloned())
+    }
     fn nonce(&self, signer: &AccountId, nonce: u64) -> Read<NonceRecord> {
         Ok(self.nonces.get(&(*signer, nonce)).cloned())
     }
@@ -688,6 +740,9 @@ impl StateWrite for MemState {
             }
             Effect::Claim(c) => {
                 self.claims.insert(c.id, c);
+            }
+            Effect::Park(p) => {
+                self.parks.insert(p.id.clone(), p);
             }
             Effect::Nonce { signer, nonce, record } => {
                 self.nonces.insert((signer, nonce), record);

@@ -155,6 +155,23 @@ impl fmt::Display for DeviceId {
     }
 }
 
+/// A park's code chosen at registration, such as `CZ-ZERO-CARBON-PARK`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize)]
+pub struct ParkId(pub String);
+
+impl ParkId {
+    /// Park codes follow device codes: 1 to 64 ASCII letters, digits, `-`, `_` and `.`.
+    pub fn is_well_formed(&self) -> bool {
+        DeviceId(self.0.clone()).is_well_formed()
+    }
+}
+
+impl fmt::Display for ParkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 macro_rules! counter_id {
     ($name:ident, $prefix:literal) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize)]

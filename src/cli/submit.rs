@@ -487,7 +487,8 @@ pub fn subcommand(c: &Command) -> &'static str {
         Command::SettleTrade(_) => "settle-trade",
         Command::Issue(_) => "issue",
         Command::Transfer(_) => "transfer",
-        Command::Retire(_) => "retire",
+        Command::Retire(_) | Command::RetireV1(_) => "retire",
+        Command::RegisterPark(_) | Command::ChangePark(_) => todo!("issue 11 kinds"),
         Command::Withdraw(_) => "withdraw",
         Command::DeclareExclusion(_) => "exclude",
         Command::PostMeterReading(_) => "post-reading",
@@ -584,8 +585,8 @@ pub async fn run(top: Submit) -> anyhow::Result<()> {
             let cmd = Command::Retire(cmd::Retire {
                 bundle: BundleId(a.part.bundle),
                 serials: serials(&a.signer.conn.server, &a.part).await?,
-                beneficiary: a.beneficiary,
-                purpose: a.purpose,
+                beneficiary: cmd::Beneficiary::Product { product: a.beneficiary, quantity: 1, unit: "batch".into() },
+                purpose: cmd::Purpose::parse(&a.purpose, None).unwrap_or(cmd::Purpose::Other(a.purpose)),
                 consumption: interval_arg(&a.start, &a.end)?,
             });
             (a.signer, cmd)

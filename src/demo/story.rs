@@ -182,15 +182,17 @@ pub(super) async fn claims(d: &mut Signing, a: &Actors, start: u64) -> anyhow::R
     let sold = SerialRange::new(s.start, s.start + take);
 
     // Retirements: the battery factory claims its direct supply and bought certificates for an
-    // export battery batch; the module factory claims its traded wind power for its annual report.
-    let period = Interval::new(start, start + HOURS * 3600);
+    // export battery batch (a product footprint); the module factory claims its traded wind power
+    // for its RE100 report. Each claim is for the consumption of its certificates' production
+    // hour, so it lies in one reporting year whatever the demo's dates.
+    let batch = cmd::Beneficiary::Product {
+        product: "Battery packs, export batch CB-2026-11".into(),
+        quantity: 2_000,
+        unit: "packs".into(),
+    };
     for (who, beneficiary, purpose) in [
-        (
-            &a.battery,
-            "Changzhou Battery Factory, export batch CB-2026-11",
-            "zero-carbon product label (EU battery regulation footprint)",
-        ),
-        (&a.modules, "Suzhou Module Factory", "RE100 annual report 2026, Scope 2 market-based"),
+        (&a.battery, batch, cmd::Purpose::ProductFootprint),
+        (&a.modules, cmd::Beneficiary::Claimant, cmd::Purpose::Re100Cdp),
     ] {
         let who = who.clone();
         for b in d.holdings(&who).await? {
@@ -198,15 +200,17 @@ pub(super) async fn claims(d: &mut Signing, a: &Actors, start: u64) -> anyhow::R
                 continue;
             }
             let serials = b.serials.unwrap_or_default();
+            let hour =
+                b.production.map(|p| Interval::new(p.start, p.end)).unwrap_or(Interval::new(start, start + 3600));
             let r = one(
                 d,
                 &who,
                 Command::Retire(cmd::Retire {
                     bundle: BundleId(b.id),
                     serials: SerialRange::new(serials.start, serials.end),
-                    beneficiary: beneficiary.into(),
-                    purpose: purpose.into(),
-                    consumption: period,
+                    beneficiary: beneficiary.clone(),
+                    purpose: purpose.clone(),
+                    consumption: hour,
                 }),
             )
             .await?;
@@ -244,8 +248,8 @@ pub(super) async fn double_counts(
         Command::Retire(cmd::Retire {
             bundle: BundleId(battery_retired.id),
             serials: SerialRange::new(rs.start, rs.end),
-            beneficiary: "Another customer".into(),
-            purpose: "second claim".into(),
+            beneficiary: cmd::Beneficiary::Claimant,
+            purpose: cmd::Purpose::Re100Cdp,
             consumption: period,
         }),
         report,

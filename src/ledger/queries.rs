@@ -104,6 +104,26 @@ impl<S: Store> Ledger<S> {
         ids.into_iter().map(|id| self.claim(ClaimId(id))).collect()
     }
 
+    /// Claims made for the consumption of `account` (by it, or by others for it as
+    /// beneficiary), in claim order.
+    pub fn claims_for(&self, account: &AccountId) -> Result<Vec<Claim>, QueryError> {
+        let (a, b) = keys::u64_range(keys::capped_prefix(account), 0, u64::MAX);
+        let ids: Vec<u64> =
+            self.store.scan(&a, &b, usize::MAX)?.iter().filter_map(|(k, _)| keys::trailing_id(k)).collect();
+        ids.into_iter().map(|id| self.claim(ClaimId(id))).collect()
+    }
+
+    /// A registered park.
+    pub fn park(&self, id: &ParkId) -> Result<Park, QueryError> {
+        self.with_view(|v| found(v.park(id)?, "park", id))
+    }
+
+    /// Every registered park.
+    pub fn parks(&self) -> Result<Vec<Park>, QueryError> {
+        let (a, b) = keys::parks_range();
+        self.decode_range(&a, &b)
+    }
+
     /// Generation readings of a device with start in `[from, to)`, in time order.
     pub fn readings(&self, device: &DeviceId, from: u64, to: u64) -> Result<Vec<Reading>, QueryError> {
         let mut all = Vec::new();

@@ -327,8 +327,12 @@ pub fn command(c: &pb::Command) -> Result<Command, BadField> {
         Kind::Retire(r) => Command::Retire(cmd::Retire {
             bundle: BundleId(r.bundle),
             serials: serials("retire.serials", &r.serials)?,
-            beneficiary: r.beneficiary.clone(),
-            purpose: r.purpose.clone(),
+            beneficiary: cmd::Beneficiary::Product {
+                product: r.beneficiary.clone(),
+                quantity: 1,
+                unit: "batch".into(),
+            },
+            purpose: cmd::Purpose::parse(&r.purpose, None).unwrap_or_else(|| cmd::Purpose::Other(r.purpose.clone())),
             consumption: interval("retire.consumption", &r.consumption)?,
         }),
         Kind::Withdraw(r) => Command::Withdraw(cmd::Withdraw {
@@ -516,8 +520,8 @@ pub fn command_to_pb(c: &Command) -> pb::Command {
             Kind::Retire(pb::Retire {
                 bundle: bundle.0,
                 serials: sr(serials),
-                beneficiary,
-                purpose,
+                beneficiary: beneficiary.to_string(),
+                purpose: purpose.name().to_string(),
                 consumption: iv(consumption),
             })
         }
@@ -581,6 +585,7 @@ pub fn command_to_pb(c: &Command) -> pb::Command {
         Command::ResolveFrozen(cmd::ResolveFrozen { bundle, cancel, reason }) => {
             Kind::ResolveFrozen(pb::ResolveFrozen { bundle: bundle.0, cancel, reason })
         }
+        _ => todo!("issue 11 kinds"),
     };
     pb::Command { kind: Some(kind) }
 }

@@ -109,6 +109,24 @@ pub fn claimant(account: &AccountId, claim: ClaimId) -> Vec<u8> {
     k
 }
 
+/// Index of the claims capped by (made for the consumption of) `account`.
+pub fn capped(account: &AccountId, claim: ClaimId) -> Vec<u8> {
+    let mut k = capped_prefix(account);
+    k.extend_from_slice(&claim.0.to_be_bytes());
+    k
+}
+pub fn capped_prefix(account: &AccountId) -> Vec<u8> {
+    let mut k = vec![b'I', b'b'];
+    k.extend_from_slice(&account.0);
+    k
+}
+pub fn park(id: &ParkId) -> Vec<u8> {
+    state(b'p', &[id.0.as_bytes()])
+}
+pub fn parks_range() -> (Vec<u8>, Vec<u8>) {
+    (state(b'p', &[]), state(b'q', &[]))
+}
+
 /// The trailing 8 bytes of an index key as an id.
 pub fn trailing_id(key: &[u8]) -> Option<u64> {
     let tail = key.get(key.len().checked_sub(8)?..)?;

@@ -137,6 +137,9 @@ impl<S: Store + ?Sized> StateView for StoreView<'_, S> {
     fn claim(&self, id: ClaimId) -> Read<Claim> {
         self.get(&keys::claim(id))
     }
+    fn park(&self, id: &ParkId) -> Read<Park> {
+        self.get(&keys::park(id))
+    }
     fn nonce(&self, signer: &AccountId, nonce: u64) -> Read<NonceRecord> {
         self.get(&keys::nonce(signer, nonce))
     }
@@ -164,8 +167,10 @@ impl<S: Store + ?Sized> StateWrite for PendingWriter<'_, S> {
                 self.pending.writes.insert(keys::holding(&b.owner, b.id), Some(Vec::new()));
                 self.pending.put_record(keys::bundle(b.id), &b);
             }
+            Effect::Park(p) => self.pending.put_record(keys::park(&p.id), &p),
             Effect::Claim(c) => {
                 self.pending.writes.insert(keys::claimant(&c.claimant, c.id), Some(Vec::new()));
+                self.pending.writes.insert(keys::capped(&c.capped, c.id), Some(Vec::new()));
                 self.pending.put_record(keys::claim(c.id), &c);
             }
             Effect::Nonce { signer, nonce, record } => self.pending.put_record(keys::nonce(&signer, nonce), &record),

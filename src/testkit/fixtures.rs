@@ -74,18 +74,25 @@ pub fn transfer(bundle: BundleId, serials: SerialRange, to: AccountId) -> Comman
     Command::Transfer(cmd::Transfer { bundle, serials, to })
 }
 
-pub fn retire(
-    bundle: BundleId,
-    serials: SerialRange,
-    beneficiary: &str,
-    purpose: &str,
-    consumption: Interval,
-) -> Command {
+/// A claim for a product batch named `batch` (one unit) with the purpose described by
+/// `purpose` (`re100-cdp` and the other documented names, anything else as `other`).
+pub fn retire(bundle: BundleId, serials: SerialRange, batch: &str, purpose: &str, consumption: Interval) -> Command {
     Command::Retire(cmd::Retire {
         bundle,
         serials,
-        beneficiary: beneficiary.into(),
-        purpose: purpose.into(),
+        beneficiary: cmd::Beneficiary::Product { product: batch.into(), quantity: 1, unit: "batch".into() },
+        purpose: cmd::Purpose::parse(purpose, None).unwrap_or_else(|| cmd::Purpose::Other(purpose.into())),
+        consumption,
+    })
+}
+
+/// A claim for the claimant itself, RE100/CDP.
+pub fn retire_own(bundle: BundleId, serials: SerialRange, consumption: Interval) -> Command {
+    Command::Retire(cmd::Retire {
+        bundle,
+        serials,
+        beneficiary: cmd::Beneficiary::Claimant,
+        purpose: cmd::Purpose::Re100Cdp,
         consumption,
     })
 }

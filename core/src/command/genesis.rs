@@ -24,7 +24,7 @@ pub struct Genesis {
 impl Genesis {
     /// Founds the ledger: the rules of a genesis entry on an empty state.
     pub(crate) fn found(&self, cmd: &Authenticated, ctx: Context) -> Outcome {
-        found(&self.policy, &self.operator_name, cmd, ctx)
+        found(&self.policy, &self.operator_name, false, cmd, ctx)
     }
 }
 
@@ -38,11 +38,11 @@ pub struct GenesisV1 {
 
 impl GenesisV1 {
     pub(crate) fn found(&self, cmd: &Authenticated, ctx: Context) -> Outcome {
-        found(&self.policy.clone().into(), &self.operator_name, cmd, ctx)
+        found(&self.policy.clone().into(), &self.operator_name, true, cmd, ctx)
     }
 }
 
-fn found(policy: &Policy, operator_name: &str, cmd: &Authenticated, ctx: Context) -> Outcome {
+fn found(policy: &Policy, operator_name: &str, first_format: bool, cmd: &Authenticated, ctx: Context) -> Outcome {
     if let Some(problem) = policy.problem() {
         return refuse(Refusal::BadPolicy(problem));
     }
@@ -56,6 +56,7 @@ fn found(policy: &Policy, operator_name: &str, cmd: &Authenticated, ctx: Context
         next_bundle: 1,
         next_claim: 1,
         amendments: Vec::new(),
+        first_format,
     }));
     d.effects.push(Effect::Account(Account {
         id: operator,

@@ -15,6 +15,7 @@ mod metering;
 
 pub mod amend_policy;
 pub mod change_device;
+pub mod change_park;
 pub mod correct_reading;
 pub mod declare_exclusion;
 pub mod genesis;
@@ -26,15 +27,20 @@ pub mod post_generation;
 pub mod post_meter_reading;
 pub mod register_account;
 pub mod register_device;
+pub mod register_park;
 pub mod resolve_frozen;
 pub mod retire;
+pub mod retire_v1;
 pub mod settle_month;
 pub mod settle_trade;
 pub mod transfer;
 pub mod withdraw;
 
 pub use change_device::DeviceChange;
+pub use change_park::ParkChange;
 pub use correct_reading::Approval;
+pub use register_park::Site;
+pub use retire::{Beneficiary, Purpose};
 
 use crate::proof::walk::{Step, Walk};
 use crate::proof::ProofFailure;
@@ -130,7 +136,7 @@ commands! {
     settle_trade::SettleTrade = "settle-trade",
     issue::Issue = "issue",
     transfer::Transfer = "transfer",
-    retire::Retire = "retire",
+    retire_v1::RetireV1 = "retire-v1",
     withdraw::Withdraw = "withdraw",
     declare_exclusion::DeclareExclusion = "declare-exclusion",
     genesis::Genesis = "genesis",
@@ -142,6 +148,9 @@ commands! {
     settle_month::SettleMonth = "settle-month",
     issue_month::IssueMonth = "issue-month",
     resolve_frozen::ResolveFrozen = "resolve-frozen",
+    retire::Retire = "retire",
+    register_park::RegisterPark = "register-park",
+    change_park::ChangePark = "change-park",
 }
 
 /// A request to change the ledger. Each variant names who may sign it. Variants are only ever
@@ -166,8 +175,8 @@ pub enum Command {
     Issue(Issue),
     /// Owner: move part or all of a bundle to another account.
     Transfer(Transfer),
-    /// Owner: final use of certificates for a beneficiary, purpose and consumption interval.
-    Retire(Retire),
+    /// Owner: final use of certificates, free-text beneficiary and purpose (the first format).
+    RetireV1(RetireV1),
     /// Regulator: remove wrongly issued certificates that are not retired.
     Withdraw(Withdraw),
     /// Regulator: the device's output in this interval is used in another scheme.
@@ -190,6 +199,13 @@ pub enum Command {
     IssueMonth(IssueMonth),
     /// Regulator: unfreezes or cancels frozen certificates.
     ResolveFrozen(ResolveFrozen),
+    /// Owner: final use of certificates for a beneficiary and purpose, against one consumption
+    /// interval inside one reporting period.
+    Retire(Retire),
+    /// Operator: registers a park and its members.
+    RegisterPark(RegisterPark),
+    /// Operator: a member joins or leaves a park.
+    ChangePark(ChangePark),
 }
 
 /// What the submitter signs: who, a nonce that is never reused, and the command.

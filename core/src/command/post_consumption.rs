@@ -28,6 +28,12 @@ impl Kind for PostConsumption {
         let (interval, energy) = (*interval, *energy);
         let mut account = r.account_with_role(account_id, Role::Consumer, "have consumption metered")?;
         r.check_reading_interval(interval)?;
+        // Rule 8: a reading belongs to one reporting period, so that claims of a period draw
+        // only on its consumption.
+        let period = r.policy().reporting_period(interval.start);
+        if interval.end > period.end {
+            return refuse(Refusal::ReadingAcrossPeriods { interval, boundary: period.end });
+        }
         // Rule 1: readings of an account never overlap; a gap may be filled later. One lookup:
         // only the reading with the latest start before this one's end can overlap it.
         if let Some(prev) = r.view.consumption_before(account_id, interval.end)? {

@@ -1,29 +1,122 @@
-//! `Retire`: the owner uses certificates for good, for a beneficiary, a purpose and a
-//! consumption interval, and a claim is recorded. Rules 4 to 6 (owner, no use after retirement,
-//! withdrawal or expiry), rule 8 (claims within metered consumption) and rule 9 (hourly matching)
-//! are checked here.
+//! `Retire`: the owner uses certificates for good, for a named beneficiary and a documented
+//! purpose, against the consumption of one interval inside one reporting period, and a claim is
+//! recorded. Rules 4 to 6 (owner, no use after retirement, withdrawal or expiry), rule 8 (claims
+//! within metered consumption) and rule 9 (hourly matching) are checked here.
+//!
+//! Rule 8, as real reporting needs it (GHG Protocol Scope 2 Quality Criteria, RE100):
+//!
+//! - the consumption interval lies inside one reporting period of the policy (a calendar year
+//!   in the policy's zone unless it says otherwise), and the certificates' production fits the
+//!   policy's vintage rule for it;
+//! - the interval is covered by whole consumption readings of the *capped* account, without a
+//!   gap: the claimant's own, or the beneficiary account's;
+//! - the claim's energy is taken from those readings in time order, from what earlier claims
+//!   left of each, and it must fit: no claim draws on consumption outside its interval, so
+//!   headroom of another hour, month or year never pays for it.
 //!
 //! The claimant needs the consumer role, but that is checked after ownership, so that someone
 //! retiring certificates that are not theirs learns that first.
 
+use super::retire_v1::{record_claim, retirement_step, ClaimText};
 use super::Kind;
-use crate::proof::walk::{disjoint, Step, Walk};
+use crate::proof::walk::{Step, Walk};
 use crate::proof::ProofFailure;
 use crate::refusal::{Refusal, Rejection};
-use crate::rules::{check_text, refuse, Change, Decision, Rules};
+use crate::rules::{check_text, refuse, Decision, Rules};
 use crate::state::*;
 use crate::types::*;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Owner: final use of certificates for a beneficiary, purpose and consumption interval.
+/// Whom a claim is for, and so whose consumption caps it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Beneficiary {
+    /// The claimant itself: capped by the claimant's consumption.
+    Claimant,
+    /// Another registered account (a customer, a subsidiary): capped by that account's
+    /// consumption.
+    Account { account: AccountId },
+    /// A batch of a product the claimant makes (for a footprint or a label): capped by the
+    /// claimant's consumption.
+    Product { product: String, quantity: u64, unit: String },
+}
+
+/// What a claim is used for. Regulators separate the uses; `Other` carries its own text.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "text", rename_all = "kebab-case")]
+pub enum Purpose {
+    /// RE100 reporting or a CDP disclosure (Scope 2, market-based).
+    Re100Cdp,
+    /// Energy-consumption deduction (绿证抵扣能耗, NDRC 2024).
+    EnergyDeduction,
+    /// A renewable consumption responsibility weight (可再生能源电力消纳责任权重).
+    RenewableQuota,
+    /// A product carbon footprint or zero-carbon label.
+    ProductFootprint,
+    /// Evidence for the EU CBAM (actual emissions of electricity need a direct technical link or
+    /// a PPA: see the product statement).
+    Cbam,
+    /// Anything else, described.
+    Other(String),
+}
+
+impl Purpose {
+    pub const NAMES: [&'static str; 6] =
+        ["re100-cdp", "energy-deduction", "renewable-quota", "product-footprint", "cbam", "other"];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Purpose::Re100Cdp => "re100-cdp",
+            Purpose::EnergyDeduction => "energy-deduction",
+            Purpose::RenewableQuota => "renewable-quota",
+            Purpose::ProductFootprint => "product-footprint",
+            Purpose::Cbam => "cbam",
+            Purpose::Other(_) => "other",
+        }
+    }
+
+    /// The purpose from its name; `other` takes the text.
+    pub fn parse(name: &str, text: Option<&str>) -> Option<Purpose> {
+        Some(match name.trim() {
+            "re100-cdp" => Purpose::Re100Cdp,
+            "energy-deduction" => Purpose::EnergyDeduction,
+            "renewable-quota" => Purpose::RenewableQuota,
+            "product-footprint" => Purpose::ProductFootprint,
+            "cbam" => Purpose::Cbam,
+            "other" => Purpose::Other(text?.to_string()),
+            _ => return None,
+        })
+    }
+
+    /// In words, English and Chinese.
+    pub fn describe(&self) -> String {
+        match self {
+            Purpose::Re100Cdp => "RE100 / CDP reporting (RE100/CDP报告)".into(),
+            Purpose::EnergyDeduction => "energy-consumption deduction (绿证抵扣能耗)".into(),
+            Purpose::RenewableQuota => "renewable consumption responsibility (可再生能源消纳责任权重)".into(),
+            Purpose::ProductFootprint => "product carbon footprint (产品碳足迹)".into(),
+            Purpose::Cbam => "EU CBAM evidence (欧盟碳边境调节机制)".into(),
+            Purpose::Other(text) => format!("other: {text}"),
+        }
+    }
+}
+
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// Owner: final use of certificates for a beneficiary and a purpose, against one consumption
+/// interval.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub struct Retire {
     pub bundle: BundleId,
     pub serials: SerialRange,
-    pub beneficiary: String,
-    pub purpose: String,
+    pub beneficiary: Beneficiary,
+    pub purpose: Purpose,
     pub consumption: Interval,
 }
 
@@ -34,8 +127,16 @@ impl Kind for Retire {
     fn decide<V: StateView>(&self, r: &mut Rules<'_, V>) -> Result<Decision, Rejection> {
         let Retire { bundle: id, serials, beneficiary, purpose, consumption } = self;
         let (id, serials, consumption) = (*id, *serials, *consumption);
-        check_text("beneficiary", beneficiary, false)?;
-        check_text("purpose", purpose, false)?;
+        if let Purpose::Other(text) = purpose {
+            check_text("purpose", text, false)?;
+        }
+        if let Beneficiary::Product { product, unit, quantity } = beneficiary {
+            check_text("product", product, false)?;
+            check_text("unit", unit, false)?;
+            if *quantity == 0 {
+                return refuse(Refusal::BadText { field: "quantity", reason: "must be at least 1".into() });
+            }
+        }
         let bundle = r.usable_bundle(id, serials)?;
         if !r.signer.roles.has(Role::Consumer) {
             return refuse(Refusal::MissingRole {
@@ -45,128 +146,140 @@ impl Kind for Retire {
             });
         }
         r.check_past_interval(consumption)?;
+        let period = r.policy().reporting_period(consumption.start);
+        if !period.contains(&consumption) {
+            let name = r.policy().reporting_name(period);
+            return refuse(Refusal::ClaimAcrossPeriods { consumption, period: name, end: period.end });
+        }
+        if !r.policy().vintage_fits(bundle.production, consumption) {
+            return refuse(Refusal::VintageOutOfRange {
+                production: bundle.production,
+                consumption,
+                rule: format!("{:?}", r.policy().vintage),
+            });
+        }
         let energy =
             serials.len().checked_mul(r.policy().unit_wh).map(Wh).ok_or(Refusal::Overflow("claimed energy"))?;
-        let mut account = r.signer.clone();
-        let mut d = Decision::default();
-        if r.policy().hourly_matching {
-            if !consumption.contains(&bundle.production) {
-                return refuse(Refusal::HourlyMismatch { production: bundle.production, consumption });
+        let capped = match beneficiary {
+            Beneficiary::Claimant | Beneficiary::Product { .. } => r.signer.clone(),
+            Beneficiary::Account { account } => {
+                r.account_with_role(account, Role::Consumer, "be a claim's beneficiary")?
             }
-            let mut rec = match r.view.consumption(&account.id, consumption.start)? {
-                Some(c) if c.interval == consumption => c,
-                _ => return refuse(Refusal::NoConsumption { account: account.id.short(), interval: consumption }),
-            };
-            rec.claimed = within_consumption(&account.id, consumption, rec.claimed, energy, rec.energy)?;
-            d.effects.push(Effect::Consumption(rec));
-        } else if !account.metered.is_some_and(|m| m.contains(&consumption)) {
-            return refuse(Refusal::NoConsumption { account: account.id.short(), interval: consumption });
+        };
+        // The text a proof's summary shows, derived from the command alone.
+        let beneficiary_text = beneficiary.to_string();
+        // An hourly policy: the claim names one consumption hour, which contains the production.
+        if r.policy().hourly_matching && (consumption.seconds() > 3600 || !consumption.contains(&bundle.production)) {
+            return refuse(Refusal::HourlyMismatch { production: bundle.production, consumption });
         }
-        account.claimed = within_consumption(&account.id, consumption, account.claimed, energy, account.consumed)?;
-        let claim_id = ClaimId(r.meta.next_claim);
-        r.meta.next_claim += 1;
-        let retired = r.split(&bundle, serials, &mut d.effects)?.retired(claim_id).map_err(|state| {
-            let (rule, what) = state.unusable().unwrap_or((5, "no use after retirement"));
-            Refusal::NotActive { bundle: id, state: state.name(), rule, what }
-        })?;
-        d.effects.push(Effect::Claim(Claim {
-            id: claim_id,
-            claimant: account.id,
-            bundle: retired.id,
-            serials,
-            energy,
-            device: bundle.device.clone(),
-            production: bundle.production,
-            beneficiary: beneficiary.to_string(),
-            purpose: purpose.to_string(),
-            consumption,
-            entry: r.ctx.index,
-        }));
-        d.say(format!(
-            "claim {claim_id}: retired {} certificates {} ({energy}) of {} produced in {} for {beneficiary:?}, purpose {purpose:?}, consumption {consumption}",
-            serials.len(),
-            serials,
-            bundle.device,
-            bundle.production
-        ));
-        d.made(Change::Claim { claim: claim_id, bundle: retired.id, serials, energy });
-        d.effects.push(Effect::Bundle(retired));
-        d.effects.push(Effect::Account(account));
-        d.effects.push(Effect::Meta(r.meta.clone()));
+        let mut d = Decision::default();
+        draw_consumption(r, &capped.id, consumption, energy, &mut d)?;
+        let mut capped = capped;
+        capped.claimed = capped.claimed.checked_add(energy).ok_or(Refusal::Overflow("claimed energy"))?;
+        let text = ClaimText {
+            beneficiary: beneficiary_text,
+            purpose: purpose.describe(),
+            spec: Some(beneficiary.clone()),
+            purpose_code: Some(purpose.clone()),
+        };
+        let capped_id = capped.id;
+        d.effects.push(Effect::Account(capped));
+        record_claim(r, &bundle, serials, energy, consumption, capped_id, text, &mut d)?;
         Ok(d)
     }
 
-    /// Before the last entry: a retirement of other serials of the claimed serials' bundle (a
-    /// split). The last entry: the claim itself.
     fn lineage(&self, w: &mut Walk<'_>, step: &Step) -> Result<&'static str, ProofFailure> {
-        if !w.issued {
-            return w.out_of_place(step, "retire");
-        }
-        let (index, claimed, unit) = (step.index, w.claimed, w.policy.unit_wh);
-        if !step.last {
-            w.owner_signed(index, &step.signer, "a retirement of other serials of the bundle")?;
-            disjoint(index, &self.serials, &claimed)?;
-            return Ok("split");
-        }
-        if w.frozen {
-            return Walk::fail(index, "the retirement of certificates an exclusion froze and nobody unfroze");
-        }
-        let h = w.owner_signed(index, &step.signer, "the retirement")?;
-        debug_assert_eq!(self.serials, claimed);
-        if !self.consumption.is_valid() {
-            return Walk::fail(index, format!("the consumption interval {} is empty", self.consumption));
-        }
-        w.has_role(index, &step.signer, Role::Consumer, "the claimant")?;
-        w.not_expired(index, step.time, "the retirement")?;
-        if claimed.len() > h.max_units {
-            return Walk::fail(
-                index,
-                format!(
-                    "{} certificates retired, but the step that gave them to the claimant covers at most {} ({} Wh each)",
-                    claimed.len(),
-                    h.max_units,
-                    unit
-                ),
-            );
-        }
-        let (energy, _, _) = w.reading.expect("issued");
-        let bound = energy.0 / unit + w.pre_issuance.len() as u64 + 1;
-        if claimed.len() > bound {
-            return Walk::fail(index, format!("{} certificates retired from a reading of {energy}", claimed.len()));
-        }
-        w.retired = true;
-        Ok("retirement")
+        retirement_step(w, step, self.serials, self.consumption)
     }
 }
 
-/// Rule 8 (claims within consumption): `claimed` plus the `energy` asked must stay within the
-/// `consumed` energy it is capped by (one hour's reading, or the account's total); returns the
-/// new claimed total.
-fn within_consumption(
+/// Rule 8: takes `energy` from the consumption readings of `account` that tile `interval`, in
+/// time order, each giving what earlier claims left of it. Refuses a gap in the readings, a
+/// reading that reaches outside the interval (its energy cannot be split), and a claim larger
+/// than what is left.
+fn draw_consumption<V: StateView>(
+    r: &Rules<'_, V>,
     account: &AccountId,
-    consumption: Interval,
-    claimed: Wh,
+    interval: Interval,
     energy: Wh,
-    consumed: Wh,
-) -> Result<Wh, Rejection> {
-    let total = claimed.checked_add(energy).ok_or(Refusal::Overflow("claimed energy"))?;
-    if total > consumed {
-        return refuse(Refusal::ClaimExceedsConsumption {
+    d: &mut Decision,
+) -> Result<(), Rejection> {
+    // The readings that overlap the interval, walked back from its end: one ordered lookup each.
+    let mut readings = Vec::new();
+    let mut covered_from = interval.end;
+    let mut before = interval.end;
+    while let Some(c) = r.view.consumption_before(account, before)? {
+        if c.interval.end <= interval.start {
+            break;
+        }
+        if !interval.contains(&c.interval) {
+            return refuse(Refusal::ConsumptionNotCovered {
+                account: account.short(),
+                interval,
+                why: format!("the reading {} reaches outside it; claim whole readings", c.interval),
+            });
+        }
+        if c.interval.end != covered_from {
+            let gap = Interval { start: c.interval.end, end: covered_from };
+            return refuse(Refusal::ConsumptionNotCovered {
+                account: account.short(),
+                interval,
+                why: format!("nothing is metered in {gap}"),
+            });
+        }
+        covered_from = c.interval.start;
+        before = c.interval.start;
+        readings.push(c);
+    }
+    if covered_from != interval.start {
+        let gap = Interval { start: interval.start, end: covered_from };
+        return refuse(Refusal::ConsumptionNotCovered {
             account: account.short(),
-            interval: consumption,
-            asked: energy,
-            total,
-            consumed,
+            interval,
+            why: format!("nothing is metered in {gap}"),
         });
     }
-    Ok(total)
+    readings.reverse();
+    let available: u128 = readings.iter().map(|c| c.energy.0.saturating_sub(c.claimed.0) as u128).sum();
+    if (energy.0 as u128) > available {
+        return refuse(Refusal::ClaimExceedsConsumption {
+            account: account.short(),
+            interval,
+            asked: energy,
+            total: Wh(readings.iter().map(|c| c.claimed.0).sum::<u64>().saturating_add(energy.0)),
+            consumed: Wh(readings.iter().map(|c| c.energy.0).sum()),
+        });
+    }
+    let mut left = energy.0;
+    for mut c in readings {
+        if left == 0 {
+            break;
+        }
+        let take = c.energy.0.saturating_sub(c.claimed.0).min(left);
+        if take > 0 {
+            c.claimed = Wh(c.claimed.0 + take);
+            left -= take;
+            d.effects.push(Effect::Consumption(c));
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Beneficiary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Beneficiary::Claimant => f.write_str("the claimant"),
+            Beneficiary::Account { account } => write!(f, "account {account}"),
+            Beneficiary::Product { product, quantity, unit } => write!(f, "product {product}: {quantity} {unit}"),
+        }
+    }
 }
 
 impl fmt::Display for Retire {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "retire certificates {} of bundle {} for {:?}, purpose {:?}, consumption {}",
+            "retire certificates {} of bundle {} for {}, purpose {}, consumption {}",
             self.serials, self.bundle, self.beneficiary, self.purpose, self.consumption
         )
     }

@@ -372,13 +372,19 @@ pub fn verify(
     }
     let Some((claim_index, _, retirement)) = decoded.last() else { unreachable!("genesis is there") };
     let claim_index = *claim_index;
-    let Command::Retire(cmd::Retire { serials: claimed, beneficiary, purpose, consumption, .. }) =
-        &retirement.signed.body.command
-    else {
-        return Err(ProofFailure::Lineage {
-            index: claim_index,
-            check: format!("the last entry must be the retirement, it is a {}", retirement.signed.body.command.kind()),
-        });
+    let (claimed, beneficiary, purpose, consumption) = match &retirement.signed.body.command {
+        Command::Retire(cmd::Retire { serials, beneficiary, purpose, consumption, .. }) => {
+            (serials, beneficiary.to_string(), purpose.describe(), consumption)
+        }
+        Command::RetireV1(cmd::RetireV1 { serials, beneficiary, purpose, consumption, .. }) => {
+            (serials, beneficiary.clone(), purpose.clone(), consumption)
+        }
+        other => {
+            return Err(ProofFailure::Lineage {
+                index: claim_index,
+                check: format!("the last entry must be the retirement, it is a {}", other.kind()),
+            })
+        }
     };
     let claimed = *claimed;
     if claimed.is_empty() {
