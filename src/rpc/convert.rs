@@ -3,8 +3,8 @@
 
 use super::pb;
 use greenledger_core::command as cmd;
-use greenledger_core::command::{Command, CommandBody, DeviceChange, SignedCommand};
-use greenledger_core::policy::{Class, ClassTable, Expiry, Extension, Policy, PolicyV1, Zone};
+use greenledger_core::command::{Beneficiary, Command, CommandBody, DeviceChange, ParkChange, Purpose, SignedCommand};
+use greenledger_core::policy::{Class, ClassTable, Expiry, Extension, Policy, PolicyV1, Vintage, Zone};
 use greenledger_core::rules::Change;
 use greenledger_core::state::{self, BundleState, DeviceAttributes};
 use greenledger_core::types::*;
@@ -46,6 +46,15 @@ fn device(field: &'static str, s: &str) -> Result<DeviceId, BadField> {
     let d = DeviceId(s.to_string());
     if d.is_well_formed() {
         Ok(d)
+    } else {
+        bad(field, format!("{s:?} must be 1 to 64 ASCII letters, digits, '-', '_' or '.'"))
+    }
+}
+
+fn park(field: &'static str, s: &str) -> Result<ParkId, BadField> {
+    let p = ParkId(s.to_string());
+    if p.is_well_formed() {
+        Ok(p)
     } else {
         bad(field, format!("{s:?} must be 1 to 64 ASCII letters, digits, '-', '_' or '.'"))
     }
@@ -180,8 +189,32 @@ fn policy(at: In, p: &pb::Policy) -> Result<Policy, BadField> {
             Some(t) => classes(at, t)?,
             None => base.classes.clone(),
         },
+        reporting_start_month: p.reporting_start_month.unwrap_or(base.reporting_start_month),
+        vintage: vintage(at, &p.vintage)?,
         ..base
     })
+}
+
+fn vintage(at: In, v: &Option<pb::Vintage>) -> Result<Vintage, BadField> {
+    use pb::vintage::Kind;
+    let Some(v) = v else { return Ok(Policy::new("").vintage) };
+    Ok(match v.kind {
+        Some(Kind::SameReportingPeriod(_)) => Vintage::SameReportingPeriod,
+        Some(Kind::WithinMonths(n)) => Vintage::WithinMonths(n),
+        Some(Kind::Any(_)) => Vintage::Any,
+        None => return bad(policy_field!(at, "vintage"), "is empty: set same_reporting_period, within_months or any"),
+    })
+}
+
+fn vintage_to_pb(v: Vintage) -> pb::Vintage {
+    use pb::vintage::Kind;
+    pb::Vintage {
+        kind: Some(match v {
+            Vintage::SameReportingPeriod => Kind::SameReportingPeriod(pb::vintage::SameReportingPeriod {}),
+            Vintage::WithinMonths(n) => Kind::WithinMonths(n),
+            Vintage::Any => Kind::Any(pb::vintage::Any {}),
+        }),
+    }
 }
 
 fn policy_to_pb(p: Policy) -> pb::Policy {
@@ -218,7 +251,127 @@ fn policy_to_pb(p: Policy) -> pb::Policy {
             storage: class_to_pb(t.storage),
             subsidised: class_to_pb(t.subsidised),
         }),
+        reporting_start_month: Some(p.reporting_start_month),
+        vintage: Some(vintage_to_pb(p.vintage)),
     }
+}
+
+/// A beneficiary message; `field` names it in errors.
+fn beneficiary(field: &'static str, account_field: &'static str, b: &pb::Beneficiary) -> Result<Beneficiary, BadField> {
+    use pb::beneficiary::Kind;
+    Ok(match &b.kind {
+        Some(Kind::Claimant(_)) => Beneficiary::Claimant,
+        Some(Kind::Account(a)) => Beneficiary::Account { account: account(account_field, a)? },
+        Some(Kind::Product(p)) => {
+            Beneficiary::Product { product: p.product.clone(), quantity: p.quantity, unit: p.unit.clone() }
+        }
+        None => return bad(field, "is empty: set claimant, account or product"),
+    })
+}
+
+pub fn beneficiary_to_pb(b: &Beneficiary) -> pb::Beneficiary {
+    use pb::beneficiary::Kind;
+    pb::Beneficiary {
+        kind: Some(match b {
+            Beneficiary::Claimant => Kind::Claimant(pb::beneficiary::Claimant {}),
+            Beneficiary::Account { account } => Kind::Account(account.0.to_vec()),
+            Beneficiary::Product { product, quantity, unit } => Kind::Product(pb::beneficiary::Product {
+                product: product.clone(),
+                quantity: *quantity,
+                unit: unit.clone(),
+            }),
+        }),
+    }
+}
+
+/// A purpose code and its text: `text` only with `other`.
+fn purpose(code: i32, text: &str) -> Result<Purpose, BadField> {
+    let no_text = |p: Purpose| {
+        if text.is_empty() {
+            Ok(p)
+        } else {
+            bad("retire.purpose_text", format!("{text:?} is only for PURPOSE_OTHER, not {}", p.name()))
+        }
+    };
+    match pb::Purpose::try_from(code) {
+        Ok(pb::Purpose::Re100Cdp) => no_text(Purpose::Re100Cdp),
+        Ok(pb::Purpose::EnergyDeduction) => no_text(Purpose::EnergyDeduction),
+        Ok(pb::Purpose::RenewableQuota) => no_text(Purpose::RenewableQuota),
+        Ok(pb::Purpose::ProductFootprint) => no_text(Purpose::ProductFootprint),
+        Ok(pb::Purpose::Cbam) => no_text(Purpose::Cbam),
+        Ok(pb::Purpose::Other) => Ok(Purpose::Other(text.to_string())),
+        _ => bad(
+            "retire.purpose_code",
+            format!("{code} is not a purpose; use one of {} (1 to 6)", Purpose::NAMES.join(", ")),
+        ),
+    }
+}
+
+/// A purpose as its code and text (empty unless `other`).
+pub fn purpose_to_pb(p: &Purpose) -> (i32, String) {
+    let code = match p {
+        Purpose::Re100Cdp => pb::Purpose::Re100Cdp,
+        Purpose::EnergyDeduction => pb::Purpose::EnergyDeduction,
+        Purpose::RenewableQuota => pb::Purpose::RenewableQuota,
+        Purpose::ProductFootprint => pb::Purpose::ProductFootprint,
+        Purpose::Cbam => pb::Purpose::Cbam,
+        Purpose::Other(_) => pb::Purpose::Other,
+    };
+    let text = match p {
+        Purpose::Other(t) => t.clone(),
+        _ => String::new(),
+    };
+    (code as i32, text)
+}
+
+/// Both retirement formats: with `beneficiary_spec` the current one, without it the first.
+fn retire(r: &pb::Retire) -> Result<Command, BadField> {
+    let bundle = BundleId(r.bundle);
+    let serials = serials("retire.serials", &r.serials)?;
+    let consumption = interval("retire.consumption", &r.consumption)?;
+    let Some(spec) = &r.beneficiary_spec else {
+        if r.purpose_code != 0 || !r.purpose_text.is_empty() {
+            return bad(
+                "retire.beneficiary_spec",
+                "is missing: a retirement with a purpose code names its beneficiary (claimant, account or product)",
+            );
+        }
+        return Ok(Command::RetireV1(cmd::RetireV1 {
+            bundle,
+            serials,
+            beneficiary: r.beneficiary.clone(),
+            purpose: r.purpose.clone(),
+            consumption,
+        }));
+    };
+    for (field, text) in [("retire.beneficiary", &r.beneficiary), ("retire.purpose", &r.purpose)] {
+        if !text.is_empty() {
+            return bad(field, format!("{text:?} is the first format's text: leave it empty with beneficiary_spec"));
+        }
+    }
+    Ok(Command::Retire(cmd::Retire {
+        bundle,
+        serials,
+        beneficiary: beneficiary("retire.beneficiary_spec", "retire.beneficiary_spec.account", spec)?,
+        purpose: purpose(r.purpose_code, &r.purpose_text)?,
+        consumption,
+    }))
+}
+
+fn change_park(r: &pb::ChangePark) -> Result<Command, BadField> {
+    use pb::change_park::Change;
+    let change = match &r.change {
+        Some(Change::Join(j)) => ParkChange::Join {
+            account: account("change_park.join.account", &j.account)?,
+            province: j.province.clone(),
+            from: Timestamp(j.from),
+        },
+        Some(Change::Leave(l)) => {
+            ParkChange::Leave { account: account("change_park.leave.account", &l.account)?, at: Timestamp(l.at) }
+        }
+        None => return bad("change_park.change", "is empty: set join or leave"),
+    };
+    Ok(Command::ChangePark(cmd::ChangePark { park: park("change_park.park", &r.park)?, change }))
 }
 
 fn attributes(user_field: &'static str, a: &Option<pb::DeviceAttributes>) -> Result<DeviceAttributes, BadField> {
@@ -324,17 +477,7 @@ pub fn command(c: &pb::Command) -> Result<Command, BadField> {
             serials: serials("transfer.serials", &r.serials)?,
             to: account("transfer.to", &r.to)?,
         }),
-        Kind::Retire(r) => Command::Retire(cmd::Retire {
-            bundle: BundleId(r.bundle),
-            serials: serials("retire.serials", &r.serials)?,
-            beneficiary: cmd::Beneficiary::Product {
-                product: r.beneficiary.clone(),
-                quantity: 1,
-                unit: "batch".into(),
-            },
-            purpose: cmd::Purpose::parse(&r.purpose, None).unwrap_or_else(|| cmd::Purpose::Other(r.purpose.clone())),
-            consumption: interval("retire.consumption", &r.consumption)?,
-        }),
+        Kind::Retire(r) => retire(r)?,
         Kind::Withdraw(r) => Command::Withdraw(cmd::Withdraw {
             bundle: BundleId(r.bundle),
             serials: serials("withdraw.serials", &r.serials)?,
@@ -403,6 +546,23 @@ pub fn command(c: &pb::Command) -> Result<Command, BadField> {
             cancel: r.cancel,
             reason: r.reason.clone(),
         }),
+        Kind::RegisterPark(r) => Command::RegisterPark(cmd::RegisterPark {
+            park: park("register_park.park", &r.park)?,
+            name: r.name.clone(),
+            province: r.province.clone(),
+            since: Timestamp(r.since),
+            members: r
+                .members
+                .iter()
+                .map(|m| {
+                    Ok(cmd::Site {
+                        account: account("register_park.members.account", &m.account)?,
+                        province: m.province.clone(),
+                    })
+                })
+                .collect::<Result<_, BadField>>()?,
+        }),
+        Kind::ChangePark(r) => change_park(r)?,
     })
 }
 
@@ -517,12 +677,28 @@ pub fn command_to_pb(c: &Command) -> pb::Command {
             Kind::Transfer(pb::Transfer { bundle: bundle.0, serials: sr(serials), to: to.0.to_vec() })
         }
         Command::Retire(cmd::Retire { bundle, serials, beneficiary, purpose, consumption }) => {
+            let (purpose_code, purpose_text) = purpose_to_pb(&purpose);
             Kind::Retire(pb::Retire {
                 bundle: bundle.0,
                 serials: sr(serials),
-                beneficiary: beneficiary.to_string(),
-                purpose: purpose.name().to_string(),
+                beneficiary: String::new(),
+                purpose: String::new(),
                 consumption: iv(consumption),
+                beneficiary_spec: Some(beneficiary_to_pb(&beneficiary)),
+                purpose_code,
+                purpose_text,
+            })
+        }
+        Command::RetireV1(cmd::RetireV1 { bundle, serials, beneficiary, purpose, consumption }) => {
+            Kind::Retire(pb::Retire {
+                bundle: bundle.0,
+                serials: sr(serials),
+                beneficiary,
+                purpose,
+                consumption: iv(consumption),
+                beneficiary_spec: None,
+                purpose_code: 0,
+                purpose_text: String::new(),
             })
         }
         Command::Withdraw(cmd::Withdraw { bundle, serials, reason }) => {
@@ -585,7 +761,30 @@ pub fn command_to_pb(c: &Command) -> pb::Command {
         Command::ResolveFrozen(cmd::ResolveFrozen { bundle, cancel, reason }) => {
             Kind::ResolveFrozen(pb::ResolveFrozen { bundle: bundle.0, cancel, reason })
         }
-        _ => todo!("issue 11 kinds"),
+        Command::RegisterPark(cmd::RegisterPark { park, name, province, since, members }) => {
+            Kind::RegisterPark(pb::RegisterPark {
+                park: park.0,
+                name,
+                province,
+                since: since.0,
+                members: members
+                    .into_iter()
+                    .map(|m| pb::ParkSite { account: m.account.0.to_vec(), province: m.province })
+                    .collect(),
+            })
+        }
+        Command::ChangePark(cmd::ChangePark { park, change }) => {
+            use pb::change_park::{Change, Join, Leave};
+            Kind::ChangePark(pb::ChangePark {
+                park: park.0,
+                change: Some(match change {
+                    ParkChange::Join { account, province, from } => {
+                        Change::Join(Join { account: account.0.to_vec(), province, from: from.0 })
+                    }
+                    ParkChange::Leave { account, at } => Change::Leave(Leave { account: account.0.to_vec(), at: at.0 }),
+                }),
+            })
+        }
     };
     pb::Command { kind: Some(kind) }
 }
@@ -637,6 +836,34 @@ pub fn claim_to_pb(c: &state::Claim) -> pb::ClaimInfo {
         purpose: c.purpose.clone(),
         consumption: iv(c.consumption),
         entry: c.entry.0,
+        capped: c.capped.0.to_vec(),
+        beneficiary_spec: c.spec.as_ref().map(beneficiary_to_pb),
+        purpose_code: c.purpose_code.as_ref().map_or(0, |p| purpose_to_pb(p).0),
+        purpose_text: c.purpose_code.as_ref().map_or(String::new(), |p| purpose_to_pb(p).1),
+        origin: c.origin.name().into(),
+        class: c.class.name().into(),
+        channel: c.channel.name().into(),
+    }
+}
+
+/// A park with every membership.
+pub fn park_to_pb(p: &state::Park) -> pb::ParkInfo {
+    pb::ParkInfo {
+        park: p.id.0.clone(),
+        name: p.name.clone(),
+        province: p.province.clone(),
+        members: p
+            .members
+            .iter()
+            .map(|m| pb::ParkMember {
+                account: m.account.0.to_vec(),
+                province: m.province.clone(),
+                from: m.from.0,
+                until: m.until.map(|t| t.0),
+            })
+            .collect(),
+        registered_entry: p.registered.0,
+        changes: p.changes.iter().map(|i| i.0).collect(),
     }
 }
 
@@ -803,10 +1030,14 @@ mod tests {
         let mut gec = Policy::preset("gec", "example.org/ledger").expect("gec");
         gec.zone = Zone { name: "America/Sao_Paulo".into(), offset_s: -3 * 3600 };
         gec.max_reading_s = Some(900);
+        gec.reporting_start_month = 4;
+        gec.vintage = Vintage::WithinMonths(3);
         let mut never = Policy::preset("i-rec", "example.org/ledger").expect("i-rec");
         never.max_transfers = Some(0);
         never.owner_issuance = false;
         never.correction_window_months = 0;
+        never.reporting_start_month = 0;
+        never.vintage = Vintage::Any;
         let attributes = DeviceAttributes {
             off_grid: true,
             conventional_hydro: true,
@@ -823,7 +1054,7 @@ mod tests {
             reason: "meter replaced".into(),
             approval: None,
         };
-        vec![
+        let mut all = vec![
             Command::GenesisV1(cmd::GenesisV1 {
                 policy: PolicyV1 {
                     name: "example.org/ledger".into(),
@@ -859,12 +1090,19 @@ mod tests {
             Command::SettleTrade(cmd::SettleTrade { device: d.clone(), interval: iv, buyer: b, energy: Wh(4) }),
             Command::Issue(cmd::Issue { device: d.clone(), interval: iv }),
             Command::Transfer(cmd::Transfer { bundle: BundleId(3), serials: SerialRange::new(1, 9), to: b }),
-            Command::Retire(cmd::Retire {
+            Command::RetireV1(cmd::RetireV1 {
                 bundle: BundleId(3),
                 serials: SerialRange::new(1, 2),
                 beneficiary: "b".into(),
                 purpose: "p".into(),
                 consumption: iv,
+            }),
+            Command::RetireV1(cmd::RetireV1 {
+                bundle: BundleId(0),
+                serials: SerialRange::new(0, 0),
+                beneficiary: "".into(),
+                purpose: "".into(),
+                consumption: Interval::new(0, 0),
             }),
             Command::Withdraw(cmd::Withdraw {
                 bundle: BundleId(4),
@@ -934,7 +1172,58 @@ mod tests {
             Command::IssueMonth(cmd::IssueMonth { device: d, year: 2026, month: 11 }),
             Command::ResolveFrozen(cmd::ResolveFrozen { bundle: BundleId(7), cancel: true, reason: "used".into() }),
             Command::ResolveFrozen(cmd::ResolveFrozen { bundle: BundleId(7), cancel: false, reason: "not".into() }),
-        ]
+        ];
+        // The current retirement: each beneficiary and each purpose.
+        let beneficiaries = [
+            Beneficiary::Claimant,
+            Beneficiary::Account { account: b },
+            Beneficiary::Product { product: "LFP cell 280Ah".into(), quantity: 12_000, unit: "cells".into() },
+            Beneficiary::Product { product: "".into(), quantity: 0, unit: "".into() },
+        ];
+        let purposes = [
+            Purpose::Re100Cdp,
+            Purpose::EnergyDeduction,
+            Purpose::RenewableQuota,
+            Purpose::ProductFootprint,
+            Purpose::Cbam,
+            Purpose::Other("green bond allocation report".into()),
+            Purpose::Other("".into()),
+        ];
+        for (i, purpose) in purposes.into_iter().enumerate() {
+            all.push(Command::Retire(cmd::Retire {
+                bundle: BundleId(i as u64),
+                serials: SerialRange::new(1, 2),
+                beneficiary: beneficiaries[i % beneficiaries.len()].clone(),
+                purpose,
+                consumption: iv,
+            }));
+        }
+        let site = |account, province: &str| cmd::Site { account, province: province.into() };
+        all.extend([
+            Command::RegisterPark(cmd::RegisterPark {
+                park: ParkId("CZ-ZERO-CARBON".into()),
+                name: "常州零碳园区".into(),
+                province: "Jiangsu".into(),
+                since: Timestamp(1_767_225_600),
+                members: vec![site(a, "Jiangsu"), site(b, "Zhejiang")],
+            }),
+            Command::RegisterPark(cmd::RegisterPark {
+                park: ParkId("P".into()),
+                name: "".into(),
+                province: "".into(),
+                since: Timestamp(0),
+                members: vec![],
+            }),
+            Command::ChangePark(cmd::ChangePark {
+                park: ParkId("CZ-ZERO-CARBON".into()),
+                change: ParkChange::Join { account: b, province: "Anhui".into(), from: Timestamp(u64::MAX) },
+            }),
+            Command::ChangePark(cmd::ChangePark {
+                park: ParkId("CZ-ZERO-CARBON".into()),
+                change: ParkChange::Leave { account: a, at: Timestamp(1) },
+            }),
+        ]);
+        all
     }
 
     /// Every kind converts to protobuf and back to the identical command, also through the
@@ -1027,5 +1316,92 @@ mod tests {
             kind: Some(pb::command::Kind::ChangeDevice(pb::ChangeDevice { device: "D".into(), change: None })),
         };
         assert_eq!(command(&change).unwrap_err().field, "change_device.change");
+    }
+
+    /// A retirement message as a client might send it, changed by `edit`; the field its
+    /// conversion names.
+    fn retire_error(edit: impl FnOnce(&mut pb::Retire)) -> BadField {
+        let mut msg = command_to_pb(&Command::Retire(cmd::Retire {
+            bundle: BundleId(1),
+            serials: SerialRange::new(0, 1),
+            beneficiary: Beneficiary::Claimant,
+            purpose: Purpose::Cbam,
+            consumption: Interval::new(0, 3600),
+        }));
+        let Some(pb::command::Kind::Retire(r)) = &mut msg.kind else { unreachable!() };
+        edit(r);
+        command(&msg).unwrap_err()
+    }
+
+    #[test]
+    fn bad_retirements_parks_and_vintages_are_named() {
+        let e = retire_error(|r| r.purpose_code = 9);
+        assert_eq!(e.field, "retire.purpose_code");
+        assert!(e.reason.contains("9 is not a purpose; use one of re100-cdp, energy-deduction"), "{e}");
+        assert_eq!(retire_error(|r| r.purpose_code = 0).field, "retire.purpose_code");
+        let e = retire_error(|r| r.purpose_text = "why".into());
+        assert_eq!(e.field, "retire.purpose_text");
+        assert!(e.reason.contains("only for PURPOSE_OTHER, not cbam"), "{e}");
+        let e = retire_error(|r| r.beneficiary = "text".into());
+        assert_eq!(e.field, "retire.beneficiary", "{e}");
+        assert_eq!(retire_error(|r| r.purpose = "text".into()).field, "retire.purpose");
+        let e = retire_error(|r| r.beneficiary_spec = Some(pb::Beneficiary { kind: None }));
+        assert_eq!(e.field, "retire.beneficiary_spec", "{e}");
+        let e = retire_error(|r| {
+            r.beneficiary_spec = Some(pb::Beneficiary { kind: Some(pb::beneficiary::Kind::Account(vec![1; 31])) })
+        });
+        assert_eq!(
+            (e.field, e.reason.as_str()),
+            ("retire.beneficiary_spec.account", "must be a 32-byte Ed25519 public key, got 31 bytes")
+        );
+        // A purpose code without a beneficiary is neither format.
+        assert_eq!(retire_error(|r| r.beneficiary_spec = None).field, "retire.beneficiary_spec");
+
+        let join = pb::change_park::Join { account: vec![0; 32], province: "Jiangsu".into(), from: 1 };
+        let park = |park: &str, change| pb::Command {
+            kind: Some(pb::command::Kind::ChangePark(pb::ChangePark { park: park.into(), change })),
+        };
+        assert_eq!(command(&park("P", None)).unwrap_err().field, "change_park.change");
+        let e = command(&park("a park", Some(pb::change_park::Change::Join(join)))).unwrap_err();
+        assert_eq!(e.field, "change_park.park", "{e}");
+        let register = pb::Command {
+            kind: Some(pb::command::Kind::RegisterPark(pb::RegisterPark {
+                park: "P".into(),
+                members: vec![pb::ParkSite { account: vec![], province: "Jiangsu".into() }],
+                ..Default::default()
+            })),
+        };
+        assert_eq!(command(&register).unwrap_err().field, "register_park.members.account");
+
+        let mut genesis =
+            command_to_pb(&Command::Genesis(cmd::Genesis { policy: Policy::new("l"), operator_name: "o".into() }));
+        let Some(pb::command::Kind::Genesis(g)) = &mut genesis.kind else { unreachable!() };
+        g.policy.as_mut().unwrap().vintage = Some(pb::Vintage { kind: None });
+        assert_eq!(command(&genesis).unwrap_err().field, "genesis.policy.vintage");
+    }
+
+    /// An old client's retirement (free text, no beneficiary message) is the first format, which
+    /// ledgers founded with `genesis_v1` take; its reporting-period fields are absent from its
+    /// policies, which then count calendar years with the same-period vintage.
+    #[test]
+    fn an_old_clients_retirement_is_the_first_format() {
+        let old = pb::Command {
+            kind: Some(pb::command::Kind::Retire(pb::Retire {
+                bundle: 2,
+                serials: Some(pb::SerialRange { start: 0, end: 1 }),
+                beneficiary: "常州电池厂".into(),
+                purpose: "2026 annual report".into(),
+                consumption: Some(pb::Interval { start: 0, end: 3600 }),
+                ..Default::default()
+            })),
+        };
+        let Ok(Command::RetireV1(r)) = command(&old) else { panic!("the first format: {:?}", command(&old)) };
+        assert_eq!((r.beneficiary.as_str(), r.purpose.as_str()), ("常州电池厂", "2026 annual report"));
+        let policy = pb::Policy { name: "l".into(), unit_wh: 1, ..Default::default() };
+        let g = pb::Command {
+            kind: Some(pb::command::Kind::Genesis(pb::Genesis { policy: Some(policy), operator_name: "o".into() })),
+        };
+        let Ok(Command::Genesis(g)) = command(&g) else { panic!("a genesis") };
+        assert_eq!((g.policy.reporting_start_month, g.policy.vintage), (1, Vintage::SameReportingPeriod));
     }
 }

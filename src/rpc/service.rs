@@ -371,6 +371,16 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         Ok(Response::new(convert::claim_to_pb(&c)))
     }
 
+    async fn get_park(&self, request: Request<pb::GetParkRequest>) -> Result<Response<pb::ParkInfo>, Status> {
+        let p = self.ledger.park(&ParkId(request.into_inner().park)).map_err(Status::from)?;
+        Ok(Response::new(convert::park_to_pb(&p)))
+    }
+
+    async fn list_parks(&self, _: Request<pb::ListParksRequest>) -> Result<Response<pb::ParkList>, Status> {
+        let parks = self.ledger.parks().map_err(Status::from)?;
+        Ok(Response::new(pb::ParkList { parks: parks.iter().map(convert::park_to_pb).collect() }))
+    }
+
     async fn get_bundle_history(
         &self,
         request: Request<pb::BundleRequest>,
