@@ -22,7 +22,7 @@ fn transfer(b: &Bundle, serials: SerialRange, to: AccountId) -> Command {
 }
 
 fn retire(b: &Bundle, serials: SerialRange, consumption: Interval) -> Command {
-    let (beneficiary, purpose) = ("Battery factory".into(), "scope 2".into());
+    let (beneficiary, purpose) = (cmd::Beneficiary::Claimant, cmd::Purpose::Re100Cdp);
     Command::Retire(cmd::Retire { bundle: b.id, serials, beneficiary, purpose, consumption })
 }
 

@@ -190,8 +190,8 @@ async fn refusals_carry_their_exact_status_code_and_change_nothing() {
     let retire = Command::Retire(cmd::Retire {
         bundle: BundleId(cb.id),
         serials: sr(&cb.serials),
-        beneficiary: "Battery factory".into(),
-        purpose: "scope 2".into(),
+        beneficiary: cmd::Beneficiary::Product { product: "Battery factory".into(), quantity: 1, unit: "batch".into() },
+        purpose: cmd::Purpose::Other("scope 2".into()),
         consumption: hour(0),
     });
     net.ok(&con, retire.clone()).await;

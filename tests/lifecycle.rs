@@ -77,8 +77,8 @@ fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
             Command::Retire(cmd::Retire {
                 bundle: b.id,
                 serials: b.serials,
-                beneficiary: "Battery factory, export batch 2026-01".into(),
-                purpose: "product carbon footprint".into(),
+                beneficiary: cmd::Beneficiary::Product { product: "Battery factory, export batch 2026-01".into(), quantity: 1, unit: "batch".into() },
+                purpose: cmd::Purpose::Other("product carbon footprint".into()),
                 consumption: hour(0),
             }),
         );
@@ -148,8 +148,8 @@ fn free_text_rules() {
         Command::Retire(cmd::Retire {
             bundle: b.id,
             serials: b.serials,
-            beneficiary: beneficiary.into(),
-            purpose: "RE100".into(),
+            beneficiary: cmd::Beneficiary::Product { product: beneficiary.into(), quantity: 1, unit: "batch".into() },
+            purpose: cmd::Purpose::Other("RE100".into()),
             consumption: hour(0),
         })
     };

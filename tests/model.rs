@@ -354,8 +354,8 @@ fn step(h: &mut World, m: &mut Model, op: &Op) {
             let cmd = Command::Retire(cmd::Retire {
                 bundle: b.id,
                 serials,
-                beneficiary: "factory".into(),
-                purpose: "scope 2".into(),
+                beneficiary: cmd::Beneficiary::Product { product: "factory".into(), quantity: 1, unit: "batch".into() },
+                purpose: cmd::Purpose::Other("scope 2".into()),
                 consumption: hour(k),
             });
             (signer, cmd, ok && m.usable(serials, signer))

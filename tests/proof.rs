@@ -34,8 +34,8 @@ fn ledger_with_claims() -> World {
         Command::Retire(cmd::Retire {
             bundle: cb.id,
             serials: SerialRange::new(s + 1, s + 2),
-            beneficiary: "Battery factory, batch 7".into(),
-            purpose: "product label".into(),
+            beneficiary: cmd::Beneficiary::Product { product: "Battery factory, batch 7".into(), quantity: 1, unit: "batch".into() },
+            purpose: cmd::Purpose::Other("product label".into()),
             consumption: hour(0),
         }),
     );
@@ -45,8 +45,8 @@ fn ledger_with_claims() -> World {
         Command::Retire(cmd::Retire {
             bundle: rest.id,
             serials: rest.serials,
-            beneficiary: "Battery factory".into(),
-            purpose: "annual report 2026".into(),
+            beneficiary: cmd::Beneficiary::Product { product: "Battery factory".into(), quantity: 1, unit: "batch".into() },
+            purpose: cmd::Purpose::Other("annual report 2026".into()),
             consumption: hour(0),
         }),
     );
@@ -57,8 +57,8 @@ fn ledger_with_claims() -> World {
         Command::Retire(cmd::Retire {
             bundle: tb.id,
             serials: tb.serials,
-            beneficiary: "Solar glass factory".into(),
-            purpose: "RE100".into(),
+            beneficiary: cmd::Beneficiary::Product { product: "Solar glass factory".into(), quantity: 1, unit: "batch".into() },
+            purpose: cmd::Purpose::Other("RE100".into()),
             consumption: hour(0),
         }),
     );
@@ -290,8 +290,8 @@ fn proofs_carry_the_class_under_the_real_rules() {
             Command::Retire(cmd::Retire {
                 bundle: b.id,
                 serials: b.serials,
-                beneficiary: "Battery factory".into(),
-                purpose: "RE100".into(),
+                beneficiary: cmd::Beneficiary::Product { product: "Battery factory".into(), quantity: 1, unit: "batch".into() },
+                purpose: cmd::Purpose::Other("RE100".into()),
                 consumption: hour(0),
             }),
         );

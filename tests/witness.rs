@@ -25,8 +25,8 @@ async fn the_ledger_serves_checked_witness_cosignatures() {
         Command::Retire(cmd::Retire {
             bundle: b.id,
             serials: b.serials,
-            beneficiary: "Battery factory".into(),
-            purpose: "RE100".into(),
+            beneficiary: cmd::Beneficiary::Product { product: "Battery factory".into(), quantity: 1, unit: "batch".into() },
+            purpose: cmd::Purpose::Other("RE100".into()),
             consumption: hour(0),
         }),
     );

@@ -153,7 +153,7 @@ mod tests {
                 body: CommandBody {
                     signer: AccountId([1; 32]),
                     nonce: 2,
-                    command: Command::Retire(cmd::Retire {
+                    command: Command::RetireV1(cmd::RetireV1 {
                         bundle: BundleId(3),
                         serials: SerialRange::new(4, 5),
                         beneficiary,

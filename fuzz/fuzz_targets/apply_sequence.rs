@@ -164,7 +164,7 @@ impl World {
             6 => Command::SettleTrade(cmd::SettleTrade { device, interval: hour, buyer: account, energy }),
             7 => Command::Issue(cmd::Issue { device, interval: hour }),
             8 => Command::Transfer(cmd::Transfer { bundle, serials, to: account }),
-            9 => Command::Retire(cmd::Retire { bundle, serials, beneficiary: text.clone(), purpose: text, consumption: hour }),
+            9 => Command::Retire(cmd::Retire { bundle, serials, beneficiary: cmd::Beneficiary::Product { product: text.clone(), quantity: 1, unit: "batch".into() }, purpose: cmd::Purpose::Other(text), consumption: hour }),
             10 => Command::Withdraw(cmd::Withdraw { bundle, serials, reason: text }),
             11 => Command::DeclareExclusion(cmd::DeclareExclusion { device, interval: hour, scheme: text }),
             12 => Command::PostMeterReading(cmd::PostMeterReading { device, channel, interval: hour, energy }),
