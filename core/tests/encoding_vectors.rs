@@ -17,10 +17,10 @@
 
 use greenledger_core::codec;
 use greenledger_core::command as cmd;
-use greenledger_core::command::DeviceChange;
+use greenledger_core::command::{Beneficiary, DeviceChange, ParkChange, Purpose};
 use greenledger_core::crypto::{self, Keypair};
 use greenledger_core::log::merkle;
-use greenledger_core::policy::{Class, ClassTable, Expiry, Extension, Policy, PolicyV1, Zone};
+use greenledger_core::policy::{Class, ClassTable, Expiry, Extension, Policy, PolicyV1, Vintage, Zone};
 use greenledger_core::state::DeviceAttributes;
 use greenledger_core::*;
 use serde::{Deserialize, Serialize};
@@ -88,7 +88,7 @@ fn cases() -> Vec<(&'static str, Entry)> {
     let regulator = key(6);
     let wind = DeviceId("IM-WIND-01".into());
     let max = u64::MAX;
-    // The kinds of the first command format (variant indices 0 to 11).
+    // The kinds of the first command format (variant indices 0 to 11; `retire-v1` was `retire`).
     let first = vec![
         (
             "genesis",
@@ -294,7 +294,7 @@ fn cases() -> Vec<(&'static str, Entry)> {
                 T0 + 2 * HOUR + 6,
                 &consumer,
                 1,
-                Command::Retire(cmd::Retire {
+                Command::RetireV1(cmd::RetireV1 {
                     bundle: BundleId(2),
                     serials: SerialRange::new(0, 1),
                     beneficiary: "常州电池厂".into(),
@@ -309,7 +309,7 @@ fn cases() -> Vec<(&'static str, Entry)> {
                 T0 + 2 * HOUR + 7,
                 &consumer,
                 0,
-                Command::Retire(cmd::Retire {
+                Command::RetireV1(cmd::RetireV1 {
                     bundle: BundleId(0),
                     serials: SerialRange::new(0, 0),
                     beneficiary: "".into(),
@@ -433,6 +433,8 @@ fn cases() -> Vec<(&'static str, Entry)> {
                             storage: Class::NonTradable,
                             subsidised: Class::Tradable,
                         },
+                        reporting_start_month: 4,
+                        vintage: Vintage::WithinMonths(3),
                     },
                     operator_name: "".into(),
                 }),
@@ -513,7 +515,7 @@ fn cases() -> Vec<(&'static str, Entry)> {
                 4,
                 Command::AmendPolicy(cmd::AmendPolicy {
                     effective: Timestamp(T0 + 24 * HOUR),
-                    policy: Policy { max_transfers: Some(2), extensions: Vec::new(), ..gec },
+                    policy: Policy { max_transfers: Some(2), extensions: Vec::new(), vintage: Vintage::Any, ..gec },
                     reason: "2027 rules: two transfers".into(),
                 }),
             ),
@@ -608,7 +610,137 @@ fn cases() -> Vec<(&'static str, Entry)> {
             ),
         ),
     ];
-    first.into_iter().chain(second).collect()
+    // The kinds of claims for a beneficiary and parks (variant index 21 on).
+    let retire = |bundle: u64, beneficiary: Beneficiary, purpose: Purpose| {
+        Command::Retire(cmd::Retire {
+            bundle: BundleId(bundle),
+            serials: SerialRange::new(0, 1),
+            beneficiary,
+            purpose,
+            consumption: Interval::new(T0, T0 + 24 * HOUR),
+        })
+    };
+    let park = ParkId("CZ-ZERO-CARBON".into());
+    let third = vec![
+        (
+            "retire-claimant-re100-cdp",
+            entry(T0 + 10 * HOUR, &consumer, 2, retire(2, Beneficiary::Claimant, Purpose::Re100Cdp)),
+        ),
+        (
+            "retire-account-energy-deduction",
+            entry(
+                T0 + 10 * HOUR + 1,
+                &consumer,
+                3,
+                retire(3, Beneficiary::Account { account: platform.account() }, Purpose::EnergyDeduction),
+            ),
+        ),
+        (
+            "retire-product-footprint",
+            entry(
+                T0 + 10 * HOUR + 2,
+                &consumer,
+                4,
+                retire(
+                    4,
+                    Beneficiary::Product { product: "LFP cell 280Ah".into(), quantity: 12_000, unit: "cells".into() },
+                    Purpose::ProductFootprint,
+                ),
+            ),
+        ),
+        (
+            "retire-claimant-renewable-quota",
+            entry(T0 + 10 * HOUR + 3, &consumer, 5, retire(5, Beneficiary::Claimant, Purpose::RenewableQuota)),
+        ),
+        (
+            "retire-product-cbam",
+            entry(
+                T0 + 10 * HOUR + 4,
+                &consumer,
+                6,
+                retire(
+                    6,
+                    Beneficiary::Product { product: "铝锭 aluminium ingot".into(), quantity: max, unit: "t".into() },
+                    Purpose::Cbam,
+                ),
+            ),
+        ),
+        (
+            "retire-account-other-purpose",
+            entry(
+                T0 + 10 * HOUR + 5,
+                &consumer,
+                7,
+                retire(
+                    7,
+                    Beneficiary::Account { account: regulator.account() },
+                    Purpose::Other("green bond allocation report 2026".into()),
+                ),
+            ),
+        ),
+        (
+            "register-park",
+            entry(
+                T0 + 11 * HOUR,
+                &operator,
+                11,
+                Command::RegisterPark(cmd::RegisterPark {
+                    park: park.clone(),
+                    name: "常州零碳园区".into(),
+                    province: "Jiangsu".into(),
+                    since: Timestamp(T0),
+                    members: vec![
+                        cmd::Site { account: consumer.account(), province: "Jiangsu".into() },
+                        cmd::Site { account: platform.account(), province: "Zhejiang".into() },
+                    ],
+                }),
+            ),
+        ),
+        (
+            "register-park-no-members",
+            entry(
+                T0 + 11 * HOUR + 1,
+                &operator,
+                12,
+                Command::RegisterPark(cmd::RegisterPark {
+                    park: ParkId("P".into()),
+                    name: "".into(),
+                    province: "".into(),
+                    since: Timestamp(max),
+                    members: Vec::new(),
+                }),
+            ),
+        ),
+        (
+            "change-park-join",
+            entry(
+                T0 + 12 * HOUR,
+                &operator,
+                13,
+                Command::ChangePark(cmd::ChangePark {
+                    park: park.clone(),
+                    change: ParkChange::Join {
+                        account: regulator.account(),
+                        province: "Anhui".into(),
+                        from: Timestamp(T0 + 24 * HOUR),
+                    },
+                }),
+            ),
+        ),
+        (
+            "change-park-leave",
+            entry(
+                T0 + 12 * HOUR + 1,
+                &operator,
+                14,
+                Command::ChangePark(cmd::ChangePark {
+                    park,
+                    change: ParkChange::Leave { account: platform.account(), at: Timestamp(T0 + 48 * HOUR) },
+                }),
+            ),
+        ),
+    ];
+    first.into_iter().chain(second).chain(third).collect()
 }
 
 fn make(name: &str, e: &Entry) -> Vector {
