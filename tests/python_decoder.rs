@@ -260,3 +260,42 @@ fn second_format_leaves_decode_and_malformed_ones_are_refused() {
     let py = decode_all(std::slice::from_ref(&west), "example.org/ledger").remove(0);
     assert_eq!(py["entry"]["signed"]["body"]["command"]["Genesis"]["policy"]["zone"]["offset_s"], -18_000);
 }
+
+/// The types of claims and parks: an unknown `Beneficiary`, `Purpose`, `ParkChange` or `Vintage`
+/// variant is refused by both decoders, and a park's `Vec` of members longer than the leaf too.
+#[test]
+fn claim_and_park_leaves_with_unknown_variants_are_refused() {
+    let retire = vector_leaf("retire-claimant-re100-cdp");
+    // header 56, bundle 8, serials 16: the beneficiary's variant, then the purpose's.
+    let beneficiary_at = 56 + 8 + 16;
+    assert_eq!(&retire[beneficiary_at..beneficiary_at + 8], &[0u8; 8], "claimant, re100-cdp");
+    let leave = vector_leaf("change-park-leave");
+    let change_at = 56 + 8 + "CZ-ZERO-CARBON".len();
+    assert_eq!(&leave[change_at..change_at + 4], &1u32.to_be_bytes(), "leave");
+    let park = vector_leaf("register-park");
+    // park (8 + 14), name (8 + 18 bytes of 常州零碳园区), province (8 + 7), since 8.
+    let members_at = 56 + 8 + 14 + 8 + 18 + 8 + 7 + 8;
+    assert_eq!(&park[members_at..members_at + 8], &2u64.to_be_bytes(), "two members");
+    let west = vector_leaf("genesis-west-zone-extensions-never");
+    let vintage_at = 220;
+    assert_eq!(&west[vintage_at..vintage_at + 8], &[0, 0, 0, 1, 0, 0, 0, 3], "within 3 months");
+    let edit = |leaf: &[u8], at: usize, bytes: &[u8]| {
+        let mut l = leaf.to_vec();
+        l[at..at + bytes.len()].copy_from_slice(bytes);
+        l
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("unknown beneficiary", edit(&retire, beneficiary_at, &3u32.to_be_bytes()), "unknown variant"),
+        ("unknown purpose", edit(&retire, beneficiary_at + 4, &6u32.to_be_bytes()), "unknown variant"),
+        ("unknown park change", edit(&leave, change_at, &2u32.to_be_bytes()), "unknown variant"),
+        ("members longer than the leaf", edit(&park, members_at, &(1u64 << 40).to_be_bytes()), "truncated"),
+        ("unknown vintage", edit(&west, vintage_at, &3u32.to_be_bytes()), "unknown variant"),
+    ];
+    for (what, leaf, expect) in cases {
+        assert!(codec::decode_leaf(&leaf).is_err(), "{what}: Rust accepted it");
+        let out = decoder(&[], &(hex::encode(&leaf) + "\n"));
+        assert_eq!(out.status.code(), Some(1), "{what}: Python exit status");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("line 1: ") && err.contains(expect), "{what}: {err}");
+    }
+}

@@ -32,6 +32,10 @@ TECHNOLOGY = ["Wind", "Solar", "Hydro", "Biomass", "Geothermal", "Marine", "Othe
 CHANNEL = ["Export", "SelfUse", "StorageCharge", "StorageDischarge", "GridImport"]
 # Class serialises in kebab-case.
 CLASS = ["none", "non-tradable", "tradable"]
+VINTAGE = ["SameReportingPeriod", "WithinMonths", "Any"]
+# Beneficiary and Purpose serialise as {"kind": <kebab-case name>, ...}.
+BENEFICIARY = ["claimant", "account", "product"]
+PURPOSE = ["re100-cdp", "energy-deduction", "renewable-quota", "product-footprint", "cbam", "other"]
 
 
 class DecodeError(ValueError):
@@ -167,7 +171,48 @@ class Reader:
             "correction_window_months": self.u32(what + ".correction_window_months"),
             "owner_issuance": self.bool(what + ".owner_issuance"),
             "classes": self.classes(what + ".classes"),
+            "reporting_start_month": self.u32(what + ".reporting_start_month"),
+            "vintage": self.vintage(what + ".vintage"),
         }
+
+    def vintage(self, what):
+        i = self.variant(what, len(VINTAGE))
+        if i == 1:
+            return {"WithinMonths": self.u32(what + ".WithinMonths")}
+        return VINTAGE[i]
+
+    def beneficiary(self, what):
+        i = self.variant(what, len(BENEFICIARY))
+        out = {"kind": BENEFICIARY[i]}
+        if i == 1:
+            out["account"] = self.account(what + ".account")
+        elif i == 2:
+            out["product"] = self.string(what + ".product")
+            out["quantity"] = self.u64(what + ".quantity")
+            out["unit"] = self.string(what + ".unit")
+        return out
+
+    def purpose(self, what):
+        i = self.variant(what, len(PURPOSE))
+        out = {"kind": PURPOSE[i]}
+        if PURPOSE[i] == "other":
+            out["text"] = self.string(what + ".text")
+        return out
+
+    def site(self, what):
+        return {"account": self.account(what + ".account"), "province": self.string(what + ".province")}
+
+    def park_change(self, what):
+        i = self.variant(what, 2)
+        if i == 0:
+            return {
+                "Join": {
+                    "account": self.account(what + ".Join.account"),
+                    "province": self.string(what + ".Join.province"),
+                    "from": self.u64(what + ".Join.from"),
+                }
+            }
+        return {"Leave": {"account": self.account(what + ".Leave.account"), "at": self.u64(what + ".Leave.at")}}
 
     def attributes(self, what):
         return {
@@ -223,8 +268,8 @@ COMMANDS = [
     ("Issue", "issue", [("device", Reader.string), ("interval", Reader.interval)]),
     ("Transfer", "transfer", [("bundle", Reader.u64), ("serials", Reader.serials), ("to", Reader.account)]),
     (
-        "Retire",
-        "retire",
+        "RetireV1",
+        "retire-v1",
         [
             ("bundle", Reader.u64),
             ("serials", Reader.serials),
@@ -282,6 +327,29 @@ COMMANDS = [
     ),
     ("IssueMonth", "issue-month", [("device", Reader.string), ("year", Reader.u32), ("month", Reader.u32)]),
     ("ResolveFrozen", "resolve-frozen", [("bundle", Reader.u64), ("cancel", Reader.bool), ("reason", Reader.string)]),
+    (
+        "Retire",
+        "retire",
+        [
+            ("bundle", Reader.u64),
+            ("serials", Reader.serials),
+            ("beneficiary", Reader.beneficiary),
+            ("purpose", Reader.purpose),
+            ("consumption", Reader.interval),
+        ],
+    ),
+    (
+        "RegisterPark",
+        "register-park",
+        [
+            ("park", Reader.string),
+            ("name", Reader.string),
+            ("province", Reader.string),
+            ("since", Reader.u64),
+            ("members", lambda r, w: r.vec(w, r.site)),
+        ],
+    ),
+    ("ChangePark", "change-park", [("park", Reader.string), ("change", Reader.park_change)]),
 ]
 
 KINDS = [kind for _, kind, _ in COMMANDS]
