@@ -3,11 +3,14 @@
 use crate::ledger::queries::QueryError;
 use crate::ledger::Ledger;
 use crate::store::Store;
+use greenledger_core::accounting::cancellation::{CancellationRecords, CancelledClaim};
 use greenledger_core::accounting::hourly::{AccountRecords, ClaimRecord, Delivery, DeliveryKind};
 use greenledger_core::rules::MAX_READING_DAYS;
-use greenledger_core::types::{AccountId, Interval};
+use greenledger_core::state::{Claim, Device};
+use greenledger_core::types::{AccountId, ClaimId, DeviceId, Interval};
+use std::collections::BTreeMap;
 
-/// The consumption readings, claims and deliveries of `account` that touch `period`.
+/// The consumption readings and deliveries of `account` that touch `period`, and its claims.
 ///
 /// Readings are keyed by their start, and one reading spans at most [`MAX_READING_DAYS`], so
 /// readings that start that long before the period are the earliest that can overlap it.
@@ -23,13 +26,7 @@ pub fn account_records<S: Store>(
     let earliest = from.saturating_sub(MAX_READING_DAYS * 86_400);
     let consumption =
         ledger.consumption(account, earliest, to)?.into_iter().filter(|c| c.interval.overlaps(&period)).collect();
-    let mut claims = Vec::new();
-    for claim in ledger.claims_of(account)? {
-        if claim.production.overlaps(&period) {
-            let origin = ledger.bundle(claim.bundle)?.origin;
-            claims.push(ClaimRecord { claim, origin });
-        }
-    }
+    let claims = claims_of_or_for(ledger, account)?;
     let mut deliveries = Vec::new();
     for device in ledger.devices()? {
         for r in ledger.readings(&device.id, earliest, to)? {
@@ -49,5 +46,52 @@ pub fn account_records<S: Store>(
             }
         }
     }
-    Ok(AccountRecords { account: *account, name: a.name, consumption, claims, deliveries })
+    let zone = ledger.meta()?.policy_at(period.start).zone.clone();
+    Ok(AccountRecords { account: *account, name: a.name, zone, consumption, claims, deliveries })
+}
+
+/// Every claim made for the consumption of `account` and every claim it made for others, once
+/// each, in claim order: the statement lists those touching its period and counts the rest.
+fn claims_of_or_for<S: Store>(ledger: &Ledger<S>, account: &AccountId) -> Result<Vec<ClaimRecord>, QueryError> {
+    let mut claims: BTreeMap<ClaimId, Claim> = BTreeMap::new();
+    for c in ledger.claims_for(account)?.into_iter().chain(ledger.claims_of(account)?) {
+        claims.entry(c.id).or_insert(c);
+    }
+    Ok(claims.into_values().map(|claim| ClaimRecord { origin: claim.origin, claim }).collect())
+}
+
+/// The records of the cancellation certificate of `beneficiary` for the reporting period that
+/// starts in `year` (the policy's reporting period in the policy's zone).
+pub fn cancellation_records<S: Store>(
+    ledger: &Ledger<S>,
+    beneficiary: &AccountId,
+    year: i64,
+) -> Result<CancellationRecords, QueryError> {
+    let a = ledger.account(beneficiary)?;
+    let meta = ledger.meta()?;
+    let first = &meta.policy;
+    let policy = meta.policy_at(first.zone.month_start(year, first.reporting_start_month));
+    let period = policy.reporting_period(policy.zone.month_start(year, policy.reporting_start_month));
+    let mut devices: BTreeMap<DeviceId, Device> = BTreeMap::new();
+    let mut claims = Vec::new();
+    for claim in ledger.claims_for(beneficiary)? {
+        if !devices.contains_key(&claim.device) {
+            devices.insert(claim.device.clone(), ledger.device(&claim.device)?);
+        }
+        let d = &devices[&claim.device];
+        claims.push(CancelledClaim {
+            region: d.region.clone(),
+            technology: d.technology,
+            commissioned: d.commissioned,
+            claim,
+        });
+    }
+    Ok(CancellationRecords {
+        beneficiary: *beneficiary,
+        name: a.name,
+        period,
+        period_name: policy.reporting_name(period),
+        zone: policy.zone.clone(),
+        claims,
+    })
 }

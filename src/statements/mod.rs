@@ -7,14 +7,17 @@ pub mod load;
 use crate::ledger::queries::QueryError;
 use crate::ledger::{Head, Ledger};
 use crate::store::Store;
+use greenledger_core::accounting::cancellation::{certificate, Certificate};
 use greenledger_core::accounting::factors::Factors;
 use greenledger_core::accounting::hourly::{statement, Statement};
 use greenledger_core::accounting::park::{park_statement, ParkStatement};
-use greenledger_core::accounting::signed::{consumption_json, park_json, statement_text, At, Signed, StatementError};
+use greenledger_core::accounting::signed::{
+    cancellation_json, consumption_json, park_json, statement_text, At, Signed, StatementError,
+};
 use greenledger_core::accounting::{AccountingError, Period, HOUR};
 use greenledger_core::log::note::NoteError;
 use greenledger_core::types::{AccountId, Interval};
-use load::account_records;
+use load::{account_records, cancellation_records};
 
 /// Attempts to read a statement without holding writers back before reading it while they wait.
 const OPTIMISTIC_ATTEMPTS: usize = 3;
@@ -84,6 +87,19 @@ pub fn consumption_signed<S: Store>(
     let json = consumption_json(&head.name, &at(&head), &s);
     let note = sign_with_ledger(&json, ledger)?;
     Ok((s, Signed { json, note }))
+}
+
+/// The cancellation certificate (注销证明) of `beneficiary` for the reporting period starting in
+/// `year`, signed by the ledger.
+pub fn cancellation_signed<S: Store>(
+    ledger: &Ledger<S>,
+    beneficiary: &AccountId,
+    year: i64,
+) -> Result<(Certificate, Signed), ReportError> {
+    let (head, c) = at_settled_head(ledger, || Ok(certificate(&cancellation_records(ledger, beneficiary, year)?)?))?;
+    let json = cancellation_json(&head.name, &at(&head), &c);
+    let note = sign_with_ledger(&json, ledger)?;
+    Ok((c, Signed { json, note }))
 }
 
 /// The member statements and the park statement over `period` (or, when `None`, over the

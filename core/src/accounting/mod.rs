@@ -7,6 +7,8 @@
 //! Layout:
 //! - [`hourly`]: the green consumption statement of one account, hour by hour, with 24/7 matching
 //!   and the conventional annual-volume share side by side.
+//! - [`cancellation`]: the cancellation certificate (注销证明) of a beneficiary account and
+//!   reporting period: every claim for it with the attributes RE100/CDP reporting asks for.
 //! - [`park`]: a zero-carbon park: the statements of its member accounts added up, with the clean
 //!   share and market-based and location-based emissions side by side.
 //! - [`factors`]: grid emission factors as integers (milligrams CO2 per kWh), the published
@@ -18,6 +20,7 @@
 //! The one rule that keeps every figure honest: **a MWh counts once**. Green energy enters a
 //! statement only through the account's claims (retired certificates); see [`hourly`].
 
+pub mod cancellation;
 pub mod factors;
 pub mod hourly;
 pub mod html;

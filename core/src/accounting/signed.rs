@@ -4,22 +4,25 @@
 //! in a fixed order, one line):
 //!
 //! ```text
-//! {"format":"greenledger-statement/v1","kind":"consumption"|"park","ledger":"<ledger name>",
-//!  "checkpoint":{"size":N,"root":"<base64>"},
+//! {"format":"greenledger-statement/v1","kind":"consumption"|"park"|"cancellation",
+//!  "ledger":"<ledger name>","checkpoint":{"size":N,"root":"<base64>"},
 //!  "claims":[{"claim":7,"entry":123,"account":"<hex>","counted_wh":1000000}, ...],
 //!  "statement":{...}}
 //! ```
 //!
 //! `checkpoint` is the tree size and root of the ledger state the statement was computed at: the
 //! records were read while that head was the committed one and nothing else was being written.
-//! `claims` lists every claim of the statement by id and by the index of its retirement entry,
-//! so a claim proof bundle (`greenledger verify`, whose `claim_entry` is that index) can be
-//! matched against it.
+//! `claims` lists every claim of the statement by id, by the index of its retirement entry and
+//! by its claimant (the statement's own claim lines add the serial numbers), so a claim proof
+//! bundle (`greenledger verify`, whose `claim_entry` is that index) can be matched against it. A claim listed in a
+//! statement without counting there (made for another account, or in another period) is listed
+//! with `counted_wh` 0; a cancellation certificate counts each claim's whole energy.
 //!
 //! The JSON text followed by a newline is signed as a C2SP signed note with the ledger's log key
 //! (the checkpoint key). The text starts with `{"format":`, so it can never be taken for a
 //! checkpoint (whose first line is the ledger name), and a checkpoint never opens as a statement.
 
+use super::cancellation::Certificate;
 use super::hourly::Statement;
 use super::park::ParkStatement;
 use super::AccountingError;
@@ -94,12 +97,21 @@ fn claim_refs<'a>(statements: impl IntoIterator<Item = &'a Statement>) -> Vec<Cl
             s.claims.iter().map(|c| ClaimRef {
                 claim: c.claim,
                 entry: c.entry,
-                account: s.account.clone(),
+                account: if c.claimant.is_empty() { s.account.clone() } else { c.claimant.clone() },
                 counted_wh: c.counted_wh,
             })
         })
         .collect();
     out.sort_by_key(|c| c.claim);
+    // A claim made by one member for another is listed in both statements: once here, with
+    // what it counts.
+    out.dedup_by(|later, first| {
+        let same = later.claim == first.claim;
+        if same {
+            first.counted_wh = first.counted_wh.saturating_add(later.counted_wh);
+        }
+        same
+    });
     out
 }
 
@@ -133,8 +145,18 @@ pub fn park_json(ledger: &str, at: &At, p: &ParkStatement, members: &[Statement]
     })
 }
 
+/// The canonical JSON of a cancellation certificate; each claim counts with its whole energy.
+pub fn cancellation_json(ledger: &str, at: &At, c: &Certificate) -> String {
+    let claims = c
+        .claims
+        .iter()
+        .map(|l| ClaimRef { claim: l.claim, entry: l.entry, account: l.claimant.clone(), counted_wh: l.energy_wh })
+        .collect();
+    to_json(&Envelope { format: FORMAT, kind: "cancellation", ledger, checkpoint: at, claims, statement: c })
+}
+
 /// The `statement` inside a statement's canonical JSON: a [`Statement`] for kind `consumption`,
-/// a [`ParkStatement`] for kind `park`.
+/// a [`ParkStatement`] for kind `park`, a [`Certificate`] for kind `cancellation`.
 pub fn inner<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StatementError> {
     #[derive(Deserialize)]
     struct Envelope<T> {
