@@ -462,6 +462,19 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
             blocking(move || crate::statements::park_signed(&ledger, &name, &members, period, &factors)).await?;
         Ok(Response::new(pb::StatementResponse { json: signed.json, signed_note: signed.note }))
     }
+
+    async fn get_cancellation_certificate(
+        &self,
+        request: Request<pb::CancellationCertificateRequest>,
+    ) -> Result<Response<pb::StatementResponse>, Status> {
+        let r = request.into_inner();
+        let beneficiary = convert::account("beneficiary", &r.beneficiary).map_err(Status::from)?;
+        let ledger = self.ledger.clone();
+        let year = i64::from(r.year);
+        let (_, signed) =
+            blocking(move || crate::statements::cancellation_signed(&ledger, &beneficiary, year)).await?;
+        Ok(Response::new(pb::StatementResponse { json: signed.json, signed_note: signed.note }))
+    }
 }
 
 /// Runs a statement off the async threads (it reads the store, and may wait for the writer).
