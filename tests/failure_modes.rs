@@ -321,7 +321,7 @@ fn mode_08_double_attribute_claims() {
     let held = h.only_bundle(&c2k);
     let names = ["rule 8", "2000000 Wh", "1000000 Wh", &c2.short()];
     h.refused(&c2k, retire(&held, held.serials, hour(0))).is(FailedPrecondition, &names);
-    let names = ["rule 8", "no metered consumption", &c2.short()];
+    let names = ["rule 8", "not metered whole", &c2.short()];
     h.refused(&c2k, retire(&held, range(s, s + 1), hour(1))).is(FailedPrecondition, &names);
     h.ok(&c2k, retire(&held, range(s, s + 1), hour(0)));
     assert_eq!(h.ledger.account(&c2).unwrap().claimed, Wh(MWH));
@@ -350,7 +350,7 @@ fn mode_09_hourly_matching() {
     let names = ["rule 8", "2000000 Wh", "consumption of 0 Wh"];
     h.refused(&c, retire(&b0, b0.serials, hour(0))).is(FailedPrecondition, &names);
     // An hour without a consumption reading cannot be claimed at all.
-    let names = ["no metered consumption", &hour(2).to_string()];
+    let names = ["rule 8", "nothing is metered", &hour(2).to_string()];
     h.refused(&c, retire(&b2, b2.serials, hour(2))).is(FailedPrecondition, &names);
     h.ok(&c, retire(&b1, b1.serials, hour(1)));
     let rec = h.ledger.consumption(&c1, hour(1).start.0, hour(1).end.0).unwrap();

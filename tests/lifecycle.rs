@@ -161,10 +161,10 @@ fn free_text_rules() {
         (&"x".repeat(300), "300 bytes"),
     ] {
         let e = h.refused(&c, retire(text));
-        let Refused::Rule(Refusal::BadText { field: "beneficiary", reason }) = &e else { panic!("{e:?}") };
+        let Refused::Rule(Refusal::BadText { field: "beneficiary product", reason }) = &e else { panic!("{e:?}") };
         assert!(reason.contains(fragment), "{e}");
     }
     h.ok(&c, retire("常州电池厂 — export batch Ø"));
     let claim = h.ledger.claims_of(&h.consumer.account()).unwrap().pop().unwrap();
-    assert_eq!(claim.beneficiary, "常州电池厂 — export batch Ø");
+    assert_eq!(claim.beneficiary, "product 常州电池厂 — export batch Ø: 1 batch");
 }

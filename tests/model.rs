@@ -138,7 +138,8 @@ struct Model {
     next_hour: u64,
     excluded: Vec<(u64, u64)>,
     /// Per party: consumption hours posted (from hour 0), consumed Wh, claimed Wh.
-    meters: [(u64, u64, u64); PARTIES],
+    /// Per party: its consumption readings, hour by hour from hour 0: (Wh, Wh claimed).
+    meters: [Vec<(u64, u64)>; PARTIES],
     now: u64,
 }
 
@@ -327,7 +328,7 @@ fn step(h: &mut World, m: &mut Model, op: &Op) {
         Op::Consume { who, wh } => {
             let cmd = Command::PostConsumption(cmd::PostConsumption {
                 account: party(h, *who).account(),
-                interval: hour(m.meters[*who].0),
+                interval: hour(m.meters[*who].len() as u64),
                 energy: Wh(*wh),
             });
             (METER, cmd, is_consumer(*who))
@@ -348,9 +349,14 @@ fn step(h: &mut World, m: &mut Model, op: &Op) {
                 return;
             };
             let signer = if *owner_signs { owner_index(h, &b) } else { *signer };
-            let (hours, consumed, claimed) = m.meters[signer];
+            // The claim draws on the reading of hour k, which must be there and have room; the
+            // certificates must be of the same (UTC) calendar year as that hour.
+            let hours = m.meters[signer].len() as u64;
             let k = k % (hours + 1);
-            let ok = is_consumer(signer) && k < hours && claimed + serials.len() * MWH <= consumed;
+            let room = m.meters[signer].get(k as usize).map_or(0, |(wh, claimed)| wh - claimed);
+            let year = |t: u64| civil(t).0;
+            let vintage = year(b.production.start.0) == year(hour(k).start.0);
+            let ok = is_consumer(signer) && k < hours && serials.len() * MWH <= room && vintage;
             let cmd = Command::Retire(cmd::Retire {
                 bundle: b.id,
                 serials,
@@ -430,14 +436,14 @@ fn step(h: &mut World, m: &mut Model, op: &Op) {
             }
         }
         (Op::Consume { who, wh }, _) => {
-            m.meters[*who].0 += 1;
-            m.meters[*who].1 += wh;
+            m.meters[*who].push((*wh, 0));
         }
         (Op::Transfer { to, .. }, Command::Transfer(cmd::Transfer { serials, .. })) => {
             m.set(serials, |c| c.owner = *to);
         }
-        (Op::Retire { .. }, Command::Retire(cmd::Retire { serials, .. })) => {
-            m.meters[signer].2 += serials.len() * MWH;
+        (Op::Retire { .. }, Command::Retire(cmd::Retire { serials, consumption, .. })) => {
+            let k = (consumption.start.0 - t0()) / HOUR;
+            m.meters[signer][k as usize].1 += serials.len() * MWH;
             m.set(serials, |c| c.state = St::Retired);
         }
         (Op::Withdraw { .. }, Command::Withdraw(cmd::Withdraw { serials, .. })) => {

@@ -131,8 +131,8 @@ impl Kind for Retire {
             check_text("purpose", text, false)?;
         }
         if let Beneficiary::Product { product, unit, quantity } = beneficiary {
-            check_text("product", product, false)?;
-            check_text("unit", unit, false)?;
+            check_text("beneficiary product", product, false)?;
+            check_text("beneficiary unit", unit, false)?;
             if *quantity == 0 {
                 return refuse(Refusal::BadText { field: "quantity", reason: "must be at least 1".into() });
             }

@@ -44,7 +44,7 @@ pub fn wire_and_signatures(cx: &Cx) -> Vec<Case> {
             "message just under 1 MiB",
             cx.signed(&w.consumer, cx.retire(one, w.active, &"z".repeat((1 << 20) - 400), "p")),
             InvalidArgument,
-            "beneficiary: is 1048176 bytes long",
+            "beneficiary product: is 1048176 bytes long",
         ),
         case("unknown method", Req::Msg("/greenledger.v1.Ledger/Nope", vec![]), Unimplemented, ""),
         // Signatures and keys.
@@ -265,7 +265,7 @@ pub fn ownership_text_queries(cx: &Cx) -> Vec<Case> {
             "beneficiary of 300 bytes",
             cx.signed(&w.consumer, cx.retire(one, w.active, long_ascii, "p")),
             InvalidArgument,
-            "beneficiary: is 300 bytes long",
+            "beneficiary product: is 300 bytes long",
         ),
         case(
             "purpose of 300 bytes of Chinese",
@@ -289,7 +289,7 @@ pub fn ownership_text_queries(cx: &Cx) -> Vec<Case> {
             "blank beneficiary",
             cx.signed(&w.consumer, cx.retire(one, w.active, "   ", "p")),
             InvalidArgument,
-            "beneficiary: must not be empty",
+            "beneficiary product: must not be empty",
         ),
         // Queries.
         case(
