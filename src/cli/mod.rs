@@ -127,6 +127,7 @@ pub fn run(cli: Cli, #[allow(unused_variables)] demo: fn(admin::DemoArgs) -> any
         Top::Report(mut r) => {
             match &mut r {
                 report::Report::Consumption(a) => a.source.resolve(),
+                report::Report::Cancellation(a) => a.source.resolve(),
                 report::Report::Park(a) => a.source.resolve(),
             }
             report::run(r)

@@ -10,12 +10,14 @@
 use super::admin::DataDir;
 use super::client::{account_arg, block_on, time_arg};
 use super::proof::Source;
+use super::statement_text::cancellation_text;
 use super::statement_text::{consumption_text, park_text};
 use crate::rpc::pb;
 use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, Subcommand, ValueEnum};
 use greenledger_core::accounting::factors::{self, Factors};
 use greenledger_core::accounting::hourly::Statement;
+use greenledger_core::accounting::cancellation::Certificate;
 use greenledger_core::accounting::html;
 use greenledger_core::accounting::park::{ParkSpec, ParkStatement};
 use greenledger_core::accounting::signed::{self, Signed};
@@ -28,6 +30,10 @@ pub enum Report {
     /// Green consumption statement of one account, hour by hour: 24/7 matched and annual-volume
     /// shares side by side, and the claims behind every hour.
     Consumption(ConsumptionArgs),
+    /// Cancellation certificate (注销证明) of a beneficiary account for one reporting year, for
+    /// RE100/CDP: every claim for it with instrument, class, province, technology, vintage and
+    /// the device's commissioning date, with totals.
+    Cancellation(CancellationArgs),
     /// Zero-carbon park statement: members added up without double counting, clean share,
     /// market-based and location-based emissions side by side.
     Park(ParkArgs),
@@ -115,6 +121,7 @@ pub struct ParkArgs {
 pub fn run(r: Report) -> anyhow::Result<()> {
     match r {
         Report::Consumption(a) => consumption(a),
+        Report::Cancellation(a) => cancellation(a),
         Report::Park(a) => park(a),
     }
 }
@@ -213,6 +220,47 @@ fn choose_factors(a: &ParkArgs) -> anyhow::Result<Factors> {
     )
 }
 
+#[derive(Args, Debug)]
+pub struct CancellationArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// The beneficiary: account id (64 hex digits) or its key file.
+    #[arg(long)]
+    pub beneficiary: String,
+    /// The reporting year (the policy's reporting period starting in it, in the policy's zone).
+    #[arg(long)]
+    pub year: i32,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+fn cancellation(a: CancellationArgs) -> anyhow::Result<()> {
+    let beneficiary = account_arg(&a.beneficiary)?;
+    let signed = match (&a.source.server, &a.source.data) {
+        (Some(server), _) => {
+            let req = pb::CancellationCertificateRequest { beneficiary: beneficiary.0.to_vec(), year: a.year };
+            remote(server, Ask::Cancellation(req))?
+        }
+        (None, Some(dir)) => {
+            let ledger = open_local(dir)?;
+            crate::statements::cancellation_signed(&ledger, &beneficiary, a.year.into())?.1
+        }
+        (None, None) => bail!("give --server or --data"),
+    };
+    let c: Certificate = inner(&signed.json)?;
+    if c.claims.is_empty() {
+        eprintln!("note: no claims for this beneficiary in reporting period {}", c.reporting_period);
+    }
+    let body = match a.format {
+        Format::Json => pretty(&signed.json)?,
+        Format::Text => cancellation_text(&c),
+        Format::Html => html::cancellation_page(&c),
+    };
+    emit(&a.output, &body, &signed)
+}
+
 /// The ledger in `dir`, read directly.
 fn open_local(dir: &Path) -> anyhow::Result<crate::ledger::Ledger<crate::store::SledStore>> {
     DataDir(dir.to_path_buf()).open()
@@ -221,6 +269,7 @@ fn open_local(dir: &Path) -> anyhow::Result<crate::ledger::Ledger<crate::store::
 /// A statement asked of a server.
 enum Ask {
     Consumption(pb::ConsumptionStatementRequest),
+    Cancellation(pb::CancellationCertificateRequest),
     Park(pb::ParkStatementRequest),
 }
 
@@ -233,6 +282,7 @@ fn remote(server: &str, ask: Ask) -> anyhow::Result<Signed> {
         let st = |s: tonic::Status| anyhow!("{:?}: {}", s.code(), s.message());
         let r = match ask {
             Ask::Consumption(req) => c.get_consumption_statement(req).await.map_err(st)?,
+            Ask::Cancellation(req) => c.get_cancellation_certificate(req).await.map_err(st)?,
             Ask::Park(req) => c.get_park_statement(req).await.map_err(st)?,
         }
         .into_inner();

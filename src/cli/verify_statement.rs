@@ -4,6 +4,7 @@
 use super::statement_text::{kg, t};
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
+use greenledger_core::accounting::cancellation::Certificate;
 use greenledger_core::accounting::hourly::Statement;
 use greenledger_core::accounting::park::ParkStatement;
 use greenledger_core::accounting::signed::{self, open_statement};
@@ -96,6 +97,31 @@ fn match_proof(v: &serde_json::Value, path: &Path, key: &str) -> anyhow::Result<
             c.account
         );
     }
+    // The statement's own line of the claim names its serial numbers (consumption statements and
+    // cancellation certificates): they must be the ones the proof shows retired.
+    let line = v["statement"]["claims"].as_array().and_then(|ls| ls.iter().find(|l| l["claim"] == c.claim));
+    if let Some(serials) = line.and_then(|l| serde_json::from_value::<(u64, u64)>(l["serials"].clone()).ok()) {
+        if (s.serial_first, s.serial_last.checked_add(1)) != (serials.0, Some(serials.1)) {
+            bail!(
+                "proof bundle {}: the claim at entry #{} retired serials {}..={}, the statement lists {}..{} (end exclusive)",
+                path.display(),
+                s.claim_entry,
+                s.serial_first,
+                s.serial_last,
+                serials.0,
+                serials.1
+            );
+        }
+    }
+    if v["kind"] == "cancellation" && s.energy_wh != c.counted_wh {
+        bail!(
+            "proof bundle {}: the claim at entry #{} retired {} Wh, the certificate lists {} Wh",
+            path.display(),
+            s.claim_entry,
+            s.energy_wh,
+            c.counted_wh
+        );
+    }
     Ok(format!(
         "proof bundle {} verifies: its claim at entry #{} is C{} of the statement ({} Wh retired, {} Wh counted)",
         path.display(),
@@ -126,12 +152,14 @@ fn describe(v: &serde_json::Value, key: &NoteVerifier) -> anyhow::Result<Vec<Str
             let s: Statement = serde_json::from_value(e.statement)?;
             let tt = &s.totals;
             out.push(format!(
-                "green consumption statement of {} ({}), {} .. {} ({} hours, UTC)",
+                "green consumption statement of {} ({}), {} .. {} ({} hours; given in {} UTC{})",
                 s.name,
                 s.account,
                 t(s.period.start.0),
                 t(s.period.end.0),
-                s.hours.len()
+                s.hours.len(),
+                if s.zone.is_empty() { "UTC" } else { &s.zone },
+                s.utc_offset
             ));
             out.push(format!(
                 "consumption {} Wh, green (claimed) {} Wh, 24/7 matched {} Wh: hourly-matched share {}, annual-volume share {}",
@@ -160,6 +188,17 @@ fn describe(v: &serde_json::Value, key: &NoteVerifier) -> anyhow::Result<Vec<Str
                 f.hourly_matched.percent(),
                 kg(f.market_based_g),
                 kg(f.location_based_g)
+            ));
+        }
+        "cancellation" => {
+            let c: Certificate = serde_json::from_value(e.statement)?;
+            out.push(format!(
+                "cancellation certificate (注销证明) of {} ({}), reporting period {} ({})",
+                c.name, c.beneficiary, c.reporting_period, c.zone
+            ));
+            out.push(format!(
+                "{} claims, {} Wh cancelled; {} Wh from devices older than 15 years",
+                c.totals.claims, c.totals.energy_wh, c.totals.older_than_15_years_wh
             ));
         }
         other => bail!("unknown statement kind {other:?}"),
