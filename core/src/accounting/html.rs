@@ -6,6 +6,7 @@
 use super::cancellation::Certificate;
 use super::hourly::{HourLine, Statement};
 use super::park::{Figures, ParkStatement};
+use super::product::ProductStatement;
 use crate::types::Timestamp;
 use std::fmt::Write as _;
 
@@ -187,28 +188,45 @@ pub fn consumption_page(s: &Statement) -> String {
     page(&format!("Green consumption statement: {}", s.name), &b)
 }
 
-/// The park statement as a page: factors and a table of members with the park total.
+/// The park statement as a page: method and factors, members with their sites and factors, the
+/// park indicators, the energy traded inside the park and the hourly table, times in the zone.
 pub fn park_page(p: &ParkStatement) -> String {
+    use super::park::{kg, local_time, millionths};
     let mut b = String::new();
-    let _ = writeln!(b, "<h1>Park statement: {}</h1>", escape(&p.name));
-    let _ = writeln!(b, "<p>{} to {} (UTC). Green energy counts only through retired certificates (claims): energy moved between members counts once.</p>", Timestamp(p.period.start.0), Timestamp(p.period.end.0));
+    let code = p.park.as_deref().map(|c| format!(" [{}]", escape(c))).unwrap_or_default();
+    let _ = writeln!(b, "<h1>Park statement: {}{code}</h1>", escape(&p.name));
     let _ = writeln!(
         b,
-        "<p>Market-based factor {} kgCO2/kWh ({}); location-based factor {} kgCO2/kWh ({}).</p>",
+        "<p>{} to {} (times in {}).</p>",
+        local_time(p.period.start.0, &p.zone),
+        local_time(p.period.end.0, &p.zone),
+        escape(&p.zone.name)
+    );
+    let _ = writeln!(
+        b,
+        "<p>Market-based factor {} kgCO2/kWh ({}); park location factor {} kgCO2/kWh ({}); each member uses its own site's.</p>",
         escape(&p.factors.residual.kg_per_kwh),
         escape(&p.factors.residual.source),
         escape(&p.factors.location.kg_per_kwh),
         escape(&p.factors.location.source)
     );
+    b.push_str("<h2>Method</h2>\n<ul>\n");
+    for m in &p.method {
+        let _ = writeln!(b, "<li>{}</li>", escape(m));
+    }
+    b.push_str("</ul>\n");
     let _ = writeln!(
         b,
-        "<table>\n<tr><th>member</th><th>consumption Wh</th><th>green Wh</th><th>grid Wh</th><th>clean share</th><th>24/7 share</th><th>market-based g CO2</th><th>location-based g CO2</th></tr>"
+        "<table>\n<tr><th>member</th><th>site</th><th>member from</th><th>until</th><th>hours</th><th>location factor</th><th>consumption Wh</th><th>green Wh</th><th>grid Wh</th><th>clean share</th><th>24/7 share</th><th>market-based g CO2</th><th>location-based g CO2</th></tr>"
     );
-    let row = |b: &mut String, label: &str, f: &Figures| {
+    let row = |b: &mut String, cells: [String; 6], f: &Figures| {
+        let _ = write!(b, "<tr>");
+        for c in cells {
+            let _ = write!(b, "<td>{}</td>", escape(&c));
+        }
         let _ = writeln!(
             b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(label),
+            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             f.consumption_wh,
             f.green_counted_wh,
             f.grid_wh,
@@ -219,12 +237,171 @@ pub fn park_page(p: &ParkStatement) -> String {
         );
     };
     for m in &p.members {
-        row(&mut b, &format!("{} ({})", m.name, &m.account[..m.account.len().min(16)]), &m.figures);
+        let factor = m.location.as_ref().map_or(String::new(), |f| format!("{} ({})", f.kg_per_kwh, f.source));
+        let cells = [
+            format!("{} ({})", m.name, &m.account[..m.account.len().min(16)]),
+            m.province.clone(),
+            local_time(m.from, &p.zone),
+            m.until.map_or("open".into(), |u| local_time(u, &p.zone)),
+            m.hours.to_string(),
+            factor,
+        ];
+        row(&mut b, cells, &m.figures);
     }
-    row(&mut b, "park total", &p.total);
+    let empty = || String::new();
+    row(&mut b, ["park total".into(), empty(), empty(), empty(), empty(), empty()], &p.total);
     b.push_str("</table>\n");
+    if let Some(i) = &p.indicators {
+        b.push_str("<h2>Zero-carbon park indicators</h2>\n<table>\n");
+        let per = |v: Option<u64>| {
+            v.map_or("not given: non-electric energy not declared".to_string(), |v| {
+                format!("{} tCO2/tce", millionths(v))
+            })
+        };
+        for (label, value) in [
+            (
+                "clean share of electricity",
+                format!("{} (hourly matched {})", i.clean_share.percent(), i.hourly_matched.percent()),
+            ),
+            ("Scope 2 market-based", format!("{} CO2", kg(i.scope2_market_based_g))),
+            ("Scope 2 location-based", format!("{} CO2", kg(i.scope2_location_based_g))),
+            (
+                "electricity in coal equivalent",
+                format!("{} ce ({})", kg(i.electricity_gce), i.electricity_equivalent_source),
+            ),
+            (
+                "non-electric energy (declared)",
+                i.non_electric_declared.as_ref().map_or("not declared".into(), |d| format!("{} tce", d.tce)),
+            ),
+            ("carbon per unit of energy, market-based", per(i.market_based_per_tce_millionths)),
+            ("carbon per unit of energy, location-based", per(i.location_based_per_tce_millionths)),
+            ("traded inside the park, between members", format!("{} Wh", i.traded_between_members_wh)),
+            ("distributed trade from sellers outside", format!("{} Wh", i.traded_from_outside_wh)),
+        ] {
+            let _ = writeln!(b, "<tr><th>{}</th><td>{}</td></tr>", escape(label), escape(&value));
+        }
+        b.push_str("</table>\n");
+    }
+    if !p.inside.is_empty() {
+        b.push_str("<h2>Energy traded inside the park</h2>\n<table>\n<tr><th>claim</th><th>device</th><th>seller</th><th>buyer</th><th>Wh</th></tr>\n");
+        for t in &p.inside {
+            let seller = format!(
+                "{}{}",
+                &t.seller[..t.seller.len().min(16)],
+                if t.seller_is_member { " (member)" } else { " (outside)" }
+            );
+            let _ = writeln!(
+                b,
+                "<tr><td>C{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                t.claim,
+                escape(&t.device),
+                escape(&seller),
+                escape(&t.buyer[..t.buyer.len().min(16)]),
+                t.counted_wh
+            );
+        }
+        b.push_str("</table>\n");
+    }
+    if !p.hours.is_empty() {
+        let _ = writeln!(
+            b,
+            "<h2>Hour by hour ({})</h2>\n<table>\n<tr><th>hour</th><th>members</th><th>consumption Wh</th><th>green Wh</th><th>clean Wh</th><th>grid Wh</th><th>inside Wh</th></tr>",
+            escape(&p.zone.name)
+        );
+        for h in &p.hours {
+            let _ = writeln!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&h.local),
+                h.members,
+                h.consumption_wh,
+                h.green_wh,
+                h.clean_wh,
+                h.grid_wh,
+                h.inside_wh
+            );
+        }
+        b.push_str("</table>\n");
+    }
     page(&format!("Park statement: {}", p.name), &b)
 }
+
+/// The product statement as a page: method, electricity per unit, source mix, footprint and the
+/// CBAM evidence.
+pub fn product_page(p: &ProductStatement) -> String {
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "<h1>Product statement: {} ({} {})</h1>\n<p>Claimant {} (<code>{}</code>), reporting year {} ({}).</p>",
+        escape(&p.product),
+        p.quantity,
+        escape(&p.unit),
+        escape(&p.claimant_name),
+        escape(&p.claimant),
+        escape(&p.year),
+        escape(&p.zone.name)
+    );
+    b.push_str("<h2>Method</h2>\n<ul>\n");
+    for m in &p.method {
+        let _ = writeln!(b, "<li>{}</li>", escape(m));
+    }
+    b.push_str("</ul>\n<table>\n");
+    let declared = p.electricity_declared.as_ref().map_or("not declared".into(), |d| format!("{} kWh", d.kwh));
+    for (label, value) in [
+        ("certified green electricity", format!("{} Wh", p.certified_wh)),
+        (
+            "certified per unit",
+            format!("{} Wh (remainder {} Wh)", p.certified_wh_per_unit, p.certified_wh_per_unit_remainder),
+        ),
+        ("declared electricity (as given)", declared),
+        ("electricity per unit", p.electricity_wh_per_unit.map_or("-".into(), |w| format!("{w} Wh"))),
+        ("rest from the grid", format!("{} Wh", p.rest_wh)),
+        ("footprint", format!("{} g CO2e", p.footprint_g)),
+        ("footprint per unit", format!("{} mg CO2e", p.footprint_mg_per_unit)),
+    ] {
+        let _ = writeln!(b, "<tr><th>{}</th><td>{}</td></tr>", escape(label), escape(&value));
+    }
+    b.push_str("</table>\n<h2>Source mix</h2>\n<table>\n<tr><th>kind</th><th>Wh</th><th>share</th></tr>\n");
+    for m in p.mix_by_technology.iter().chain(&p.mix_by_instrument) {
+        let _ = writeln!(b, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", escape(&m.kind), m.wh, m.share.percent());
+    }
+    let _ = writeln!(
+        b,
+        "</table>\n<h2>Footprint ({} factors)</h2>\n<table>\n<tr><th>electricity</th><th>Wh</th><th>factor kg/kWh</th><th>g</th><th>source</th></tr>",
+        p.factor_year
+    );
+    for f in &p.footprint {
+        let _ = writeln!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&f.what),
+            f.wh,
+            escape(&f.factor.kg_per_kwh),
+            f.grams,
+            escape(&f.factor.source)
+        );
+    }
+    let _ = writeln!(
+        b,
+        "</table>\n<h2>CBAM evidence: direct supply only ({} Wh)</h2>\n<p>{}</p>\n<table>\n<tr><th>claim</th><th>device</th><th>technology</th><th>origin</th><th>Wh</th></tr>",
+        p.cbam.direct_supply_wh,
+        escape(&p.cbam.rule)
+    );
+    for c in &p.cbam.direct_supply {
+        let _ = writeln!(
+            b,
+            "<tr><td>C{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            c.claim,
+            escape(&c.device),
+            escape(&c.technology),
+            escape(&c.origin),
+            c.energy_wh
+        );
+    }
+    let _ = writeln!(b, "</table>\n<p>Not accepted as CBAM evidence: {} Wh.</p>", p.cbam.not_accepted_wh);
+    page(&format!("Product statement: {}", p.product), &b)
+}
+
 /// `Asia/Shanghai (UTC+08:00)`; statements made before zones were named are in UTC.
 fn zone_text(zone: &str, offset: &str) -> String {
     if zone.is_empty() {

@@ -9,10 +9,15 @@
 //!   and the conventional annual-volume share side by side.
 //! - [`cancellation`]: the cancellation certificate (注销证明) of a beneficiary account and
 //!   reporting period: every claim for it with the attributes RE100/CDP reporting asks for.
-//! - [`park`]: a zero-carbon park: the statements of its member accounts added up, with the clean
-//!   share and market-based and location-based emissions side by side.
-//! - [`factors`]: grid emission factors as integers (milligrams CO2 per kWh), the published
-//!   Chinese factors embedded from `data/china-grid-factors.json`, and integer emission arithmetic.
+//! - [`park`]: a zero-carbon park registered on the ledger: its members for the hours they are
+//!   members, hour by hour and member by member, with the park indicators (clean share, Scope 2
+//!   market-based and location-based with each member's own factor, carbon per unit of energy,
+//!   energy traded inside the park).
+//! - [`product`]: a product batch: green electricity per unit, source mix, footprint at lifecycle
+//!   and residual factors, and the direct-supply evidence CBAM accepts.
+//! - [`factors`]: emission factors as integers (milligrams CO2 per kWh), the published Chinese
+//!   factors, lifecycle factors and province-to-grid map embedded from
+//!   `data/china-grid-factors.json`, and integer emission arithmetic.
 //! - [`html`]: self-contained HTML pages, with an inline SVG chart of the hourly statement.
 //! - [`signed`]: statements as canonical JSON signed as C2SP signed notes with the ledger's
 //!   log key, naming the checkpoint they were computed at; opening and checking them offline.
@@ -25,6 +30,7 @@ pub mod factors;
 pub mod hourly;
 pub mod html;
 pub mod park;
+pub mod product;
 pub mod signed;
 
 use crate::types::{Interval, Timestamp};
