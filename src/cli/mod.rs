@@ -129,6 +129,7 @@ pub fn run(cli: Cli, #[allow(unused_variables)] demo: fn(admin::DemoArgs) -> any
                 report::Report::Consumption(a) => a.source.resolve(),
                 report::Report::Cancellation(a) => a.source.resolve(),
                 report::Report::Park(a) => a.source.resolve(),
+                report::Report::Product(a) => a.source.resolve(),
             }
             report::run(r)
         }

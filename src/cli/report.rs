@@ -11,7 +11,7 @@ use super::admin::DataDir;
 use super::client::{account_arg, block_on, time_arg};
 use super::proof::Source;
 use super::statement_text::cancellation_text;
-use super::statement_text::{consumption_text, park_text};
+use super::statement_text::consumption_text;
 use crate::rpc::pb;
 use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, Subcommand, ValueEnum};
@@ -19,7 +19,8 @@ use greenledger_core::accounting::factors::{self, Factors};
 use greenledger_core::accounting::hourly::Statement;
 use greenledger_core::accounting::cancellation::Certificate;
 use greenledger_core::accounting::html;
-use greenledger_core::accounting::park::{ParkSpec, ParkStatement};
+use greenledger_core::accounting::park::{self, Declared, ParkSpec, ParkStatement};
+use greenledger_core::accounting::product::{self, DeclaredKwh, ProductStatement};
 use greenledger_core::accounting::signed::{self, Signed};
 use greenledger_core::types::Timestamp;
 use serde::de::DeserializeOwned;
@@ -34,9 +35,13 @@ pub enum Report {
     /// RE100/CDP: every claim for it with instrument, class, province, technology, vintage and
     /// the device's commissioning date, with totals.
     Cancellation(CancellationArgs),
-    /// Zero-carbon park statement: members added up without double counting, clean share,
-    /// market-based and location-based emissions side by side.
+    /// Zero-carbon park statement from the park registered on the ledger (--park): members for
+    /// the hours they are members, hourly and per member, clean share, Scope 2 market-based and
+    /// location-based (each member's own factor), carbon per unit of energy, energy traded inside.
     Park(ParkArgs),
+    /// Product batch statement: green electricity per unit, source mix, footprint, and the
+    /// direct-supply evidence CBAM accepts.
+    Product(ProductArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -84,34 +89,71 @@ pub struct Output {
 pub struct ParkArgs {
     #[command(flatten)]
     pub source: Source,
-    /// Member accounts, comma separated (ids or key files).
-    #[arg(long, value_delimiter = ',', required_unless_present = "park_file", conflicts_with = "park_file")]
+    /// The code of a park registered on the ledger: its members, their dates and sites come
+    /// from there (needs --from and --to).
+    #[arg(long, conflicts_with_all = ["members", "park_file", "region", "residual_factor", "location_factor"])]
+    pub park: Option<String>,
+    /// The first form: member accounts, comma separated (ids or key files), members for the
+    /// whole period with one location factor (--region).
+    #[arg(long, value_delimiter = ',', conflicts_with = "park_file")]
     pub members: Vec<String>,
-    /// A park file instead: {"name": "...", "members": ["<account hex>", ...]}.
+    /// The first form, from a file: {"name": "...", "members": ["<account hex>", ...]}.
     #[arg(long)]
     pub park_file: Option<PathBuf>,
     /// Park name (with --members).
     #[arg(long, default_value = "park")]
     pub name: String,
-    /// Start of the period, on a whole UTC hour. Default: the start of the members' metering.
+    /// Start of the period, on a whole UTC hour. Default (first form only): the start of the
+    /// members' metering.
     #[arg(long)]
     pub from: Option<String>,
-    /// End of the period (exclusive). Default: the end of the members' metering.
+    /// End of the period (exclusive). Default (first form only): the end of the members' metering.
     #[arg(long)]
     pub to: Option<String>,
-    /// Year of the published factors in data/china-grid-factors.json.
-    #[arg(long, default_value_t = 2022)]
-    pub factor_year: u16,
-    /// Grid region (north, northeast, east, central, northwest, south, southwest) or listed
+    /// Year of the published factors in data/china-grid-factors.json. Default: the newest year
+    /// in the data (2022 for the first form).
+    #[arg(long)]
+    pub factor_year: Option<u16>,
+    /// Non-electric energy of the park in tce (as declared, e.g. 1200.5): gives the carbon per
+    /// unit of energy (electricity at 0.1229 kgce/kWh, GB/T 2589-2020).
+    #[arg(long)]
+    pub non_electric_tce: Option<String>,
+    /// First form: grid region (north, northeast, east, central, northwest, south, southwest) or
     /// province for the location-based factor; national average when omitted.
     #[arg(long)]
     pub region: Option<String>,
-    /// Residual factor in kgCO2/kWh instead of the published one (market-based).
+    /// First form: residual factor in kgCO2/kWh instead of the published one (market-based).
     #[arg(long)]
     pub residual_factor: Option<String>,
-    /// Average factor in kgCO2/kWh instead of the published one (location-based).
+    /// First form: average factor in kgCO2/kWh instead of the published one (location-based).
     #[arg(long)]
     pub location_factor: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct ProductArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// The claimant: account id (64 hex digits) or its key file.
+    #[arg(long)]
+    pub claimant: String,
+    /// The product named by the claims (their beneficiary, Beneficiary::Product).
+    #[arg(long)]
+    pub product: String,
+    /// The reporting year (its first calendar year), in the policy's zone.
+    #[arg(long)]
+    pub year: i64,
+    /// The batch's electricity in kWh, as declared (e.g. 1500.5): the rest beyond the claims is
+    /// counted at the grid residual factor.
+    #[arg(long)]
+    pub electricity_kwh: Option<String>,
+    /// Year of the factors in data/china-grid-factors.json. Default: the newest in the data.
+    #[arg(long)]
+    pub factor_year: Option<u16>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     #[command(flatten)]
@@ -123,6 +165,7 @@ pub fn run(r: Report) -> anyhow::Result<()> {
         Report::Consumption(a) => consumption(a),
         Report::Cancellation(a) => cancellation(a),
         Report::Park(a) => park(a),
+        Report::Product(a) => product(a),
     }
 }
 
@@ -157,6 +200,12 @@ fn consumption(a: ConsumptionArgs) -> anyhow::Result<()> {
 }
 
 fn park(a: ParkArgs) -> anyhow::Result<()> {
+    if let Some(code) = &a.park {
+        return park_from_ledger(&a, code);
+    }
+    if a.members.is_empty() && a.park_file.is_none() {
+        bail!("give --park (a park on the ledger), or --members or --park-file");
+    }
     let (name, members) = match &a.park_file {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("cannot read park file {}", p.display()))?;
@@ -177,10 +226,12 @@ fn park(a: ParkArgs) -> anyhow::Result<()> {
                 members: members.iter().map(|m| m.0.to_vec()).collect(),
                 from: period.map(|p| p.0),
                 to: period.map(|p| p.1),
-                factor_year: a.factor_year.into(),
+                factor_year: a.factor_year.unwrap_or(2022).into(),
                 region: a.region.clone(),
                 residual_factor: a.residual_factor.clone(),
                 location_factor: a.location_factor.clone(),
+                park: None,
+                non_electric_tce: None,
             };
             remote(server, Ask::Park(req))?
         }
@@ -194,8 +245,89 @@ fn park(a: ParkArgs) -> anyhow::Result<()> {
     let p: ParkStatement = inner(&signed.json)?;
     let body = match a.format {
         Format::Json => pretty(&signed.json)?,
-        Format::Text => park_text(&p),
+        Format::Text => park::text(&p),
         Format::Html => html::park_page(&p),
+    };
+    emit(&a.output, &body, &signed)
+}
+
+/// The statement of a park registered on the ledger.
+fn park_from_ledger(a: &ParkArgs, code: &str) -> anyhow::Result<()> {
+    let (Some(from), Some(to)) = (&a.from, &a.to) else {
+        bail!("a park statement from the ledger needs --from and --to");
+    };
+    let (from, to) = (time_arg(from)?, time_arg(to)?);
+    let signed = match (&a.source.server, &a.source.data) {
+        (Some(server), _) => {
+            let req = pb::ParkStatementRequest {
+                name: String::new(),
+                members: Vec::new(),
+                from: Some(from),
+                to: Some(to),
+                factor_year: a.factor_year.map_or(0, u32::from),
+                region: None,
+                residual_factor: None,
+                location_factor: None,
+                park: Some(code.to_string()),
+                non_electric_tce: a.non_electric_tce.clone(),
+            };
+            remote(server, Ask::Park(req))?
+        }
+        (None, Some(dir)) => {
+            use crate::statements::park_product::{park_from_ledger_signed, ParkAsk};
+            let non_electric = a.non_electric_tce.as_deref().map(Declared::parse_tce).transpose()?;
+            let ask = ParkAsk {
+                park: greenledger_core::types::ParkId(code.to_string()),
+                from,
+                to,
+                factor_year: a.factor_year,
+                non_electric,
+            };
+            park_from_ledger_signed(&open_local(dir)?, &ask)?.2
+        }
+        (None, None) => bail!("give --server or --data"),
+    };
+    let p: ParkStatement = inner(&signed.json)?;
+    let body = match a.format {
+        Format::Json => pretty(&signed.json)?,
+        Format::Text => park::text(&p),
+        Format::Html => html::park_page(&p),
+    };
+    emit(&a.output, &body, &signed)
+}
+
+fn product(a: ProductArgs) -> anyhow::Result<()> {
+    let claimant = account_arg(&a.claimant)?;
+    let signed = match (&a.source.server, &a.source.data) {
+        (Some(server), _) => {
+            let req = pb::ProductStatementRequest {
+                claimant: claimant.0.to_vec(),
+                product: a.product.clone(),
+                year: a.year,
+                electricity_kwh: a.electricity_kwh.clone(),
+                factor_year: a.factor_year.map_or(0, u32::from),
+            };
+            remote(server, Ask::Product(req))?
+        }
+        (None, Some(dir)) => {
+            use crate::statements::park_product::{product_signed, ProductAsk};
+            let electricity = a.electricity_kwh.as_deref().map(DeclaredKwh::parse).transpose()?;
+            let ask = ProductAsk {
+                claimant,
+                product: a.product.clone(),
+                year: a.year,
+                electricity,
+                factor_year: a.factor_year,
+            };
+            product_signed(&open_local(dir)?, &ask)?.1
+        }
+        (None, None) => bail!("give --server or --data"),
+    };
+    let p: ProductStatement = inner(&signed.json)?;
+    let body = match a.format {
+        Format::Json => pretty(&signed.json)?,
+        Format::Text => product::text(&p),
+        Format::Html => html::product_page(&p),
     };
     emit(&a.output, &body, &signed)
 }
@@ -203,7 +335,7 @@ fn park(a: ParkArgs) -> anyhow::Result<()> {
 /// The published factors of the year and region, with explicit factors taking their place.
 fn choose_factors(a: &ParkArgs) -> anyhow::Result<Factors> {
     factors::choose(
-        a.factor_year,
+        a.factor_year.unwrap_or(2022),
         a.region.as_deref(),
         a.residual_factor.as_deref(),
         a.location_factor.as_deref(),
@@ -271,6 +403,7 @@ enum Ask {
     Consumption(pb::ConsumptionStatementRequest),
     Cancellation(pb::CancellationCertificateRequest),
     Park(pb::ParkStatementRequest),
+    Product(pb::ProductStatementRequest),
 }
 
 fn remote(server: &str, ask: Ask) -> anyhow::Result<Signed> {
@@ -284,6 +417,7 @@ fn remote(server: &str, ask: Ask) -> anyhow::Result<Signed> {
             Ask::Consumption(req) => c.get_consumption_statement(req).await.map_err(st)?,
             Ask::Cancellation(req) => c.get_cancellation_certificate(req).await.map_err(st)?,
             Ask::Park(req) => c.get_park_statement(req).await.map_err(st)?,
+            Ask::Product(req) => c.get_product_statement(req).await.map_err(st)?,
         }
         .into_inner();
         *slot = Some(Signed { json: r.json, note: r.signed_note });

@@ -49,6 +49,8 @@ pub(super) async fn statements(
             region: Some("east".into()),
             residual_factor: None,
             location_factor: None,
+            park: None,
+            non_electric_tce: None,
         })
         .await
         .map_err(|e| anyhow!("park statement: {}", e.message()))?

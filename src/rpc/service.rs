@@ -432,6 +432,9 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         request: Request<pb::ParkStatementRequest>,
     ) -> Result<Response<pb::StatementResponse>, Status> {
         let r = request.into_inner();
+        if let Some(park) = r.park.clone() {
+            return park_from_ledger(self.ledger.clone(), park, r).await;
+        }
         if r.members.is_empty() {
             return Err(status::invalid("members: a park needs at least one member account"));
         }
@@ -463,6 +466,33 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         Ok(Response::new(pb::StatementResponse { json: signed.json, signed_note: signed.note }))
     }
 
+    async fn get_product_statement(
+        &self,
+        request: Request<pb::ProductStatementRequest>,
+    ) -> Result<Response<pb::StatementResponse>, Status> {
+        use crate::statements::park_product::{product_signed, ProductAsk};
+        use greenledger_core::accounting::product::DeclaredKwh;
+        let r = request.into_inner();
+        let claimant = convert::account("claimant", &r.claimant).map_err(Status::from)?;
+        if r.product.trim().is_empty() {
+            return Err(status::invalid("product: name the product batch"));
+        }
+        let factor_year = match r.factor_year {
+            0 => None,
+            y => Some(u16::try_from(y).map_err(|_| status::invalid(format!("factor_year {y} is not a year")))?),
+        };
+        let electricity = r
+            .electricity_kwh
+            .as_deref()
+            .map(DeclaredKwh::parse)
+            .transpose()
+            .map_err(|e| status::invalid(format!("electricity_kwh: {e}")))?;
+        let ask = ProductAsk { claimant, product: r.product, year: r.year, electricity, factor_year };
+        let ledger = self.ledger.clone();
+        let (_, signed) = blocking(move || product_signed(&ledger, &ask)).await?;
+        Ok(Response::new(pb::StatementResponse { json: signed.json, signed_note: signed.note }))
+    }
+
     async fn get_cancellation_certificate(
         &self,
         request: Request<pb::CancellationCertificateRequest>,
@@ -475,6 +505,37 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
             blocking(move || crate::statements::cancellation_signed(&ledger, &beneficiary, year)).await?;
         Ok(Response::new(pb::StatementResponse { json: signed.json, signed_note: signed.note }))
     }
+}
+
+/// The statement of a park registered on the ledger (`GetParkStatement` with `park`).
+async fn park_from_ledger<S: Store>(
+    ledger: Arc<Ledger<S>>,
+    park: String,
+    r: pb::ParkStatementRequest,
+) -> Result<Response<pb::StatementResponse>, Status> {
+    use crate::statements::park_product::{park_from_ledger_signed, ParkAsk};
+    use greenledger_core::accounting::park::Declared;
+    if !r.members.is_empty() || r.region.is_some() || r.residual_factor.is_some() || r.location_factor.is_some() {
+        return Err(status::invalid(
+            "park: a park from the ledger takes its members and their sites from there; leave members, region and the explicit factors empty",
+        ));
+    }
+    let (Some(from), Some(to)) = (r.from, r.to) else {
+        return Err(status::invalid("from and to: a park statement from the ledger needs its period"));
+    };
+    let factor_year = match r.factor_year {
+        0 => None,
+        y => Some(u16::try_from(y).map_err(|_| status::invalid(format!("factor_year {y} is not a year")))?),
+    };
+    let non_electric = r
+        .non_electric_tce
+        .as_deref()
+        .map(Declared::parse_tce)
+        .transpose()
+        .map_err(|e| status::invalid(format!("non_electric_tce: {e}")))?;
+    let ask = ParkAsk { park: ParkId(park), from, to, factor_year, non_electric };
+    let (_, _, signed) = blocking(move || park_from_ledger_signed(&ledger, &ask)).await?;
+    Ok(Response::new(pb::StatementResponse { json: signed.json, signed_note: signed.note }))
 }
 
 /// Runs a statement off the async threads (it reads the store, and may wait for the writer).

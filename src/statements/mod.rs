@@ -3,6 +3,7 @@
 //! result is signed with the ledger's log key at a settled head.
 
 pub mod load;
+pub mod park_product;
 
 use crate::ledger::queries::QueryError;
 use crate::ledger::{Head, Ledger};
@@ -10,7 +11,7 @@ use crate::store::Store;
 use greenledger_core::accounting::cancellation::{certificate, Certificate};
 use greenledger_core::accounting::factors::Factors;
 use greenledger_core::accounting::hourly::{statement, Statement};
-use greenledger_core::accounting::park::{park_statement, ParkStatement};
+use greenledger_core::accounting::park::{park_statement, ParkInput, ParkStatement};
 use greenledger_core::accounting::signed::{
     cancellation_json, consumption_json, park_json, statement_text, At, Signed, StatementError,
 };
@@ -102,8 +103,10 @@ pub fn cancellation_signed<S: Store>(
     Ok((c, Signed { json, note }))
 }
 
-/// The member statements and the park statement over `period` (or, when `None`, over the
-/// members' metered span), signed by the ledger.
+/// The park statement of `members` (members over the whole period, all with the location factor
+/// of `factors`: the first form, without a park on the ledger) over `period` (or, when `None`,
+/// over the members' metered span), with the member statements it adds up, signed by the ledger.
+/// A park registered on the ledger: [`park_product::park_from_ledger_signed`].
 pub fn park_signed<S: Store>(
     ledger: &Ledger<S>,
     name: &str,
@@ -121,15 +124,17 @@ pub fn park_signed<S: Store>(
             })?,
         };
         let period = Period::new(interval.start.0, interval.end.0)?;
-        let statements = members
+        let zone = ledger.meta()?.policy_at(period.interval.start).zone.clone();
+        let input = ParkInput::from_accounts(name, members, factors, zone);
+        let records = input
+            .accounts()
             .iter()
-            .map(|m| {
-                let records = account_records(ledger, m, period.interval)?;
-                Ok(statement(&records, period.interval.start.0, period.interval.end.0)?)
-            })
-            .collect::<Result<Vec<Statement>, ReportError>>()?;
-        let p = park_statement(name, &statements, factors)?;
-        Ok((p, statements))
+            .map(|m| account_records(ledger, m, period.interval))
+            .collect::<Result<Vec<_>, _>>()?;
+        if records.len() != members.len() {
+            return Err(AccountingError::MemberTwice { park: name.to_string(), account: "a member".into() }.into());
+        }
+        Ok(park_statement(&input, &records, period.interval.start.0, period.interval.end.0)?)
     })?;
     let json = park_json(&head.name, &at(&head), &p, &statements);
     let note = sign_with_ledger(&json, ledger)?;
