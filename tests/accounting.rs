@@ -6,9 +6,10 @@ use greenledger::statements::load::account_records;
 use greenledger::testkit::*;
 use greenledger_core::accounting::factors::{self, Factor, Factors, SourcedFactor};
 use greenledger_core::accounting::hourly::{statement, Source, Statement};
-use greenledger_core::accounting::park::park_statement;
+use greenledger_core::accounting::park::{park_statement, ParkInput, ParkStatement};
 use greenledger_core::accounting::AccountingError;
 use greenledger_core::command as cmd;
+use greenledger_core::policy::Zone;
 use greenledger_core::state::Origin;
 use greenledger_core::*;
 
@@ -35,8 +36,8 @@ fn retire_all(h: &mut World, who: &greenledger_core::crypto::Keypair, consumptio
             Command::Retire(cmd::Retire {
                 bundle: b.id,
                 serials: b.serials,
-                beneficiary: "Battery factory".into(),
-                purpose: "RE100 report".into(),
+                beneficiary: cmd::Beneficiary::Claimant,
+                purpose: cmd::Purpose::Re100Cdp,
                 consumption,
             }),
         );
@@ -130,6 +131,27 @@ fn a_day_with_known_hours_gives_the_exact_matched_share() {
     assert_eq!((part.totals.green_wh, part.totals.matched_wh, part.totals.consumption_wh), (6 * MWH, 4 * MWH, 6 * MWH));
 }
 
+/// The park of `members` (the first form: members over the whole period, one factor) over hours
+/// `[from, to)`.
+fn park_of(h: &World, name: &str, members: &[AccountId], factors: &Factors, from: u64, to: u64) -> ParkStatement {
+    try_park(h, name, members, factors, from, to).unwrap()
+}
+
+fn try_park(
+    h: &World,
+    name: &str,
+    members: &[AccountId],
+    factors: &Factors,
+    from: u64,
+    to: u64,
+) -> Result<ParkStatement, AccountingError> {
+    let (from, to) = (hour(from).start.0, hour(to).start.0);
+    let input = ParkInput::from_accounts(name, members, factors, Zone::shanghai());
+    let records: Vec<_> =
+        input.accounts().iter().map(|a| account_records(&h.ledger, a, Interval::new(from, to)).unwrap()).collect();
+    park_statement(&input, &records, from, to).map(|(p, _)| p)
+}
+
 fn factors_2022_east() -> Factors {
     let f = factors::published(2022, Some("east")).unwrap();
     assert_eq!((f.residual.mg_per_kwh, f.location.mg_per_kwh), (585_600, 561_700));
@@ -154,7 +176,7 @@ fn energy_moved_between_park_members_counts_once() {
 
     let members = [statement_of(&h, a.account(), 0, 1), statement_of(&h, b.account(), 0, 1)];
     assert_eq!((members[0].totals.green_wh, members[1].totals.green_wh), (MWH, 3 * MWH));
-    let p = park_statement("Zero-carbon park", &members, &factors_2022_east()).unwrap();
+    let p = park_of(&h, "Zero-carbon park", &[a.account(), b.account()], &factors_2022_east(), 0, 1);
     // 4 MWh were generated and claimed: the park counts 4, not 3 + 4 + 1.
     assert_eq!((p.total.consumption_wh, p.total.green_wh, p.total.grid_wh), (7 * MWH, 4 * MWH, 3 * MWH));
     assert_eq!(p.total.certificates_wh, 4 * MWH);
@@ -166,8 +188,8 @@ fn energy_moved_between_park_members_counts_once() {
     assert_eq!((p.members[1].figures.market_based_g, p.members[1].figures.location_based_g), (1_171_200, 2_808_500));
 
     // The same member twice would count its claims twice: refused.
-    let twice = [members[0].clone(), members[0].clone()];
-    assert!(matches!(park_statement("p", &twice, &factors_2022_east()), Err(AccountingError::MemberTwice { .. })));
+    let twice = [a.account(), a.account()];
+    assert!(matches!(try_park(&h, "p", &twice, &factors_2022_east(), 0, 1), Err(AccountingError::MemberTwice { .. })));
 }
 
 #[test]
@@ -187,16 +209,16 @@ fn emissions_are_integer_grams_and_surplus_is_capped_per_member() {
         location: SourcedFactor::new(Factor::parse_kg_per_kwh("0.5366").unwrap(), "test"),
     };
     // Over both hours: 2 MWh consumed, 2 MWh green, nothing left to the grid.
-    let both = park_statement("p", &[statement_of(&h, a.account(), 0, 2)], &f).unwrap();
+    let both = park_of(&h, "p", &[a.account()], &f, 0, 2);
     assert_eq!((both.total.grid_wh, both.total.market_based_g), (0, 0));
     assert_eq!(both.total.location_based_g, 1_073_200); // 2,000 kWh × 536.6 g
     assert_eq!(both.total.hourly_matched.ppm, 750_000); // hour 0 matches 1.5 of 2 MWh
                                                         // Hour 1 alone: the certificates were produced in hour 0, so hour 1 is all grid:
                                                         // 500 kWh × 585.6 g = 292,800 g market-based, 500 × 536.6 = 268,300 g location-based.
-    let h1 = park_statement("p", &[statement_of(&h, a.account(), 1, 2)], &f).unwrap();
+    let h1 = park_of(&h, "p", &[a.account()], &f, 1, 2);
     assert_eq!((h1.total.green_wh, h1.total.market_based_g, h1.total.location_based_g), (0, 292_800, 268_300));
     // Hour 0 alone: 2 MWh green against 1.5 MWh: counted 1.5, surplus 0.5 not counted.
-    let h0 = park_statement("p", &[statement_of(&h, a.account(), 0, 1)], &f).unwrap();
+    let h0 = park_of(&h, "p", &[a.account()], &f, 0, 1);
     assert_eq!((h0.total.green_wh, h0.total.green_counted_wh, h0.total.grid_wh), (2 * MWH, 1_500_000, 0));
     assert_eq!(h0.total.clean_share.ppm, 1_000_000);
     // A small amount rounds half up to whole grams: 1,001 Wh × 0.5856 = 586.1856 g → 586 g.
@@ -219,15 +241,15 @@ fn hourly_matching_refuses_a_claim_for_an_hour_without_consumption() {
         Command::Retire(cmd::Retire {
             bundle: b.id,
             serials: b.serials,
-            beneficiary: "Battery factory".into(),
-            purpose: "24/7".into(),
+            beneficiary: cmd::Beneficiary::Claimant,
+            purpose: cmd::Purpose::Other("24/7".into()),
             consumption,
         })
     };
     // Hour 1 has no consumption reading; hour 0 has one but the certificates come from hour 1.
     let no_consumption = h.refused(&c, retire(hour(1)));
     assert!(
-        matches!(&no_consumption, Refused::Rule(Refusal::NoConsumption { interval, .. }) if *interval == hour(1)),
+        matches!(&no_consumption, Refused::Rule(Refusal::ConsumptionNotCovered { interval, .. }) if *interval == hour(1)),
         "{no_consumption:?}"
     );
     let mismatch = h.refused(&c, retire(hour(0)));
@@ -286,8 +308,12 @@ fn the_html_page_holds_a_well_formed_svg_chart() {
         Command::Retire(cmd::Retire {
             bundle: b.id,
             serials: b.serials,
-            beneficiary: "Tom & Jerry's <factory>".into(),
-            purpose: "\"quoted\" purpose".into(),
+            beneficiary: cmd::Beneficiary::Product {
+                product: "Tom & Jerry's <factory>".into(),
+                quantity: 1,
+                unit: "batch".into(),
+            },
+            purpose: cmd::Purpose::Other("\"quoted\" purpose".into()),
             consumption: hour(0),
         }),
     );
@@ -305,7 +331,7 @@ fn the_html_page_holds_a_well_formed_svg_chart() {
     // The user's text is escaped, and the page outside the doctype is well formed too.
     assert!(page.contains("Tom &amp; Jerry&#39;s &lt;factory&gt;"));
     assert_well_formed(&page["<!DOCTYPE html>".len()..].replace("<meta charset=\"utf-8\">", ""));
-    let park = park_statement("P & Q", &[s], &factors_2022_east()).unwrap();
+    let park = park_of(&h, "P & Q", &[c.account()], &factors_2022_east(), 0, 2);
     let park_page = greenledger_core::accounting::html::park_page(&park);
     assert_well_formed(&park_page["<!DOCTYPE html>".len()..].replace("<meta charset=\"utf-8\">", ""));
 }
