@@ -77,8 +77,8 @@ async fn three_green_hours(net: &mut Net) {
             Command::Retire(cmd::Retire {
                 bundle: BundleId(b.id),
                 serials: sr(&b.serials),
-                beneficiary: "Battery factory".into(),
-                purpose: "RE100 report".into(),
+                beneficiary: cmd::Beneficiary::Claimant,
+                purpose: cmd::Purpose::Re100Cdp,
                 consumption: period,
             }),
         )
@@ -150,6 +150,8 @@ async fn statements_over_grpc_are_signed_at_a_checkpoint_and_match_the_claim_pro
         region: Some(region.into()),
         residual_factor: None,
         location_factor: None,
+        park: None,
+        non_electric_tce: None,
     };
     let r =
         net.client.get_park_statement(park(members.clone(), Some(from), Some(to), "east")).await.unwrap().into_inner();
@@ -302,8 +304,8 @@ fn a_local_statement_is_signed_with_the_log_key_and_every_byte_matters() {
     let retire = Command::Retire(cmd::Retire {
         bundle: b.id,
         serials: b.serials,
-        beneficiary: "Battery factory".into(),
-        purpose: "RE100 report".into(),
+        beneficiary: cmd::Beneficiary::Claimant,
+        purpose: cmd::Purpose::Re100Cdp,
         consumption: period,
     });
     h.ok(&c, retire);
@@ -320,4 +322,81 @@ fn a_local_statement_is_signed_with_the_log_key_and_every_byte_matters() {
     // A checkpoint, signed by the same key, is not a statement.
     let checkpoint = h.ledger.committed().checkpoint;
     assert!(open_statement(&checkpoint, &key).is_err());
+}
+
+/// Statements agree with the ledger: every claim made for an account's consumption, or made by it
+/// for someone else, is in its statement, counted or listed with the reason it does not count;
+/// over the whole reporting year each claim counts in full in exactly one statement.
+#[test]
+fn every_claim_is_in_the_statement_counted_or_with_its_reason() {
+    use greenledger::testkit::fixtures::{retire_own, transfer};
+    use greenledger_core::accounting::hourly::Reason;
+    let mut h = greenledger::testkit::World::new();
+    let (g, c, c2) = (h.generator.clone(), h.consumer.clone(), h.consumer2.clone());
+    let (me, other) = (c.account(), c2.account());
+    for n in 0..4 {
+        h.consumption(me, n, 5 * MWH);
+        h.consumption(other, n, 5 * MWH);
+    }
+    let give = |h: &mut greenledger::testkit::World, n: u64, mwh: u64, to: AccountId| {
+        h.generation(n, mwh * MWH);
+        h.issue(n);
+        let b = h.only_bundle(&g);
+        h.ok(&g, transfer(b.id, b.serials, to));
+        b
+    };
+    // 1: my own, hour 0. 2: mine, produced in hour 1 for the consumption of hours 0..2.
+    let b = give(&mut h, 0, 2, me);
+    h.ok(&c, retire_own(b.id, b.serials, hour(0)));
+    let b = give(&mut h, 1, 1, me);
+    h.ok(&c, retire_own(b.id, b.serials, Interval::new(hour(0).start.0, hour(2).start.0)));
+    // 3: consumer2 for my consumption of hour 2. 4: mine for consumer2's hour 3.
+    let b = give(&mut h, 2, 3, other);
+    let for_account = |b: &state::Bundle, account: AccountId, consumption: Interval| {
+        Command::Retire(cmd::Retire {
+            bundle: b.id,
+            serials: b.serials,
+            beneficiary: cmd::Beneficiary::Account { account },
+            purpose: cmd::Purpose::Re100Cdp,
+            consumption,
+        })
+    };
+    h.ok(&c2, for_account(&b, me, hour(2)));
+    let b = give(&mut h, 3, 4, me);
+    h.ok(&c, for_account(&b, other, hour(3)));
+
+    let statement = |who: AccountId, from: u64, to: u64| {
+        greenledger::statements::consumption_signed(&h.ledger, &who, hour(from).start.0, hour(to).start.0).unwrap().0
+    };
+    let listed =
+        |s: &Statement| s.claims.iter().map(|c| (c.claim, c.counted_wh, c.reasons.clone())).collect::<Vec<_>>();
+    // The first two hours: claims 1 and 2 count; 3 (hour 2) and 4 (hour 3) lie elsewhere.
+    let s = statement(me, 0, 2);
+    assert_eq!(listed(&s), vec![(1, 2 * MWH, vec![]), (2, MWH, vec![])]);
+    assert_eq!((s.claims_elsewhere, s.totals.green_wh, s.totals.matched_wh), (2, 3 * MWH, 3 * MWH));
+    // Hours 1 to 4: claim 1 is elsewhere, claim 2 counts (produced in hour 1), claim 3 counts
+    // (made by consumer2 for me), claim 4 is listed: made for consumer2's consumption.
+    let s = statement(me, 1, 4);
+    assert_eq!(
+        listed(&s),
+        vec![(2, MWH, vec![]), (3, 3 * MWH, vec![]), (4, 0, vec![Reason::AnotherAccountsConsumption])]
+    );
+    assert_eq!(s.claims[2].capped, other.to_hex());
+    assert_eq!(s.claims_elsewhere, 1);
+    // Over the whole day, every claim capped by each account counts in full, once.
+    for who in [me, other] {
+        let s = statement(who, 0, 24);
+        let capped = h.ledger.claims_for(&who).unwrap();
+        let counted: Vec<(u64, u64)> =
+            s.claims.iter().filter(|c| c.counted_wh > 0).map(|c| (c.claim, c.counted_wh)).collect();
+        assert_eq!(counted, capped.iter().map(|c| (c.id.0, c.energy.0)).collect::<Vec<_>>());
+        let of: Vec<u64> = h.ledger.claims_of(&who).unwrap().iter().map(|c| c.id.0).collect();
+        assert!(of.iter().all(|id| s.claims.iter().any(|c| c.claim == *id)), "claims of {who:?} missing");
+    }
+    // A claim produced over more than an hour counts in the annual volume only: see the unit
+    // tests of accounting::hourly; and the statement names the zone it is given in.
+    assert_eq!(
+        (s.zone.as_str(), s.utc_offset.as_str(), s.hours[0].local.as_str()),
+        ("UTC", "+00:00", "2026-01-01T01:00+00:00")
+    );
 }
