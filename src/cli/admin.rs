@@ -9,7 +9,7 @@ use greenledger_core::command as cmd;
 use greenledger_core::command::Command;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::log::NoteSigner;
-use greenledger_core::policy::{Expiry, Policy, PRESETS};
+use greenledger_core::policy::{Expiry, Policy, Vintage, PRESETS};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -122,6 +122,29 @@ pub struct PolicyArgs {
     /// month by month).
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub owner_issuance: Option<bool>,
+    /// Override: the month (1 to 12) in which reporting periods start, in the policy's zone: 1
+    /// for calendar years, 4 for April fiscal years. A claim lies inside one reporting period.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=12))]
+    pub reporting_start_month: Option<u32>,
+    /// Override: how close the certificates' production must be to the consumption claimed:
+    /// same-period (the same reporting period), within-months:N (at most N calendar months
+    /// before or after), or any.
+    #[arg(long, value_parser = vintage_arg, value_name = "same-period|within-months:N|any")]
+    pub vintage: Option<Vintage>,
+}
+
+/// `--vintage`: same-period, within-months:N or any.
+pub fn vintage_arg(s: &str) -> Result<Vintage, String> {
+    let bad =
+        || format!("{s:?} is not a vintage rule: write same-period, within-months:N (e.g. within-months:3) or any");
+    match s.trim() {
+        "same-period" => Ok(Vintage::SameReportingPeriod),
+        "any" => Ok(Vintage::Any),
+        t => {
+            let n = t.strip_prefix("within-months:").ok_or_else(bad)?;
+            n.trim().parse().map(Vintage::WithinMonths).map_err(|_| bad())
+        }
+    }
 }
 
 /// `--max-transfers`: a number, or unlimited.
@@ -170,6 +193,12 @@ impl PolicyArgs {
         }
         if let Some(o) = self.owner_issuance {
             policy.owner_issuance = o;
+        }
+        if let Some(m) = self.reporting_start_month {
+            policy.reporting_start_month = m;
+        }
+        if let Some(v) = self.vintage {
+            policy.vintage = v;
         }
         policy
     }

@@ -57,6 +57,18 @@ pub enum Show {
         #[arg(value_parser = client::bundle_arg)]
         bundle: u64,
     },
+    /// A park and its members, with the dates of each membership.
+    Park {
+        #[command(flatten)]
+        conn: Conn,
+        /// The park's code.
+        park: String,
+    },
+    /// Every registered park.
+    Parks {
+        #[command(flatten)]
+        conn: Conn,
+    },
 }
 
 fn t(secs: u64) -> String {
@@ -178,6 +190,74 @@ fn correction_outcome(c: &pb::Correction) -> String {
         String::new()
     } else {
         format!(" ({})", parts.join("; "))
+    }
+}
+
+/// A claim's beneficiary in JSON: `{"kind": "claimant" | "account" | "product", ...}`; null for
+/// claims of the first format.
+fn beneficiary_json(b: &Option<pb::Beneficiary>) -> Value {
+    use pb::beneficiary::Kind;
+    match b.as_ref().and_then(|b| b.kind.as_ref()) {
+        None => Value::Null,
+        Some(Kind::Claimant(_)) => json!({"kind": "claimant"}),
+        Some(Kind::Account(a)) => json!({"kind": "account", "account": account_json(a)}),
+        Some(Kind::Product(p)) => {
+            json!({"kind": "product", "product": p.product, "quantity": p.quantity, "unit": p.unit})
+        }
+    }
+}
+
+/// A purpose code's name as the command line writes it (`re100-cdp`, …); `None` when unspecified.
+fn purpose_name(code: i32) -> Option<&'static str> {
+    Some(match pb::Purpose::try_from(code).ok()? {
+        pb::Purpose::Unspecified => return None,
+        pb::Purpose::Re100Cdp => "re100-cdp",
+        pb::Purpose::EnergyDeduction => "energy-deduction",
+        pb::Purpose::RenewableQuota => "renewable-quota",
+        pb::Purpose::ProductFootprint => "product-footprint",
+        pb::Purpose::Cbam => "cbam",
+        pb::Purpose::Other => "other",
+    })
+}
+
+fn claim_json(k: &pb::ClaimInfo) -> Value {
+    json!({"claim": k.id, "claimant": account_json(&k.claimant), "bundle": k.bundle, "serials": sr_json(&k.serials), "energy_wh": k.energy_wh,
+           "device": k.device, "production": iv_json(&k.production), "beneficiary": k.beneficiary, "purpose": k.purpose,
+           "consumption": iv_json(&k.consumption), "entry": k.entry, "capped": account_json(&k.capped),
+           "beneficiary_spec": beneficiary_json(&k.beneficiary_spec), "purpose_code": purpose_name(k.purpose_code),
+           "purpose_text": if k.purpose_text.is_empty() { Value::Null } else { json!(k.purpose_text) },
+           "origin": k.origin, "class": k.class, "channel": k.channel})
+}
+
+fn member_json(m: &pb::ParkMember) -> Value {
+    json!({"account": account_json(&m.account), "province": m.province, "from": m.from, "from_utc": t(m.from),
+           "until": m.until, "until_utc": m.until.map(t)})
+}
+
+fn park_json(p: &pb::ParkInfo) -> Value {
+    json!({"park": p.park, "name": p.name, "province": p.province, "members": p.members.iter().map(member_json).collect::<Vec<_>>(),
+           "registered_entry": p.registered_entry, "changes": p.changes})
+}
+
+fn print_park(p: &pb::ParkInfo) {
+    let current = p.members.iter().filter(|m| m.until.is_none()).count();
+    println!(
+        "park {} ({}, {}), registered at entry {}, {} now",
+        p.park,
+        p.name,
+        p.province,
+        p.registered_entry,
+        plural(current, "member", "members")
+    );
+    for m in &p.members {
+        let until = m.until.map_or("still a member".to_string(), |u| format!("until {}", t(u)));
+        println!("  {} site in {:<12} from {} {}", hex::encode(&m.account), m.province, t(m.from), until);
+    }
+    if !p.changes.is_empty() {
+        println!(
+            "  membership changed at entries {}",
+            p.changes.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+        );
     }
 }
 
@@ -348,14 +428,23 @@ pub async fn run(q: Show) -> anyhow::Result<()> {
             let mut c = client::connect(&conn.server).await?;
             let k = c.get_claim(pb::ClaimRequest { claim }).await.map_err(st)?.into_inner();
             if conn.json {
-                println!(
-                    "{}",
-                    json!({"claim": k.id, "claimant": account_json(&k.claimant), "bundle": k.bundle, "serials": sr_json(&k.serials), "energy_wh": k.energy_wh,
-                           "device": k.device, "production": iv_json(&k.production), "beneficiary": k.beneficiary, "purpose": k.purpose,
-                           "consumption": iv_json(&k.consumption), "entry": k.entry})
-                );
+                println!("{}", claim_json(&k));
             } else {
-                println!("claim C{} (entry {}): {} Wh of {} produced {}, serials {}\n  beneficiary: {}\n  purpose: {}\n  consumption: {}", k.id, k.entry, k.energy_wh, k.device, iv(&k.production), sr(&k.serials), k.beneficiary, k.purpose, iv(&k.consumption));
+                println!(
+                    "claim C{} (entry {}): {} Wh of {} produced {}, serials {}",
+                    k.id,
+                    k.entry,
+                    k.energy_wh,
+                    k.device,
+                    iv(&k.production),
+                    sr(&k.serials)
+                );
+                println!("  certificates: {}, {}, channel {}", k.origin, k.class, k.channel);
+                println!("  claimant: {}", hex::encode(&k.claimant));
+                println!("  beneficiary: {}", k.beneficiary);
+                let code = purpose_name(k.purpose_code).map_or(String::new(), |n| format!(" [{n}]"));
+                println!("  purpose: {}{code}", k.purpose);
+                println!("  consumption: {} (capped by account {})", iv(&k.consumption), hex::encode(&k.capped));
             }
         }
         Show::Bundle { conn, bundle } => {
@@ -369,6 +458,28 @@ pub async fn run(q: Show) -> anyhow::Result<()> {
                 println!("B{} {} {} {} owner {}", b.id, b.state, b.device, sr(&b.serials), hex::encode(&b.owner));
                 for d in &h.descriptions {
                     println!("  {d}");
+                }
+            }
+        }
+        Show::Park { conn, park } => {
+            let mut c = client::connect(&conn.server).await?;
+            let p = c.get_park(pb::GetParkRequest { park }).await.map_err(st)?.into_inner();
+            if conn.json {
+                println!("{}", park_json(&p));
+            } else {
+                print_park(&p);
+            }
+        }
+        Show::Parks { conn } => {
+            let mut c = client::connect(&conn.server).await?;
+            let list = c.list_parks(pb::ListParksRequest {}).await.map_err(st)?.into_inner();
+            if conn.json {
+                println!("{}", json!({"parks": list.parks.iter().map(park_json).collect::<Vec<_>>()}));
+            } else if list.parks.is_empty() {
+                println!("no parks registered");
+            } else {
+                for p in &list.parks {
+                    print_park(p);
                 }
             }
         }

@@ -9,7 +9,7 @@ use crate::rpc::pb;
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use greenledger_core::command as cmd;
-use greenledger_core::command::{Command, DeviceChange};
+use greenledger_core::command::{Beneficiary, Command, DeviceChange, ParkChange, Purpose};
 use greenledger_core::policy::Policy;
 use greenledger_core::state::DeviceAttributes;
 use greenledger_core::types::*;
@@ -196,21 +196,146 @@ pub struct TransferArgs {
     pub to: String,
 }
 
+/// Whom a claim is for: another account, a batch of a product, or (neither given) the
+/// claimant itself.
+#[derive(Args, Debug, Default)]
+pub struct BeneficiaryArgs {
+    /// The claim is for this account (a customer, a subsidiary; a consumer) and is capped by its
+    /// metered consumption: account id or key file.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub for_account: Option<String>,
+    /// The claim is for a batch of this product (a footprint or a label); with --quantity and --unit.
+    #[arg(long, value_name = "NAME")]
+    pub product: Option<String>,
+    /// How much of the product, in --unit.
+    #[arg(long, value_name = "N")]
+    pub quantity: Option<u64>,
+    /// The product's unit, e.g. cells, t, pieces.
+    #[arg(long, value_name = "U")]
+    pub unit: Option<String>,
+}
+
+impl BeneficiaryArgs {
+    fn beneficiary(&self) -> anyhow::Result<Beneficiary> {
+        let product_flags = self.product.is_some() || self.quantity.is_some() || self.unit.is_some();
+        match (&self.for_account, product_flags) {
+            (Some(_), true) => Err(BadInput(
+                "a claim is for one beneficiary: give --for-account ACCOUNT, or --product NAME --quantity N --unit U, \
+                 not both"
+                    .into(),
+            )
+            .into()),
+            (Some(account), false) => Ok(Beneficiary::Account { account: account_arg(account)? }),
+            (None, true) => match (&self.product, self.quantity, &self.unit) {
+                (Some(product), Some(quantity), Some(unit)) => {
+                    Ok(Beneficiary::Product { product: product.clone(), quantity, unit: unit.clone() })
+                }
+                _ => {
+                    Err(BadInput("a product beneficiary needs all of --product NAME --quantity N --unit U".into())
+                        .into())
+                }
+            },
+            (None, false) => Ok(Beneficiary::Claimant),
+        }
+    }
+}
+
+/// `--purpose NAME` and, for `other`, `--purpose-text TEXT`.
+fn purpose_arg(name: &str, text: Option<&str>) -> Result<Purpose, BadInput> {
+    let names = Purpose::NAMES.join(", ");
+    match (name.trim(), text) {
+        ("other", None) => {
+            Err(BadInput("--purpose other needs --purpose-text TEXT saying what the claim is for".into()))
+        }
+        (n, Some(t)) if n != "other" => {
+            Err(BadInput(format!("--purpose-text {t:?} goes only with --purpose other; {n:?} is a documented purpose")))
+        }
+        (n, t) => Purpose::parse(n, t).ok_or_else(|| BadInput(format!("{n:?} is not a purpose; use one of {names}"))),
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct RetireArgs {
     #[command(flatten)]
     pub signer: Signer,
     #[command(flatten)]
     pub part: Part,
-    #[arg(long)]
-    pub beneficiary: String,
+    #[command(flatten)]
+    pub beneficiary: BeneficiaryArgs,
+    /// re100-cdp, energy-deduction, renewable-quota, product-footprint, cbam, or other (with
+    /// --purpose-text).
     #[arg(long)]
     pub purpose: String,
-    /// Start of the consumption the claim covers.
+    /// What the claim is for, with --purpose other.
+    #[arg(long, value_name = "TEXT")]
+    pub purpose_text: Option<String>,
+    /// Start of the consumption the claim covers (inside one reporting period, tiled by whole
+    /// consumption readings).
     #[arg(long)]
     pub start: String,
     #[arg(long)]
     pub end: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RegisterParkArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    /// The park's code: 1 to 64 ASCII letters, digits, '-', '_' or '.'.
+    #[arg(long)]
+    pub park: String,
+    #[arg(long)]
+    pub name: String,
+    /// The park's province (or grid region).
+    #[arg(long)]
+    pub province: String,
+    /// Every member listed is a member from this time.
+    #[arg(long)]
+    pub since: String,
+    /// A member and the province of its site, ACCOUNT=PROVINCE (account id or key file); repeat
+    /// for each member.
+    #[arg(long = "member", value_name = "ACCOUNT=PROVINCE")]
+    pub members: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ParkJoinArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub park: String,
+    /// The joining account (a consumer): id or key file.
+    #[arg(long)]
+    pub account: String,
+    /// The province (or grid region) of its site.
+    #[arg(long)]
+    pub province: String,
+    /// A member from this time.
+    #[arg(long)]
+    pub from: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ParkLeaveArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub park: String,
+    /// The leaving member: account id or key file.
+    #[arg(long)]
+    pub account: String,
+    /// No longer a member from this time.
+    #[arg(long)]
+    pub at: String,
+}
+
+/// `--member ACCOUNT=PROVINCE`.
+fn site_arg(s: &str) -> anyhow::Result<cmd::Site> {
+    let Some((account, province)) = s.rsplit_once('=').filter(|(a, p)| !a.trim().is_empty() && !p.trim().is_empty())
+    else {
+        return Err(BadInput(format!("--member {s:?}: write ACCOUNT=PROVINCE, e.g. factory.key=Jiangsu")).into());
+    };
+    Ok(cmd::Site { account: account_arg(account.trim())?, province: province.trim().to_string() })
 }
 
 #[derive(Args, Debug)]
@@ -449,7 +574,7 @@ pub enum Submit {
     Issue(IssueArgs),
     /// Owner: transfer certificates.
     Transfer(TransferArgs),
-    /// Owner: retire certificates for a claim.
+    /// Owner (a consumer): retire certificates for a claim, for a beneficiary and a purpose.
     Retire(RetireArgs),
     /// Regulator: withdraw certificates.
     Withdraw(WithdrawArgs),
@@ -471,6 +596,12 @@ pub enum Submit {
     Unfreeze(ResolveArgs),
     /// Regulator: cancel frozen certificates (the other scheme used the output).
     CancelFrozen(ResolveArgs),
+    /// Operator: register a park (零碳园区) and its members.
+    RegisterPark(RegisterParkArgs),
+    /// Operator: a member joins a park from a date.
+    ParkJoin(ParkJoinArgs),
+    /// Operator: a member leaves a park at a date.
+    ParkLeave(ParkLeaveArgs),
 }
 
 /// The subcommand that submits each kind of command (`greenledger <name> --help`). The match is
@@ -488,7 +619,11 @@ pub fn subcommand(c: &Command) -> &'static str {
         Command::Issue(_) => "issue",
         Command::Transfer(_) => "transfer",
         Command::Retire(_) | Command::RetireV1(_) => "retire",
-        Command::RegisterPark(_) | Command::ChangePark(_) => todo!("issue 11 kinds"),
+        Command::RegisterPark(_) => "register-park",
+        Command::ChangePark(c) => match c.change {
+            ParkChange::Join { .. } => "park-join",
+            ParkChange::Leave { .. } => "park-leave",
+        },
         Command::Withdraw(_) => "withdraw",
         Command::DeclareExclusion(_) => "exclude",
         Command::PostMeterReading(_) => "post-reading",
@@ -582,12 +717,15 @@ pub async fn run(top: Submit) -> anyhow::Result<()> {
             (a.signer, cmd)
         }
         Submit::Retire(a) => {
+            let beneficiary = a.beneficiary.beneficiary()?;
+            let purpose = purpose_arg(&a.purpose, a.purpose_text.as_deref())?;
+            let consumption = interval_arg(&a.start, &a.end)?;
             let cmd = Command::Retire(cmd::Retire {
                 bundle: BundleId(a.part.bundle),
                 serials: serials(&a.signer.conn.server, &a.part).await?,
-                beneficiary: cmd::Beneficiary::Product { product: a.beneficiary, quantity: 1, unit: "batch".into() },
-                purpose: cmd::Purpose::parse(&a.purpose, None).unwrap_or(cmd::Purpose::Other(a.purpose)),
-                consumption: interval_arg(&a.start, &a.end)?,
+                beneficiary,
+                purpose,
+                consumption,
             });
             (a.signer, cmd)
         }
@@ -672,6 +810,29 @@ pub async fn run(top: Submit) -> anyhow::Result<()> {
             let cmd = cmd::ResolveFrozen { bundle: BundleId(a.bundle), cancel: true, reason: a.reason };
             (a.signer, Command::ResolveFrozen(cmd))
         }
+        Submit::RegisterPark(a) => {
+            let cmd = Command::RegisterPark(cmd::RegisterPark {
+                park: ParkId(a.park),
+                name: a.name,
+                province: a.province,
+                since: Timestamp(client::time_arg(&a.since)?),
+                members: a.members.iter().map(|m| site_arg(m)).collect::<anyhow::Result<_>>()?,
+            });
+            (a.signer, cmd)
+        }
+        Submit::ParkJoin(a) => {
+            let change = ParkChange::Join {
+                account: account_arg(&a.account)?,
+                province: a.province,
+                from: Timestamp(client::time_arg(&a.from)?),
+            };
+            (a.signer, Command::ChangePark(cmd::ChangePark { park: ParkId(a.park), change }))
+        }
+        Submit::ParkLeave(a) => {
+            let change =
+                ParkChange::Leave { account: account_arg(&a.account)?, at: Timestamp(client::time_arg(&a.at)?) };
+            (a.signer, Command::ChangePark(cmd::ChangePark { park: ParkId(a.park), change }))
+        }
     };
     let key = client::read_key(&signer.key)?;
     client::submit(&signer.conn.server, &key, command, signer.conn.json).await?;
@@ -694,6 +855,41 @@ mod tests {
                 entry.signed.body.command
             })
             .collect()
+    }
+
+    #[test]
+    fn beneficiaries_and_purposes_refuse_bad_combinations() {
+        let account = "ab".repeat(32);
+        let b = |for_account: Option<&str>, product: Option<&str>, quantity: Option<u64>, unit: Option<&str>| {
+            BeneficiaryArgs {
+                for_account: for_account.map(Into::into),
+                product: product.map(Into::into),
+                quantity,
+                unit: unit.map(Into::into),
+            }
+            .beneficiary()
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(b(None, None, None, None), Ok(Beneficiary::Claimant));
+        let id = AccountId::from_hex(&account).unwrap();
+        assert_eq!(b(Some(&account), None, None, None), Ok(Beneficiary::Account { account: id }));
+        assert_eq!(
+            b(None, Some("cell"), Some(5), Some("pieces")),
+            Ok(Beneficiary::Product { product: "cell".into(), quantity: 5, unit: "pieces".into() })
+        );
+        assert!(b(Some(&account), Some("cell"), Some(5), Some("pieces")).unwrap_err().contains("not both"));
+        assert!(b(Some(&account), None, Some(5), None).unwrap_err().contains("not both"));
+        assert!(b(None, Some("cell"), None, Some("t")).unwrap_err().contains("needs all of --product"));
+
+        assert_eq!(purpose_arg("cbam", None), Ok(Purpose::Cbam));
+        assert_eq!(purpose_arg("other", Some("bond")), Ok(Purpose::Other("bond".into())));
+        assert!(purpose_arg("other", None).unwrap_err().0.contains("needs --purpose-text"));
+        assert!(purpose_arg("cbam", Some("x")).unwrap_err().0.contains("only with --purpose other"));
+        let e = purpose_arg("scope2", None).unwrap_err().0;
+        assert!(e.contains("\"scope2\" is not a purpose; use one of re100-cdp, energy-deduction"), "{e}");
+
+        assert_eq!(site_arg(&format!("{account}=Jiangsu")).unwrap().province, "Jiangsu");
+        assert!(site_arg(&account).unwrap_err().to_string().contains("ACCOUNT=PROVINCE"));
     }
 
     #[test]
