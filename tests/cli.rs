@@ -585,3 +585,257 @@ async fn settle_month_with_price_and_a_distributed_trade_refused_without_meterin
     let message = f.refused(&distributed, 8).await;
     assert!(message.contains("2000000") || message.contains("2 MWh") || message.contains("metered"), "{message}");
 }
+
+/// Claims from the command line: `retire` for the claimant, for another account and for a
+/// product batch, with every documented purpose and with one of the claimant's own; `show claim`
+/// reports whose consumption caps each; bad combinations of flags are refused before anything
+/// is signed; a claim across the reporting-year boundary is refused by rule 8.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retire_for_each_beneficiary_and_purpose_and_a_claim_across_the_year_refused() {
+    let f = Founded::new(unix(2027, 1, 10, 0, 0, 0), &["--preset", "eecs-go", "--vintage", "within-months:3"]).await;
+    let policy = f.ledger.meta().unwrap().policy;
+    assert_eq!((policy.reporting_start_month, policy.vintage), (1, greenledger_core::policy::Vintage::WithinMonths(3)));
+    f.register_cast().await;
+    let (meter, gen, consumer) = (f.key("meter.key"), f.key("generator.key"), f.key("consumer.key"));
+    let (me, other) = (f.cast.consumer.account().to_hex(), f.cast.consumer2.account().to_hex());
+
+    // 8 MWh produced in the last hour of 2026, issued and transferred to the consumer.
+    let (h22, h23, h24, h25) = ("2026-12-31T22:00Z", "2026-12-31T23:00Z", "2027-01-01T00:00Z", "2027-01-01T01:00Z");
+    let post =
+        ["post-reading", "--key", &meter, "--device", "WIND-1", "--channel", "export", "--from", h22, "--to", h23];
+    f.ok(&[&post[..], &["--wh", "8000000"]].concat()).await;
+    let r = f.ok(&["issue", "--key", &gen, "--device", "WIND-1", "--start", h22, "--end", h23]).await;
+    let bundle = r["receipt"]["effects"].as_array().unwrap().iter().find(|e| e["kind"] == "bundle").expect("a bundle")
+        ["bundle"]
+        .to_string();
+    f.ok(&["transfer", "--key", &gen, "--bundle", &bundle, "--to", &consumer]).await;
+    // Consumption: the consumer's hours tile 22:00 to 01:00; the other account's 22:00 to 23:00.
+    for (account, from, to, wh) in [
+        (&me, h22, h23, "3000000"),
+        (&me, h23, h24, "3000000"),
+        (&me, h24, h25, "3000000"),
+        (&other, h22, h23, "1000000"),
+    ] {
+        let args = ["post-consumption", "--key", &meter, "--account", account, "--start", from, "--end", to];
+        f.ok(&[&args[..], &["--wh", wh]].concat()).await;
+    }
+
+    // One certificate at a time, from the consumer's active bundle.
+    let retire = |extra: &'static [&'static str], from: &'static str, to: &'static str| {
+        let (f, consumer, other) = (&f, consumer.clone(), other.clone());
+        async move {
+            let h = f.ok(&["show", "holdings", &consumer]).await;
+            let active = h["bundles"].as_array().unwrap().iter().find(|b| b["state"] == "active").expect("active")
+                ["id"]
+                .to_string();
+            let mut args: Vec<String> = ["retire", "--key", &consumer, "--bundle", &active, "--count", "1"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            args.extend(extra.iter().map(|s| if *s == "OTHER" { other.clone() } else { s.to_string() }));
+            args.extend(["--start", from, "--end", to].map(String::from));
+            args
+        }
+    };
+    let cases: [(&[&str], &str, &str, serde_json::Value, &str, &str); 6] = [
+        (&["--purpose", "re100-cdp"], h22, h23, serde_json::json!({"kind": "claimant"}), "re100-cdp", &me),
+        (
+            &["--for-account", "OTHER", "--purpose", "energy-deduction"],
+            h22,
+            h23,
+            serde_json::json!({"kind": "account", "account": other}),
+            "energy-deduction",
+            &other,
+        ),
+        (
+            &[
+                "--product",
+                "LFP cell 280Ah",
+                "--quantity",
+                "12000",
+                "--unit",
+                "cells",
+                "--purpose",
+                "product-footprint",
+            ],
+            h22,
+            h24,
+            serde_json::json!({"kind": "product", "product": "LFP cell 280Ah", "quantity": 12000, "unit": "cells"}),
+            "product-footprint",
+            &me,
+        ),
+        (&["--purpose", "renewable-quota"], h23, h24, serde_json::json!({"kind": "claimant"}), "renewable-quota", &me),
+        (
+            &["--product", "aluminium ingot", "--quantity", "500", "--unit", "t", "--purpose", "cbam"],
+            h23,
+            h24,
+            serde_json::json!({"kind": "product", "product": "aluminium ingot", "quantity": 500, "unit": "t"}),
+            "cbam",
+            &me,
+        ),
+        (
+            &["--purpose", "other", "--purpose-text", "green bond allocation report"],
+            h22,
+            h23,
+            serde_json::json!({"kind": "claimant"}),
+            "other",
+            &me,
+        ),
+    ];
+    for (extra, from, to, beneficiary, purpose, capped) in cases {
+        let args = retire(extra, from, to).await;
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = f.ok(&args).await;
+        let claim = r["receipt"]["effects"].as_array().unwrap().iter().find(|e| e["kind"] == "claim").expect("claim")
+            ["claim"]
+            .to_string();
+        let c = f.ok(&["show", "claim", &claim]).await;
+        assert_eq!(c["beneficiary_spec"], beneficiary, "{c}");
+        assert_eq!((c["purpose_code"].as_str(), c["capped"].as_str()), (Some(purpose), Some(capped)), "{c}");
+        assert_eq!((c["claimant"].as_str(), c["origin"].as_str()), (Some(&*me), Some("issued")), "{c}");
+        assert_eq!((c["class"].as_str(), c["channel"].as_str()), (Some("tradable"), Some("export")), "{c}");
+        if purpose == "other" {
+            assert_eq!(c["purpose_text"], "green bond allocation report", "{c}");
+            assert_eq!(c["purpose"], "other: green bond allocation report", "{c}");
+            let out = f.run(&["show", "claim", &claim]).await;
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("purpose: other: green bond allocation report [other]"), "{text}");
+            assert!(text.contains(&format!("capped by account {me}")), "{text}");
+            assert!(text.contains("issued, tradable, channel export"), "{text}");
+        }
+    }
+    // The other account's hour is used up by the claim made for it.
+    let args = retire(&["--for-account", "OTHER", "--purpose", "cbam"], h22, h23).await;
+    let message = f.refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), 8).await;
+    assert!(message.contains("rule 8"), "{message}");
+
+    // Bad combinations of flags: refused by the command line, nothing signed.
+    let before = f.ledger.size();
+    for (extra, says) in [
+        (
+            &["--for-account", "OTHER", "--product", "x", "--quantity", "1", "--unit", "t", "--purpose", "cbam"][..],
+            "not both",
+        ),
+        (
+            &["--product", "x", "--unit", "t", "--purpose", "cbam"][..],
+            "needs all of --product NAME --quantity N --unit U",
+        ),
+        (&["--purpose", "other"][..], "--purpose other needs --purpose-text"),
+        (&["--purpose", "cbam", "--purpose-text", "x"][..], "goes only with --purpose other"),
+        (&["--purpose", "scope2"][..], "\"scope2\" is not a purpose; use one of re100-cdp, energy-deduction"),
+    ] {
+        let args = retire(extra, h23, h24).await;
+        let out = f.run(&[&args.iter().map(String::as_str).collect::<Vec<_>>()[..], &["--json"]].concat()).await;
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {}", String::from_utf8_lossy(&out.stdout));
+        let e = stdout_json(&out)["error"].clone();
+        assert_eq!(e["code"], "InvalidArgument", "{e}");
+        assert!(e["message"].as_str().unwrap().contains(says), "{extra:?}: {e}");
+    }
+    assert_eq!(f.ledger.size(), before, "nothing was submitted");
+
+    // 23:00 to 01:00 runs past the end of the 2026 reporting year: rule 8, naming it.
+    let args = retire(&["--purpose", "re100-cdp"], h23, h25).await;
+    let message = f.refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), 8).await;
+    assert!(message.contains("inside one reporting period") && message.contains("2026"), "{message}");
+}
+
+/// Parks from the command line: `register-park` with members, `park-join`, `park-leave`, and
+/// `show park` / `show parks` with every membership and its dates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_park_join_leave_and_show_park() {
+    let f = Founded::new(unix(2027, 1, 10, 0, 0, 0), &["--preset", "gec"]).await;
+    f.register_cast().await;
+    let (op, consumer) = (f.key("operator.key"), f.key("consumer.key"));
+    let (me, other) = (f.cast.consumer.account().to_hex(), f.cast.consumer2.account().to_hex());
+    let out = f.run(&["show", "parks"]).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no parks registered"));
+    let register = [
+        "register-park",
+        "--key",
+        &op,
+        "--park",
+        "CZ-ZERO-CARBON",
+        "--name",
+        "常州零碳园区",
+        "--province",
+        "Jiangsu",
+        "--since",
+        "2026-12-01T00:00+08:00",
+        "--member",
+    ];
+    let member = format!("{consumer}=Jiangsu");
+    f.ok(&[&register[..], &[member.as_str()]].concat()).await;
+    let join = ["park-join", "--key", &op, "--park", "CZ-ZERO-CARBON", "--account", &other, "--province", "Zhejiang"];
+    f.ok(&[&join[..], &["--from", "2026-12-15T00:00Z"]].concat()).await;
+    f.ok(&["park-leave", "--key", &op, "--park", "CZ-ZERO-CARBON", "--account", &other, "--at", "2027-01-01T00:00Z"])
+        .await;
+
+    let p = f.ok(&["show", "park", "CZ-ZERO-CARBON"]).await;
+    assert_eq!((p["name"].as_str(), p["province"].as_str()), (Some("常州零碳园区"), Some("Jiangsu")), "{p}");
+    let members: Vec<(&str, &str, &str, Option<&str>)> = p["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["account"].as_str().unwrap(),
+                m["province"].as_str().unwrap(),
+                m["from_utc"].as_str().unwrap(),
+                m["until_utc"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        members,
+        vec![
+            (&*me, "Jiangsu", "2026-11-30T16:00:00Z", None),
+            (&*other, "Zhejiang", "2026-12-15T00:00:00Z", Some("2027-01-01T00:00:00Z"))
+        ],
+        "{p}"
+    );
+    assert_eq!(p["changes"].as_array().unwrap().len(), 2, "{p}");
+    let out = f.run(&["show", "park", "CZ-ZERO-CARBON"]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("park CZ-ZERO-CARBON (常州零碳园区, Jiangsu)") && text.contains("1 member now"), "{text}");
+    assert!(text.contains("until 2027-01-01T00:00:00Z") && text.contains("still a member"), "{text}");
+    let all = f.ok(&["show", "parks"]).await;
+    assert_eq!(all["parks"][0], p);
+
+    // A member twice at once, and a malformed member: refused.
+    let before = f.ledger.size();
+    let out = f.run(&[&join[..], &["--from", "2026-12-20T00:00Z", "--json"]].concat()).await;
+    assert_eq!(out.status.code(), Some(1));
+    let e = stdout_json(&out)["error"].clone();
+    assert_eq!((e["code"].as_str(), e["rule"].is_null()), (Some("FailedPrecondition"), true), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("is a member from"), "{e}");
+    assert_eq!(f.ledger.size(), before);
+    let out = f.run(&[&register[..], &["Jiangsu"]].concat()).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("write ACCOUNT=PROVINCE"), "{}", stderr(&out));
+    let out = f.run(&["show", "park", "NOWHERE", "--json"]).await;
+    assert_eq!(stdout_json(&out)["error"]["code"], "NotFound");
+}
+
+/// `init` sets the reporting year and the vintage rule, and refuses values outside them.
+#[test]
+fn init_takes_the_reporting_year_and_vintage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("l");
+    let out = Command::new(BIN)
+        .args(["init", "--preset", "gec", "--reporting-start-month", "4", "--vintage", "any", "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("reporting years from month 4, vintage any"));
+    let policy = greenledger::cli::admin::DataDir(dir).open().unwrap().meta().unwrap().policy;
+    assert_eq!((policy.reporting_start_month, policy.vintage), (4, greenledger_core::policy::Vintage::Any));
+    for (args, says) in [
+        (["--reporting-start-month", "13"], "13 is not in 1..=12"),
+        (["--vintage", "within-months:x"], "is not a vintage rule: write same-period, within-months:N"),
+    ] {
+        let out = Command::new(BIN).arg("init").args(args).arg("--data").arg(tmp.path().join("m")).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+}

@@ -9,7 +9,7 @@ use greenledger::rpc::pb;
 use greenledger::testkit::net::*;
 use greenledger::testkit::{clock_start, hour, t0, HOUR, LEDGER, MWH};
 use greenledger_core::codec;
-use greenledger_core::command::DeviceChange;
+use greenledger_core::command::{Beneficiary, DeviceChange, ParkChange, Purpose};
 use greenledger_core::log::leaf_hash;
 use greenledger_core::state;
 use greenledger_core::*;
@@ -127,12 +127,13 @@ async fn every_command_kind_and_query(net: &mut Net) {
     let cons = Command::PostConsumption(cmd::PostConsumption { account: c1, interval: hour(0), energy: Wh(3 * MWH) });
     receipts.push(net.ok(&meter, cons).await);
     assert_eq!(net.account(c1).await.consumed_wh, 3 * MWH);
+    let cells = Beneficiary::Product { product: "LFP cell 280Ah".into(), quantity: 12_000, unit: "cells".into() };
     for b in &h1.bundles {
         let retire = Command::Retire(cmd::Retire {
             bundle: BundleId(b.id),
             serials: sr(&b.serials),
-            beneficiary: "Battery factory, export batch 2026-01".into(),
-            purpose: "product carbon footprint".into(),
+            beneficiary: cells.clone(),
+            purpose: Purpose::ProductFootprint,
             consumption: hour(0),
         });
         let r = net.ok(&con, retire).await;
@@ -146,9 +147,17 @@ async fn every_command_kind_and_query(net: &mut Net) {
         assert_eq!((c.energy_wh, c.device.as_str(), c.production), (MWH, WIND, pb_hour(0)));
         assert_eq!(
             (c.beneficiary.as_str(), c.purpose.as_str()),
-            ("Battery factory, export batch 2026-01", "product carbon footprint")
+            ("product LFP cell 280Ah: 12000 cells", "product carbon footprint (产品碳足迹)")
         );
         assert_eq!((c.consumption, c.entry), (pb_hour(0), r.index));
+        // The structured claim: a product batch, capped by the claimant's own consumption.
+        assert_eq!(c.beneficiary_spec, Some(convert::beneficiary_to_pb(&cells)));
+        assert_eq!((c.purpose_code, c.purpose_text.as_str()), (pb::Purpose::ProductFootprint as i32, ""));
+        assert_eq!(
+            (c.capped.clone(), c.origin.as_str(), c.channel.as_str()),
+            (c1.0.to_vec(), b.origin.as_str(), "export")
+        );
+        assert_eq!(c.class, b.class);
         receipts.push(r);
     }
     assert_eq!(net.account(c1).await.claimed_wh, 2 * MWH);
@@ -443,4 +452,124 @@ async fn a_late_correction_needs_a_regulator() {
 
 fn pb_iv(i: Interval) -> pb::Interval {
     pb::Interval { start: i.start.0, end: i.end.0 }
+}
+
+/// Claims for another account and with another purpose, and parks over time, through the
+/// generated client: GetClaim reports whose consumption caps each claim, GetPark and ListParks
+/// every membership with its dates; a claim beyond the beneficiary's consumption is refused by
+/// rule 8, and an unknown park is NotFound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_for_a_beneficiary_and_parks_through_the_generated_client() {
+    let mut net = Net::mem().await;
+    let (op, meter, gen, con) = (net.operator.clone(), net.meter.clone(), net.generator.clone(), net.consumer.clone());
+    let (c1, c2) = (net.consumer.account(), net.consumer2.account());
+
+    // Hour 0: 3 MWh issued to the generator and transferred to consumer 1; consumer 1 metered
+    // 1 MWh, consumer 2 1 MWh in two half hours.
+    net.ok(
+        &meter,
+        Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(0), energy: Wh(3 * MWH) }),
+    )
+    .await;
+    net.ok(&gen, Command::Issue(cmd::Issue { device: wind(), interval: hour(0) })).await;
+    let b = net.holdings(net.generator.account()).await.bundles[0].clone();
+    net.ok(&gen, Command::Transfer(cmd::Transfer { bundle: BundleId(b.id), serials: sr(&b.serials), to: c1 })).await;
+    let consumption = |account, start: u64, end: u64, energy| {
+        Command::PostConsumption(cmd::PostConsumption {
+            account,
+            interval: Interval::new(start, end),
+            energy: Wh(energy),
+        })
+    };
+    let (h0, half) = (hour(0).start.0, hour(0).start.0 + HOUR / 2);
+    net.ok(&meter, consumption(c1, h0, h0 + HOUR, MWH)).await;
+    net.ok(&meter, consumption(c2, h0, half, MWH / 2)).await;
+    net.ok(&meter, consumption(c2, half, h0 + HOUR, MWH / 2)).await;
+    let held = net.holdings(c1).await.bundles[0].clone();
+    let first = sr(&held.serials).start.0;
+    let retire = |n: u64, beneficiary, purpose| {
+        Command::Retire(cmd::Retire {
+            bundle: BundleId(held.id),
+            serials: SerialRange::new(first + n, first + n + 1),
+            beneficiary,
+            purpose,
+            consumption: hour(0),
+        })
+    };
+
+    // For consumer 2, as energy deduction: capped by consumer 2's readings, not consumer 1's.
+    let r = net.ok(&con, retire(0, Beneficiary::Account { account: c2 }, Purpose::EnergyDeduction)).await;
+    let id = r.effects.iter().find(|e| e.kind == "claim").expect("a claim").claim;
+    let c = net.client.get_claim(pb::ClaimRequest { claim: id }).await.expect("claim").into_inner();
+    assert_eq!((c.claimant.clone(), c.capped.clone()), (c1.0.to_vec(), c2.0.to_vec()));
+    assert_eq!(c.beneficiary_spec, Some(pb::Beneficiary { kind: Some(pb::beneficiary::Kind::Account(c2.0.to_vec())) }));
+    assert_eq!(c.purpose_code, pb::Purpose::EnergyDeduction as i32);
+    assert_eq!((c.origin.as_str(), c.class.as_str(), c.channel.as_str()), ("issued", "tradable", "export"));
+    assert_eq!(net.account(c2).await.claimed_wh, MWH);
+    assert_eq!(net.account(c1).await.claimed_wh, 0);
+    // Consumer 2's hour is used up: another claim for it is refused by rule 8.
+    let s = net
+        .refused(&con, retire(1, Beneficiary::Account { account: c2 }, Purpose::Re100Cdp), Code::FailedPrecondition)
+        .await;
+    assert_eq!(greenledger::cli::client::rule_of(&s), Some(8), "{}", s.message());
+    // For consumer 1 itself, with a purpose of its own.
+    let other = Purpose::Other("green bond allocation report".into());
+    let r = net.ok(&con, retire(1, Beneficiary::Claimant, other)).await;
+    let id = r.effects.iter().find(|e| e.kind == "claim").expect("a claim").claim;
+    let c = net.client.get_claim(pb::ClaimRequest { claim: id }).await.expect("claim").into_inner();
+    assert_eq!((c.capped.clone(), c.purpose_code), (c1.0.to_vec(), pb::Purpose::Other as i32));
+    assert_eq!(
+        (c.purpose_text.as_str(), c.purpose.as_str()),
+        ("green bond allocation report", "other: green bond allocation report")
+    );
+    assert_eq!(c.beneficiary, "the claimant");
+
+    // A park of both consumers; consumer 2 leaves; the meter operator cannot join (not a consumer: PermissionDenied).
+    let park = ParkId("CZ-ZERO-CARBON".into());
+    let since = Timestamp(t0());
+    let sites = vec![
+        cmd::Site { account: c1, province: "Jiangsu".into() },
+        cmd::Site { account: c2, province: "Zhejiang".into() },
+    ];
+    let registered = net
+        .ok(
+            &op,
+            Command::RegisterPark(cmd::RegisterPark {
+                park: park.clone(),
+                name: "常州零碳园区".into(),
+                province: "Jiangsu".into(),
+                since,
+                members: sites,
+            }),
+        )
+        .await;
+    let at = Timestamp(t0() + 24 * HOUR);
+    let left = net
+        .ok(
+            &op,
+            Command::ChangePark(cmd::ChangePark { park: park.clone(), change: ParkChange::Leave { account: c2, at } }),
+        )
+        .await;
+    let join = ParkChange::Join { account: net.meter.account(), province: "Anhui".into(), from: at };
+    net.refused(
+        &op,
+        Command::ChangePark(cmd::ChangePark { park: park.clone(), change: join }),
+        Code::PermissionDenied,
+    )
+    .await;
+    let p = net.client.get_park(pb::GetParkRequest { park: park.0.clone() }).await.expect("park").into_inner();
+    assert_eq!((p.park.as_str(), p.name.as_str(), p.province.as_str()), ("CZ-ZERO-CARBON", "常州零碳园区", "Jiangsu"));
+    assert_eq!((p.registered_entry, p.changes.clone()), (registered.index, vec![left.index]));
+    let members: Vec<(Vec<u8>, &str, u64, Option<u64>)> =
+        p.members.iter().map(|m| (m.account.clone(), m.province.as_str(), m.from, m.until)).collect();
+    assert_eq!(
+        members,
+        vec![(c1.0.to_vec(), "Jiangsu", since.0, None), (c2.0.to_vec(), "Zhejiang", since.0, Some(at.0))]
+    );
+    let list = net.client.list_parks(pb::ListParksRequest {}).await.expect("parks").into_inner();
+    assert_eq!(list.parks, vec![p]);
+    let s = net.client.get_park(pb::GetParkRequest { park: "NO-SUCH-PARK".into() }).await.expect_err("unknown");
+    assert_eq!(s.code(), Code::NotFound, "{}", s.message());
+    verify_log(&mut net, &[]).await;
+    net.stop().await;
 }
