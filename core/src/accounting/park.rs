@@ -32,9 +32,10 @@
 //!   contains that green energy, and using it would count it twice.
 //! - location-based = consumption × the average of the member's own site (provincial where
 //!   published, else its regional grid's).
-//! - carbon per unit of energy = Scope 2 CO2 / (electricity at 0.1229 kgce/kWh, GB/T 2589-2020
-//!   + the non-electric energy the park declares, in tce), given only when it is declared. Only
-//!   the electricity's CO2 is on the ledger: the CO2 of the non-electric energy is not included.
+//! - carbon per unit of energy = Scope 2 CO2 / (electricity at 0.1229 kgce/kWh, GB/T 2589-2020,
+//!   plus the non-electric energy the park declares, in tce), given only when it is declared.
+//!   Only the electricity's CO2 is on the ledger: the CO2 of the non-electric energy is not
+//!   included.
 //!
 //! Emissions are whole grams, computed in integers ([`super::factors::Factor::grams`]). The park's
 //! market-based total is computed from the summed grid energy; its location-based total from the
