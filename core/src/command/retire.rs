@@ -17,7 +17,7 @@
 //! The claimant needs the consumer role, but that is checked after ownership, so that someone
 //! retiring certificates that are not theirs learns that first.
 
-use super::retire_v1::{record_claim, retirement_step, ClaimText};
+use super::retire_v1::{record_claim, retirement_step, ClaimText, Retiring};
 use super::Kind;
 use crate::proof::walk::{Step, Walk};
 use crate::proof::ProofFailure;
@@ -184,7 +184,7 @@ impl Kind for Retire {
         };
         let capped_id = capped.id;
         d.effects.push(Effect::Account(capped));
-        record_claim(r, &bundle, serials, energy, consumption, capped_id, text, &mut d)?;
+        record_claim(r, Retiring { bundle: &bundle, serials, energy, consumption, capped: capped_id }, text, &mut d)?;
         Ok(d)
     }
 

@@ -76,7 +76,8 @@ impl Kind for RetireV1 {
             spec: None,
             purpose_code: None,
         };
-        record_claim(r, &bundle, serials, energy, consumption, account.id, text, &mut d)?;
+        let what = Retiring { bundle: &bundle, serials, energy, consumption, capped: account.id };
+        record_claim(r, what, text, &mut d)?;
         d.effects.push(Effect::Account(account));
         Ok(d)
     }
@@ -143,18 +144,24 @@ pub(crate) struct ClaimText {
     pub purpose_code: Option<Purpose>,
 }
 
-/// Retires `serials` of `bundle` for a new claim and records it: the split, the retired piece,
-/// the claim record and the counters. `capped` is the account whose consumption bears it.
+/// What a new claim retires and against what: `capped` is the account whose consumption bears it.
+pub(crate) struct Retiring<'a> {
+    pub bundle: &'a Bundle,
+    pub serials: SerialRange,
+    pub energy: Wh,
+    pub consumption: Interval,
+    pub capped: AccountId,
+}
+
+/// Retires the serials of a bundle for a new claim and records it: the split, the retired
+/// piece, the claim record and the counters.
 pub(crate) fn record_claim<V: StateView>(
     r: &mut Rules<'_, V>,
-    bundle: &Bundle,
-    serials: SerialRange,
-    energy: Wh,
-    consumption: Interval,
-    capped: AccountId,
+    what: Retiring<'_>,
     text: ClaimText,
     d: &mut Decision,
 ) -> Result<ClaimId, Rejection> {
+    let Retiring { bundle, serials, energy, consumption, capped } = what;
     let id = bundle.id;
     let claim_id = ClaimId(r.meta.next_claim);
     r.meta.next_claim += 1;
