@@ -637,7 +637,9 @@ async fn retire_for_each_beneficiary_and_purpose_and_a_claim_across_the_year_ref
             args
         }
     };
-    let cases: [(&[&str], &str, &str, serde_json::Value, &str, &str); 6] = [
+    // Flags, consumption from and to, the beneficiary as shown, the purpose, the capped account.
+    type Case<'a> = (&'static [&'static str], &'static str, &'static str, serde_json::Value, &'static str, &'a str);
+    let cases: [Case; 6] = [
         (&["--purpose", "re100-cdp"], h22, h23, serde_json::json!({"kind": "claimant"}), "re100-cdp", &me),
         (
             &["--for-account", "OTHER", "--purpose", "energy-deduction"],
