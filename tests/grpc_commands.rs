@@ -551,12 +551,8 @@ async fn claims_for_a_beneficiary_and_parks_through_the_generated_client() {
         )
         .await;
     let join = ParkChange::Join { account: net.meter.account(), province: "Anhui".into(), from: at };
-    net.refused(
-        &op,
-        Command::ChangePark(cmd::ChangePark { park: park.clone(), change: join }),
-        Code::PermissionDenied,
-    )
-    .await;
+    net.refused(&op, Command::ChangePark(cmd::ChangePark { park: park.clone(), change: join }), Code::PermissionDenied)
+        .await;
     let p = net.client.get_park(pb::GetParkRequest { park: park.0.clone() }).await.expect("park").into_inner();
     assert_eq!((p.park.as_str(), p.name.as_str(), p.province.as_str()), ("CZ-ZERO-CARBON", "常州零碳园区", "Jiangsu"));
     assert_eq!((p.registered_entry, p.changes.clone()), (registered.index, vec![left.index]));
