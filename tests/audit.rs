@@ -54,7 +54,11 @@ fn busy(h: &mut World, wh: u64) {
         Command::Retire(cmd::Retire {
             bundle: cb.id,
             serials: SerialRange::new(cb.serials.start.0, cb.serials.start.0 + 1),
-            beneficiary: cmd::Beneficiary::Product { product: "Battery factory".into(), quantity: 1, unit: "batch".into() },
+            beneficiary: cmd::Beneficiary::Product {
+                product: "Battery factory".into(),
+                quantity: 1,
+                unit: "batch".into(),
+            },
             purpose: cmd::Purpose::Other("annual report".into()),
             consumption: hour(0),
         }),

@@ -77,7 +77,11 @@ fn certificates_flow_from_meter_to_claim_and_replay_gives_the_same_root() {
             Command::Retire(cmd::Retire {
                 bundle: b.id,
                 serials: b.serials,
-                beneficiary: cmd::Beneficiary::Product { product: "Battery factory, export batch 2026-01".into(), quantity: 1, unit: "batch".into() },
+                beneficiary: cmd::Beneficiary::Product {
+                    product: "Battery factory, export batch 2026-01".into(),
+                    quantity: 1,
+                    unit: "batch".into(),
+                },
                 purpose: cmd::Purpose::Other("product carbon footprint".into()),
                 consumption: hour(0),
             }),

@@ -34,7 +34,11 @@ fn ledger_with_claims() -> World {
         Command::Retire(cmd::Retire {
             bundle: cb.id,
             serials: SerialRange::new(s + 1, s + 2),
-            beneficiary: cmd::Beneficiary::Product { product: "Battery factory, batch 7".into(), quantity: 1, unit: "batch".into() },
+            beneficiary: cmd::Beneficiary::Product {
+                product: "Battery factory, batch 7".into(),
+                quantity: 1,
+                unit: "batch".into(),
+            },
             purpose: cmd::Purpose::Other("product label".into()),
             consumption: hour(0),
         }),
@@ -45,7 +49,11 @@ fn ledger_with_claims() -> World {
         Command::Retire(cmd::Retire {
             bundle: rest.id,
             serials: rest.serials,
-            beneficiary: cmd::Beneficiary::Product { product: "Battery factory".into(), quantity: 1, unit: "batch".into() },
+            beneficiary: cmd::Beneficiary::Product {
+                product: "Battery factory".into(),
+                quantity: 1,
+                unit: "batch".into(),
+            },
             purpose: cmd::Purpose::Other("annual report 2026".into()),
             consumption: hour(0),
         }),
@@ -57,7 +65,11 @@ fn ledger_with_claims() -> World {
         Command::Retire(cmd::Retire {
             bundle: tb.id,
             serials: tb.serials,
-            beneficiary: cmd::Beneficiary::Product { product: "Solar glass factory".into(), quantity: 1, unit: "batch".into() },
+            beneficiary: cmd::Beneficiary::Product {
+                product: "Solar glass factory".into(),
+                quantity: 1,
+                unit: "batch".into(),
+            },
             purpose: cmd::Purpose::Other("RE100".into()),
             consumption: hour(0),
         }),
@@ -290,7 +302,11 @@ fn proofs_carry_the_class_under_the_real_rules() {
             Command::Retire(cmd::Retire {
                 bundle: b.id,
                 serials: b.serials,
-                beneficiary: cmd::Beneficiary::Product { product: "Battery factory".into(), quantity: 1, unit: "batch".into() },
+                beneficiary: cmd::Beneficiary::Product {
+                    product: "Battery factory".into(),
+                    quantity: 1,
+                    unit: "batch".into(),
+                },
                 purpose: cmd::Purpose::Other("RE100".into()),
                 consumption: hour(0),
             }),

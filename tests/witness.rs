@@ -25,7 +25,11 @@ async fn the_ledger_serves_checked_witness_cosignatures() {
         Command::Retire(cmd::Retire {
             bundle: b.id,
             serials: b.serials,
-            beneficiary: cmd::Beneficiary::Product { product: "Battery factory".into(), quantity: 1, unit: "batch".into() },
+            beneficiary: cmd::Beneficiary::Product {
+                product: "Battery factory".into(),
+                quantity: 1,
+                unit: "batch".into(),
+            },
             purpose: cmd::Purpose::Other("RE100".into()),
             consumption: hour(0),
         }),

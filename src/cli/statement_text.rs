@@ -2,7 +2,6 @@
 
 use greenledger_core::accounting::cancellation::Certificate;
 use greenledger_core::accounting::hourly::{local_time, Statement};
-use greenledger_core::accounting::park::{Figures, ParkStatement};
 use greenledger_core::types::Timestamp;
 
 pub(super) fn t(secs: u64) -> String {
@@ -183,56 +182,5 @@ pub fn cancellation_text(c: &Certificate) -> String {
         }
     }
     let _ = writeln!(o, "\nfrom devices older than 15 years: {} Wh", t.older_than_15_years_wh);
-    o
-}
-
-pub fn park_text(p: &ParkStatement) -> String {
-    use std::fmt::Write as _;
-    let mut o = String::new();
-    let _ = writeln!(o, "Park statement: {} ({} members)", p.name, p.members.len());
-    let _ = writeln!(o, "period {} .. {} (UTC)", t(p.period.start.0), t(p.period.end.0));
-    let _ =
-        writeln!(o, "market-based factor   {} kgCO2/kWh: {}", p.factors.residual.kg_per_kwh, p.factors.residual.source);
-    let _ =
-        writeln!(o, "location-based factor {} kgCO2/kWh: {}", p.factors.location.kg_per_kwh, p.factors.location.source);
-    let _ = writeln!(
-        o,
-        "Green energy counts only through retired certificates (claims): energy moved between members counts once.\n"
-    );
-    let _ = writeln!(
-        o,
-        "{:<24} {:>14} {:>12} {:>14} {:>9} {:>9} {:>18} {:>18}",
-        "member", "consumption Wh", "green Wh", "grid Wh", "clean", "24/7", "market-based", "location-based"
-    );
-    let row = |o: &mut String, label: &str, f: &Figures| {
-        let _ = writeln!(
-            o,
-            "{:<24} {:>14} {:>12} {:>14} {:>9} {:>9} {:>18} {:>18}",
-            label,
-            f.consumption_wh,
-            f.green_counted_wh,
-            f.grid_wh,
-            f.clean_share.percent(),
-            f.hourly_matched.percent(),
-            kg(f.market_based_g),
-            kg(f.location_based_g)
-        );
-    };
-    for m in &p.members {
-        let name: String = m.name.chars().take(15).collect();
-        let label = format!("{name} {}", &m.account[..8]);
-        row(&mut o, &label, &m.figures);
-    }
-    row(&mut o, "park total", &p.total);
-    let f = &p.total;
-    let _ = writeln!(
-        o,
-        "\ngreen by source: direct supply {} Wh, green-power trade {} Wh, certificates {} Wh (claimed {} Wh, counted against consumption {} Wh)",
-        f.direct_wh, f.trade_wh, f.certificates_wh, f.green_wh, f.green_counted_wh
-    );
-    let _ = writeln!(
-        o,
-        "market-based = grid Wh x residual factor; location-based = consumption Wh x average factor; CO2 in kg"
-    );
     o
 }

@@ -7,6 +7,7 @@ use clap::Args;
 use greenledger_core::accounting::cancellation::Certificate;
 use greenledger_core::accounting::hourly::Statement;
 use greenledger_core::accounting::park::ParkStatement;
+use greenledger_core::accounting::product::ProductStatement;
 use greenledger_core::accounting::signed::{self, open_statement};
 use greenledger_core::log::NoteVerifier;
 use std::path::{Path, PathBuf};
@@ -173,12 +174,15 @@ fn describe(v: &serde_json::Value, key: &NoteVerifier) -> anyhow::Result<Vec<Str
         "park" => {
             let p: ParkStatement = serde_json::from_value(e.statement)?;
             let f = &p.total;
+            let local = |secs| greenledger_core::accounting::park::local_time(secs, &p.zone);
             out.push(format!(
-                "park statement {:?} ({} members), {} .. {} (UTC)",
+                "park statement {:?}{} ({} memberships), {} .. {} ({})",
                 p.name,
+                p.park.as_ref().map_or(String::new(), |id| format!(" [{id}]")),
                 p.members.len(),
-                t(p.period.start.0),
-                t(p.period.end.0)
+                local(p.period.start.0),
+                local(p.period.end.0),
+                p.zone.name
             ));
             out.push(format!(
                 "consumption {} Wh, green counted {} Wh (clean share {}, 24/7 share {}), market-based {}, location-based {} CO2",
@@ -199,6 +203,17 @@ fn describe(v: &serde_json::Value, key: &NoteVerifier) -> anyhow::Result<Vec<Str
             out.push(format!(
                 "{} claims, {} Wh cancelled; {} Wh from devices older than 15 years",
                 c.totals.claims, c.totals.energy_wh, c.totals.older_than_15_years_wh
+            ));
+        }
+        "product" => {
+            let p: ProductStatement = serde_json::from_value(e.statement)?;
+            out.push(format!(
+                "product statement of {}: {} {} made by {} ({}), reporting year {} ({})",
+                p.product, p.quantity, p.unit, p.claimant_name, p.claimant, p.year, p.zone.name
+            ));
+            out.push(format!(
+                "certified green electricity {} Wh ({} Wh per {}), footprint {} g CO2e ({} mg per {}); CBAM evidence (direct supply) {} Wh",
+                p.certified_wh, p.certified_wh_per_unit, p.unit, p.footprint_g, p.footprint_mg_per_unit, p.unit, p.cbam.direct_supply_wh
             ));
         }
         other => bail!("unknown statement kind {other:?}"),

@@ -30,6 +30,10 @@ use std::sync::Arc;
 /// File that marks a directory as made by the demo (so `--reset` may remove it).
 pub const MARKER: &str = "DEMO-LEDGER";
 const NAME: &str = "demo.greenledger.local/park";
+/// The demo park's code on the ledger.
+pub const PARK: &str = "CZ-SZ-PARK";
+/// The battery factory's export batch, the beneficiary of its product claims.
+pub const BATCH: &str = "Battery packs, export batch CB-2026-11";
 const MWH: u64 = 1_000_000;
 const HOURS: u64 = 72;
 
@@ -109,6 +113,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<Report> {
     // Three days of hourly readings, ending at the last whole day before now.
     let now = crate::ledger::Clock::now(&SystemClock).0;
     let start = (now / 86_400 - 3) * 86_400;
+    story::park(&mut d, &a, start).await?;
     let (direct_total, traded_total) = story::hours(&mut d, &a, start).await?;
     let sold = story::claims(&mut d, &a, start).await?;
     story::double_counts(&mut d, &a, start, sold, &mut report).await?;

@@ -4,8 +4,10 @@ use super::{Actors, Report, HOURS, MWH};
 use crate::rpc::pb;
 use crate::testkit::client::Signing;
 use anyhow::anyhow;
+use greenledger_core::accounting::cancellation::Certificate;
 use greenledger_core::accounting::hourly::Statement;
 use greenledger_core::accounting::park::ParkStatement;
+use greenledger_core::accounting::product::{self, ProductStatement};
 use greenledger_core::accounting::{html, signed};
 use greenledger_core::types::Timestamp;
 use std::path::Path;
@@ -41,16 +43,18 @@ pub(super) async fn statements(
     let r = d
         .client
         .get_park_statement(pb::ParkStatementRequest {
-            name: "Changzhou-Suzhou zero-carbon park (demo)".into(),
-            members: vec![a.battery.account().0.to_vec(), a.modules.account().0.to_vec()],
+            name: String::new(),
+            members: Vec::new(),
             from: Some(from),
             to: Some(to),
-            factor_year: 2022,
-            region: Some("east".into()),
+            factor_year: FACTOR_YEAR,
+            region: None,
             residual_factor: None,
             location_factor: None,
-            park: None,
-            non_electric_tce: None,
+            park: Some(super::PARK.into()),
+            // The park's declared non-electric energy over the three days (natural gas for
+            // the module factory's furnaces), in tonnes of standard coal equivalent.
+            non_electric_tce: Some(NON_ELECTRIC_TCE.into()),
         })
         .await
         .map_err(|e| anyhow!("park statement: {}", e.message()))?
@@ -58,7 +62,12 @@ pub(super) async fn statements(
     // The demo checks the signature as any recipient would.
     signed::open_statement(&r.signed_note, log_key)?;
     let p: ParkStatement = signed::inner(&r.json)?;
-    println!("\n{}", crate::cli::statement_text::park_text(&p));
+    // The hour lines are in the files; the first six here.
+    let text = greenledger_core::accounting::park::text(&p);
+    let hours_at = text
+        .find("\nhour (")
+        .map_or(text.len(), |i| text[i + 1..].match_indices('\n').nth(6).map_or(text.len(), |(j, _)| i + 1 + j));
+    println!("\n{}\n... (every hour in the files below)", &text[..hours_at]);
     let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&r.json)?)?;
     let (html, json, note) =
         (dir.join("park-statement.html"), dir.join("park-statement.json"), dir.join("park-statement.note"));
@@ -73,7 +82,101 @@ pub(super) async fn statements(
         program(),
         note.display()
     );
+    cancellation(d, a, dir, from, log_key).await?;
+    product(d, a, dir, from, log_key).await
+}
+
+/// The year of the published factors the demo's statements use.
+const FACTOR_YEAR: u32 = 2023;
+/// The park's declared non-electric energy over the demo's three days, tce.
+const NON_ELECTRIC_TCE: &str = "180";
+/// The battery batch's electricity as declared by the factory, kWh.
+const BATCH_KWH: &str = "150000";
+
+/// The reporting year of `t` in the demo ledger's policy (GEC: the calendar year in Beijing time).
+fn reporting_year(t: u64) -> i64 {
+    let policy = greenledger_core::Policy::preset("gec", "demo").expect("a preset");
+    policy.zone.month_of(Timestamp(t)).0
+}
+
+/// Writes a signed statement as `name.json`, `name.note` and, given, `name.html` / `name.txt`.
+fn write_statement(
+    dir: &Path,
+    name: &str,
+    r: &pb::StatementResponse,
+    pages: &[(&str, String)],
+    log_key: &greenledger_core::log::NoteVerifier,
+) -> anyhow::Result<()> {
+    signed::open_statement(&r.signed_note, log_key)?;
+    let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&r.json)?)?;
+    std::fs::write(dir.join(format!("{name}.json")), format!("{pretty}\n"))?;
+    std::fs::write(dir.join(format!("{name}.note")), &r.signed_note)?;
+    let mut written = vec![dir.join(format!("{name}.json")), dir.join(format!("{name}.note"))];
+    for (ext, text) in pages {
+        let path = dir.join(format!("{name}.{ext}"));
+        std::fs::write(&path, text)?;
+        written.push(path);
+    }
+    let list: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    println!("written to {}", list.join(", "));
     Ok(())
+}
+
+/// The module factory's cancellation certificate (注销证明) for its RE100 report of the year.
+async fn cancellation(
+    d: &mut Signing,
+    a: &Actors,
+    dir: &Path,
+    from: u64,
+    log_key: &greenledger_core::log::NoteVerifier,
+) -> anyhow::Result<()> {
+    let year = reporting_year(from);
+    let r = d
+        .client
+        .get_cancellation_certificate(pb::CancellationCertificateRequest {
+            beneficiary: a.modules.account().0.to_vec(),
+            year: year as i32,
+        })
+        .await
+        .map_err(|e| anyhow!("cancellation certificate: {}", e.message()))?
+        .into_inner();
+    let c: Certificate = signed::inner(&r.json)?;
+    let text = crate::cli::statement_text::cancellation_text(&c);
+    println!("\n{}", text.lines().take(24).collect::<Vec<_>>().join("\n"));
+    write_statement(
+        dir,
+        "cancellation-certificate",
+        &r,
+        &[("html", html::cancellation_page(&c)), ("txt", text)],
+        log_key,
+    )
+}
+
+/// The battery factory's product statement for its export batch, with CBAM evidence.
+async fn product(
+    d: &mut Signing,
+    a: &Actors,
+    dir: &Path,
+    from: u64,
+    log_key: &greenledger_core::log::NoteVerifier,
+) -> anyhow::Result<()> {
+    let r = d
+        .client
+        .get_product_statement(pb::ProductStatementRequest {
+            claimant: a.battery.account().0.to_vec(),
+            product: super::BATCH.into(),
+            year: reporting_year(from),
+            electricity_kwh: Some(BATCH_KWH.into()),
+            factor_year: FACTOR_YEAR,
+        })
+        .await
+        .map_err(|e| anyhow!("product statement: {}", e.message()))?
+        .into_inner();
+    let p: ProductStatement = signed::inner(&r.json)?;
+    let text = product::text(&p);
+    let claims_at = text.find("\nClaims:").unwrap_or(text.len());
+    println!("\n{}", &text[..claims_at]);
+    write_statement(dir, "product-statement", &r, &[("html", html::product_page(&p)), ("txt", text)], log_key)
 }
 
 /// How to run this program again: `greenledger` when it is on the PATH, else its full path

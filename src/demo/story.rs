@@ -8,6 +8,7 @@ use greenledger_core::command as cmd;
 use greenledger_core::command::Command;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::types::*;
+use greenledger_core::ParkId;
 
 const WIND: &str = "IM-WIND-01";
 const SOLAR: &str = "JS-SOLAR-01";
@@ -84,6 +85,22 @@ pub(super) async fn participants(d: &mut Signing, a: &Actors) -> anyhow::Result<
     }));
     let signed: Vec<_> = setup.into_iter().map(|c| d.sign(&a.operator.clone(), c)).collect();
     submit_all(&mut d.client, &signed).await.context("demo set-up")?;
+    Ok(())
+}
+
+/// The park on the ledger: both factories are members from `start`, each with the province of
+/// its site (park statements use each member's own location factor).
+pub(super) async fn park(d: &mut Signing, a: &Actors, start: u64) -> anyhow::Result<()> {
+    let site = |k: &Keypair, province: &str| cmd::Site { account: k.account(), province: province.into() };
+    let register = Command::RegisterPark(cmd::RegisterPark {
+        park: ParkId(super::PARK.into()),
+        name: "Changzhou-Suzhou zero-carbon park (demo)".into(),
+        province: "jiangsu".into(),
+        since: Timestamp(start),
+        members: vec![site(&a.battery, "jiangsu"), site(&a.modules, "jiangsu")],
+    });
+    let signed = d.sign(&a.operator.clone(), register);
+    submit_all(&mut d.client, &[signed]).await.context("registering the park")?;
     Ok(())
 }
 
@@ -185,11 +202,7 @@ pub(super) async fn claims(d: &mut Signing, a: &Actors, start: u64) -> anyhow::R
     // export battery batch (a product footprint); the module factory claims its traded wind power
     // for its RE100 report. Each claim is for the consumption of its certificates' production
     // hour, so it lies in one reporting year whatever the demo's dates.
-    let batch = cmd::Beneficiary::Product {
-        product: "Battery packs, export batch CB-2026-11".into(),
-        quantity: 2_000,
-        unit: "packs".into(),
-    };
+    let batch = cmd::Beneficiary::Product { product: super::BATCH.into(), quantity: 2_000, unit: "packs".into() };
     for (who, beneficiary, purpose) in [
         (&a.battery, batch, cmd::Purpose::ProductFootprint),
         (&a.modules, cmd::Beneficiary::Claimant, cmd::Purpose::Re100Cdp),

@@ -501,8 +501,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         let beneficiary = convert::account("beneficiary", &r.beneficiary).map_err(Status::from)?;
         let ledger = self.ledger.clone();
         let year = i64::from(r.year);
-        let (_, signed) =
-            blocking(move || crate::statements::cancellation_signed(&ledger, &beneficiary, year)).await?;
+        let (_, signed) = blocking(move || crate::statements::cancellation_signed(&ledger, &beneficiary, year)).await?;
         Ok(Response::new(pb::StatementResponse { json: signed.json, signed_note: signed.note }))
     }
 }

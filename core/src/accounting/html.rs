@@ -476,7 +476,10 @@ pub fn cancellation_page(c: &Certificate) -> String {
         ("按技术", "by technology", &t.by_technology),
         ("按生产年月", "by vintage", &t.by_vintage),
     ] {
-        let _ = writeln!(b, "<h3>{zh} / {en}</h3>\n<table>\n<tr><th>{en}</th><th>核销 / claims</th><th>电量 / Wh</th></tr>");
+        let _ = writeln!(
+            b,
+            "<h3>{zh} / {en}</h3>\n<table>\n<tr><th>{en}</th><th>核销 / claims</th><th>电量 / Wh</th></tr>"
+        );
         for r in rows.iter() {
             let _ = writeln!(b, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", escape(&r.key), r.claims, r.energy_wh);
         }

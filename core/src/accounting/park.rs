@@ -584,11 +584,7 @@ fn method(input: &ParkInput) -> Vec<String> {
 
 /// `t` in `zone`: `2026-01-01T08:00+08:00`.
 pub fn local_time(t: u64, zone: &Zone) -> String {
-    let shifted = (t as i64 + zone.offset_s as i64).max(0) as u64;
-    let (y, mo, d, h, mi, _) = crate::calendar::civil(shifted);
-    let o = zone.offset_s.unsigned_abs();
-    let sign = if zone.offset_s < 0 { '-' } else { '+' };
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}{sign}{:02}:{:02}", o / 3600, o % 3600 / 60)
+    super::hourly::local_time(t, zone.offset_s)
 }
 
 /// Millionths as a decimal: `123_456` → `"0.123456"`.
