@@ -25,6 +25,8 @@ pub(super) async fn statements(
     // The period, for `report consumption --from "$(cat DIR/period-from)" --to "$(cat DIR/period-to)"`.
     std::fs::write(dir.join("period-from"), format!("{}\n", Timestamp(from)))?;
     std::fs::write(dir.join("period-to"), format!("{}\n", Timestamp(to)))?;
+    // The reporting year, for `report cancellation --year "$(cat DIR/reporting-year)"`.
+    std::fs::write(dir.join("reporting-year"), format!("{}\n", reporting_year(from)))?;
     for (k, file) in [(&a.battery, "battery-statement.txt"), (&a.modules, "modules-statement.txt")] {
         let r = d
             .client
