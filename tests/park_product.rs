@@ -219,3 +219,63 @@ fn a_product_statement_gives_wh_per_unit_footprint_and_cbam_evidence() {
     let none = ProductAsk { product: "Modules".into(), ..ask };
     assert!(product_signed(&h.ledger, &none).unwrap_err().to_string().contains("Modules"));
 }
+
+/// A distributed-generation trade (隔墙售电) between two members: a member's rooftop PV sells to
+/// its neighbour over the distribution grid; the park statement shows the energy traded inside.
+#[test]
+fn a_distributed_trade_between_two_park_members_is_energy_traded_inside() {
+    let mut h = World::new();
+    let (op, m, p) = (h.operator.clone(), h.meter.clone(), h.platform.clone());
+    let buyer = h.consumer.clone();
+    // The seller is an enterprise that uses power and owns a rooftop plant.
+    let seller = Keypair::from_seed([42; 32]);
+    let roles = Roles::of(&[Role::Generator, Role::Consumer]);
+    h.ok(
+        &op,
+        Command::RegisterAccount(cmd::RegisterAccount { account: seller.account(), name: "Glass works".into(), roles }),
+    );
+    h.ok(&op, fixtures::register_device(DeviceId("ROOF-PV".into()), seller.account(), 5_000_000));
+    let site = |k: &Keypair| cmd::Site { account: k.account(), province: "jiangsu".into() };
+    let park = ParkId("DG-PARK".into());
+    let register = cmd::RegisterPark {
+        park: park.clone(),
+        name: "Park with a distributed trade".into(),
+        province: "jiangsu".into(),
+        since: hour(0).start,
+        members: vec![site(&buyer), site(&seller)],
+    };
+    h.ok(&op, Command::RegisterPark(register));
+    h.ok(
+        &m,
+        Command::PostGeneration(cmd::PostGeneration {
+            device: DeviceId("ROOF-PV".into()),
+            interval: hour(0),
+            energy: Wh(3 * MWH),
+        }),
+    );
+    h.consumption(buyer.account(), 0, 4 * MWH);
+    h.consumption(seller.account(), 0, MWH);
+    // The trading platform settles 2 MWh at 0.42 CNY/kWh with a network charge of 0.095 CNY/kWh.
+    let settle = cmd::SettleMonth {
+        device: DeviceId("ROOF-PV".into()),
+        period: hour(0),
+        buyer: buyer.account(),
+        energy: Wh(2 * MWH),
+        price_fen_per_mwh: 42_000,
+        network_charge_fen_per_mwh: Some(9_500),
+    };
+    h.ok(&p, Command::SettleMonth(settle));
+    h.ok(&seller, Command::Issue(cmd::Issue { device: DeviceId("ROOF-PV".into()), interval: hour(0) }));
+    let bought = h.only_bundle(&buyer);
+    assert_eq!((bought.origin, bought.serials.len()), (Origin::Distributed, 2));
+    retire_all(&mut h, &buyer, cmd::Beneficiary::Claimant, hour(0));
+    let ask = ParkAsk { park, from: hour(0).start.0, to: hour(1).start.0, factor_year: Some(2023), non_electric: None };
+    let (p, _, _) = park_from_ledger_signed(&h.ledger, &ask).unwrap();
+    let i = p.indicators.as_ref().unwrap();
+    assert_eq!((i.traded_between_members_wh, i.traded_from_outside_wh), (2 * MWH, 0));
+    assert_eq!(p.hours[0].inside_wh, 2 * MWH);
+    assert_eq!(p.inside.len(), 1);
+    assert!(p.inside[0].seller_is_member);
+    // Without declared non-electric energy there is no carbon per unit of energy.
+    assert_eq!(i.market_based_per_tce_millionths, None);
+}
