@@ -43,6 +43,25 @@ pub const HOUR: u64 = 3600;
 /// Longest statement period, in hours (two leap years).
 pub const MAX_HOURS: u64 = 2 * 366 * 24;
 
+/// A decimal with at most three decimals, as thousandths: `"1200.5"` is 1,200,500. `unit` and
+/// `example` name the amount in the error (`"tce"`, `"1200.5"`).
+pub fn parse_thousandths(s: &str, unit: &str, example: &str) -> Result<u64, AccountingError> {
+    let bad =
+        || AccountingError::Factor(format!("{s:?} is not an amount in {unit} such as {example} (at most 3 decimals)"));
+    let t = s.trim();
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    if (int.is_empty() && frac.is_empty())
+        || frac.len() > 3
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let whole: u64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| bad())? };
+    let part: u64 =
+        if frac.is_empty() { 0 } else { frac.parse::<u64>().map_err(|_| bad())? * 10u64.pow(3 - frac.len() as u32) };
+    whole.checked_mul(1000).and_then(|w| w.checked_add(part)).ok_or_else(bad)
+}
+
 /// Why a statement could not be made.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AccountingError {

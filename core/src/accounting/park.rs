@@ -127,24 +127,7 @@ pub struct Declared {
 impl Declared {
     /// Tonnes of coal equivalent written as a decimal with at most three decimals (one kgce).
     pub fn parse_tce(s: &str) -> Result<Declared, AccountingError> {
-        let bad =
-            || AccountingError::Factor(format!("{s:?} is not an amount in tce such as 1200.5 (at most 3 decimals)"));
-        let t = s.trim();
-        let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-        if (int.is_empty() && frac.is_empty())
-            || frac.len() > 3
-            || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
-        {
-            return Err(bad());
-        }
-        let whole: u64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| bad())? };
-        let kg: u64 = if frac.is_empty() {
-            0
-        } else {
-            frac.parse::<u64>().map_err(|_| bad())? * 10u64.pow(3 - frac.len() as u32)
-        };
-        let kgce = whole.checked_mul(1000).and_then(|w| w.checked_add(kg)).ok_or_else(bad)?;
-        Ok(Declared { tce: t.to_string(), kgce })
+        Ok(Declared { tce: s.trim().to_string(), kgce: super::parse_thousandths(s, "tce", "1200.5")? })
     }
 }
 

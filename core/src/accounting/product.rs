@@ -82,24 +82,7 @@ pub struct DeclaredKwh {
 impl DeclaredKwh {
     /// kWh written as a decimal with at most three decimals (one Wh).
     pub fn parse(s: &str) -> Result<DeclaredKwh, AccountingError> {
-        let bad =
-            || AccountingError::Factor(format!("{s:?} is not an amount in kWh such as 1500.5 (at most 3 decimals)"));
-        let t = s.trim();
-        let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-        if (int.is_empty() && frac.is_empty())
-            || frac.len() > 3
-            || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
-        {
-            return Err(bad());
-        }
-        let whole: u64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| bad())? };
-        let part: u64 = if frac.is_empty() {
-            0
-        } else {
-            frac.parse::<u64>().map_err(|_| bad())? * 10u64.pow(3 - frac.len() as u32)
-        };
-        let wh = whole.checked_mul(1000).and_then(|w| w.checked_add(part)).ok_or_else(bad)?;
-        Ok(DeclaredKwh { kwh: t.to_string(), wh })
+        Ok(DeclaredKwh { kwh: s.trim().to_string(), wh: super::parse_thousandths(s, "kWh", "1500.5")? })
     }
 }
 

@@ -34,23 +34,7 @@ impl Kind for PostMeterReading {
         if !matches!(self.channel, Channel::Export | Channel::SelfUse | Channel::StorageDischarge) {
             return w.out_of_place(step, "post-meter-reading");
         }
-        let Some((d, _, _, owner)) = &w.device else {
-            return Walk::fail(step.index, "the generation reading comes before its device's registration");
-        };
-        if w.reading.is_some() {
-            return Walk::fail(step.index, "a second generation reading");
-        }
-        if self.device != *d {
-            return Walk::fail(
-                step.index,
-                format!("the reading is of device {}, not of the registered {d}", self.device),
-            );
-        }
-        let owner = *owner;
-        w.has_role(step.index, &step.signer, Role::MeterOperator, "the reading's signer")?;
-        w.reading = Some((self.energy, self.interval, owner));
-        w.channel = self.channel;
-        Ok("reading")
+        w.reading(step, &self.device, self.channel, self.interval, self.energy)
     }
 }
 

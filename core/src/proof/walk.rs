@@ -158,6 +158,32 @@ impl Walk<'_> {
         Ok(())
     }
 
+    /// The claimed reading (of any kind of reading command): after the device's registration,
+    /// once, of the registered device, signed by a meter operator.
+    pub(crate) fn reading(
+        &mut self,
+        step: &Step,
+        device: &DeviceId,
+        channel: Channel,
+        interval: Interval,
+        energy: Wh,
+    ) -> Result<&'static str, ProofFailure> {
+        let Some((d, _, _, owner)) = &self.device else {
+            return Self::fail(step.index, "the generation reading comes before its device's registration");
+        };
+        if self.reading.is_some() {
+            return Self::fail(step.index, "a second generation reading");
+        }
+        if device != d {
+            return Self::fail(step.index, format!("the reading is of device {device}, not of the registered {d}"));
+        }
+        let owner = *owner;
+        self.has_role(step.index, &step.signer, Role::MeterOperator, "the reading's signer")?;
+        self.reading = Some((energy, interval, owner));
+        self.channel = channel;
+        Ok("reading")
+    }
+
     /// Puts the policy in force at `time` in place.
     pub(crate) fn policy_at(&mut self, time: Timestamp) {
         let p = self.amendments.iter().rev().find(|(e, _)| *e <= time).map_or(self.genesis, |(_, p)| p);
