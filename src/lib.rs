@@ -16,6 +16,8 @@
 //! - [`ledger`]: the sequencer: verify a batch's signatures, decide each command, append to the
 //!   Merkle tree, sign a checkpoint, commit durably, and only then answer; and the read side
 //!   (queries, entries, proofs).
+//! - [`metrics`]: the ledger's Prometheus metrics (outcomes, batches, commit latency, queue,
+//!   store) and the `GET /metrics` endpoint.
 //! - [`proof`]: building claim proof bundles from a ledger (their format and verification are
 //!   [`greenledger_core::proof`]).
 //! - [`statements`]: consumption and park statements computed from a ledger at a settled head
@@ -34,6 +36,7 @@ pub mod cli;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod ledger;
+pub mod metrics;
 pub mod proof;
 pub mod rpc;
 pub mod statements;
