@@ -271,6 +271,10 @@ pub struct ServeArgs {
     /// Seconds a request may take until its response starts.
     #[arg(long, default_value_t = crate::rpc::server::DEFAULT_REQUEST_TIMEOUT.as_secs())]
     pub request_timeout_s: u64,
+    /// Also serve Prometheus metrics on `GET /metrics` over plain HTTP on this address
+    /// (off unless given).
+    #[arg(long)]
+    pub http_addr: Option<SocketAddr>,
     /// Before serving, replay the whole log and compare the state and tree it derives with
     /// what the store holds (slow on a big ledger; the default start-up check is quick).
     #[arg(long)]
@@ -281,6 +285,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut options = crate::rpc::server::ServeOptions {
         concurrency_per_connection: args.concurrency_per_connection.max(1),
         request_timeout: std::time::Duration::from_secs(args.request_timeout_s.max(1)),
+        http_addr: args.http_addr,
         ..Default::default()
     };
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
@@ -308,6 +313,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             if tls { " with TLS" } else { "" },
             ledger.verifier()
         );
+        if let Some(http) = args.http_addr {
+            println!("  metrics: http://{http}/metrics");
+        }
         let sequencer = crate::ledger::Sequencer::start(ledger.clone(), crate::ledger::sequencer::DEFAULT_MAX_BATCH);
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;

@@ -1,8 +1,10 @@
 //! The gRPC face of the ledger: generated protobuf types ([`pb`]), conversions at the edge
 //! ([`convert`]), the one place that makes a `tonic::Status` ([`status`]), the service
-//! ([`service`]) and the server with health and reflection ([`server`]).
+//! ([`service`]), the server with health and reflection ([`server`]) and its log line per call
+//! ([`request_log`]).
 
 pub mod convert;
+pub mod request_log;
 pub mod server;
 pub mod service;
 pub mod status;

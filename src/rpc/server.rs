@@ -1,5 +1,6 @@
 //! Serving: the Ledger service plus the standard gRPC health and reflection (v1 and v1alpha)
-//! services.
+//! services, one log line per call ([`super::request_log`]), and, on a port of its own if asked
+//! for, `GET /metrics` ([`crate::metrics`]).
 
 use super::pb;
 use super::service::LedgerService;
@@ -29,6 +30,8 @@ pub struct ServeOptions {
     /// How long a request may take until its response starts (a response stream, once
     /// started, is not cut). A client's shorter `grpc-timeout` wins.
     pub request_timeout: Duration,
+    /// Serve `GET /metrics` (Prometheus text) over plain HTTP on this address too.
+    pub http_addr: Option<SocketAddr>,
 }
 
 // tonic's `Identity` derives `Debug` and would print the private key: never show it.
@@ -38,6 +41,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("tls", &self.tls.as_ref().map(|_| "<identity hidden>"))
             .field("concurrency_per_connection", &self.concurrency_per_connection)
             .field("request_timeout", &self.request_timeout)
+            .field("http_addr", &self.http_addr)
             .finish()
     }
 }
@@ -48,6 +52,7 @@ impl Default for ServeOptions {
             tls: None,
             concurrency_per_connection: DEFAULT_CONCURRENCY_PER_CONNECTION,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            http_addr: None,
         }
     }
 }
@@ -92,6 +97,44 @@ pub async fn serve_with<S: Store>(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let http = match options.http_addr {
+        Some(addr) => Some(bind_http(addr).await?),
+        None => None,
+    };
+    serve_on(ledger, sequencer, clock, listener, http, options, shutdown).await
+}
+
+async fn bind_http(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    use anyhow::Context as _;
+    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for HTTP (metrics)"))
+}
+
+/// [`serve_with`] on listeners already bound: gRPC on `listener`, metrics on `http`.
+async fn serve_on<S: Store>(
+    ledger: Arc<Ledger<S>>,
+    sequencer: Sequencer,
+    clock: Arc<dyn Clock>,
+    listener: TcpListener,
+    http: Option<TcpListener>,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    // One shutdown for both servers.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    let metrics = http.map(|http| {
+        let (ledger, metrics) = (ledger.clone(), sequencer.metrics().clone());
+        tokio::spawn(crate::metrics::serve_http(ledger, metrics, http, until_stopped()))
+    });
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<pb::ledger_server::LedgerServer<LedgerService<S>>>().await;
     // Both reflection versions: grpcurl before 1.9 and Python's grpcio-reflection speak only
@@ -108,7 +151,8 @@ pub async fn serve_with<S: Store>(
         .max_encoding_message_size(4 * MAX_MESSAGE_BYTES);
     let mut builder = tonic::transport::Server::builder()
         .concurrency_limit_per_connection(options.concurrency_per_connection.max(1))
-        .timeout(options.request_timeout);
+        .timeout(options.request_timeout)
+        .layer(super::request_log::RequestLogLayer);
     if let Some(identity) = options.tls {
         builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
     }
@@ -119,15 +163,20 @@ pub async fn serve_with<S: Store>(
         .add_service(service)
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
+            until_stopped(),
         )
         .await?;
+    if let Some(metrics) = metrics {
+        metrics.await??;
+    }
     Ok(())
 }
 
 /// A server running in the background of the current runtime.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `GET /metrics` is served, if [`ServeOptions::http_addr`] asked for it.
+    pub http_addr: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -156,10 +205,15 @@ pub async fn spawn_with<S: Store>(
 ) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    let http = match options.http_addr {
+        Some(addr) => Some(bind_http(addr).await?),
+        None => None,
+    };
+    let http_addr = http.as_ref().map(TcpListener::local_addr).transpose()?;
     let sequencer = Sequencer::start(ledger.clone(), crate::ledger::sequencer::DEFAULT_MAX_BATCH);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve_with(ledger, sequencer, clock, listener, options, async {
+    let task = tokio::spawn(serve_on(ledger, sequencer, clock, listener, http, options, async {
         let _ = stopped.await;
     }));
-    Ok(Running { addr, stop: Some(stop), task })
+    Ok(Running { addr, http_addr, stop: Some(stop), task })
 }
