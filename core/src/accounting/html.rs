@@ -1,19 +1,66 @@
-//! Self-contained HTML pages for statements: no scripts, no external files. The consumption
-//! statement carries an inline SVG chart: green supply stacked by source (direct supply,
-//! green-power trade, certificates) per hour, with the hour's consumption drawn as a step line.
-//! All coordinates are integers.
+//! Self-contained HTML pages for statements: no scripts, no external files. Charts are inline
+//! SVG made by [`super::chart`]: green supply stacked by source (direct supply, green-power
+//! trade, certificates) per hour with the hour's consumption as a step line, times in the
+//! statement's zone. Every page names the checkpoint it was computed at (when the caller gives
+//! it, see [`Computed`]) and the emission factors it used with their sources. Figures for people
+//! are in MWh and t CO2 with thousands separators; the JSON keeps the exact integers.
 
 use super::cancellation::Certificate;
+use super::chart::{self, mwh, t_co2, thousands, Series};
 use super::hourly::{HourLine, Statement};
 use super::park::{Figures, ParkStatement};
 use super::product::ProductStatement;
+use super::signed::At;
 use crate::types::Timestamp;
 use std::fmt::Write as _;
 
-const CHART_HEIGHT: u64 = 300;
-const CHART_WIDTH: u64 = 960;
-const COLORS: [(&str, &str); 3] =
-    [("direct supply", "#2e7d32"), ("green-power trade", "#66bb6a"), ("certificates", "#c5e1a5")];
+/// The ledger state a page's statement was computed at, read from the statement's JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Computed {
+    pub ledger: String,
+    pub at: At,
+}
+
+impl Computed {
+    /// The `ledger` and `checkpoint` of a statement's canonical JSON (`None` if it has none).
+    pub fn of_json(json: &str) -> Option<Computed> {
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            ledger: String,
+            checkpoint: At,
+        }
+        let e: Envelope = serde_json::from_str(json).ok()?;
+        Some(Computed { ledger: e.ledger, at: e.checkpoint })
+    }
+}
+
+/// The paragraph naming the checkpoint and the factors.
+fn provenance(at: Option<&Computed>, factors: &[(String, String, String)]) -> String {
+    let mut b = String::from("<h2>Computed at</h2>\n");
+    match at {
+        Some(c) => {
+            let _ = writeln!(
+                b,
+                "<p class=\"at\">Ledger <code>{}</code>, checkpoint of tree size {} with root <code>{}</code>. The signed statement (JSON and note) names the same checkpoint.</p>",
+                escape(&c.ledger),
+                thousands(c.at.size),
+                escape(&c.at.root)
+            );
+        }
+        None => b.push_str("<p class=\"at\">Checkpoint: not given (this page was made from the statement alone; the signed statement names it).</p>\n"),
+    }
+    if factors.is_empty() {
+        b.push_str("<p>Emission factors: none used (this statement counts energy only).</p>\n");
+    } else {
+        b.push_str("<table>\n<tr><th>emission factor</th><th>kg CO2/kWh</th><th>source</th></tr>\n");
+        for (what, value, source) in factors {
+            let _ =
+                writeln!(b, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", escape(what), escape(value), escape(source));
+        }
+        b.push_str("</table>\n");
+    }
+    b
+}
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -58,63 +105,37 @@ fn page_in(lang: &str, title: &str, body: &str) -> String {
     )
 }
 
-/// Integer y coordinate of `wh` on a chart whose top is `max` Wh.
-fn y(wh: u64, max: u64) -> u64 {
-    CHART_HEIGHT - (wh as u128 * CHART_HEIGHT as u128 / max as u128) as u64
-}
-
-/// The stacked chart of a statement as an SVG element.
+/// The hourly chart of a consumption statement: green supply stacked by source, consumption as
+/// a step line, times in the statement's zone.
 pub fn chart(s: &Statement) -> String {
-    let n = s.hours.len().max(1) as u64;
-    let bar = (CHART_WIDTH / n).clamp(1, 40);
-    let width = bar * n;
-    let max = s.hours.iter().map(|h| h.consumption_wh.max(h.green_wh)).max().unwrap_or(0).max(1);
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"hourly consumption and green supply\">",
-        width,
-        CHART_HEIGHT + 40,
-        width,
-        CHART_HEIGHT + 40
-    );
-    let _ = writeln!(o, "<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{CHART_HEIGHT}\" fill=\"#fafafa\"/>");
-    let _ = writeln!(o, "<text x=\"4\" y=\"12\" font-size=\"11\">top: {max} Wh</text>");
-    let mut line = String::new();
-    for (i, h) in s.hours.iter().enumerate() {
-        let x = i as u64 * bar;
-        let mut base = 0u64;
-        for (wh, (label, color)) in [h.direct_wh, h.trade_wh, h.certificates_wh].into_iter().zip(COLORS) {
-            if wh == 0 {
-                continue;
-            }
-            let (top, bottom) = (y(base + wh, max), y(base, max));
-            let _ = writeln!(
-                o,
-                "<rect x=\"{x}\" y=\"{top}\" width=\"{bar}\" height=\"{}\" fill=\"{color}\"><title>{} {label}: {wh} Wh</title></rect>",
-                bottom - top,
-                hour_label(h)
-            );
-            base += wh;
-        }
-        let cy = y(h.consumption_wh, max);
-        let _ = write!(line, "{x},{cy} {},{cy} ", x + bar);
-    }
-    let _ =
-        writeln!(o, "<polyline points=\"{}\" fill=\"none\" stroke=\"#c62828\" stroke-width=\"2\"/>", line.trim_end());
-    let legend = [("consumption", "#c62828")].into_iter().chain(COLORS);
-    for (i, (label, color)) in legend.enumerate() {
-        let x = i as u64 * 160;
-        let _ =
-            writeln!(o, "<rect x=\"{x}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{color}\"/>", CHART_HEIGHT + 14);
-        let _ = writeln!(o, "<text x=\"{}\" y=\"{}\" font-size=\"12\">{label}</text>", x + 16, CHART_HEIGHT + 25);
-    }
-    o.push_str("</svg>\n");
-    o
+    let hours: Vec<String> = s.hours.iter().map(hour_label).collect();
+    let pick = |f: fn(&HourLine) -> u64| s.hours.iter().map(f).collect::<Vec<u64>>();
+    chart::hourly(&chart::Hourly {
+        title: format!("{}: consumption and green energy by source, hour by hour", s.name),
+        hours: &hours,
+        zone: zone_text(&s.zone, &s.utc_offset),
+        stacked: vec![
+            Series::new("direct supply", chart::DIRECT, pick(|h| h.direct_wh)),
+            Series::new("green-power trade", chart::TRADE, pick(|h| h.trade_wh)),
+            Series::new("certificates", chart::CERTIFICATES, pick(|h| h.certificates_wh)),
+        ],
+        line: Some(Series::new("consumption", chart::CONSUMPTION, pick(|h| h.consumption_wh))),
+    })
 }
 
-/// The consumption statement as a page: summary, chart, hourly table and claims.
+/// Wh with thousands separators: `1,234,567 Wh`.
+fn wh(v: u64) -> String {
+    format!("{} Wh", thousands(v))
+}
+
+/// The consumption statement as a page: summary, chart, hourly table and claims; without the
+/// checkpoint (see [`consumption_page_at`]).
 pub fn consumption_page(s: &Statement) -> String {
+    consumption_page_at(s, None)
+}
+
+/// The consumption statement as a page naming the checkpoint `at` it was computed at.
+pub fn consumption_page_at(s: &Statement, at: Option<&Computed>) -> String {
     let t = &s.totals;
     let mut b = String::new();
     let _ = writeln!(b, "<h1>Green consumption statement: {}</h1>", escape(&s.name));
@@ -129,16 +150,16 @@ pub fn consumption_page(s: &Statement) -> String {
     );
     let _ = writeln!(b, "<table>");
     for (label, value) in [
-        ("consumption", format!("{} Wh", t.consumption_wh)),
-        ("green (claimed)", format!("{} Wh", t.green_wh)),
-        ("direct supply", format!("{} Wh", t.direct_wh)),
-        ("green-power trade", format!("{} Wh", t.trade_wh)),
-        ("certificates", format!("{} Wh", t.certificates_wh)),
-        ("24/7 matched", format!("{} Wh", t.matched_wh)),
+        ("consumption", mwh(t.consumption_wh)),
+        ("green (claimed)", mwh(t.green_wh)),
+        ("direct supply", mwh(t.direct_wh)),
+        ("green-power trade", mwh(t.trade_wh)),
+        ("certificates", mwh(t.certificates_wh)),
+        ("24/7 matched", mwh(t.matched_wh)),
         ("hourly-matched share", t.hourly_matched.percent()),
         ("annual-volume share", t.annual_volume.percent()),
-        ("unmatched green (not carried)", format!("{} Wh", t.unmatched_green_wh)),
-        ("annual-volume only (produced over more than an hour)", format!("{} Wh", t.annual_volume_only_wh)),
+        ("unmatched green (not carried)", mwh(t.unmatched_green_wh)),
+        ("annual-volume only (produced over more than an hour)", mwh(t.annual_volume_only_wh)),
         ("claims of other periods (not listed)", s.claims_elsewhere.to_string()),
     ] {
         let _ = writeln!(b, "<tr><th>{label}</th><td>{value}</td></tr>");
@@ -150,16 +171,16 @@ pub fn consumption_page(s: &Statement) -> String {
         "<table>\n<tr><th>hour</th><th>consumption Wh</th><th>direct Wh</th><th>trade Wh</th><th>certificates Wh</th><th>matched Wh</th><th>claims</th></tr>"
     );
     for h in &s.hours {
-        let claims: Vec<String> = h.backing.iter().map(|k| format!("C{}: {} Wh", k.claim, k.wh)).collect();
+        let claims: Vec<String> = h.backing.iter().map(|k| format!("C{}: {}", k.claim, wh(k.wh))).collect();
         let _ = writeln!(
             b,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             hour_label(h),
-            h.consumption_wh,
-            h.direct_wh,
-            h.trade_wh,
-            h.certificates_wh,
-            h.matched_wh,
+            thousands(h.consumption_wh),
+            thousands(h.direct_wh),
+            thousands(h.trade_wh),
+            thousands(h.certificates_wh),
+            thousands(h.matched_wh),
             claims.join(", ")
         );
     }
@@ -177,21 +198,29 @@ pub fn consumption_page(s: &Statement) -> String {
             escape(&c.device),
             escape(&c.production.to_string()),
             escape(&c.consumption.to_string()),
-            c.energy_wh,
-            c.counted_wh,
+            thousands(c.energy_wh),
+            thousands(c.counted_wh),
             escape(&c.beneficiary),
             escape(&c.purpose),
             escape(&why.join("; "))
         );
     }
     b.push_str("</table>\n");
+    b.push_str(&provenance(at, &[]));
     page(&format!("Green consumption statement: {}", s.name), &b)
 }
 
-/// The park statement as a page: method and factors, members with their sites and factors, the
-/// park indicators, the energy traded inside the park and the hourly table, times in the zone.
+/// The park statement as a page without the checkpoint and member charts (see [`park_page_at`]).
 pub fn park_page(p: &ParkStatement) -> String {
-    use super::park::{kg, local_time, millionths};
+    park_page_at(p, &[], None)
+}
+
+/// The park statement as a page: method and factors, charts (the park hour by hour, green energy
+/// by source, and one hourly chart per member of `members`, the member statements it adds up,
+/// when given), members with their sites and factors, the park indicators, the energy traded
+/// inside the park and the hourly table, times in the zone; naming the checkpoint `at`.
+pub fn park_page_at(p: &ParkStatement, members: &[Statement], at: Option<&Computed>) -> String {
+    use super::park::{local_time, millionths};
     let mut b = String::new();
     let code = p.park.as_deref().map(|c| format!(" [{}]", escape(c))).unwrap_or_default();
     let _ = writeln!(b, "<h1>Park statement: {}{code}</h1>", escape(&p.name));
@@ -215,9 +244,10 @@ pub fn park_page(p: &ParkStatement) -> String {
         let _ = writeln!(b, "<li>{}</li>", escape(m));
     }
     b.push_str("</ul>\n");
+    b.push_str(&park_charts(p));
     let _ = writeln!(
         b,
-        "<table>\n<tr><th>member</th><th>site</th><th>member from</th><th>until</th><th>hours</th><th>location factor</th><th>consumption Wh</th><th>green Wh</th><th>grid Wh</th><th>clean share</th><th>24/7 share</th><th>market-based g CO2</th><th>location-based g CO2</th></tr>"
+        "<h2>Members</h2>\n<table>\n<tr><th>member</th><th>site</th><th>member from</th><th>until</th><th>hours</th><th>location factor</th><th>consumption</th><th>green</th><th>grid</th><th>clean share</th><th>24/7 share</th><th>market-based</th><th>location-based</th></tr>"
     );
     let row = |b: &mut String, cells: [String; 6], f: &Figures| {
         let _ = write!(b, "<tr>");
@@ -227,13 +257,13 @@ pub fn park_page(p: &ParkStatement) -> String {
         let _ = writeln!(
             b,
             "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            f.consumption_wh,
-            f.green_counted_wh,
-            f.grid_wh,
+            mwh(f.consumption_wh),
+            mwh(f.green_counted_wh),
+            mwh(f.grid_wh),
             f.clean_share.percent(),
             f.hourly_matched.percent(),
-            f.market_based_g,
-            f.location_based_g
+            t_co2(f.market_based_g),
+            t_co2(f.location_based_g)
         );
     };
     for m in &p.members {
@@ -263,11 +293,11 @@ pub fn park_page(p: &ParkStatement) -> String {
                 "clean share of electricity",
                 format!("{} (hourly matched {})", i.clean_share.percent(), i.hourly_matched.percent()),
             ),
-            ("Scope 2 market-based", format!("{} CO2", kg(i.scope2_market_based_g))),
-            ("Scope 2 location-based", format!("{} CO2", kg(i.scope2_location_based_g))),
+            ("Scope 2 market-based", t_co2(i.scope2_market_based_g)),
+            ("Scope 2 location-based", t_co2(i.scope2_location_based_g)),
             (
                 "electricity in coal equivalent",
-                format!("{} ce ({})", kg(i.electricity_gce), i.electricity_equivalent_source),
+                format!("{}ce ({})", chart::tonnes(i.electricity_gce), i.electricity_equivalent_source),
             ),
             (
                 "non-electric energy (declared)",
@@ -275,8 +305,8 @@ pub fn park_page(p: &ParkStatement) -> String {
             ),
             ("carbon per unit of energy, market-based", per(i.market_based_per_tce_millionths)),
             ("carbon per unit of energy, location-based", per(i.location_based_per_tce_millionths)),
-            ("traded inside the park, between members", format!("{} Wh", i.traded_between_members_wh)),
-            ("distributed trade from sellers outside", format!("{} Wh", i.traded_from_outside_wh)),
+            ("traded inside the park, between members", mwh(i.traded_between_members_wh)),
+            ("distributed trade from sellers outside", mwh(i.traded_from_outside_wh)),
         ] {
             let _ = writeln!(b, "<tr><th>{}</th><td>{}</td></tr>", escape(label), escape(&value));
         }
@@ -297,7 +327,7 @@ pub fn park_page(p: &ParkStatement) -> String {
                 escape(&t.device),
                 escape(&seller),
                 escape(&t.buyer[..t.buyer.len().min(16)]),
-                t.counted_wh
+                thousands(t.counted_wh)
             );
         }
         b.push_str("</table>\n");
@@ -314,21 +344,83 @@ pub fn park_page(p: &ParkStatement) -> String {
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&h.local),
                 h.members,
-                h.consumption_wh,
-                h.green_wh,
-                h.clean_wh,
-                h.grid_wh,
-                h.inside_wh
+                thousands(h.consumption_wh),
+                thousands(h.green_wh),
+                thousands(h.clean_wh),
+                thousands(h.grid_wh),
+                thousands(h.inside_wh)
             );
         }
         b.push_str("</table>\n");
     }
+    for m in members {
+        let _ = writeln!(b, "<h2>Member {}, hour by hour</h2>", escape(&m.name));
+        b.push_str(&chart(m));
+    }
+    let mut factors = vec![
+        (
+            "market-based (residual)".to_string(),
+            p.factors.residual.kg_per_kwh.clone(),
+            p.factors.residual.source.clone(),
+        ),
+        (
+            "location-based, the park's".to_string(),
+            p.factors.location.kg_per_kwh.clone(),
+            p.factors.location.source.clone(),
+        ),
+    ];
+    for m in &p.members {
+        if let Some(f) = &m.location {
+            factors.push((
+                format!("location-based, {} ({})", m.name, m.province),
+                f.kg_per_kwh.clone(),
+                f.source.clone(),
+            ));
+        }
+    }
+    b.push_str(&provenance(at, &factors));
     page(&format!("Park statement: {}", p.name), &b)
 }
 
-/// The product statement as a page: method, electricity per unit, source mix, footprint and the
-/// CBAM evidence.
+/// The park's charts: hour by hour (clean energy and grid stacked, consumption as a line) and
+/// the green energy of the period by source.
+fn park_charts(p: &ParkStatement) -> String {
+    let mut b = String::new();
+    if !p.hours.is_empty() {
+        let hours: Vec<String> = p.hours.iter().map(|h| h.local.clone()).collect();
+        let pick = |f: fn(&super::park::ParkHour) -> u64| p.hours.iter().map(f).collect::<Vec<u64>>();
+        b.push_str(&chart::hourly(&chart::Hourly {
+            title: format!("{}: consumption, clean energy and grid, hour by hour", p.name),
+            hours: &hours,
+            zone: p.zone.name.clone(),
+            stacked: vec![
+                Series::new("clean (green matched in the hour)", chart::DIRECT, pick(|h| h.clean_wh)),
+                Series::new("grid", chart::GRID, pick(|h| h.grid_wh)),
+            ],
+            line: Some(Series::new("consumption", chart::CONSUMPTION, pick(|h| h.consumption_wh))),
+        }));
+    }
+    let t = &p.total;
+    b.push_str(&chart::bars(
+        "Green energy by source, and the grid (whole period)",
+        &[
+            ("direct supply", chart::DIRECT, t.direct_wh),
+            ("green-power trade", chart::TRADE, t.trade_wh),
+            ("certificates", chart::CERTIFICATES, t.certificates_wh),
+            ("grid", chart::GRID, t.grid_wh),
+        ],
+    ));
+    b
+}
+
+/// The product statement as a page without the checkpoint (see [`product_page_at`]).
 pub fn product_page(p: &ProductStatement) -> String {
+    product_page_at(p, None)
+}
+
+/// The product statement as a page: method, electricity per unit, source mix, footprint and the
+/// CBAM evidence; naming the checkpoint `at`.
+pub fn product_page_at(p: &ProductStatement, at: Option<&Computed>) -> String {
     let mut b = String::new();
     let _ = writeln!(
         b,
@@ -398,7 +490,13 @@ pub fn product_page(p: &ProductStatement) -> String {
             c.energy_wh
         );
     }
-    let _ = writeln!(b, "</table>\n<p>Not accepted as CBAM evidence: {} Wh.</p>", p.cbam.not_accepted_wh);
+    let _ = writeln!(b, "</table>\n<p>Not accepted as CBAM evidence: {} Wh.</p>", thousands(p.cbam.not_accepted_wh));
+    let factors: Vec<(String, String, String)> = p
+        .footprint
+        .iter()
+        .map(|f| (format!("{} ({})", f.what, p.factor_year), f.factor.kg_per_kwh.clone(), f.factor.source.clone()))
+        .collect();
+    b.push_str(&provenance(at, &factors));
     page(&format!("Product statement: {}", p.product), &b)
 }
 
@@ -411,8 +509,14 @@ fn zone_text(zone: &str, offset: &str) -> String {
     }
 }
 
-/// The cancellation certificate as a printable page with Chinese and English labels.
+/// The cancellation certificate as a page without the checkpoint (see [`cancellation_page_at`]).
 pub fn cancellation_page(c: &Certificate) -> String {
+    cancellation_page_at(c, None)
+}
+
+/// The cancellation certificate as a printable page with Chinese and English labels, naming the
+/// checkpoint `at`.
+pub fn cancellation_page_at(c: &Certificate, at: Option<&Computed>) -> String {
     let mut b = String::new();
     let _ = writeln!(b, "<h1>注销证明 / Cancellation certificate</h1>");
     let _ = writeln!(b, "<table>");
@@ -430,8 +534,8 @@ pub fn cancellation_page(c: &Certificate) -> String {
         ),
         ("时区", "time zone", escape(&zone_text(&c.zone, &c.utc_offset))),
         ("核销笔数", "claims", c.totals.claims.to_string()),
-        ("注销电量", "energy cancelled", format!("{} Wh", c.totals.energy_wh)),
-        ("超过15年的设备", "devices older than 15 years (RE100)", format!("{} Wh", c.totals.older_than_15_years_wh)),
+        ("注销电量", "energy cancelled", mwh(c.totals.energy_wh)),
+        ("超过15年的设备", "devices older than 15 years (RE100)", mwh(c.totals.older_than_15_years_wh)),
     ] {
         let _ = writeln!(b, "<tr><th>{zh} / {en}</th><td>{value}</td></tr>");
     }
@@ -462,7 +566,7 @@ pub fn cancellation_page(c: &Certificate) -> String {
             escape(&l.commissioned),
             l.serials.0,
             l.serials.1.saturating_sub(1),
-            l.energy_wh,
+            thousands(l.energy_wh),
             escape(&l.beneficiary),
             escape(&l.purpose)
         );
@@ -481,10 +585,17 @@ pub fn cancellation_page(c: &Certificate) -> String {
             "<h3>{zh} / {en}</h3>\n<table>\n<tr><th>{en}</th><th>核销 / claims</th><th>电量 / Wh</th></tr>"
         );
         for r in rows.iter() {
-            let _ = writeln!(b, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", escape(&r.key), r.claims, r.energy_wh);
+            let _ = writeln!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&r.key),
+                r.claims,
+                thousands(r.energy_wh)
+            );
         }
         let _ = writeln!(b, "</table>");
     }
+    b.push_str(&provenance(at, &[]));
     page_in("zh-CN", &format!("注销证明 / Cancellation certificate: {} {}", c.name, c.reporting_period), &b)
 }
 

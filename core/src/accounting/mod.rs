@@ -18,7 +18,9 @@
 //! - [`factors`]: emission factors as integers (milligrams CO2 per kWh), the published Chinese
 //!   factors, lifecycle factors and province-to-grid map embedded from
 //!   `data/china-grid-factors.json`, and integer emission arithmetic.
-//! - [`html`]: self-contained HTML pages, with an inline SVG chart of the hourly statement.
+//! - [`chart`]: the pages' charts (hourly stacked bars by source, breakdowns) drawn with the SVG
+//!   backend of `plotters`; figures for people (thousands separators, MWh, t CO2).
+//! - [`html`]: self-contained HTML pages with inline SVG charts, naming the checkpoint and factors.
 //! - [`signed`]: statements as canonical JSON signed as C2SP signed notes with the ledger's
 //!   log key, naming the checkpoint they were computed at; opening and checking them offline.
 //!
@@ -26,6 +28,7 @@
 //! statement only through the account's claims (retired certificates); see [`hourly`].
 
 pub mod cancellation;
+pub mod chart;
 pub mod factors;
 pub mod hourly;
 pub mod html;
