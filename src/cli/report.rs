@@ -194,7 +194,7 @@ fn consumption(a: ConsumptionArgs) -> anyhow::Result<()> {
     let body = match a.format {
         Format::Json => pretty(&signed.json)?,
         Format::Text => consumption_text(&s),
-        Format::Html => html::consumption_page(&s),
+        Format::Html => html::consumption_page_at(&s, html::Computed::of_json(&signed.json).as_ref()),
     };
     emit(&a.output, &body, &signed)
 }
@@ -219,6 +219,8 @@ fn park(a: ParkArgs) -> anyhow::Result<()> {
         (None, None) => None,
         _ => bail!("give both --from and --to, or neither (the members' metered span)"),
     };
+    // The member statements, for the page's member charts (a server sends the park's only).
+    let mut statements = Vec::new();
     let signed = match (&a.source.server, &a.source.data) {
         (Some(server), _) => {
             let req = pb::ParkStatementRequest {
@@ -238,7 +240,9 @@ fn park(a: ParkArgs) -> anyhow::Result<()> {
         (None, Some(dir)) => {
             let factors = choose_factors(&a)?;
             let ledger = open_local(dir)?;
-            crate::statements::park_signed(&ledger, &name, &members, period, &factors)?.2
+            let (_, m, signed) = crate::statements::park_signed(&ledger, &name, &members, period, &factors)?;
+            statements = m;
+            signed
         }
         (None, None) => bail!("give --server or --data"),
     };
@@ -246,7 +250,7 @@ fn park(a: ParkArgs) -> anyhow::Result<()> {
     let body = match a.format {
         Format::Json => pretty(&signed.json)?,
         Format::Text => park::text(&p),
-        Format::Html => html::park_page(&p),
+        Format::Html => html::park_page_at(&p, &statements, html::Computed::of_json(&signed.json).as_ref()),
     };
     emit(&a.output, &body, &signed)
 }
@@ -257,6 +261,7 @@ fn park_from_ledger(a: &ParkArgs, code: &str) -> anyhow::Result<()> {
         bail!("a park statement from the ledger needs --from and --to");
     };
     let (from, to) = (time_arg(from)?, time_arg(to)?);
+    let mut statements = Vec::new();
     let signed = match (&a.source.server, &a.source.data) {
         (Some(server), _) => {
             let req = pb::ParkStatementRequest {
@@ -283,7 +288,9 @@ fn park_from_ledger(a: &ParkArgs, code: &str) -> anyhow::Result<()> {
                 factor_year: a.factor_year,
                 non_electric,
             };
-            park_from_ledger_signed(&open_local(dir)?, &ask)?.2
+            let (_, m, signed) = park_from_ledger_signed(&open_local(dir)?, &ask)?;
+            statements = m;
+            signed
         }
         (None, None) => bail!("give --server or --data"),
     };
@@ -291,7 +298,7 @@ fn park_from_ledger(a: &ParkArgs, code: &str) -> anyhow::Result<()> {
     let body = match a.format {
         Format::Json => pretty(&signed.json)?,
         Format::Text => park::text(&p),
-        Format::Html => html::park_page(&p),
+        Format::Html => html::park_page_at(&p, &statements, html::Computed::of_json(&signed.json).as_ref()),
     };
     emit(&a.output, &body, &signed)
 }
@@ -327,7 +334,7 @@ fn product(a: ProductArgs) -> anyhow::Result<()> {
     let body = match a.format {
         Format::Json => pretty(&signed.json)?,
         Format::Text => product::text(&p),
-        Format::Html => html::product_page(&p),
+        Format::Html => html::product_page_at(&p, html::Computed::of_json(&signed.json).as_ref()),
     };
     emit(&a.output, &body, &signed)
 }
@@ -388,7 +395,7 @@ fn cancellation(a: CancellationArgs) -> anyhow::Result<()> {
     let body = match a.format {
         Format::Json => pretty(&signed.json)?,
         Format::Text => cancellation_text(&c),
-        Format::Html => html::cancellation_page(&c),
+        Format::Html => html::cancellation_page_at(&c, html::Computed::of_json(&signed.json).as_ref()),
     };
     emit(&a.output, &body, &signed)
 }

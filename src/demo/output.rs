@@ -73,7 +73,7 @@ pub(super) async fn statements(
     let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&r.json)?)?;
     let (html, json, note) =
         (dir.join("park-statement.html"), dir.join("park-statement.json"), dir.join("park-statement.note"));
-    std::fs::write(&html, html::park_page(&p))?;
+    std::fs::write(&html, html::park_page_at(&p, &[], html::Computed::of_json(&r.json).as_ref()))?;
     std::fs::write(&json, format!("{pretty}\n"))?;
     std::fs::write(&note, &r.signed_note)?;
     println!(
@@ -149,7 +149,7 @@ async fn cancellation(
         dir,
         "cancellation-certificate",
         &r,
-        &[("html", html::cancellation_page(&c)), ("txt", text)],
+        &[("html", html::cancellation_page_at(&c, html::Computed::of_json(&r.json).as_ref())), ("txt", text)],
         log_key,
     )
 }
@@ -178,7 +178,13 @@ async fn product(
     let text = product::text(&p);
     let claims_at = text.find("\nClaims:").unwrap_or(text.len());
     println!("\n{}", &text[..claims_at]);
-    write_statement(dir, "product-statement", &r, &[("html", html::product_page(&p)), ("txt", text)], log_key)
+    write_statement(
+        dir,
+        "product-statement",
+        &r,
+        &[("html", html::product_page_at(&p, html::Computed::of_json(&r.json).as_ref())), ("txt", text)],
+        log_key,
+    )
 }
 
 /// How to run this program again: `greenledger` when it is on the PATH, else its full path
