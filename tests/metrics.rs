@@ -150,3 +150,60 @@ async fn without_an_http_address_there_is_no_metrics_port() {
     assert_eq!(server.http_addr, None);
     server.stop().await.expect("server stops");
 }
+
+/// Log lines written by the global subscriber this test installs.
+#[derive(Clone, Default)]
+struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rpc_is_logged_once_with_method_peer_status_and_duration() {
+    let lines = Lines::default();
+    let writer = lines.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter("greenledger::rpc::request_log=info")
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+    let world = World::new();
+    let server = world.serve().await;
+    let mut client = connect(&format!("http://{}", server.addr)).await.expect("client connects");
+    client.get_checkpoint(greenledger::rpc::pb::GetCheckpointRequest {}).await.expect("checkpoint");
+    let missing = greenledger::rpc::pb::AccountRequest { account: vec![0; 32] };
+    client.get_account(missing).await.expect_err("no such account");
+    let size = world.ledger.committed().head.size;
+    let mut entries =
+        client.get_entries(greenledger::rpc::pb::GetEntriesRequest { start: 0, end: size }).await.unwrap().into_inner();
+    while entries.message().await.unwrap().is_some() {}
+
+    // A line is written when the server lets go of the response, which may be just after the
+    // client has it: wait for all three (this bounds the wait, it measures nothing).
+    let text = || String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while text().lines().filter(|l| l.contains(" rpc ")).count() < 3 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let text = text();
+    let line = |method: &str| -> String {
+        let found: Vec<&str> =
+            text.lines().filter(|l| l.contains(&format!("method=/greenledger.v1.Ledger/{method} "))).collect();
+        assert_eq!(found.len(), 1, "one line for {method}:\n{text}");
+        found[0].to_string()
+    };
+    for (method, status, code) in [("GetCheckpoint", "Ok", 0), ("GetAccount", "NotFound", 5), ("GetEntries", "Ok", 0)] {
+        let l = line(method);
+        assert!(l.contains(" INFO "), "{l}");
+        assert!(l.contains("peer=127.0.0.1:"), "{l}");
+        assert!(l.contains(&format!("status=\"{status}\" code={code} duration_ms=")), "{l}");
+    }
+    server.stop().await.expect("server stops");
+}
