@@ -25,6 +25,7 @@ impl Keypair {
         Keypair(SigningKey::generate(rng))
     }
     /// A random key from the operating system's generator.
+    #[cfg(feature = "os-rng")]
     pub fn random() -> Keypair {
         Keypair::generate(&mut rand_core::OsRng)
     }
