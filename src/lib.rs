@@ -18,6 +18,8 @@
 //!   (queries, entries, proofs).
 //! - [`metrics`]: the ledger's Prometheus metrics (outcomes, batches, commit latency, queue,
 //!   store) and the `GET /metrics` endpoint.
+//! - [`explorer`]: the public explorer on the same HTTP port: pages, JSON APIs, and the browser
+//!   verifier (the core's verification compiled to WebAssembly, `tools/wasm-verify`).
 //! - [`proof`]: building claim proof bundles from a ledger (their format and verification are
 //!   [`greenledger_core::proof`]).
 //! - [`statements`]: consumption and park statements computed from a ledger at a settled head
@@ -35,6 +37,7 @@ pub mod audit;
 pub mod cli;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod explorer;
 pub mod ledger;
 pub mod metrics;
 pub mod proof;

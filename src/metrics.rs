@@ -148,7 +148,8 @@ impl Metrics {
     }
 }
 
-/// Serves `GET /metrics` for `ledger` on `listener` until `shutdown` completes.
+/// Serves `GET /metrics` and the explorer ([`crate::explorer`]) for `ledger` on `listener` until
+/// `shutdown` completes.
 pub async fn serve_http<S: Store>(
     ledger: Arc<Ledger<S>>,
     metrics: Arc<Metrics>,
@@ -156,7 +157,8 @@ pub async fn serve_http<S: Store>(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use axum::http::header::CONTENT_TYPE as CT;
-    let app = axum::Router::new().route(
+    let explorer = crate::explorer::router(ledger.clone());
+    let app = axum::Router::new().merge(explorer).route(
         "/metrics",
         axum::routing::get(move || async move {
             // Reading the store's size and the cosignatures touches the disk: off the runtime.
