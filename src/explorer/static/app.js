@@ -41,9 +41,10 @@ async function verifyText(kind, text, key) {
   return JSON.parse(json);
 }
 
-// A proof bundle is JSON; anything else is taken as a signed statement note.
+// A signed note (a statement) has signature lines after a blank line, each starting with an
+// em dash; anything else is taken as a proof bundle.
 function kindOf(text) {
-  return text.trim().startsWith("{") ? "proof" : "statement";
+  return /\n\n\u2014 /.test(text) ? "statement" : "proof";
 }
 
 async function api(path) {
