@@ -77,6 +77,13 @@ async fn json_apis_answer_and_unknown_ids_are_not_found() {
 
     let (status, body) = get(http, "/api/bundle/B1").await;
     assert_eq!(status, 200, "{body}");
+    // Search by serial: the bundle that holds serial 1 now.
+    let (status, body) = get(http, "/api/serial/1").await;
+    assert_eq!(status, 200, "{body}");
+    let holder: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(holder["serials"]["start"], 1, "{holder}");
+    assert_eq!(get(http, "/api/serial/999999").await.0, 404);
+    assert_eq!(get(http, "/api/serial/x").await.0, 400);
     let (status, body) = get(http, &format!("/api/device/{}", wind().0)).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = get(http, &format!("/api/account/{}", hex::encode(world.consumer.account().0))).await;

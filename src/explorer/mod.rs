@@ -22,6 +22,7 @@ use axum::routing::get;
 use axum::Router;
 use base64::Engine as _;
 use greenledger_core::log::{split, Checkpoint};
+use greenledger_core::types::Serial;
 use greenledger_core::{AccountId, BundleId, ClaimId, DeviceId};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -55,6 +56,16 @@ pub fn router<S: Store>(ledger: Arc<Ledger<S>>) -> Router {
         query(l.clone(), move |l| Ok(serde_json::to_value(l.bundle(BundleId(counter(&id, 'B')?))?).unwrap_or_default()))
     });
     let l = ledger.clone();
+    let serial = get(move |Path(n): Path<String>| {
+        query(l.clone(), move |l| {
+            let n: u64 = n
+                .trim_start_matches('#')
+                .parse()
+                .map_err(|_| QueryError::Invalid(format!("{n:?} is not a serial number")))?;
+            Ok(serde_json::to_value(l.bundle_of_serial(Serial(n))?).unwrap_or_default())
+        })
+    });
+    let l = ledger.clone();
     let device = get(move |Path(id): Path<String>| {
         query(l.clone(), move |l| Ok(serde_json::to_value(l.device(&DeviceId(id))?).unwrap_or_default()))
     });
@@ -79,6 +90,7 @@ pub fn router<S: Store>(ledger: Arc<Ledger<S>>) -> Router {
         .route("/api/claim/{id}", claim)
         .route("/api/claim/{id}/proof", proof)
         .route("/api/bundle/{id}", bundle)
+        .route("/api/serial/{n}", serial)
         .route("/api/device/{id}", device)
         .route("/api/account/{hex}", account)
 }

@@ -160,9 +160,10 @@ pub const OPEN_CHECKED_LEAVES: u64 = 64;
 const VERIFY_PAGE: u64 = 1000;
 
 /// The format of the state records this build writes. 2: readings per channel, carry parts,
-/// corrections, certificate classes, policy amendments. A store of another format has its state
+/// corrections, certificate classes, policy amendments. 3: claims per reporting period and
+/// beneficiary, parks, the index of bundles by serial. A store of another format has its state
 /// rebuilt from the log on open: the state is a function of the log, so nothing is lost.
-pub const STATE_FORMAT: u32 = 2;
+pub const STATE_FORMAT: u32 = 3;
 
 /// What [`Ledger::verify_full`] checked.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -113,6 +113,20 @@ impl<S: Store> Ledger<S> {
         ids.into_iter().map(|id| self.claim(ClaimId(id))).collect()
     }
 
+    /// The bundle that holds `serial` now (each serial is in exactly one bundle).
+    pub fn bundle_of_serial(&self, serial: Serial) -> Result<Bundle, QueryError> {
+        let (lo, hi) = (keys::serial(Serial(0)), keys::serial(Serial(serial.0.saturating_add(1))));
+        let not_found = || QueryError::NotFound { what: "serial", id: serial.0.to_string() };
+        let Some((_, v)) = self.store.last_before(&lo, &hi)? else { return Err(not_found()) };
+        let id = u64::from_be_bytes(v.as_slice().try_into().map_err(|_| QueryError::Invalid("serial index".into()))?);
+        let b = self.bundle(BundleId(id))?;
+        if b.serials.start <= serial && serial < b.serials.end {
+            Ok(b)
+        } else {
+            Err(not_found())
+        }
+    }
+
     /// A registered park.
     pub fn park(&self, id: &ParkId) -> Result<Park, QueryError> {
         self.with_view(|v| found(v.park(id)?, "park", id))

@@ -120,6 +120,13 @@ pub fn capped_prefix(account: &AccountId) -> Vec<u8> {
     k.extend_from_slice(&account.0);
     k
 }
+/// Index of bundles by their first serial: the bundle holding a serial is the one with the
+/// greatest first serial not above it.
+pub fn serial(first: Serial) -> Vec<u8> {
+    let mut k = vec![b'I', b's'];
+    k.extend_from_slice(&first.0.to_be_bytes());
+    k
+}
 pub fn park(id: &ParkId) -> Vec<u8> {
     state(b'p', &[id.0.as_bytes()])
 }

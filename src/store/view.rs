@@ -41,6 +41,11 @@ impl<'a, S: Store + ?Sized> StoreView<'a, S> {
         StoreView { store, pending }
     }
 
+    /// The raw value of `key`, pending writes included.
+    pub fn raw_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreFault> {
+        self.raw(key)
+    }
+
     fn raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreFault> {
         match self.pending.writes.get(key) {
             Some(v) => Ok(v.clone()),
@@ -161,9 +166,21 @@ impl<S: Store + ?Sized> StateWrite for PendingWriter<'_, S> {
             Effect::Consumption(c) => self.pending.put_record(keys::consumption(&c.account, c.interval.start), &c),
             Effect::Bundle(b) => {
                 let old: Option<Bundle> = StoreView::new(self.store, self.pending).bundle(b.id)?;
-                if let Some(old) = old.filter(|o| o.owner != b.owner) {
+                if let Some(old) = old.as_ref().filter(|o| o.owner != b.owner) {
                     self.pending.writes.insert(keys::holding(&old.owner, b.id), None);
                 }
+                // The serial index: a split can move a bundle's first serial (its right part
+                // keeps the id); the cut piece that now starts there writes its own key.
+                if let Some(old) = old.filter(|o| o.serials.start != b.serials.start) {
+                    let stale = keys::serial(old.serials.start);
+                    let still_ours = StoreView::new(self.store, self.pending)
+                        .raw_get(&stale)?
+                        .is_some_and(|v| v == b.id.0.to_be_bytes());
+                    if still_ours {
+                        self.pending.writes.insert(stale, None);
+                    }
+                }
+                self.pending.writes.insert(keys::serial(b.serials.start), Some(b.id.0.to_be_bytes().to_vec()));
                 self.pending.writes.insert(keys::holding(&b.owner, b.id), Some(Vec::new()));
                 self.pending.put_record(keys::bundle(b.id), &b);
             }
