@@ -246,13 +246,19 @@ fn park(a: ParkArgs) -> anyhow::Result<()> {
         }
         (None, None) => bail!("give --server or --data"),
     };
+    emit_park(&a, &signed, &statements)
+}
+
+/// Prints or writes a park statement in the asked format; the members' statements, when at hand,
+/// give the page a chart per member.
+fn emit_park(a: &ParkArgs, signed: &Signed, statements: &[Statement]) -> anyhow::Result<()> {
     let p: ParkStatement = inner(&signed.json)?;
     let body = match a.format {
         Format::Json => pretty(&signed.json)?,
         Format::Text => park::text(&p),
-        Format::Html => html::park_page_at(&p, &statements, html::Computed::of_json(&signed.json).as_ref()),
+        Format::Html => html::park_page_at(&p, statements, html::Computed::of_json(&signed.json).as_ref()),
     };
-    emit(&a.output, &body, &signed)
+    emit(&a.output, &body, signed)
 }
 
 /// The statement of a park registered on the ledger.
@@ -294,13 +300,7 @@ fn park_from_ledger(a: &ParkArgs, code: &str) -> anyhow::Result<()> {
         }
         (None, None) => bail!("give --server or --data"),
     };
-    let p: ParkStatement = inner(&signed.json)?;
-    let body = match a.format {
-        Format::Json => pretty(&signed.json)?,
-        Format::Text => park::text(&p),
-        Format::Html => html::park_page_at(&p, &statements, html::Computed::of_json(&signed.json).as_ref()),
-    };
-    emit(&a.output, &body, &signed)
+    emit_park(a, &signed, &statements)
 }
 
 fn product(a: ProductArgs) -> anyhow::Result<()> {
