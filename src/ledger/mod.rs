@@ -20,13 +20,15 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use damage::Damage;
 pub use sequencer::Sequencer;
 
+use crate::store::log::{self as tiles_log, LogReader, TileCache};
 use crate::store::view::PendingWriter;
 use crate::store::{keys, Pending, Store, StoreError, StoreView};
 use bincode::{Decode, Encode};
 use greenledger_core::codec;
 use greenledger_core::command::{Command, Entry, SignedCommand};
 use greenledger_core::crypto;
-use greenledger_core::log::merkle::{self, Hash, NodeId, NodeReader, Overlay};
+use greenledger_core::log::merkle::{self, Hash, NodeId, NodeReader};
+use greenledger_core::log::tiles::CompactRange;
 use greenledger_core::log::{checkpoint, Checkpoint, NoteSigner, NoteVerifier};
 use greenledger_core::refusal::{RefusalKind, Rejection};
 use greenledger_core::replay::apply;
@@ -142,6 +144,8 @@ struct Plan {
     size: u64,
     /// The store batch and the head it commits, when the batch appends anything.
     write: Option<(crate::store::Batch, Committed)>,
+    /// The right edge of the tree after the batch.
+    range: CompactRange,
 }
 
 /// How a batch is committed.
@@ -157,7 +161,7 @@ enum Mode {
 
 /// Leaves at the end of the log that [`Ledger::open`] checks against their stored leaf hashes.
 pub const OPEN_CHECKED_LEAVES: u64 = 64;
-const VERIFY_PAGE: u64 = 1000;
+const VERIFY_PAGE: u64 = 1024;
 
 /// The format of the state records this build writes. 2: readings per channel, carry parts,
 /// corrections, certificate classes, policy amendments. 3: claims per reporting period and
@@ -187,9 +191,11 @@ impl std::fmt::Display for VerifyReport {
 /// stored leaf node; the last one's time must be the head's.
 fn check_recent_leaves<S: Store + ?Sized>(store: &S, head: &Head, count: u64) -> Result<(), LedgerError> {
     let from = head.size.saturating_sub(count);
+    let cache = TileCache::default();
+    let log = LogReader::new(store, &cache);
     for index in from..head.size {
-        let leaf = store.get(&keys::leaf(index))?.ok_or(LedgerError::Corrupt(Damage::MissingEntry { index }))?;
-        let stored = StoredNodes(store).node(NodeId::leaf(index))?;
+        let leaf = log.leaf(index).map_err(|_| LedgerError::Corrupt(Damage::MissingEntry { index }))?;
+        let stored = log.nodes(head.size).node(NodeId::leaf(index)).map_err(tree_read)?;
         if merkle::leaf_hash(&leaf) != stored {
             return Err(LedgerError::Corrupt(Damage::LeafHash { index }));
         }
@@ -260,14 +266,35 @@ fn compare_ranges<A: Store + ?Sized, B: Store + ?Sized>(
     }
 }
 
-/// Reads stored tree nodes.
+/// Reads any complete tree node of the stored log from its hash tile, without a cache or a tree
+/// size: the tile is read as wide as the node needs. For tools and tests; the ledger itself reads
+/// through [`LogReader`] with its tile cache.
 pub struct StoredNodes<'a, S: ?Sized>(pub &'a S);
 
 impl<S: Store + ?Sized> NodeReader for StoredNodes<'_, S> {
     type Error = StoreError;
     fn node(&self, id: NodeId) -> Result<Hash, StoreError> {
-        let bytes = self.0.get(&keys::node(id))?.ok_or_else(|| StoreError::Corrupt(format!("tree {id} is missing")))?;
-        bytes.try_into().map_err(|_| StoreError::Corrupt(format!("tree {id} is not 32 bytes")))
+        use greenledger_core::log::tiles::{ExpandedTile, TILE_HEIGHT, TILE_WIDTH};
+        let (level, r) = (id.level / TILE_HEIGHT, id.level % TILE_HEIGHT);
+        let first =
+            id.index.checked_shl(u32::from(r)).ok_or_else(|| StoreError::Corrupt(format!("tree {id} is missing")))?;
+        let offset = first % TILE_WIDTH;
+        let width = (offset + (1 << r)) as u16;
+        let cache = TileCache::default();
+        let mut hashes = LogReader::new(self.0, &cache)
+            .tile_hashes(level, first / TILE_WIDTH, width)
+            .map_err(|_| StoreError::Corrupt(format!("tree {id} is missing")))?;
+        hashes.truncate(usize::from(width));
+        ExpandedTile::new(hashes)
+            .node(r, (offset >> r) as usize)
+            .ok_or_else(|| StoreError::Corrupt(format!("tree {id} is missing")))
+    }
+}
+
+fn tree_read(e: greenledger_core::log::tiles::TileReadError<StoreError>) -> LedgerError {
+    match e {
+        greenledger_core::log::tiles::TileReadError::Source(e) => LedgerError::Store(e),
+        other => LedgerError::Corrupt(Damage::Tree(other.to_string())),
     }
 }
 
@@ -286,9 +313,23 @@ pub struct Ledger<S: Store> {
     store: Arc<S>,
     signer: NoteSigner,
     clock: Arc<dyn Clock>,
+    /// The durable, signed head. Changes only while `gate` is held for writing.
     committed: RwLock<Committed>,
-    write: Mutex<()>,
+    /// Readers of state hold it shared for the whole of a query ([`Ledger::read`]); a commit holds
+    /// it exclusively from the store write until the new head is published, so no read ever
+    /// sees state that is not yet durable or that its checkpoint does not cover.
+    gate: RwLock<()>,
+    /// The writer's lock, and the right edge of the tree it appends to.
+    write: Mutex<CompactRange>,
+    /// Expanded hash tiles for proofs and roots.
+    tiles: TileCache,
     poisoned: AtomicBool,
+}
+
+thread_local! {
+    /// Ledgers (by address) whose read gate this thread holds: a nested read does not lock again
+    /// (a second shared lock on the same thread could wait behind a queued writer forever).
+    static READING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl<S: Store> Ledger<S> {
@@ -314,8 +355,9 @@ impl<S: Store> Ledger<S> {
         let head = Head { name: policy.name.clone(), size: 0, root: merkle::empty_root(), time: 0 };
         let mut format = crate::store::Batch::default();
         format.put(keys::STATE_FORMAT.to_vec(), STATE_FORMAT.to_be_bytes().to_vec());
+        tiles_log::mark_format(&mut format);
         store.commit(format)?;
-        let ledger = Ledger::with_head(store, signer, clock, head, String::new());
+        let ledger = Ledger::with_head(store, signer, clock, head, String::new(), CompactRange::new());
         match ledger.submit_batch(vec![genesis])?.pop().expect("one outcome per command") {
             Ok(_) => Ok(ledger),
             Err(r) => Err(LedgerError::Genesis(r)),
@@ -332,14 +374,19 @@ impl<S: Store> Ledger<S> {
                 ledger: head.name.clone(),
             }));
         }
-        let root = merkle::root(head.size, &StoredNodes(&*store)).map_err(tree_err)?;
+        Self::convert_log(&store, &head)?;
+        let cache = TileCache::default();
+        let nodes = LogReader::new(&*store, &cache);
+        let range = CompactRange::from_nodes(head.size, &nodes.nodes(head.size)).map_err(tree_read)?;
+        let root = range.root();
         if root != head.root {
             return Err(LedgerError::Corrupt(Damage::Root { computed: root, head: head.root }));
         }
-        if head.size > 0 && store.get(&keys::leaf(head.size - 1))?.is_none() {
+        if head.size > 0 && nodes.leaf(head.size - 1).is_err() {
             return Err(LedgerError::Corrupt(Damage::MissingEntry { index: head.size - 1 }));
         }
-        if store.get(&keys::leaf(head.size))?.is_some() {
+        let beyond = head.size.div_ceil(greenledger_core::log::tiles::TILE_WIDTH);
+        if store.get(&keys::leaf(head.size))?.is_some() || store.get(&keys::entry_bundle(beyond))?.is_some() {
             return Err(LedgerError::Corrupt(Damage::BeyondHead { index: head.size }));
         }
         let note = store
@@ -357,7 +404,30 @@ impl<S: Store> Ledger<S> {
         check_recent_leaves(&*store, &head, OPEN_CHECKED_LEAVES)?;
         check_head_mark(&*store, &head)?;
         Self::migrate_state(&store, &head)?;
-        Ok(Ledger::with_head(store, signer, clock, head, note))
+        Ok(Ledger::with_head(store, signer, clock, head, note, range))
+    }
+
+    /// Converts a log stored in the first layout (a key per leaf and per tree node) to C2SP
+    /// tiles ([`crate::store::log`]) the first time this build opens it. The entries, the tree,
+    /// its root and every signed checkpoint stay exactly as they were.
+    fn convert_log(store: &S, head: &Head) -> Result<(), LedgerError> {
+        match tiles_log::format(store)? {
+            tiles_log::LOG_FORMAT => Ok(()),
+            1 => {
+                tracing::info!(
+                    entries = head.size,
+                    "converting the log to C2SP tiles (one-time, on first open by this version)"
+                );
+                let done = tiles_log::convert_first_layout(store, head.size, &head.root)
+                    .map_err(|e| LedgerError::Corrupt(Damage::Tree(format!("converting the log to tiles: {e}"))))?;
+                tracing::info!(entries = done, "the log is stored as C2SP tiles");
+                Ok(())
+            }
+            newer => Err(LedgerError::Corrupt(Damage::Head(format!(
+                "the log is stored in layout {newer}, newer than this build's {}",
+                tiles_log::LOG_FORMAT
+            )))),
+        }
     }
 
     /// The slow, complete check: re-reads every leaf, checks it against its stored leaf hash,
@@ -411,15 +481,56 @@ impl<S: Store> Ledger<S> {
         Ok(true)
     }
 
-    fn with_head(store: Arc<S>, signer: NoteSigner, clock: Arc<dyn Clock>, head: Head, checkpoint: String) -> Self {
+    fn with_head(
+        store: Arc<S>,
+        signer: NoteSigner,
+        clock: Arc<dyn Clock>,
+        head: Head,
+        checkpoint: String,
+        range: CompactRange,
+    ) -> Self {
         Ledger {
             store,
             signer,
             clock,
             committed: RwLock::new(Committed { head, checkpoint }),
-            write: Mutex::new(()),
+            gate: RwLock::new(()),
+            write: Mutex::new(range),
+            tiles: TileCache::default(),
             poisoned: AtomicBool::new(false),
         }
+    }
+
+    /// Reads the log: entries, bundles and hash tiles, through the ledger's tile cache.
+    pub fn log(&self) -> LogReader<'_, S> {
+        LogReader::new(&*self.store, &self.tiles)
+    }
+
+    /// Runs `f` on a snapshot: the state as of the latest durable, signed checkpoint, whose head
+    /// `f` is given. No commit lands while `f` runs, so every query `f` makes answers from that
+    /// same state; keep `f` short, because the next commit waits for it. Nested calls on one
+    /// thread share the outer snapshot.
+    pub fn read<T>(&self, f: impl FnOnce(&Head) -> T) -> T {
+        let me = self as *const Self as usize;
+        if READING.with(|r| r.borrow().contains(&me)) {
+            return f(&self.committed.read().expect("head lock").head);
+        }
+        let _shared = self.gate.read().expect("read gate");
+        READING.with(|r| r.borrow_mut().push(me));
+        struct Leave(usize);
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                READING.with(|r| {
+                    let mut r = r.borrow_mut();
+                    if let Some(i) = r.iter().rposition(|&x| x == self.0) {
+                        r.remove(i);
+                    }
+                });
+            }
+        }
+        let _leave = Leave(me);
+        let head = self.committed.read().expect("head lock").head.clone();
+        f(&head)
     }
 
     pub fn store(&self) -> &Arc<S> {
@@ -445,10 +556,9 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Runs `f` with the committed head while no batch is being written, so what `f` reads through
-    /// the query methods is exactly the state at that head. Writers wait for `f`: keep it short.
+    /// the query methods is exactly the state at that head ([`Ledger::read`]).
     pub fn with_settled_head<T>(&self, f: impl FnOnce(&Head) -> T) -> T {
-        let _writer = self.write.lock().expect("writer lock");
-        f(&self.committed().head)
+        self.read(f)
     }
 
     /// Decides and durably appends a batch. Each command gets its own outcome; a storage
@@ -509,14 +619,14 @@ impl<S: Store> Ledger<S> {
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(LedgerError::Poisoned);
         }
-        let _writer = self.write.lock().expect("writer lock");
+        let mut writer = self.write.lock().expect("writer lock");
         // Only the head is needed; the checkpoint text is replaced if this batch commits.
         let head = self.committed.read().expect("head lock").head.clone();
-        let plan = self.plan(&head, verified, mode)?;
+        let plan = self.plan(&head, &writer, verified, mode)?;
         if mode == Mode::DryRun {
             return Ok(plan.outcomes);
         }
-        self.commit(plan)
+        self.commit(plan, &mut writer)
     }
 
     /// The planning step of a batch: decides every command against the state plus the effects
@@ -526,13 +636,16 @@ impl<S: Store> Ledger<S> {
     fn plan(
         &self,
         head: &Head,
+        range: &CompactRange,
         verified: Vec<Result<crypto::Authenticated, crypto::SignatureError>>,
         mode: Mode,
     ) -> Result<Plan, LedgerError> {
         let now = Timestamp(self.clock.now().0.max(head.time));
         let store = &*self.store;
-        let nodes_base = StoredNodes(store);
-        let mut nodes = Overlay::new(&nodes_base);
+        debug_assert_eq!(range.size(), head.size);
+        let mut range = range.clone();
+        // Leaf hashes appended by this batch, for duplicates of them within it.
+        let mut appended: Vec<Hash> = Vec::new();
         let mut pending = Pending::default();
         let mut size = head.size;
         let mut outcomes = Vec::with_capacity(verified.len());
@@ -552,9 +665,8 @@ impl<S: Store> Ledger<S> {
                     apply(&mut PendingWriter { store, pending: &mut pending }, decision.effects)
                         .map_err(|f| LedgerError::Store(StoreError::Io(f.0)))?;
                     let leaf = codec::leaf_bytes(&Entry { time: now, signed: auth.into_signed() });
-                    let leaf_hash = merkle::leaf_hash(&leaf);
-                    pending.writes.insert(keys::leaf(size), Some(leaf));
-                    nodes.append(size, leaf_hash).map_err(tree_err)?;
+                    let leaf_hash = tiles_log::append(store, &mut pending, &mut range, leaf)?;
+                    appended.push(leaf_hash);
                     accepted.push(outcomes.len());
                     outcomes.push(Ok(Receipt {
                         index: LeafIndex(size),
@@ -567,7 +679,10 @@ impl<S: Store> Ledger<S> {
                     size += 1;
                 }
                 Err(Rejection::Refused(Refusal::Duplicate { entry })) => {
-                    let leaf_hash = nodes.node(NodeId::leaf(entry.0)).map_err(LedgerError::Store)?;
+                    let leaf_hash = match entry.0.checked_sub(head.size) {
+                        Some(i) => appended[i as usize],
+                        None => self.log().nodes(head.size).node(NodeId::leaf(entry.0)).map_err(tree_read)?,
+                    };
                     outcomes.push(Ok(Receipt {
                         index: entry,
                         leaf_hash,
@@ -587,16 +702,13 @@ impl<S: Store> Ledger<S> {
         }
         if mode == Mode::AllOrNothing && outcomes.iter().any(Result::is_err) {
             let outcomes = outcomes.into_iter().map(|o| o.and(Err(Refused::NotApplied))).collect();
-            return Ok(Plan { outcomes, accepted: Vec::new(), size: head.size, write: None });
+            return Ok(Plan { outcomes, accepted: Vec::new(), size: head.size, write: None, range });
         }
         if size == head.size {
             // Nothing appended (refusals and duplicates only): nothing to write.
-            return Ok(Plan { outcomes, accepted, size, write: None });
+            return Ok(Plan { outcomes, accepted, size, write: None, range });
         }
-        let root = merkle::root(size, &nodes).map_err(tree_err)?;
-        for (id, hash) in nodes.into_nodes() {
-            pending.writes.insert(keys::node(id), Some(hash.to_vec()));
-        }
+        let root = range.root();
         let new_head = Head { name: head.name.clone(), size, root, time: now.0 };
         let cp = Checkpoint { origin: head.name.clone(), size, root, extensions: Vec::new() };
         let note = checkpoint::sign_checkpoint(&cp, &self.signer)
@@ -604,21 +716,25 @@ impl<S: Store> Ledger<S> {
         pending.writes.insert(keys::HEAD.to_vec(), Some(codec::encode(&new_head)));
         pending.writes.insert(keys::CHECKPOINT.to_vec(), Some(note.clone().into_bytes()));
         let committed = Committed { head: new_head, checkpoint: note };
-        Ok(Plan { outcomes, accepted, size, write: Some((pending.into_batch(), committed)) })
+        Ok(Plan { outcomes, accepted, size, write: Some((pending.into_batch(), committed)), range })
     }
 
     /// The I/O step of a batch: one atomic, durable store commit of the plan, then the new head
     /// becomes what readers see. Only after this are the submitters answered; a failed commit
     /// answers none of them "accepted" and stops the ledger writing until a restart.
-    fn commit(&self, plan: Plan) -> Result<Vec<Outcome>, LedgerError> {
-        let Plan { mut outcomes, accepted, size, write } = plan;
+    fn commit(&self, plan: Plan, writer: &mut CompactRange) -> Result<Vec<Outcome>, LedgerError> {
+        let Plan { mut outcomes, accepted, size, write, range } = plan;
         if let Some((batch, committed)) = write {
+            // Readers of state wait from the moment the batch may become visible in the store
+            // until its head is published: they see the old durable state or the new one.
+            let _exclusive = self.gate.write().expect("read gate");
             if let Err(e) = self.store.commit(batch) {
                 // What the store holds is now unknown: stop writing until a restart re-reads it.
                 self.poisoned.store(true, Ordering::SeqCst);
                 return Err(e.into());
             }
             *self.committed.write().expect("head lock") = committed;
+            *writer = range;
         }
         // `size` is the size of the checkpoint that now covers every accepted entry (unchanged
         // when the batch appended nothing, as for pure duplicates).
@@ -647,17 +763,16 @@ fn replay_log<S: Store + ?Sized>(store: &S, head: &Head) -> Result<crate::store:
     let mut tree = merkle::MemTree::new();
     let mut last_time = 0u64;
     let mut at = 0u64;
+    let cache = TileCache::default();
+    let log = LogReader::new(store, &cache);
     while at < head.size {
         let end = head.size.min(at.saturating_add(VERIFY_PAGE));
-        let rows = store.scan(&keys::leaf(at), &keys::leaf(end), usize::MAX)?;
-        if rows.len() as u64 != end - at {
-            return Err(LedgerError::Corrupt(Damage::MissingEntries { start: at, end, stored: rows.len() }));
-        }
-        for (index, (key, leaf)) in (at..end).zip(rows) {
-            if keys::leaf_index(&key) != Some(index) {
-                return Err(LedgerError::Corrupt(Damage::MissingEntry { index }));
-            }
-            let stored = StoredNodes(store).node(NodeId::leaf(index))?;
+        let rows = log.leaves(at, end).map_err(|e| match e {
+            StoreError::Corrupt(reason) => LedgerError::Corrupt(Damage::Entry { index: at, reason }),
+            other => LedgerError::Store(other),
+        })?;
+        for (index, leaf) in (at..end).zip(rows) {
+            let stored = log.nodes(head.size).node(NodeId::leaf(index)).map_err(tree_read)?;
             if merkle::leaf_hash(&leaf) != stored {
                 return Err(LedgerError::Corrupt(Damage::LeafHash { index }));
             }

@@ -1,7 +1,7 @@
 //! Reads: state records for users, entries and proofs for auditors. Readers see only committed
 //! data and never take the writer's lock.
 
-use super::{Damage, Ledger, LedgerError, StoredNodes};
+use super::{Damage, Ledger, LedgerError};
 use crate::store::{keys, Pending, Store, StoreView};
 use greenledger_core::codec;
 use greenledger_core::command::Entry;
@@ -42,7 +42,12 @@ fn found<T>(v: Option<T>, what: &'static str, id: impl ToString) -> Result<T, Qu
 impl<S: Store> Ledger<S> {
     fn with_view<T>(&self, f: impl FnOnce(&StoreView<'_, S>) -> Result<T, QueryError>) -> Result<T, QueryError> {
         let pending = Pending::default();
-        f(&StoreView::new(&*self.store, &pending))
+        self.read(|_| f(&StoreView::new(&*self.store, &pending)))
+    }
+
+    /// Keys in `[a, b)` as of the read snapshot.
+    fn scan_state(&self, a: &[u8], b: &[u8]) -> Result<crate::store::Rows, QueryError> {
+        self.read(|_| Ok(self.store.scan(a, b, usize::MAX)?))
     }
 
     pub fn size(&self) -> u64 {
@@ -59,20 +64,12 @@ impl<S: Store> Ledger<S> {
 
     pub fn accounts(&self) -> Result<Vec<Account>, QueryError> {
         let (a, b) = keys::accounts_range();
-        self.store
-            .scan(&a, &b, usize::MAX)?
-            .into_iter()
-            .map(|(_, v)| codec::decode(&v).map_err(|e| QueryError::Invalid(e.to_string())))
-            .collect()
+        self.decode_range(&a, &b)
     }
 
     pub fn devices(&self) -> Result<Vec<Device>, QueryError> {
         let (a, b) = keys::devices_range();
-        self.store
-            .scan(&a, &b, usize::MAX)?
-            .into_iter()
-            .map(|(_, v)| codec::decode(&v).map_err(|e| QueryError::Invalid(e.to_string())))
-            .collect()
+        self.decode_range(&a, &b)
     }
 
     pub fn device(&self, id: &DeviceId) -> Result<Device, QueryError> {
@@ -91,40 +88,46 @@ impl<S: Store> Ledger<S> {
     pub fn holdings(&self, owner: &AccountId) -> Result<Vec<Bundle>, QueryError> {
         let prefix = keys::holdings_prefix(owner);
         let (a, b) = keys::u64_range(prefix, 0, u64::MAX);
-        let ids: Vec<u64> =
-            self.store.scan(&a, &b, usize::MAX)?.iter().filter_map(|(k, _)| keys::trailing_id(k)).collect();
-        ids.into_iter().map(|id| self.bundle(BundleId(id))).collect()
+        self.read(|_| {
+            let ids: Vec<u64> = self.scan_state(&a, &b)?.iter().filter_map(|(k, _)| keys::trailing_id(k)).collect();
+            ids.into_iter().map(|id| self.bundle(BundleId(id))).collect()
+        })
     }
 
     /// Claims made by an account, in id order.
     pub fn claims_of(&self, account: &AccountId) -> Result<Vec<Claim>, QueryError> {
         let (a, b) = keys::u64_range(keys::claimant_prefix(account), 0, u64::MAX);
-        let ids: Vec<u64> =
-            self.store.scan(&a, &b, usize::MAX)?.iter().filter_map(|(k, _)| keys::trailing_id(k)).collect();
-        ids.into_iter().map(|id| self.claim(ClaimId(id))).collect()
+        self.read(|_| {
+            let ids: Vec<u64> = self.scan_state(&a, &b)?.iter().filter_map(|(k, _)| keys::trailing_id(k)).collect();
+            ids.into_iter().map(|id| self.claim(ClaimId(id))).collect()
+        })
     }
 
     /// Claims made for the consumption of `account` (by it, or by others for it as
     /// beneficiary), in claim order.
     pub fn claims_for(&self, account: &AccountId) -> Result<Vec<Claim>, QueryError> {
         let (a, b) = keys::u64_range(keys::capped_prefix(account), 0, u64::MAX);
-        let ids: Vec<u64> =
-            self.store.scan(&a, &b, usize::MAX)?.iter().filter_map(|(k, _)| keys::trailing_id(k)).collect();
-        ids.into_iter().map(|id| self.claim(ClaimId(id))).collect()
+        self.read(|_| {
+            let ids: Vec<u64> = self.scan_state(&a, &b)?.iter().filter_map(|(k, _)| keys::trailing_id(k)).collect();
+            ids.into_iter().map(|id| self.claim(ClaimId(id))).collect()
+        })
     }
 
     /// The bundle that holds `serial` now (each serial is in exactly one bundle).
     pub fn bundle_of_serial(&self, serial: Serial) -> Result<Bundle, QueryError> {
         let (lo, hi) = (keys::serial(Serial(0)), keys::serial(Serial(serial.0.saturating_add(1))));
         let not_found = || QueryError::NotFound { what: "serial", id: serial.0.to_string() };
-        let Some((_, v)) = self.store.last_before(&lo, &hi)? else { return Err(not_found()) };
-        let id = u64::from_be_bytes(v.as_slice().try_into().map_err(|_| QueryError::Invalid("serial index".into()))?);
-        let b = self.bundle(BundleId(id))?;
-        if b.serials.start <= serial && serial < b.serials.end {
-            Ok(b)
-        } else {
-            Err(not_found())
-        }
+        self.read(|_| {
+            let Some((_, v)) = self.store.last_before(&lo, &hi)? else { return Err(not_found()) };
+            let id =
+                u64::from_be_bytes(v.as_slice().try_into().map_err(|_| QueryError::Invalid("serial index".into()))?);
+            let b = self.bundle(BundleId(id))?;
+            if b.serials.start <= serial && serial < b.serials.end {
+                Ok(b)
+            } else {
+                Err(not_found())
+            }
+        })
     }
 
     /// A registered park.
@@ -140,12 +143,14 @@ impl<S: Store> Ledger<S> {
 
     /// Generation readings of a device with start in `[from, to)`, in time order.
     pub fn readings(&self, device: &DeviceId, from: u64, to: u64) -> Result<Vec<Reading>, QueryError> {
-        let mut all = Vec::new();
-        for channel in Channel::ALL.into_iter().filter(|c| c.is_device_channel()) {
-            all.extend(self.readings_on(device, channel, from, to)?);
-        }
-        all.sort_by_key(|r| (r.interval.start, r.channel));
-        Ok(all)
+        self.read(|_| {
+            let mut all = Vec::new();
+            for channel in Channel::ALL.into_iter().filter(|c| c.is_device_channel()) {
+                all.extend(self.readings_on(device, channel, from, to)?);
+            }
+            all.sort_by_key(|r| (r.interval.start, r.channel));
+            Ok(all)
+        })
     }
 
     /// Readings of a device on one channel with start in `[from, to)`, in time order.
@@ -167,8 +172,7 @@ impl<S: Store> Ledger<S> {
     }
 
     fn decode_range<T: bincode::Decode<()>>(&self, a: &[u8], b: &[u8]) -> Result<Vec<T>, QueryError> {
-        self.store
-            .scan(a, b, usize::MAX)?
+        self.scan_state(a, b)?
             .into_iter()
             .map(|(_, v)| codec::decode(&v).map_err(|e| QueryError::Invalid(e.to_string())))
             .collect()
@@ -180,7 +184,7 @@ impl<S: Store> Ledger<S> {
         if index >= size {
             return Err(QueryError::NotFound { what: "entry", id: format!("{index} (tree size {size})") });
         }
-        found(self.store.get(&keys::leaf(index))?, "entry", index)
+        self.log().leaf(index).map_err(|e| corrupt_log(index, e))
     }
 
     pub fn entry(&self, index: u64) -> Result<Entry, QueryError> {
@@ -198,22 +202,41 @@ impl<S: Store> Ledger<S> {
         if start >= end {
             return Ok(Vec::new());
         }
-        let rows = self.store.scan(&keys::leaf(start), &keys::leaf(end), usize::MAX)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (expected, (k, v)) in (start..end).zip(rows) {
-            if keys::leaf_index(&k) != Some(expected) {
-                return Err(QueryError::Ledger(LedgerError::Corrupt(Damage::MissingEntry { index: expected })));
-            }
-            out.push((expected, v));
+        let rows = self.log().leaves(start, end).map_err(|e| corrupt_log(start, e))?;
+        Ok((start..end).zip(rows).collect())
+    }
+
+    /// Hash tile `level`/`index` as C2SP tlog-tiles serves it: `width` hashes (256 for a full
+    /// tile), 32 bytes each. A tile exists once the committed tree has that many hashes at its
+    /// level; a narrower width of a wider tile is its prefix.
+    pub fn hash_tile(&self, level: u8, index: u64, width: u16) -> Result<Vec<u8>, QueryError> {
+        let size = self.size();
+        let have = greenledger_core::log::tiles::tile_width(level, index, size);
+        if width == 0 || width > have {
+            return Err(QueryError::NotFound {
+                what: "tile",
+                id: format!("{level}/{index} of width {width} (tree size {size})"),
+            });
         }
-        if out.len() as u64 != end - start {
-            return Err(QueryError::Ledger(LedgerError::Corrupt(Damage::MissingEntries {
-                start,
-                end,
-                stored: out.len(),
-            })));
+        use greenledger_core::log::tiles::TileSource as _;
+        let tile = self.log().tile(level, index, width).map_err(|e| corrupt_log(index, e))?;
+        Ok(tile.hashes()[..usize::from(width)].concat())
+    }
+
+    /// Entry bundle `index` as C2SP tlog-tiles serves it (uncompressed): `width` leaves, each
+    /// after its big-endian `uint16` length.
+    pub fn entry_bundle(&self, index: u64, width: u16) -> Result<Vec<u8>, QueryError> {
+        let size = self.size();
+        let have = greenledger_core::log::tiles::bundle_width(index, size);
+        if width == 0 || width > have {
+            return Err(QueryError::NotFound {
+                what: "entry bundle",
+                id: format!("{index} of width {width} (tree size {size})"),
+            });
         }
-        Ok(out)
+        let first = index * greenledger_core::log::tiles::TILE_WIDTH;
+        let leaves = self.log().leaves(first, first + u64::from(width)).map_err(|e| corrupt_log(first, e))?;
+        greenledger_core::log::tiles::encode_bundle(&leaves).map_err(|e| QueryError::Invalid(e.to_string()))
     }
 
     fn check_size(&self, size: u64) -> Result<(), QueryError> {
@@ -226,7 +249,7 @@ impl<S: Store> Ledger<S> {
 
     pub fn root_at(&self, size: u64) -> Result<Hash, QueryError> {
         self.check_size(size)?;
-        merkle::root(size, &StoredNodes(&*self.store)).map_err(|e| QueryError::Ledger(super::tree_err(e)))
+        merkle::root(size, &self.log().nodes(self.size())).map_err(|e| QueryError::Ledger(super::tree_err(e)))
     }
 
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, QueryError> {
@@ -234,7 +257,7 @@ impl<S: Store> Ledger<S> {
         if index >= size {
             return Err(QueryError::Invalid(format!("index {index} is not below tree size {size}")));
         }
-        merkle::inclusion_proof(index, size, &StoredNodes(&*self.store))
+        merkle::inclusion_proof(index, size, &self.log().nodes(self.size()))
             .map_err(|e| QueryError::Ledger(super::tree_err(e)))
     }
 
@@ -243,7 +266,7 @@ impl<S: Store> Ledger<S> {
         if first == 0 || first > second {
             return Err(QueryError::Invalid(format!("need 0 < first <= second, got first {first}, second {second}")));
         }
-        merkle::consistency_proof(first, second, &StoredNodes(&*self.store))
+        merkle::consistency_proof(first, second, &self.log().nodes(self.size()))
             .map_err(|e| QueryError::Ledger(super::tree_err(e)))
     }
 
@@ -252,7 +275,7 @@ impl<S: Store> Ledger<S> {
         let note = self.committed().checkpoint;
         let (a, b) = keys::witness_range();
         let lines: Vec<String> =
-            self.store.scan(&a, &b, usize::MAX)?.into_iter().filter_map(|(_, v)| String::from_utf8(v).ok()).collect();
+            self.scan_state(&a, &b)?.into_iter().filter_map(|(_, v)| String::from_utf8(v).ok()).collect();
         if lines.is_empty() {
             return Ok(note);
         }
@@ -268,8 +291,19 @@ impl<S: Store> Ledger<S> {
 
     /// The entries that created and changed a bundle, oldest first (lineage back to issuance).
     pub fn bundle_history(&self, id: BundleId) -> Result<Vec<(u64, Entry)>, QueryError> {
-        let b = self.bundle(id)?;
-        b.history.iter().map(|i| Ok((i.0, self.entry(i.0)?))).collect()
+        self.read(|_| {
+            let b = self.bundle(id)?;
+            b.history.iter().map(|i| Ok((i.0, self.entry(i.0)?))).collect()
+        })
+    }
+}
+
+fn corrupt_log(index: u64, e: crate::store::StoreError) -> QueryError {
+    match e {
+        crate::store::StoreError::Corrupt(reason) => {
+            QueryError::Ledger(LedgerError::Corrupt(Damage::Entry { index, reason }))
+        }
+        other => QueryError::Ledger(other.into()),
     }
 }
 

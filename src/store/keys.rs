@@ -3,8 +3,11 @@
 //!
 //! | prefix | key | value |
 //! |---|---|---|
-//! | `L` | leaf index | leaf bytes |
-//! | `N` | node level, node index | 32-byte hash of a perfect subtree |
+//! | `T` | tile level, tile index | a full C2SP hash tile: 256 hashes of tree level 8 × tile level |
+//! | `E` | bundle index | a full C2SP entry bundle: 256 leaves, each after its `uint16` length |
+//! | `L` | leaf index | leaf bytes, only for the leaves of the incomplete last bundle |
+//! | `N` | node level, node index | 32-byte hash of a tree node of level 8 × tile level in an incomplete tile |
+//! | `F` | | the log layout version (absent: one `L` per leaf and one `N` per perfect subtree) |
 //! | `H` | | tree head: size, root, time of the last entry |
 //! | `C` | | the latest signed checkpoint note |
 //! | `W` | witness key name | the latest cosignature line of that witness |
@@ -21,6 +24,24 @@ pub const CHECKPOINT: &[u8] = b"C";
 /// state is of another format (or has none recorded: the first format) has its state rebuilt
 /// from the log when it is opened ([`crate::ledger::Ledger::open`]).
 pub const STATE_FORMAT: &[u8] = b"V";
+
+/// The log layout, as a big-endian u32: 2 is C2SP tiles ([`crate::store::log`]). A store without
+/// it holds the first layout and is converted when opened.
+pub const LOG_FORMAT: &[u8] = b"F";
+
+/// A full hash tile.
+pub fn tile(level: u8, index: u64) -> Vec<u8> {
+    let mut k = vec![b'T', level];
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// A full entry bundle.
+pub fn entry_bundle(index: u64) -> Vec<u8> {
+    let mut k = vec![b'E'];
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
 
 pub fn leaf(index: u64) -> Vec<u8> {
     let mut k = vec![b'L'];

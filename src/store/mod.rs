@@ -9,6 +9,7 @@
 //! [`keys`] fixes the key layout and [`view`] reads typed state records through the trait.
 
 pub mod keys;
+pub mod log;
 pub mod mem;
 pub mod sled_store;
 pub mod view;

@@ -12,12 +12,15 @@
 //! * [`note`] — C2SP signed notes with Ed25519 keys ([`NoteSigner`],
 //!   [`NoteVerifier`], [`sign`], [`open`]) and C2SP tlog-cosignature witness
 //!   cosignatures ([`Cosigner`], [`CosignatureVerifier`]).
+//! * [`tiles`] — the log as C2SP tlog-tiles: tile paths, entry bundles, the compact range
+//!   that appends without reads, and a [`NodeReader`] over hash tiles.
 //! * [`checkpoint`] — C2SP tlog-checkpoint note bodies ([`Checkpoint`]),
 //!   signing and opening them as notes.
 
 pub mod checkpoint;
 pub mod merkle;
 pub mod note;
+pub mod tiles;
 
 pub use checkpoint::{open_checkpoint, sign_checkpoint, Checkpoint, CheckpointError};
 pub use merkle::{
