@@ -6,16 +6,30 @@
 //! The core, [`audit`], takes the leaves, the signed checkpoint, the trusted log key, the
 //! state of earlier audits and a source of consistency proofs; it does no I/O, so tests run it
 //! on an in-memory store and the CLI on a server or a data directory.
+//!
+//! The replay is a pipeline: the calling thread reads the leaves in chunks of
+//! [`Parallelism::chunk`] and hands each chunk to a pool of threads that decode its entries,
+//! hash its leaves and check its signatures with one Ed25519 batch equation
+//! ([`crypto::verify_many`], which checks each signature alone when the batch fails, so a bad
+//! signature is still attributed to its own entry); the calling thread takes the chunks back in
+//! order and decides and applies every entry with the rules, as [`Replayer::push`] does. Chunk
+//! boundaries depend only on the chunk size, never on the number of threads, so the result is
+//! the same for any number of threads.
 
 use crate::store::{keys, Store};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use greenledger_core::codec::{self, CodecError};
+use greenledger_core::command::Entry;
+use greenledger_core::crypto::{self, Authenticated, SignatureError};
 use greenledger_core::log::merkle::{self, Hash, MemTree};
 use greenledger_core::log::{open_checkpoint, Checkpoint, NoteVerifier};
-use greenledger_core::replay::Replayer;
+use greenledger_core::replay::{ReplayError, Replayer};
 use greenledger_core::state::BundleState;
 use greenledger_core::types::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::sync::{mpsc, Mutex};
 
 /// A checkpoint an earlier audit accepted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,15 +186,62 @@ impl AuditReport {
     }
 }
 
+/// How an audit spreads its replay over threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parallelism {
+    /// Threads that decode, hash and check signatures; 0 does it all on the calling thread.
+    pub threads: usize,
+    /// Entries per signature batch.
+    pub chunk: usize,
+}
+
+impl Parallelism {
+    /// Entries per signature batch by default.
+    pub const CHUNK: usize = 1024;
+
+    /// One checking thread per core.
+    pub fn all_cores() -> Parallelism {
+        Parallelism::threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// `threads` checking threads (0: none, everything on the calling thread).
+    pub fn threads(threads: usize) -> Parallelism {
+        Parallelism { threads, chunk: Parallelism::CHUNK }
+    }
+}
+
+impl Default for Parallelism {
+    fn default() -> Parallelism {
+        Parallelism::all_cores()
+    }
+}
+
+/// Audits a ledger, checking signatures on every core (see [`audit_with`]).
+pub fn audit<I: IntoIterator<Item = Option<Vec<u8>>>>(
+    leaves: I,
+    checkpoint_note: &str,
+    log_key: &str,
+    prior: Option<&AuditState>,
+    proofs: &mut dyn ConsistencySource,
+    now: Timestamp,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<AuditReport, AuditFailure> {
+    audit_with(Parallelism::all_cores(), leaves, checkpoint_note, log_key, prior, proofs, now, progress)
+}
+
 /// Audits a ledger.
 ///
+/// - `parallelism`: the threads that check signatures and the batch size; the result does
+///   not depend on it.
 /// - `leaves`: the leaves in index order, `None` for a missing one; only the first
 ///   `checkpoint size` are read.
 /// - `checkpoint_note`: the ledger's latest signed checkpoint; `log_key`: the trusted key.
 /// - `prior`: the state of earlier audits; the key must be the same and every checkpoint in it
 ///   must be consistent with the new one (by a proof from `proofs` and by the recomputed tree).
 /// - `now`: the audit time, for expiry; `progress(done, total)` is called as entries replay.
-pub fn audit<I: IntoIterator<Item = Option<Vec<u8>>>>(
+#[allow(clippy::too_many_arguments)]
+pub fn audit_with<I: IntoIterator<Item = Option<Vec<u8>>>>(
+    parallelism: Parallelism,
     leaves: I,
     checkpoint_note: &str,
     log_key: &str,
@@ -199,22 +260,7 @@ pub fn audit<I: IntoIterator<Item = Option<Vec<u8>>>>(
     let (cp, _) = open_checkpoint(checkpoint_note, &verifier).map_err(|e| AuditFailure::Checkpoint(e.to_string()))?;
     let size = cp.size;
 
-    let mut replayer = Replayer::new();
-    let mut tree = MemTree::new();
-    let mut leaves = leaves.into_iter();
-    let mut replay_error: Option<AuditFailure> = None;
-    for index in 0..size {
-        let Some(Some(leaf)) = leaves.next() else {
-            return Err(AuditFailure::Missing { index, size });
-        };
-        tree.push(&leaf);
-        if replay_error.is_none() {
-            if let Err(e) = replayer.push(&leaf) {
-                replay_error = Some(AuditFailure::Replay { index: e.index(), reason: e.to_string() });
-            }
-        }
-        progress(index + 1, size);
-    }
+    let Replayed { replayer, tree, error: replay_error } = replay(parallelism, leaves, size, progress)?;
     let root = tree.root();
     if root != cp.root {
         // Find the first divergent entry: the longest prefix of our entries the signed tree
@@ -287,6 +333,128 @@ pub fn audit<I: IntoIterator<Item = Option<Vec<u8>>>>(
         }
     }
     Ok(r)
+}
+
+/// The replay of the first `size` leaves: the state, the recomputed tree and the first entry
+/// the rules refuse, if any (the tree still covers every leaf after it).
+struct Replayed {
+    replayer: Replayer,
+    tree: MemTree,
+    error: Option<AuditFailure>,
+}
+
+/// One leaf after the checking threads: its hash, and its entry with the signature check.
+type CheckedLeaf = (Hash, Result<(Entry, Result<Authenticated, SignatureError>), CodecError>);
+
+/// Decodes and hashes a chunk of leaves and checks the signatures of the entries that decode
+/// with one batch under the ledger name `name`.
+fn check_chunk(name: &str, leaves: Vec<Vec<u8>>) -> Vec<CheckedLeaf> {
+    let hashes: Vec<Hash> = leaves.iter().map(|l| merkle::leaf_hash(l)).collect();
+    let decoded: Vec<Result<Entry, CodecError>> = leaves.iter().map(|l| codec::decode_leaf(l)).collect();
+    drop(leaves);
+    let signed = decoded.iter().filter_map(|d| d.as_ref().ok()).map(|e| e.signed.clone()).collect();
+    let mut verified = crypto::verify_many(name, signed).into_iter();
+    hashes
+        .into_iter()
+        .zip(decoded)
+        .map(|(h, d)| (h, d.map(|e| (e, verified.next().expect("one result per decoded entry")))))
+        .collect()
+}
+
+/// Reads the next chunk of at most `n` leaves, the first at `start`; a missing leaf fails.
+fn read_chunk(
+    leaves: &mut impl Iterator<Item = Option<Vec<u8>>>,
+    start: u64,
+    n: u64,
+    size: u64,
+) -> Result<Vec<Vec<u8>>, AuditFailure> {
+    (start..start + n).map(|index| leaves.next().flatten().ok_or(AuditFailure::Missing { index, size })).collect()
+}
+
+/// Replays the first `size` leaves: chunks are checked on `parallelism.threads` threads while
+/// this thread applies the checked entries in order.
+fn replay<I: IntoIterator<Item = Option<Vec<u8>>>>(
+    parallelism: Parallelism,
+    leaves: I,
+    size: u64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Replayed, AuditFailure> {
+    let chunk = parallelism.chunk.max(1) as u64;
+    let mut leaves = leaves.into_iter();
+    let mut out = Replayed { replayer: Replayer::new(), tree: MemTree::new(), error: None };
+    let first = read_chunk(&mut leaves, 0, chunk.min(size), size)?;
+    // Every signature is checked under the genesis's name (when the first entry is no genesis,
+    // the replay fails there and the name checked under does not matter).
+    let name = first
+        .first()
+        .and_then(|l| codec::decode_leaf(l).ok())
+        .and_then(|e| out.replayer.signing_name(&e))
+        .unwrap_or_default();
+    // Applies one checked chunk in order.
+    let mut apply = |out: &mut Replayed, checked: Vec<CheckedLeaf>| {
+        for (hash, entry) in checked {
+            out.tree.push_hash(hash);
+            if out.error.is_none() {
+                let index = out.replayer.next_index;
+                let pushed = entry
+                    .map_err(|source| ReplayError::Decode { index, source })
+                    .and_then(|(entry, verified)| out.replayer.push_entry(entry, Some((&name, verified))));
+                if let Err(e) = pushed {
+                    out.error = Some(AuditFailure::Replay { index: e.index(), reason: e.to_string() });
+                }
+            }
+            progress(out.tree.size(), size);
+        }
+    };
+
+    if parallelism.threads == 0 {
+        let mut next = first;
+        let mut start = 0;
+        loop {
+            let n = next.len() as u64;
+            apply(&mut out, check_chunk(&name, next));
+            start += n;
+            if start >= size {
+                return Ok(out);
+            }
+            next = read_chunk(&mut leaves, start, chunk.min(size - start), size)?;
+        }
+    }
+
+    type Job = (Vec<Vec<u8>>, mpsc::SyncSender<Vec<CheckedLeaf>>);
+    let (jobs, job_queue) = mpsc::channel::<Job>();
+    let job_queue = Mutex::new(job_queue);
+    // Chunks read ahead and not yet applied, so memory stays bounded.
+    let depth = 2 * parallelism.threads + 1;
+    std::thread::scope(|s| {
+        for _ in 0..parallelism.threads {
+            let (job_queue, name) = (&job_queue, &name);
+            s.spawn(move || loop {
+                let job = job_queue.lock().expect("a checking thread panicked").recv();
+                let Ok((chunk, done)) = job else { return };
+                // The receiver is gone only when the audit stopped early.
+                let _ = done.send(check_chunk(name, chunk));
+            });
+        }
+        let mut pending = VecDeque::with_capacity(depth);
+        let send = |chunk: Vec<Vec<u8>>, pending: &mut VecDeque<mpsc::Receiver<Vec<CheckedLeaf>>>| {
+            let (done, result) = mpsc::sync_channel(1);
+            jobs.send((chunk, done)).expect("the checking threads wait for jobs");
+            pending.push_back(result);
+        };
+        let mut read = first.len() as u64;
+        send(first, &mut pending);
+        while let Some(result) = pending.pop_front() {
+            while pending.len() + 1 < depth && read < size {
+                let next = read_chunk(&mut leaves, read, chunk.min(size - read), size)?;
+                read += next.len() as u64;
+                send(next, &mut pending);
+            }
+            apply(&mut out, result.recv().expect("a checking thread panicked"));
+        }
+        drop(jobs);
+        Ok(out)
+    })
 }
 
 /// Checks that every checkpoint in `prior` is consistent with `cp`: a valid consistency proof

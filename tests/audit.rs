@@ -280,3 +280,132 @@ fn an_audit_replays_corrections_exclusions_and_amendments() {
     let lines = r.lines().join("\n");
     assert!(lines.contains("corrections: 2") && lines.contains("2 claims on corrected energy"), "{lines}");
 }
+
+/// A ledger of a few thousand entries: hourly readings and issuances of three devices, and a
+/// one-certificate transfer split off every issued bundle.
+fn big() -> World {
+    let devices = ["WIND-1", "WIND-2", "WIND-3"];
+    let h = World::builder().devices(&devices.map(|d| (d, 10_000_000))).build();
+    let (m, g, to) = (h.meter.clone(), h.generator.clone(), h.consumer.account());
+    for hours in (0..700u64).collect::<Vec<_>>().chunks(100) {
+        let mut batch = Vec::new();
+        for &n in hours {
+            for d in devices {
+                batch.push(h.sign(&m, fixtures::post_generation(DeviceId(d.into()), hour(n), 3 * MWH)));
+                batch.push(h.sign(&g, fixtures::issue(DeviceId(d.into()), hour(n))));
+            }
+        }
+        h.ok_all(batch);
+        let transfers = h
+            .holdings(&g)
+            .into_iter()
+            .filter(|b| b.serials.len() == 3)
+            .map(|b| {
+                h.sign(&g, fixtures::transfer(b.id, SerialRange::new(b.serials.start.0, b.serials.start.0 + 1), to))
+            })
+            .collect();
+        h.ok_all(transfers);
+    }
+    assert!(h.ledger.size() > 6000, "{}", h.ledger.size());
+    h
+}
+
+/// Audits the world's store with `parallelism`.
+fn run_with(h: &World, parallelism: audit::Parallelism) -> Result<AuditReport, AuditFailure> {
+    let note = audit::store_checkpoint(&*h.store).unwrap();
+    let size = h.ledger.size();
+    let mut last = (0, 0);
+    let r = audit::audit_with(
+        parallelism,
+        audit::store_leaves(&*h.store, size),
+        &note,
+        &h.ledger.verifier().to_string(),
+        None,
+        &mut StoreProofs(&*h.store),
+        now(),
+        &mut |done, total| {
+            assert_eq!(done, last.0 + 1, "progress in order");
+            last = (done, total);
+        },
+    );
+    if r.is_ok() {
+        assert_eq!(last, (size, size));
+    }
+    r
+}
+
+/// What the replay one entry at a time with [`replay::Replayer::push`] finds: the first entry it
+/// refuses, as the audit reports it.
+fn replay_one_by_one(h: &World) -> Option<AuditFailure> {
+    let mut r = replay::Replayer::new();
+    for leaf in audit::store_leaves(&*h.store, h.ledger.size()) {
+        if let Err(e) = r.push(&leaf.unwrap()) {
+            return Some(AuditFailure::Replay { index: e.index(), reason: e.to_string() });
+        }
+    }
+    None
+}
+
+/// The same audit with checking on the calling thread, on one thread, on several, and with
+/// small and odd batches.
+fn every_parallelism() -> Vec<audit::Parallelism> {
+    let mut all = vec![audit::Parallelism::threads(0), audit::Parallelism::threads(1), audit::Parallelism::threads(4)];
+    all.push(audit::Parallelism::all_cores());
+    all.push(audit::Parallelism { threads: 3, chunk: 7 });
+    all.push(audit::Parallelism { threads: 2, chunk: 1 });
+    all
+}
+
+#[test]
+fn a_large_ledger_audits_the_same_on_any_number_of_threads() {
+    let h = big();
+    let size = h.ledger.size();
+    assert_eq!(replay_one_by_one(&h), None);
+    let reference = run_with(&h, audit::Parallelism::threads(0)).unwrap();
+    assert_eq!(reference.entries, size);
+    assert_eq!(reference.root, h.ledger.root_at(size).unwrap());
+    assert_eq!(reference.wh_issued, 3 * 700 * 3 * MWH as u128);
+    assert_eq!(reference.wh_active, reference.wh_issued);
+    for p in every_parallelism() {
+        assert_eq!(run_with(&h, p).unwrap(), reference, "{p:?}");
+    }
+    assert_eq!(run(&h, None).unwrap(), reference);
+}
+
+#[test]
+fn a_bad_signature_in_the_middle_of_a_batch_is_its_own_entry() {
+    let h = big();
+    let size = h.ledger.size();
+    // One signature broken in the middle of the log, away from any batch boundary, and one
+    // later in the same batch: the first is reported, with the reason one-by-one replay gives.
+    let i = size / 2 + 100;
+    assert_ne!(i % audit::Parallelism::CHUNK as u64, 0);
+    for j in [i, i + 5] {
+        let mut leaf = h.ledger.leaf(j).unwrap();
+        let n = leaf.len();
+        leaf[n - 1] ^= 1;
+        h.store.raw_put(&keys::leaf(j), &leaf);
+    }
+    let expected = replay_one_by_one(&h).unwrap();
+    assert_eq!(expected.index(), Some(i));
+    assert!(expected.to_string().contains("the signature does not verify"), "{expected}");
+    for p in every_parallelism() {
+        assert_eq!(run_with(&h, p).unwrap_err(), expected, "{p:?}");
+    }
+    assert_eq!(run(&h, None).unwrap_err(), expected);
+
+    // An entry that no longer decodes, before it: that one is reported.
+    let k = i - 1000;
+    h.store.raw_put(&keys::leaf(k), b"not a leaf");
+    let expected = replay_one_by_one(&h).unwrap();
+    assert_eq!(expected.index(), Some(k));
+    for p in every_parallelism() {
+        assert_eq!(run_with(&h, p).unwrap_err(), expected, "{p:?}");
+    }
+
+    // A missing entry is reported as missing wherever the replay is.
+    h.store.raw_delete(&keys::leaf(size - 2));
+    for p in every_parallelism() {
+        assert_eq!(run_with(&h, p).unwrap_err(), AuditFailure::Missing { index: size - 2, size }, "{p:?}");
+    }
+}

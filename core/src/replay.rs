@@ -63,19 +63,37 @@ impl Replayer {
     pub fn push(&mut self, leaf: &[u8]) -> Result<(Entry, Decision), ReplayError> {
         let index = self.next_index;
         let entry = codec::decode_leaf(leaf).map_err(|source| ReplayError::Decode { index, source })?;
+        self.push_entry(entry, None)
+    }
+
+    /// Applies an entry decoded elsewhere, as [`Replayer::push`] of its leaf would, with the
+    /// result of its signature check when that was done elsewhere too (for instance in batches
+    /// with [`crypto::verify_many`] on other threads): `checked` is `(name, result)`, the result of
+    /// verifying `entry.signed` under the ledger name `name`. It is used when `name` is the name
+    /// this replay verifies under (the genesis's, see [`Replayer::signing_name`]); otherwise, or
+    /// without `checked`, the signature is verified here.
+    pub fn push_entry(
+        &mut self,
+        entry: Entry,
+        checked: Option<(&str, Result<crypto::Authenticated, SignatureError>)>,
+    ) -> Result<(Entry, Decision), ReplayError> {
+        let index = self.next_index;
         if entry.time.0 < self.last_time {
             return Err(ReplayError::TimeWentBack { index, time: entry.time.0, previous: self.last_time });
         }
-        let name = match (&self.ledger_name, &entry.signed.body.command) {
-            (Some(n), _) => n.clone(),
-            (None, Command::Genesis(cmd::Genesis { policy, .. })) => policy.name.clone(),
-            (None, Command::GenesisV1(cmd::GenesisV1 { policy, .. })) => policy.name.clone(),
-            (None, _) => {
-                return Err(ReplayError::Refused { index, reason: "the first entry is not a genesis".into() });
-            }
+        let Some(name) = self.signing_name(&entry) else {
+            return Err(ReplayError::Refused { index, reason: "the first entry is not a genesis".into() });
         };
-        let auth =
-            crypto::verify(&name, entry.signed.clone()).map_err(|source| ReplayError::Signature { index, source })?;
+        let verified = match checked {
+            Some((under, result)) if under == name => {
+                if let Ok(a) = &result {
+                    debug_assert!(a.signed() == &entry.signed, "the check was of another command");
+                }
+                result
+            }
+            _ => crypto::verify(&name, entry.signed.clone()),
+        };
+        let auth = verified.map_err(|source| ReplayError::Signature { index, source })?;
         let ctx = Context { index: LeafIndex(index), now: entry.time };
         let decision =
             decide(&self.state, &auth, ctx).map_err(|r| ReplayError::Refused { index, reason: r.to_string() })?;
@@ -84,6 +102,18 @@ impl Replayer {
         self.last_time = entry.time.0;
         self.next_index += 1;
         Ok((entry, decision))
+    }
+
+    /// The ledger name `entry`'s signature is verified under when it comes next: the name of
+    /// the replayed genesis, or for the first entry its own genesis policy's name (`None` when
+    /// the first entry is not a genesis).
+    pub fn signing_name(&self, entry: &Entry) -> Option<String> {
+        match (&self.ledger_name, &entry.signed.body.command) {
+            (Some(n), _) => Some(n.clone()),
+            (None, Command::Genesis(cmd::Genesis { policy, .. })) => Some(policy.name.clone()),
+            (None, Command::GenesisV1(cmd::GenesisV1 { policy, .. })) => Some(policy.name.clone()),
+            (None, _) => None,
+        }
     }
 
     pub fn ledger_name(&self) -> Option<&str> {
