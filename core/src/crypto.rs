@@ -5,7 +5,7 @@
 
 use crate::codec;
 use crate::command::{Command, CommandBody, SignedCommand};
-use crate::types::AccountId;
+use crate::types::{AccountId, Timestamp};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rand_core::{CryptoRng, RngCore};
 
@@ -42,9 +42,21 @@ impl Keypair {
     pub fn account(&self) -> AccountId {
         AccountId(self.0.verifying_key().to_bytes())
     }
-    /// Signs a command for the ledger called `ledger_name`.
+    /// Signs a command without a validity window for the ledger called `ledger_name`: its nonce
+    /// is remembered for ever and must never be used again by this signer.
     pub fn sign(&self, ledger_name: &str, nonce: u64, command: Command) -> SignedCommand {
-        let body = CommandBody { signer: self.account(), nonce, command };
+        self.sign_body(ledger_name, CommandBody { signer: self.account(), nonce, command, expires: None })
+    }
+
+    /// Signs a windowed command: the ledger accepts it only up to the time `expires` (at most
+    /// [`crate::rules::MAX_VALIDITY`] ahead of its clock), and forgets the nonce once that time
+    /// has passed. The nonce must not be used again by this signer with the same `expires`.
+    pub fn sign_until(&self, ledger_name: &str, nonce: u64, expires: Timestamp, command: Command) -> SignedCommand {
+        self.sign_body(ledger_name, CommandBody { signer: self.account(), nonce, command, expires: Some(expires) })
+    }
+
+    /// Signs `body` (whose signer should be this key's account) for the ledger `ledger_name`.
+    pub fn sign_body(&self, ledger_name: &str, body: CommandBody) -> SignedCommand {
         let signature = self.0.sign(&codec::signing_bytes(ledger_name, &body)).to_bytes();
         SignedCommand { body, signature }
     }

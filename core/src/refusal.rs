@@ -39,6 +39,10 @@ pub enum Refusal {
     NonceReused { signer: String, nonce: u64, entry: LeafIndex },
     #[error("identical command already accepted as entry {entry}")]
     Duplicate { entry: LeafIndex },
+    #[error("rule 10 (no replay): the command's validity window ended at {expires}, before the ledger time {now}; it can never be accepted: sign it again with a new nonce and a new window")]
+    CommandExpired { expires: Timestamp, now: Timestamp },
+    #[error("rule 10 (no replay): the command's validity window ends at {expires}, more than {max_hours} hours after the ledger time {now}; sign it with a window of at most {max_hours} hours")]
+    WindowTooLong { expires: Timestamp, now: Timestamp, max_hours: u64 },
     #[error("account {account} is not a valid Ed25519 public key")]
     BadAccountKey { account: String },
     #[error("account {account} is already registered")]
@@ -213,7 +217,11 @@ impl Refusal {
             | NoConsumption { .. }
             | ClaimExceedsConsumption { .. } => Some(8),
             HourlyMismatch { .. } => Some(9),
-            UnknownSigner { .. } | MissingRole { .. } | NonceReused { .. } => Some(10),
+            UnknownSigner { .. }
+            | MissingRole { .. }
+            | NonceReused { .. }
+            | CommandExpired { .. }
+            | WindowTooLong { .. } => Some(10),
             _ => None,
         }
     }
@@ -273,7 +281,8 @@ impl Refusal {
             | VintageOutOfRange { .. }
             | ConsumptionNotCovered { .. }
             | ReadingAcrossPeriods { .. }
-            | Membership { .. } => RefusalKind::FailedPrecondition,
+            | Membership { .. }
+            | CommandExpired { .. } => RefusalKind::FailedPrecondition,
             ParkExists(_) => RefusalKind::AlreadyExists,
             UnknownPark(_) => RefusalKind::NotFound,
             BadApproval { .. } => RefusalKind::PermissionDenied,
@@ -295,7 +304,8 @@ impl Refusal {
             | NotHourly { .. }
             | WrongChannel { .. }
             | BadAmendment(_)
-            | Superseded { .. } => RefusalKind::Invalid,
+            | Superseded { .. }
+            | WindowTooLong { .. } => RefusalKind::Invalid,
             UnknownSigner { .. } => RefusalKind::Unauthenticated,
             MissingRole { .. } | NotOwner { .. } | NotDeviceOwner { .. } | AccountLacksRole { .. } => {
                 RefusalKind::PermissionDenied
@@ -333,12 +343,24 @@ mod tests {
         let frozen = Refusal::NotActive { bundle: BundleId(1), state: "frozen", rule: 3, what: "" };
         assert_eq!((frozen.name().as_str(), frozen.rule()), ("not-active", Some(3)));
         assert_eq!(Refusal::UnknownDevice(DeviceId("X".into())).name(), "unknown-device");
+        let expired = Refusal::CommandExpired { expires: Timestamp(0), now: Timestamp(1) };
+        assert_eq!(
+            (expired.name().as_str(), expired.rule(), expired.kind()),
+            ("command-expired", Some(10), RefusalKind::FailedPrecondition)
+        );
+        let long = Refusal::WindowTooLong { expires: Timestamp(86_401), now: Timestamp(0), max_hours: 24 };
+        assert_eq!(
+            (long.name().as_str(), long.rule(), long.kind()),
+            ("window-too-long", Some(10), RefusalKind::Invalid)
+        );
         // Every message that names a rule names the same rule as `rule()`.
         let cases = [
             Refusal::Expired { bundle: BundleId(1), expired: Timestamp(0) },
             Refusal::HourlyMismatch { production: Interval::new(0, 1), consumption: Interval::new(1, 2) },
             Refusal::UnknownSigner { signer: "x".into() },
             Refusal::TransferLimit { bundle: BundleId(1), transfers: 1, limit: 1 },
+            Refusal::CommandExpired { expires: Timestamp(0), now: Timestamp(1) },
+            Refusal::WindowTooLong { expires: Timestamp(86_401), now: Timestamp(0), max_hours: 24 },
         ];
         for r in cases {
             let n = r.rule().expect("numbered");

@@ -4,7 +4,7 @@
 //! those rules share ([`Rules`]). Pure: no I/O, time comes in the context.
 
 use crate::bundle::split_off;
-use crate::command::{Command, MAX_TEXT};
+use crate::command::{Command, CommandBody, MAX_TEXT};
 use crate::crypto::Authenticated;
 use crate::policy::Policy;
 use crate::refusal::{Refusal, Rejection};
@@ -14,6 +14,11 @@ use serde::{Deserialize, Serialize};
 
 /// Longest interval a single reading may cover (a leap year).
 pub const MAX_READING_DAYS: u64 = 366;
+
+/// Longest validity window of a command, in seconds (24 hours): a windowed command is refused
+/// when its window ends more than this after the ledger's time. It bounds how long the ledger
+/// remembers a windowed command's nonce.
+pub const MAX_VALIDITY: u64 = 24 * 3600;
 
 /// What the sequencer knows when it decides: the entry's index and its clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,8 +104,47 @@ pub(crate) fn refuse<T>(r: Refusal) -> Result<T, Rejection> {
     Err(Rejection::Refused(r))
 }
 
-/// Decides an authenticated command against the state.
+/// Decides an authenticated command against the state. An accepted command's decision ends with
+/// [`Effect::ForgetNonces`] before its time: the windowed nonces whose window has passed are
+/// forgotten as the log goes on.
 pub fn decide<V: StateView>(view: &V, cmd: &Authenticated, ctx: Context) -> Outcome {
+    check_window(cmd.body().expires, ctx.now)?;
+    let mut decision = decide_windowed(view, cmd, ctx)?;
+    decision.effects.push(Effect::ForgetNonces { before: ctx.now });
+    Ok(decision)
+}
+
+/// Rule 10 (no replay) for a windowed command: its window has not ended (`now <= expires`) and
+/// ends at most [`MAX_VALIDITY`] after `now`.
+fn check_window(expires: Option<Timestamp>, now: Timestamp) -> Result<(), Rejection> {
+    match expires {
+        Some(expires) if expires < now => refuse(Refusal::CommandExpired { expires, now }),
+        Some(expires) if expires.0 > now.0.saturating_add(MAX_VALIDITY) => {
+            refuse(Refusal::WindowTooLong { expires, now, max_hours: MAX_VALIDITY / 3600 })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The record of `body`'s nonce, if it was used: by its window, signer and nonce for a windowed
+/// command, by signer and nonce for one without a window.
+fn used_nonce<V: StateView>(view: &V, body: &CommandBody) -> Read<NonceRecord> {
+    match body.expires {
+        Some(expires) => view.windowed_nonce(expires, &body.signer, body.nonce),
+        None => view.nonce(&body.signer, body.nonce),
+    }
+}
+
+/// The effect that records `body`'s nonce as used by the entry `record` names.
+pub(crate) fn nonce_effect(body: &CommandBody, record: NonceRecord) -> Effect {
+    match body.expires {
+        Some(expires) => Effect::WindowedNonce { expires, signer: body.signer, nonce: body.nonce, record },
+        None => Effect::Nonce { signer: body.signer, nonce: body.nonce, record },
+    }
+}
+
+/// [`decide`] once the command's window (if any) is open.
+fn decide_windowed<V: StateView>(view: &V, cmd: &Authenticated, ctx: Context) -> Outcome {
     let body = cmd.body();
     let Some(meta) = view.meta()? else {
         return match &body.command {
@@ -112,7 +156,7 @@ pub fn decide<V: StateView>(view: &V, cmd: &Authenticated, ctx: Context) -> Outc
     if let Command::Genesis(_) | Command::GenesisV1(_) = body.command {
         return refuse(Refusal::GenesisTwice);
     }
-    if let Some(used) = view.nonce(&body.signer, body.nonce)? {
+    if let Some(used) = used_nonce(view, body)? {
         return refuse(if used.command_hash == cmd.hash() {
             Refusal::Duplicate { entry: used.entry }
         } else {
@@ -128,11 +172,7 @@ pub fn decide<V: StateView>(view: &V, cmd: &Authenticated, ctx: Context) -> Outc
         rules.require_role(role)?;
     }
     let mut decision = body.command.decide(&mut rules)?;
-    decision.effects.push(Effect::Nonce {
-        signer: body.signer,
-        nonce: body.nonce,
-        record: NonceRecord { entry: ctx.index, command_hash: cmd.hash() },
-    });
+    decision.effects.push(nonce_effect(body, NonceRecord { entry: ctx.index, command_hash: cmd.hash() }));
     Ok(decision)
 }
 

@@ -591,7 +591,10 @@ pub struct Park {
     pub changes: Vec<LeafIndex>,
 }
 
-/// A used nonce: the entry that used it and the hash of the signed command.
+/// A used nonce: the entry that used it and the hash of the signed command. The nonce of a
+/// command without a validity window is kept for ever, keyed by signer and nonce; that of a
+/// windowed command by its window's end, signer and nonce, until the window has passed
+/// ([`Effect::ForgetNonces`]).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub struct NonceRecord {
     pub entry: LeafIndex,
@@ -643,9 +646,12 @@ pub trait StateView {
     fn claim(&self, id: ClaimId) -> Read<Claim>;
     fn park(&self, id: &ParkId) -> Read<Park>;
     fn nonce(&self, signer: &AccountId, nonce: u64) -> Read<NonceRecord>;
+    /// The record of a windowed command's nonce: exactly this window end, signer and nonce.
+    fn windowed_nonce(&self, expires: Timestamp, signer: &AccountId, nonce: u64) -> Read<NonceRecord>;
 }
 
-/// One change to the state. Effects are whole records: applying them is a plain upsert.
+/// One change to the state. Effects are whole records: applying them is a plain upsert, except
+/// [`Effect::ForgetNonces`], which deletes the windowed nonce records whose window has passed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
     Meta(Meta),
@@ -656,7 +662,26 @@ pub enum Effect {
     Bundle(Bundle),
     Claim(Claim),
     Park(Park),
-    Nonce { signer: AccountId, nonce: u64, record: NonceRecord },
+    /// The nonce of a command without a validity window, kept for ever.
+    Nonce {
+        signer: AccountId,
+        nonce: u64,
+        record: NonceRecord,
+    },
+    /// The nonce of a windowed command, kept until its window has passed.
+    WindowedNonce {
+        expires: Timestamp,
+        signer: AccountId,
+        nonce: u64,
+        record: NonceRecord,
+    },
+    /// Deletes every windowed nonce record whose window ended before `before` (`expires <
+    /// before`): no command of that window can be accepted any more, so its nonce need not be
+    /// remembered. Every accepted command carries one, with `before` its entry's time, so the
+    /// records kept are a function of the log.
+    ForgetNonces {
+        before: Timestamp,
+    },
 }
 
 /// Write access: where effects land.
@@ -677,6 +702,8 @@ pub struct MemState {
     pub claims: BTreeMap<ClaimId, Claim>,
     pub parks: BTreeMap<ParkId, Park>,
     pub nonces: BTreeMap<(AccountId, u64), NonceRecord>,
+    /// Nonces of windowed commands by window end, signer and nonce.
+    pub windowed_nonces: BTreeMap<(Timestamp, AccountId, u64), NonceRecord>,
 }
 
 impl StateView for MemState {
@@ -717,6 +744,9 @@ impl StateView for MemState {
     fn nonce(&self, signer: &AccountId, nonce: u64) -> Read<NonceRecord> {
         Ok(self.nonces.get(&(*signer, nonce)).cloned())
     }
+    fn windowed_nonce(&self, expires: Timestamp, signer: &AccountId, nonce: u64) -> Read<NonceRecord> {
+        Ok(self.windowed_nonces.get(&(expires, *signer, nonce)).cloned())
+    }
 }
 
 impl StateWrite for MemState {
@@ -746,6 +776,13 @@ impl StateWrite for MemState {
             }
             Effect::Nonce { signer, nonce, record } => {
                 self.nonces.insert((signer, nonce), record);
+            }
+            Effect::WindowedNonce { expires, signer, nonce, record } => {
+                self.windowed_nonces.insert((expires, signer, nonce), record);
+            }
+            Effect::ForgetNonces { before } => {
+                // Keep the records from the least key of window end `before` on.
+                self.windowed_nonces = self.windowed_nonces.split_off(&(before, AccountId([0; 32]), 0));
             }
         }
         Ok(())

@@ -70,6 +70,29 @@ fn entry(time: u64, signer: &Keypair, nonce: u64, command: Command) -> Entry {
     Entry { time: Timestamp(time), signed: signer.sign(LEDGER, nonce, command) }
 }
 
+/// An entry whose command is windowed until `expires` (leaf format 2).
+fn windowed(time: u64, signer: &Keypair, nonce: u64, expires: u64, command: Command) -> Entry {
+    Entry { time: Timestamp(time), signed: signer.sign_until(LEDGER, nonce, Timestamp(expires), command) }
+}
+
+/// The leaf magic, signing prefix and command-hash prefix of an entry's format.
+fn format_of(entry: &Entry) -> (&'static [u8], &'static str, &'static str) {
+    match entry.signed.body.expires {
+        None => (b"GLE\x01", "greenledger/v1/command\n", "greenledger/v1/command-hash\n"),
+        Some(_) => (b"GLE\x02", "greenledger/v2/command\n", "greenledger/v2/command-hash\n"),
+    }
+}
+
+/// Where the command's variant index starts in a leaf: after magic 4, time 8, signer 32, nonce
+/// 8, and in format 2 the window's end 8.
+fn variant_at(entry: &Entry) -> usize {
+    if entry.signed.body.expires.is_some() {
+        60
+    } else {
+        52
+    }
+}
+
 /// Noon, 1 December 2026 UTC, and hours after it.
 const T0: u64 = 1_796_126_400;
 const HOUR: u64 = 3600;
@@ -740,7 +763,28 @@ fn cases() -> Vec<(&'static str, Entry)> {
             ),
         ),
     ];
-    first.into_iter().chain(second).chain(third).collect()
+    // Windowed commands (leaf format 2): the window's end follows the nonce.
+    let windowed = vec![
+        (
+            "transfer-windowed",
+            windowed(
+                T0 + 13 * HOUR,
+                &generator,
+                3,
+                T0 + 14 * HOUR,
+                Command::Transfer(cmd::Transfer {
+                    bundle: BundleId(1),
+                    serials: SerialRange::new(0, 2),
+                    to: consumer.account(),
+                }),
+            ),
+        ),
+        (
+            "issue-windowed-max",
+            windowed(max, &generator, max, max, Command::Issue(cmd::Issue { device: wind.clone(), interval: hour(0) })),
+        ),
+    ];
+    first.into_iter().chain(second).chain(third).chain(windowed).collect()
 }
 
 fn make(name: &str, e: &Entry) -> Vector {
@@ -759,8 +803,8 @@ fn make(name: &str, e: &Entry) -> Vector {
 fn generated() -> VectorFile {
     VectorFile {
         format: FORMAT.into(),
-        description: "Golden vectors of the greenledger v1 leaf and command encoding, specified in \
-                      docs/encoding.md. Each entry is given in its serde JSON form; leaf, \
+        description: "Golden vectors of the greenledger leaf and command encoding (leaf formats 1 \
+                      and 2), specified in docs/encoding.md. Each entry is given in its serde JSON form; leaf, \
                       signing_bytes, leaf_hash and command_hash are hex. Signatures are real \
                       Ed25519 signatures over signing_bytes by keys with seeds [n; 32]."
             .into(),
@@ -840,12 +884,13 @@ fn committed_vectors_encode_decode_and_hash_as_recorded() {
         // Encoding: the entry's bytes are exactly the recorded leaf.
         let leaf = unhex(n, "leaf", &v.leaf);
         assert_eq!(hex::encode(codec::leaf_bytes(&entry)), v.leaf, "{n}: leaf bytes drifted");
-        assert_eq!(&leaf[..4], b"GLE\x01", "{n}: magic");
+        let (magic, signing_prefix, hash_prefix) = format_of(&entry);
+        assert_eq!(&leaf[..4], magic, "{n}: magic");
         // The leaf after the magic is time (8 bytes), body, signature (64 bytes); the signing
         // bytes end with the same body bytes.
         let body = &leaf[12..leaf.len() - 64];
         let signing = unhex(n, "signing_bytes", &v.signing_bytes);
-        let mut expected_signing = format!("greenledger/v1/command\n{}\n", v.ledger_name).into_bytes();
+        let mut expected_signing = format!("{signing_prefix}{}\n", v.ledger_name).into_bytes();
         expected_signing.extend_from_slice(body);
         assert_eq!(signing, expected_signing, "{n}: signing bytes are not prefix, name, body");
         assert_eq!(
@@ -873,7 +918,7 @@ fn committed_vectors_encode_decode_and_hash_as_recorded() {
         assert_eq!(hex::encode(h.finalize()), v.leaf_hash, "{n}: leaf hash definition");
         assert_eq!(hex::encode(merkle::leaf_hash(&leaf)), v.leaf_hash, "{n}: merkle::leaf_hash");
         let mut h = Sha256::new();
-        h.update(b"greenledger/v1/command-hash\n");
+        h.update(hash_prefix.as_bytes());
         h.update(&leaf[12..]);
         assert_eq!(hex::encode(h.finalize()), v.command_hash, "{n}: command hash definition");
         assert_eq!(hex::encode(codec::command_hash(&entry.signed)), v.command_hash, "{n}: codec::command_hash");
@@ -917,13 +962,13 @@ fn every_command_kind_has_a_vector() {
 }
 
 /// The variant index of each kind is its position in `Command::KINDS` (the first 4 bytes after
-/// the signer and nonce), and the vectors show it.
+/// the signer, nonce and, in format 2, the window's end), and the vectors show it.
 #[test]
 fn variant_index_is_the_position_in_kinds() {
     for v in committed().vectors {
         let leaf = hex::decode(&v.leaf).unwrap();
-        // magic 4 + time 8 + signer 32 + nonce 8
-        let index = u32::from_be_bytes(leaf[52..56].try_into().unwrap());
+        let at = variant_at(&serde_json::from_value(v.entry.clone()).unwrap());
+        let index = u32::from_be_bytes(leaf[at..at + 4].try_into().unwrap());
         let position = Command::KINDS.iter().position(|k| *k == v.kind).unwrap();
         assert_eq!(index as usize, position, "{}", v.name);
     }
@@ -937,13 +982,21 @@ fn malformed_leaves_are_refused() {
     let leaf_of =
         |name: &str| -> Vec<u8> { hex::decode(&file.vectors.iter().find(|v| v.name == name).unwrap().leaf).unwrap() };
 
-    let mut bad = leaf_of("transfer");
-    bad[3] = 2;
-    assert_eq!(codec::decode_leaf(&bad), Err(codec::CodecError::BadMagic));
+    // Versions 1 and 2 are the two leaf formats; 0 and 3 are no format.
+    for name in ["transfer", "transfer-windowed"] {
+        for version in [0, 3] {
+            let mut bad = leaf_of(name);
+            bad[3] = version;
+            assert_eq!(codec::decode_leaf(&bad), Err(codec::CodecError::BadMagic), "{name} as version {version}");
+        }
+    }
 
     let mut bad = leaf_of("transfer");
     bad[52..56].copy_from_slice(&(Command::KINDS.len() as u32).to_be_bytes());
     assert!(matches!(codec::decode_leaf(&bad), Err(codec::CodecError::Malformed(_))), "unknown variant");
+    let mut bad = leaf_of("transfer-windowed");
+    bad[60..64].copy_from_slice(&(Command::KINDS.len() as u32).to_be_bytes());
+    assert!(matches!(codec::decode_leaf(&bad), Err(codec::CodecError::Malformed(_))), "unknown variant (format 2)");
 
     // genesis: 56 header bytes, policy name (8 + len), unit_wh 8, validity_months 4,
     // max_transfers tag 1 (+4), hourly_matching 1.

@@ -165,9 +165,10 @@ const VERIFY_PAGE: u64 = 1024;
 
 /// The format of the state records this build writes. 2: readings per channel, carry parts,
 /// corrections, certificate classes, policy amendments. 3: claims per reporting period and
-/// beneficiary, parks, the index of bundles by serial. A store of another format has its state
+/// beneficiary, parks, the index of bundles by serial. 4: the nonces of windowed commands by
+/// window end (`S x`), forgotten once their window has passed. A store of another format has its state
 /// rebuilt from the log on open: the state is a function of the log, so nothing is lost.
-pub const STATE_FORMAT: u32 = 3;
+pub const STATE_FORMAT: u32 = 4;
 
 /// What [`Ledger::verify_full`] checked.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -568,7 +568,12 @@ pub fn command(c: &pb::Command) -> Result<Command, BadField> {
 
 pub fn body(b: &pb::CommandBody) -> Result<CommandBody, BadField> {
     let c = b.command.as_ref().ok_or(BadField { field: "body.command", reason: "is missing".into() })?;
-    Ok(CommandBody { signer: account("body.signer", &b.signer)?, nonce: b.nonce, command: command(c)? })
+    Ok(CommandBody {
+        signer: account("body.signer", &b.signer)?,
+        nonce: b.nonce,
+        command: command(c)?,
+        expires: b.expires.map(Timestamp),
+    })
 }
 
 pub fn signed(s: &pb::SignedCommand) -> Result<SignedCommand, BadField> {
@@ -795,6 +800,7 @@ pub fn signed_to_pb(s: &SignedCommand) -> pb::SignedCommand {
             signer: s.body.signer.0.to_vec(),
             nonce: s.body.nonce,
             command: Some(command_to_pb(&s.body.command)),
+            expires: s.body.expires.map(|t| t.0),
         }),
         signature: s.signature.to_vec(),
     }

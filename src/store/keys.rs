@@ -113,6 +113,16 @@ pub fn claim(id: ClaimId) -> Vec<u8> {
 pub fn nonce(signer: &AccountId, nonce: u64) -> Vec<u8> {
     state(b'n', &[&signer.0, &nonce.to_be_bytes()])
 }
+/// The nonce of a windowed command: `S x`, the window's end, the signer and the nonce. Ordered
+/// by window end first, so the records whose window has passed are one range at the front
+/// ([`windowed_nonces_before`]).
+pub fn windowed_nonce(expires: Timestamp, signer: &AccountId, nonce: u64) -> Vec<u8> {
+    state(b'x', &[&expires.0.to_be_bytes(), &signer.0, &nonce.to_be_bytes()])
+}
+/// The keys of the windowed nonces whose window ended before `before`.
+pub fn windowed_nonces_before(before: Timestamp) -> (Vec<u8>, Vec<u8>) {
+    (state(b'x', &[]), state(b'x', &[&before.0.to_be_bytes()]))
+}
 
 /// Holdings index: bundles by owner.
 pub fn holding(owner: &AccountId, bundle: BundleId) -> Vec<u8> {

@@ -148,6 +148,9 @@ impl<S: Store + ?Sized> StateView for StoreView<'_, S> {
     fn nonce(&self, signer: &AccountId, nonce: u64) -> Read<NonceRecord> {
         self.get(&keys::nonce(signer, nonce))
     }
+    fn windowed_nonce(&self, expires: Timestamp, signer: &AccountId, nonce: u64) -> Read<NonceRecord> {
+        self.get(&keys::windowed_nonce(expires, signer, nonce))
+    }
 }
 
 /// Writes effects into the pending set, keeping the holdings and claims indexes current.
@@ -191,6 +194,24 @@ impl<S: Store + ?Sized> StateWrite for PendingWriter<'_, S> {
                 self.pending.put_record(keys::claim(c.id), &c);
             }
             Effect::Nonce { signer, nonce, record } => self.pending.put_record(keys::nonce(&signer, nonce), &record),
+            Effect::WindowedNonce { expires, signer, nonce, record } => {
+                self.pending.put_record(keys::windowed_nonce(expires, &signer, nonce), &record)
+            }
+            Effect::ForgetNonces { before } => {
+                // Every windowed nonce record below `before`, stored or pending, is deleted.
+                let (start, end) = keys::windowed_nonces_before(before);
+                let stored = self.store.scan(&start, &end, usize::MAX)?.into_iter().map(|(k, _)| k);
+                let pending: Vec<Vec<u8>> = self
+                    .pending
+                    .writes
+                    .range(start.clone()..end.clone())
+                    .filter(|(_, v)| v.is_some())
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for key in stored.chain(pending) {
+                    self.pending.writes.insert(key, None);
+                }
+            }
         }
         Ok(())
     }

@@ -49,6 +49,7 @@ impl CorrectReading {
             signer: regulator,
             nonce: 0,
             command: Command::CorrectReading(CorrectReading { approval: None, ..self.clone() }),
+            expires: None,
         }
     }
 

@@ -67,11 +67,7 @@ fn found(policy: &Policy, operator_name: &str, first_format: bool, cmd: &Authent
         claimed: Wh::ZERO,
         metered: None,
     }));
-    d.effects.push(Effect::Nonce {
-        signer: operator,
-        nonce: cmd.body().nonce,
-        record: NonceRecord { entry: ctx.index, command_hash: cmd.hash() },
-    });
+    d.effects.push(crate::rules::nonce_effect(cmd.body(), NonceRecord { entry: ctx.index, command_hash: cmd.hash() }));
     d.say(format!("genesis of ledger {}: {}", policy.name, policy.describe()));
     d.say(format!("operator {operator_name} is {}", operator.short()));
     d.made(Change::Genesis { ledger: policy.name.clone() });

@@ -208,16 +208,31 @@ pub enum Command {
     ChangePark(ChangePark),
 }
 
-/// What the submitter signs: who, a nonce that is never reused, and the command.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+/// What the submitter signs: who, a nonce, the command, and optionally the end of its validity
+/// window.
+///
+/// A windowed command (`expires: Some(t)`) may be accepted only while the sequencer's time is at
+/// most `t`, and `t` at most [`crate::rules::MAX_VALIDITY`] ahead of it; its nonce is remembered
+/// until the window has passed, then forgotten. So a nonce is unique per signer within one
+/// window: the ledger recognises a resubmission by the exact (window end, signer, nonce). A
+/// command without a window (`expires: None`, the first format) has its nonce remembered for
+/// ever and may never reuse it.
+///
+/// The canonical bytes depend on the window: without one the body is encoded as it always was
+/// (format 1), with one in format 2 (`crate::codec`, `docs/encoding.md`). The codec is the only
+/// way to encode or decode these types, so nothing else can pick the wrong format.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandBody {
     pub signer: AccountId,
     pub nonce: u64,
     pub command: Command,
+    /// The end of the validity window (inclusive), or `None` for a command without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<Timestamp>,
 }
 
 /// A command with its Ed25519 signature over [`crate::codec::signing_bytes`].
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedCommand {
     pub body: CommandBody,
     #[serde(with = "crate::codec::serde_sig")]
@@ -226,7 +241,7 @@ pub struct SignedCommand {
 
 /// One log entry: the signed command and the sequencer's clock when it was accepted. The state is
 /// a deterministic function of the entries, because `time` is the `now` every rule sees.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub time: Timestamp,
     pub signed: SignedCommand,

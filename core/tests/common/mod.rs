@@ -89,6 +89,12 @@ impl Ledger {
     pub fn run(&mut self, who: &Keypair, command: Command) -> Result<Decision, Rejection> {
         self.nonce += 1;
         let signed = who.sign(NAME, self.nonce, command);
+        self.submit(signed)
+    }
+
+    /// Decides a command signed by the caller (for instance with a validity window) at the
+    /// ledger's time; applies and logs it if accepted.
+    pub fn submit(&mut self, signed: SignedCommand) -> Result<Decision, Rejection> {
         let auth = crypto::verify(NAME, signed.clone()).expect("signed");
         let ctx = Context { index: LeafIndex(self.log.len() as u64), now: Timestamp(self.now) };
         let d = decide(&self.state, &auth, ctx)?;
@@ -100,6 +106,12 @@ impl Ledger {
     pub fn ok(&mut self, who: &Keypair, command: Command) -> Decision {
         let what = command.to_string();
         self.run(who, command).unwrap_or_else(|e| panic!("{what}: refused: {e}"))
+    }
+
+    /// [`Ledger::submit`] that insists on acceptance.
+    pub fn ok_signed(&mut self, signed: SignedCommand) -> Decision {
+        let what = signed.body.command.to_string();
+        self.submit(signed).unwrap_or_else(|e| panic!("{what}: refused: {e}"))
     }
 
     /// The command is refused with a message naming every one of `names`, and nothing changes.
