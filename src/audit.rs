@@ -70,9 +70,20 @@ impl<S: Store + ?Sized> ConsistencySource for StoreProofs<'_, S> {
     }
 }
 
-/// The leaves `0..size` of a store, `None` where a leaf is missing.
+/// The leaves `0..size` of a store, read from its C2SP tiles (entry bundles, then the
+/// right-edge records) a page at a time, `None` where a leaf is missing.
 pub fn store_leaves<S: Store + ?Sized>(store: &S, size: u64) -> impl Iterator<Item = Option<Vec<u8>>> + '_ {
-    (0..size).map(move |i| store.get(&keys::leaf(i)).ok().flatten())
+    const PAGE: u64 = 4096;
+    let cache = crate::store::log::TileCache::default();
+    (0..size.div_ceil(PAGE)).flat_map(move |page| {
+        let (start, end) = (page * PAGE, size.min((page + 1) * PAGE));
+        let log = crate::store::log::LogReader::new(store, &cache);
+        match log.leaves(start, end) {
+            Ok(leaves) => leaves.into_iter().map(Some).collect::<Vec<_>>(),
+            // Find which leaves are missing, one by one.
+            Err(_) => (start..end).map(|i| log.leaf(i).ok()).collect(),
+        }
+    })
 }
 
 /// The signed checkpoint a store holds.

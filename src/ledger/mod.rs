@@ -294,6 +294,9 @@ impl<S: Store + ?Sized> NodeReader for StoredNodes<'_, S> {
 
 fn tree_read(e: greenledger_core::log::tiles::TileReadError<StoreError>) -> LedgerError {
     match e {
+        greenledger_core::log::tiles::TileReadError::Source(StoreError::Corrupt(what)) => {
+            LedgerError::Corrupt(Damage::Tree(what))
+        }
         greenledger_core::log::tiles::TileReadError::Source(e) => LedgerError::Store(e),
         other => LedgerError::Corrupt(Damage::Tree(other.to_string())),
     }

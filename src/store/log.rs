@@ -152,7 +152,11 @@ impl<'a, S: Store + ?Sized> LogReader<'a, S> {
                 return rows.iter().map(|(_, v)| hash_of(v, what)).collect();
             }
             if attempt == 1 {
-                return Err(corrupt(format!("{} has {} of the {width} hashes the tree needs", what(), rows.len())));
+                return Err(corrupt(format!(
+                    "{} is missing hashes: it has {} of the {width} the tree needs",
+                    what(),
+                    rows.len()
+                )));
             }
         }
         unreachable!("the second attempt returns")
