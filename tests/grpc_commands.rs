@@ -4,6 +4,7 @@
 use greenledger_core::command as cmd;
 
 use ed25519_dalek::Signer;
+use greenledger::ledger::Clock;
 use greenledger::rpc::convert::{self, command_to_pb};
 use greenledger::rpc::pb;
 use greenledger::testkit::net::*;
@@ -226,9 +227,14 @@ async fn signing_bytes_are_the_codec_bytes_and_sign_an_accepted_command() {
     let command =
         Command::PostGeneration(cmd::PostGeneration { device: wind(), interval: hour(0), energy: Wh(3 * MWH) });
     let nonce = net.next_nonce();
-    let body = pb::CommandBody { signer: meter.account().0.to_vec(), nonce, command: Some(command_to_pb(&command)) };
+    let body = pb::CommandBody {
+        signer: meter.account().0.to_vec(),
+        nonce,
+        command: Some(command_to_pb(&command)),
+        expires: None,
+    };
     let bytes = net.client.signing_bytes(body.clone()).await.expect("signing bytes").into_inner().bytes;
-    let domain = CommandBody { signer: meter.account(), nonce, command };
+    let domain = CommandBody { signer: meter.account(), nonce, command: command.clone(), expires: None };
     assert_eq!(bytes, codec::signing_bytes(LEDGER, &domain));
     assert!(bytes.starts_with(format!("greenledger/v1/command\n{LEDGER}\n").as_bytes()));
 
@@ -244,8 +250,25 @@ async fn signing_bytes_are_the_codec_bytes_and_sign_an_accepted_command() {
     short.signer.pop();
     let s = net.client.signing_bytes(short).await.expect_err("31-byte signer");
     assert_eq!(s.code(), Code::InvalidArgument, "{}", s.message());
-    let s = net.client.signing_bytes(pb::CommandBody { command: None, ..body }).await.expect_err("no command");
+    let s = net.client.signing_bytes(pb::CommandBody { command: None, ..body.clone() }).await.expect_err("no command");
     assert_eq!(s.code(), Code::InvalidArgument, "{}", s.message());
+
+    // With a validity window the bytes are format 2, and the entry is logged in it.
+    let expires = net.clock.now().0 + 3600;
+    let windowed = pb::CommandBody {
+        command: Some(command_to_pb(
+            &cmd::PostGeneration { device: wind(), interval: hour(1), energy: Wh(MWH) }.into(),
+        )),
+        expires: Some(expires),
+        ..body
+    };
+    let bytes = net.client.signing_bytes(windowed.clone()).await.expect("signing bytes").into_inner().bytes;
+    assert!(bytes.starts_with(format!("greenledger/v2/command\n{LEDGER}\n").as_bytes()));
+    let signature = meter.signing_key().sign(&bytes).to_bytes().to_vec();
+    let r = net.ok_pb(pb::SignedCommand { body: Some(windowed), signature }, "externally signed, windowed").await;
+    let leaf = net.entries(r.index, r.index + 1).await.expect("entry").remove(0).leaf;
+    assert_eq!(&leaf[..4], b"GLE\x02");
+    assert_eq!(codec::decode_leaf(&leaf).expect("leaf decodes").signed.body.expires, Some(Timestamp(expires)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

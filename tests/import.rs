@@ -85,6 +85,7 @@ impl Setup {
             key: self.dir.path().join("meter.key"),
             file: file.to_path_buf(),
             partial,
+            valid_for: 3600,
         }
     }
 

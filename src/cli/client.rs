@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Context as _};
 use greenledger_core::command::Command;
 use greenledger_core::crypto::Keypair;
 use greenledger_core::policy::Policy;
-use greenledger_core::types::{AccountId, Interval};
+use greenledger_core::types::{AccountId, Interval, Timestamp};
 use std::path::Path;
 use tonic::transport::Channel;
 
@@ -183,7 +183,9 @@ pub fn interval_arg(start: &str, end: &str) -> anyhow::Result<Interval> {
     Ok(Interval::new(time_arg(start)?, time_arg(end)?))
 }
 
-/// A random nonce: never reused in practice, and no counter to keep between runs.
+/// A random nonce: never reused in practice, and no counter to keep between runs. (The commands
+/// the command line signs are windowed, so the ledger remembers their nonces only for the
+/// window.)
 pub fn nonce() -> u64 {
     use rand_core::RngCore;
     rand_core::OsRng.next_u64()
@@ -191,10 +193,17 @@ pub fn nonce() -> u64 {
 
 /// The ledger's name (what commands are signed for), from the verifier key it serves.
 pub async fn ledger_name(client: &mut LedgerClient<Channel>) -> anyhow::Result<String> {
+    Ok(ledger_name_and_time(client).await?.0)
+}
+
+/// The ledger's name and its clock now (Unix seconds), which validity windows are measured
+/// from; this machine's clock when the server does not say (a server from before windows).
+pub async fn ledger_name_and_time(client: &mut LedgerClient<Channel>) -> anyhow::Result<(String, u64)> {
     let cp = client.get_checkpoint(pb::GetCheckpointRequest {}).await.map_err(server_error)?.into_inner();
     let key = greenledger_core::log::NoteVerifier::parse(&cp.log_key)
         .map_err(|e| anyhow!("the server's log key {:?} is not a verifier key: {e}", cp.log_key))?;
-    Ok(key.name().to_string())
+    let now = if cp.time == 0 { now_s() } else { cp.time };
+    Ok((key.name().to_string(), now))
 }
 
 /// The ledger's latest policy: its genesis policy, or the policy of its latest amendment, read
@@ -218,11 +227,23 @@ pub async fn current_policy(client: &mut LedgerClient<Channel>) -> anyhow::Resul
     policy.ok_or_else(|| anyhow!("the served log has no genesis entry"))
 }
 
-/// Signs and submits one command; prints the receipt or fails with the server's message.
-pub async fn submit(server: &str, key: &Keypair, command: Command, json: bool) -> anyhow::Result<pb::Receipt> {
+/// Unix seconds now, by this machine's clock.
+pub fn now_s() -> u64 {
+    crate::ledger::Clock::now(&crate::ledger::SystemClock).0
+}
+
+/// Signs one command with a random nonce and a validity window ending `valid_for` seconds after
+/// the ledger's time now, and submits it; prints the receipt or fails with the server's message.
+pub async fn submit(
+    server: &str,
+    key: &Keypair,
+    command: Command,
+    valid_for: u64,
+    json: bool,
+) -> anyhow::Result<pb::Receipt> {
     let mut client = connect(server).await?;
-    let name = ledger_name(&mut client).await?;
-    let signed = key.sign(&name, nonce(), command);
+    let (name, now) = ledger_name_and_time(&mut client).await?;
+    let signed = key.sign_until(&name, nonce(), Timestamp(now.saturating_add(valid_for)), command);
     let receipt = client.submit(convert::signed_to_pb(&signed)).await.map_err(server_error)?.into_inner();
     print_receipt(&receipt, json);
     Ok(receipt)

@@ -19,9 +19,16 @@
 //! report says exactly what was committed.
 //!
 //! Every row is signed with a nonce derived from the signer, the ledger and the row's command
-//! (and how many identical rows came before it in the file), so running the same import again
-//! sends identical commands: the ledger answers those already in with their original receipts,
-//! reported as "already imported", and a stopped import resumes where it stopped.
+//! (and how many identical rows came before it in the file), and with the import's validity
+//! window: the ledger accepts the rows only until the window's end (`--valid-for` after the
+//! ledger's time, 1 hour unless given; at most 24 hours). The window's end is recorded beside
+//! the file (`FILE.window`) before anything is sent, and a re-run while that window is open
+//! signs with the same end, so it sends identical commands: the ledger answers those already in
+//! with their original receipts, reported as "already imported", and a stopped import resumes
+//! where it stopped. Once the window has passed the ledger no longer recognises them (an
+//! identical command would be refused as expired): a re-run then starts a new window, and rows
+//! already in are refused by rule 1 as overlapping their own reading while the others are
+//! imported.
 //!
 //! Exit status: 0 when every row is in the ledger (imported now or before), 1 when any row was
 //! rejected or the import failed, 130 when interrupted.
@@ -34,10 +41,11 @@ use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, Subcommand};
 use greenledger_core::command as cmd;
 use greenledger_core::command::Command;
+use greenledger_core::rules::MAX_VALIDITY;
 use greenledger_core::types::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio_stream::StreamExt as _;
@@ -61,6 +69,10 @@ pub struct ReadingsArgs {
     /// Import the good rows even if some are rejected.
     #[arg(long)]
     pub partial: bool,
+    /// The validity window of the signed rows when a new one starts (a re-run inside the window
+    /// recorded in FILE.window keeps it): seconds or a span such as 30m, 1h or 1d; at most 24 hours.
+    #[arg(long, default_value = "1h", value_parser = super::time::validity, value_name = "SPAN")]
+    pub valid_for: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,10 +197,52 @@ fn row_nonces(ledger: &str, signer: &AccountId, rows: &[Parsed]) -> Vec<u64> {
         .collect()
 }
 
-/// Signs every row with its deterministic nonce.
-fn sign_rows(key: &greenledger_core::crypto::Keypair, ledger: &str, rows: &[Parsed]) -> Vec<pb::SignedCommand> {
+/// Signs every row with its deterministic nonce and the import's window end.
+fn sign_rows(
+    key: &greenledger_core::crypto::Keypair,
+    ledger: &str,
+    expires: Timestamp,
+    rows: &[Parsed],
+) -> Vec<pb::SignedCommand> {
     let nonces = row_nonces(ledger, &key.account(), rows);
-    rows.iter().zip(nonces).map(|(p, n)| convert::signed_to_pb(&key.sign(ledger, n, p.command.clone()))).collect()
+    rows.iter()
+        .zip(nonces)
+        .map(|(p, n)| convert::signed_to_pb(&key.sign_until(ledger, n, expires, p.command.clone())))
+        .collect()
+}
+
+/// The file beside `file` that records the end of its import's validity window: `FILE.window`.
+pub fn window_file(file: &Path) -> PathBuf {
+    let mut name = file.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".window");
+    file.with_file_name(name)
+}
+
+const WINDOW_LABEL: &str = "greenledger import window";
+
+/// The validity window's end for an import of `file` at the ledger's time `now`: the end an
+/// earlier run recorded in [`window_file`] while that window is open (`now <= end <= now +
+/// MAX_VALIDITY`), so that a re-run signs identical commands; otherwise `now + valid_for`,
+/// recorded there. Also returns a warning when the window could not be recorded (re-runs will
+/// not recognise the rows this run imports).
+pub fn import_window(file: &Path, now: u64, valid_for: u64) -> (Timestamp, Option<String>) {
+    let path = window_file(file);
+    let recorded = std::fs::read_to_string(&path).ok().and_then(|text| {
+        let mut lines = text.lines();
+        (lines.next() == Some(WINDOW_LABEL)).then_some(())?;
+        lines.next()?.trim().parse::<u64>().ok()
+    });
+    if let Some(end) = recorded.filter(|&end| now <= end && end <= now.saturating_add(MAX_VALIDITY)) {
+        return (Timestamp(end), None);
+    }
+    let end = now.saturating_add(valid_for);
+    let warning = std::fs::write(&path, format!("{WINDOW_LABEL}\n{end}\n")).err().map(|e| {
+        format!(
+            "cannot record the import's window in {} ({e}): a re-run will not recognise the rows imported now",
+            path.display()
+        )
+    });
+    (Timestamp(end), warning)
 }
 
 /// What an import did.
@@ -210,6 +264,9 @@ pub struct Report {
     pub interrupted: bool,
     /// The zone of `--tz` when times without a zone were read in it.
     pub tz: Option<String>,
+    /// The end of the rows' validity window (Unix seconds): a re-run until then recognises the
+    /// rows already in. 0 when nothing was signed.
+    pub valid_until: u64,
     /// The rejected rows, by line, at most [`MAX_LISTED`].
     pub rejections: Vec<Rejected>,
 }
@@ -258,6 +315,12 @@ impl Report {
         );
         if let Some(tz) = &self.tz {
             println!("  times without a zone were read in {tz}");
+        }
+        if self.valid_until != 0 {
+            println!(
+                "  rows signed valid until {}: re-running the same file until then recognises the rows already in",
+                Timestamp(self.valid_until)
+            );
         }
         for r in &self.rejections {
             println!("  line {}: {}", r.line, r.reason);
@@ -338,14 +401,19 @@ pub async fn import(
     }
     let key = client::read_key(&args.key)?;
     let mut c = client::connect(&args.conn.server).await?;
-    let name = client::ledger_name(&mut c).await?;
+    let (name, now) = client::ledger_name_and_time(&mut c).await?;
+    let (expires, warning) = import_window(&args.file, now, args.valid_for);
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
+    }
+    report.valid_until = expires.0;
     let progress = if args.conn.json { ProgressBar::hidden() } else { bar(good.len() as u64) };
     let mut refused = Vec::new();
     if args.partial {
-        partial(&mut c, &key, &name, &good, &mut report, &mut refused, &progress, &mut stop).await?;
+        partial(&mut c, &key, &name, expires, &good, &mut report, &mut refused, &progress, &mut stop).await?;
     } else {
         progress.set_message("signing");
-        let signed = sign_rows(&key, &name, &good);
+        let signed = sign_rows(&key, &name, expires, &good);
         progress.set_message(if malformed.is_empty() {
             "deciding all rows as one batch"
         } else {
@@ -418,6 +486,7 @@ async fn partial(
     c: &mut LedgerClient<Channel>,
     key: &greenledger_core::crypto::Keypair,
     name: &str,
+    expires: Timestamp,
     good: &[Parsed],
     report: &mut Report,
     refused: &mut Vec<Rejected>,
@@ -439,7 +508,7 @@ async fn partial(
             while !stopping && *next < good.len() && *next - answered < WINDOW {
                 let end = good.len().min(*next + SIGN_CHUNK);
                 for i in *next..end {
-                    let signed = key.sign(name, nonces[i], good[i].command.clone());
+                    let signed = key.sign_until(name, nonces[i], expires, good[i].command.clone());
                     // The channel holds a window and a chunk: never full here.
                     if sender.try_send(convert::signed_to_pb(&signed)).is_err() {
                         break;

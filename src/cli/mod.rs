@@ -74,6 +74,11 @@ pub struct Signer {
     /// Secret key file of the submitting account.
     #[arg(long, env = "GREENLEDGER_KEY")]
     pub key: PathBuf,
+    /// How long the signed command stays valid: the ledger accepts it only until this long after
+    /// its time now, and refuses it afterwards (sign it again). Seconds or a span such as 30m, 1h
+    /// or 1d; at most 24 hours.
+    #[arg(long, default_value = "1h", value_parser = time::validity, value_name = "SPAN")]
+    pub valid_for: u64,
 }
 
 #[derive(Subcommand, Debug)]

@@ -835,7 +835,7 @@ pub async fn run(top: Submit) -> anyhow::Result<()> {
         }
     };
     let key = client::read_key(&signer.key)?;
-    client::submit(&signer.conn.server, &key, command, signer.conn.json).await?;
+    client::submit(&signer.conn.server, &key, command, signer.valid_for, signer.conn.json).await?;
     Ok(())
 }
 

@@ -151,6 +151,32 @@ pub fn parse_date(s: &str) -> Result<u64, BadInput> {
     parse(v)
 }
 
+/// A validity window's length (`--valid-for`): `90` (seconds), `30m`, `1h`, `1h30m`, `1d`, or
+/// ISO 8601 `PT1H`; more than 0 seconds and at most the ledger's limit of 24 hours.
+pub fn validity(s: &str) -> Result<u64, String> {
+    let v = s.trim();
+    let secs = match v.parse::<u64>() {
+        Ok(n) => n,
+        Err(_) => {
+            let span = v.parse::<jiff::Span>().map_err(|_| {
+                format!("{s:?} is not a length of time: write seconds (3600) or a span such as 30m, 1h, 1h30m or 1d")
+            })?;
+            let d = span
+                .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+                .map_err(|e| format!("{s:?} is not a length of time in seconds, minutes, hours or days: {e}"))?;
+            if d.subsec_nanos() != 0 || d.as_secs() < 0 {
+                return Err(format!("{s:?} must be a whole, positive number of seconds"));
+            }
+            d.as_secs() as u64
+        }
+    };
+    let max = greenledger_core::rules::MAX_VALIDITY;
+    if secs == 0 || secs > max {
+        return Err(format!("{s:?} is {secs} s: a validity window is more than 0 s and at most {} hours", max / 3600));
+    }
+    Ok(secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +230,21 @@ mod tests {
         assert!(Zone::parse("Mars/Olympus").unwrap_err().0.contains("Mars/Olympus"));
         assert!(Zone::parse("+25:00").is_err());
         assert_eq!(Zone::parse("+0800").unwrap().tz, TimeZone::fixed(Offset::from_seconds(8 * 3600).unwrap()));
+    }
+
+    #[test]
+    fn validity_windows_are_seconds_or_spans_up_to_a_day() {
+        assert_eq!(validity("3600"), Ok(3600));
+        assert_eq!(validity("30m"), Ok(1800));
+        assert_eq!(validity("1h"), Ok(3600));
+        assert_eq!(validity("1h30m"), Ok(5400));
+        assert_eq!(validity("1d"), Ok(86_400));
+        assert_eq!(validity("PT2H"), Ok(7200));
+        for v in ["0", "0s", "2d", "86401", "25h"] {
+            assert!(validity(v).unwrap_err().contains("at most 24 hours"), "{v}");
+        }
+        assert!(validity("soon").unwrap_err().contains("\"soon\" is not a length of time"));
+        assert!(validity("1.5s").is_err());
     }
 
     #[test]

@@ -240,6 +240,8 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
             log_key: self.ledger.verifier().to_string(),
             size: committed.head.size,
             root: committed.head.root.to_vec(),
+            // As the sequencer takes it: never before the last entry.
+            time: self.clock.now().0.max(committed.head.time),
         }))
     }
 

@@ -91,10 +91,16 @@ impl Net {
         self.nonce
     }
 
-    /// Signs `command` by `who` with a fresh nonce.
+    /// Signs `command` by `who` with a fresh nonce, without a validity window.
     pub fn sign(&mut self, who: &Keypair, command: Command) -> SignedCommand {
         let n = self.next_nonce();
         who.sign(LEDGER, n, command)
+    }
+
+    /// Signs `command` by `who` with a fresh nonce and a validity window that ends at `expires`.
+    pub fn sign_until(&mut self, who: &Keypair, expires: Timestamp, command: Command) -> SignedCommand {
+        let n = self.next_nonce();
+        who.sign_until(LEDGER, n, expires, command)
     }
 
     /// Signs `command` by `who` with a fresh nonce, as protobuf.

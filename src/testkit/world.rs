@@ -6,7 +6,7 @@ use crate::ledger::{Clock, Ledger, ManualClock, Outcome, Receipt, Refused};
 use crate::store::{MemStore, Store};
 use greenledger_core::crypto::Keypair;
 use greenledger_core::state::{Bundle, BundleState};
-use greenledger_core::{AccountId, Command, DeviceId, Policy, SignedCommand};
+use greenledger_core::{AccountId, Command, DeviceId, Policy, SignedCommand, Timestamp};
 use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -128,9 +128,20 @@ impl<S: Store> World<S> {
         self.nonce.fetch_add(1, Ordering::SeqCst) + 1
     }
 
-    /// Signs `command` by `who` with a fresh nonce.
+    /// Signs `command` by `who` with a fresh nonce, without a validity window.
     pub fn sign(&self, who: &Keypair, command: Command) -> SignedCommand {
         who.sign(&self.name, self.next_nonce(), command)
+    }
+
+    /// Signs `command` by `who` with a fresh nonce and a validity window that ends at `expires`.
+    pub fn sign_until(&self, who: &Keypair, expires: Timestamp, command: Command) -> SignedCommand {
+        who.sign_until(&self.name, self.next_nonce(), expires, command)
+    }
+
+    /// Signs `command` by `who` with a fresh nonce and a validity window that ends `seconds`
+    /// after the clock's time now.
+    pub fn sign_valid_for(&self, who: &Keypair, seconds: u64, command: Command) -> SignedCommand {
+        self.sign_until(who, Timestamp(self.clock.now().0 + seconds), command)
     }
 
     /// Signs `command` by `who` with a fresh nonce.

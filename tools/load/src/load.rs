@@ -12,7 +12,9 @@
 //! issuance of a large reading with a direct-supply share); their ids are read back with
 //! `GetHoldings`. Every timed transfer and retirement then cuts the next prefix of a stock
 //! bundle, so all commands are signed before the clock starts, and each stream works only on its
-//! own accounts and devices (order within a stream is kept by the server).
+//! own accounts and devices (order within a stream is kept by the server). The timed commands
+//! are signed with a validity window that ends an hour after the ledger's time when they are
+//! signed, as clients do, so the ledger forgets their nonces afterwards.
 //!
 //! One cycle of a stream (15-minute metering slots, 1 MWh certificates):
 //! 1. meter: generation reading of one of the stream's wind devices
@@ -158,11 +160,15 @@ struct Cast {
     streams: Vec<(usize, usize, usize)>,
 }
 
+/// The validity window of the pre-signed mix, from the ledger's time when it is signed: an hour.
+const VALID_FOR: u64 = 3600;
+
 fn now_s() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-fn sign_all(ledger: &str, keys: &[Keypair], planned: Vec<Planned>) -> Vec<Ready> {
+/// Signs the planned commands on every core, each with the validity window ending at `expires`.
+fn sign_all(ledger: &str, keys: &[Keypair], expires: Timestamp, planned: Vec<Planned>) -> Vec<Ready> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).max(1);
     let chunk = planned.len().div_ceil(threads).max(1);
     let mut out: Vec<Ready> = Vec::with_capacity(planned.len());
@@ -180,7 +186,7 @@ fn sign_all(ledger: &str, keys: &[Keypair], planned: Vec<Planned>) -> Vec<Ready>
                     part.into_iter()
                         .map(|p| {
                             let kind = p.command.kind();
-                            let signed = keys[p.signer].sign(ledger, p.nonce, p.command);
+                            let signed = keys[p.signer].sign_until(ledger, p.nonce, expires, p.command);
                             Ready { msg: convert::signed_to_pb(&signed), expect_ok: p.expect_ok, kind }
                         })
                         .collect::<Vec<_>>()
@@ -192,6 +198,13 @@ fn sign_all(ledger: &str, keys: &[Keypair], planned: Vec<Planned>) -> Vec<Ready>
         }
     });
     out
+}
+
+/// The ledger's clock now, as its checkpoint response says (this machine's clock when the
+/// server does not say).
+pub async fn ledger_time(client: &mut Client) -> anyhow::Result<u64> {
+    let cp = client.get_checkpoint(pb::GetCheckpointRequest {}).await?.into_inner();
+    Ok(if cp.time == 0 { now_s() } else { cp.time })
 }
 
 /// The ledger name (checkpoint origin) and size.
@@ -648,10 +661,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<Report> {
     let setup_s = t_setup.elapsed().as_secs_f64();
 
     let t_sign = Instant::now();
+    // The mix is signed before the clock starts, valid for an hour from the ledger's time now.
+    let expires = Timestamp(ledger_time(&mut client).await?.saturating_add(VALID_FOR));
     let mut plans = Vec::new();
     for (s, st) in setups.iter().enumerate() {
         let planned = plan_stream(&cfg, &cast, s, per_stream[s], st, t_end);
-        plans.push(sign_all(&ledger, &cast.keys, planned));
+        plans.push(sign_all(&ledger, &cast.keys, expires, planned));
     }
     let sign_s = t_sign.elapsed().as_secs_f64();
     let submitted: u64 = plans.iter().map(|p| p.len() as u64).sum();
