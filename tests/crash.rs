@@ -5,6 +5,8 @@
 //! generation readings, killed with SIGKILL at random moments and restarted. After every restart:
 //! every acknowledged entry is present with the same leaf hash, the new checkpoint is consistent
 //! with every checkpoint handed out before, and replaying all entries gives the checkpoint's root.
+//! Each cycle waits for 120 new entries before its random moment, so kills fall before, during
+//! and after the batches that complete C2SP tiles and entry bundles.
 //! The number of kills comes from `GREENLEDGER_CRASH_KILLS` (default 5); the seed of the random
 //! moments from `GREENLEDGER_CRASH_SEED` (default: the clock; printed).
 //!
@@ -317,6 +319,13 @@ async fn kills_at_random_moments_lose_nothing_acknowledged() {
             tasks.push(tokio::spawn(drive(s.addr, meter.clone(), st.clone(), seen.clone())));
         }
         tasks.push(tokio::spawn(watch(s.addr, verifier.clone(), seen.clone())));
+        // At least 120 new entries per cycle, so the run fills and writes full C2SP tiles and
+        // entry bundles (every 256 entries) between kills; then a random moment.
+        let target = seen.lock().unwrap().acked.len() + 120;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while seen.lock().unwrap().acked.len() < target && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         tokio::time::sleep(Duration::from_millis(20 + rng.below(400))).await;
         s.kill();
         for t in tasks {
@@ -338,6 +347,7 @@ async fn kills_at_random_moments_lose_nothing_acknowledged() {
         began.elapsed().as_secs_f64()
     );
     assert!(acked > DEVICES + 2, "the clients got nothing acknowledged");
+    assert!(size > 2 * 256, "the run crossed tile boundaries: {size} entries");
 }
 
 /// A ledger directory with some entries, its server stopped by SIGKILL.
