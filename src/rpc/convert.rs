@@ -1252,6 +1252,32 @@ mod tests {
         }
     }
 
+    /// A signed command of every kind, with and without a validity window (a window ending at 0
+    /// is a window, not none), converts to protobuf and back to the identical command, also
+    /// through the wire bytes.
+    #[test]
+    fn signed_commands_round_trip_with_and_without_a_window() {
+        use prost::Message;
+        for c in examples() {
+            for expires in [None, Some(0), Some(1_796_130_000), Some(u64::MAX)] {
+                let signed = SignedCommand {
+                    body: CommandBody {
+                        signer: key(3).account(),
+                        nonce: 9,
+                        command: c.clone(),
+                        expires: expires.map(Timestamp),
+                    },
+                    signature: [7; 64],
+                };
+                let msg = signed_to_pb(&signed);
+                assert_eq!(msg.body.as_ref().and_then(|b| b.expires), expires, "{}", c.kind());
+                assert_eq!(super::signed(&msg).as_ref(), Ok(&signed), "{} {expires:?}", c.kind());
+                let wire = pb::SignedCommand::decode(msg.encode_to_vec().as_slice()).expect("decodes");
+                assert_eq!(super::signed(&wire), Ok(signed), "{} {expires:?} through the wire", c.kind());
+            }
+        }
+    }
+
     /// A client that knows only the first policy fields gets expiry after the end of production
     /// and the rest of `Policy::new`.
     #[test]
