@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Decode greenledger log leaves (leaf format GLE\\x01) with the Python standard library only.
+"""Decode greenledger log leaves (leaf formats GLE\\x01 and GLE\\x02) with the Python standard library only.
 
 Written from docs/encoding.md. A leaf decodes to a dict in the JSON form of the Rust `Entry`
 (section 7 of that document): the output of `json.dumps(decode_leaf(leaf))` equals the JSON the
@@ -24,9 +24,13 @@ import json
 import sys
 
 MAGIC = b"GLE\x01"
+# Format 2: the command carries a validity window (`expires`, a u64 after the nonce).
+WINDOWED_MAGIC = b"GLE\x02"
 MAX_ENCODED = 1 << 20
 COMMAND_PREFIX = b"greenledger/v1/command\n"
 COMMAND_HASH_PREFIX = b"greenledger/v1/command-hash\n"
+WINDOWED_COMMAND_PREFIX = b"greenledger/v2/command\n"
+WINDOWED_COMMAND_HASH_PREFIX = b"greenledger/v2/command-hash\n"
 
 TECHNOLOGY = ["Wind", "Solar", "Hydro", "Biomass", "Geothermal", "Marine", "Other"]
 CHANNEL = ["Export", "SelfUse", "StorageCharge", "StorageDischarge", "GridImport"]
@@ -39,7 +43,7 @@ PURPOSE = ["re100-cdp", "energy-deduction", "renewable-quota", "product-footprin
 
 
 class DecodeError(ValueError):
-    """The bytes are not a valid greenledger v1 leaf."""
+    """The bytes are not a valid greenledger leaf."""
 
 
 class Reader:
@@ -369,8 +373,9 @@ def decode_leaf(leaf):
     if not isinstance(leaf, (bytes, bytearray)):
         raise TypeError("leaf must be bytes")
     leaf = bytes(leaf)
-    if not leaf.startswith(MAGIC):
-        raise DecodeError("not a greenledger v1 leaf: it does not start with the magic bytes GLE 0x01")
+    windowed = leaf.startswith(WINDOWED_MAGIC)
+    if not (windowed or leaf.startswith(MAGIC)):
+        raise DecodeError("not a greenledger leaf: it does not start with the magic bytes GLE 0x01 or GLE 0x02")
     if len(leaf) - len(MAGIC) > MAX_ENCODED:
         raise DecodeError(f"entry of {len(leaf) - len(MAGIC)} bytes exceeds the 1 MiB limit")
     r = Reader(leaf)
@@ -378,14 +383,16 @@ def decode_leaf(leaf):
     time = r.u64("Entry.time")
     signer = r.account("CommandBody.signer")
     nonce = r.u64("CommandBody.nonce")
+    expires = r.u64("CommandBody.expires") if windowed else None
     command = _command(r)
     signature = r.take(64, "SignedCommand.signature").hex()
     if r.at != len(leaf):
         raise DecodeError(f"{len(leaf) - r.at} trailing bytes after the entry")
-    return {
-        "time": time,
-        "signed": {"body": {"signer": signer, "nonce": nonce, "command": command}, "signature": signature},
-    }
+    body = {"signer": signer, "nonce": nonce, "command": command}
+    if windowed:
+        # Serialised last, as the Rust field is declared; absent without a window.
+        body["expires"] = expires
+    return {"time": time, "signed": {"body": body, "signature": signature}}
 
 
 def kind(entry):
@@ -402,7 +409,8 @@ def body_bytes(leaf):
 
 def signing_bytes(leaf, ledger_name):
     """The bytes the submitter of this leaf's command signed, for the ledger `ledger_name`."""
-    return COMMAND_PREFIX + ledger_name.encode("utf-8") + b"\n" + body_bytes(leaf)
+    prefix = WINDOWED_COMMAND_PREFIX if bytes(leaf).startswith(WINDOWED_MAGIC) else COMMAND_PREFIX
+    return prefix + ledger_name.encode("utf-8") + b"\n" + body_bytes(leaf)
 
 
 def leaf_hash(leaf):
@@ -413,7 +421,8 @@ def leaf_hash(leaf):
 def command_hash(leaf):
     """SHA-256 of the command-hash prefix and the encoded SignedCommand (leaf from offset 12)."""
     decode_leaf(leaf)
-    return hashlib.sha256(COMMAND_HASH_PREFIX + bytes(leaf[12:])).digest()
+    prefix = WINDOWED_COMMAND_HASH_PREFIX if bytes(leaf).startswith(WINDOWED_MAGIC) else COMMAND_HASH_PREFIX
+    return hashlib.sha256(prefix + bytes(leaf[12:])).digest()
 
 
 def check_vectors(path):
@@ -443,7 +452,7 @@ def check_vectors(path):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="Decode greenledger v1 log leaves (hex, one per line on stdin) to JSON.")
+    p = argparse.ArgumentParser(description="Decode greenledger log leaves (hex, one per line on stdin) to JSON.")
     p.add_argument("--hashes", action="store_true", help="print the entry with its leaf hash and command hash")
     p.add_argument("--ledger", metavar="NAME", help="with --hashes: also print the signing bytes for this ledger")
     p.add_argument("--check-vectors", metavar="FILE", help="check a golden vector file instead of reading stdin")
