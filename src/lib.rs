@@ -20,6 +20,8 @@
 //!   store) and the `GET /metrics` endpoint.
 //! - [`explorer`]: the public explorer on the same HTTP port: pages, JSON APIs, and the browser
 //!   verifier (the core's verification compiled to WebAssembly, `tools/wasm-verify`).
+//! - [`tiles_http`]: the log on the same HTTP port as C2SP tlog-tiles: `/checkpoint`, hash tiles
+//!   and entry bundles, for any tlog-tiles client.
 //! - [`proof`]: building claim proof bundles from a ledger (their format and verification are
 //!   [`greenledger_core::proof`]).
 //! - [`statements`]: consumption and park statements computed from a ledger at a settled head
@@ -46,3 +48,4 @@ pub mod statements;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod tiles_http;

@@ -148,8 +148,8 @@ impl Metrics {
     }
 }
 
-/// Serves `GET /metrics` and the explorer ([`crate::explorer`]) for `ledger` on `listener` until
-/// `shutdown` completes.
+/// Serves `GET /metrics`, the explorer ([`crate::explorer`]) and the log as C2SP tlog-tiles
+/// ([`crate::tiles_http`]) for `ledger` on `listener` until `shutdown` completes.
 pub async fn serve_http<S: Store>(
     ledger: Arc<Ledger<S>>,
     metrics: Arc<Metrics>,
@@ -158,7 +158,7 @@ pub async fn serve_http<S: Store>(
 ) -> std::io::Result<()> {
     use axum::http::header::CONTENT_TYPE as CT;
     let explorer = crate::explorer::router(ledger.clone());
-    let app = axum::Router::new().merge(explorer).route(
+    let app = axum::Router::new().merge(explorer).merge(crate::tiles_http::router(ledger.clone())).route(
         "/metrics",
         axum::routing::get(move || async move {
             // Reading the store's size and the cosignatures touches the disk: off the runtime.

@@ -1,6 +1,7 @@
 //! Serving: the Ledger service plus the standard gRPC health and reflection (v1 and v1alpha)
 //! services, one log line per call ([`super::request_log`]), and, on a port of its own if asked
-//! for, `GET /metrics` ([`crate::metrics`]).
+//! for, plain HTTP: `GET /metrics` ([`crate::metrics`]), the explorer ([`crate::explorer`]) and
+//! the log as C2SP tlog-tiles ([`crate::tiles_http`]).
 
 use super::pb;
 use super::service::LedgerService;
@@ -30,7 +31,8 @@ pub struct ServeOptions {
     /// How long a request may take until its response starts (a response stream, once
     /// started, is not cut). A client's shorter `grpc-timeout` wins.
     pub request_timeout: Duration,
-    /// Serve `GET /metrics` (Prometheus text) over plain HTTP on this address too.
+    /// Serve `GET /metrics` (Prometheus text), the explorer and the log as C2SP tlog-tiles
+    /// (`/checkpoint`, `/tile/...`) over plain HTTP on this address too.
     pub http_addr: Option<SocketAddr>,
 }
 
@@ -109,7 +111,8 @@ async fn bind_http(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for HTTP (metrics)"))
 }
 
-/// [`serve_with`] on listeners already bound: gRPC on `listener`, metrics on `http`.
+/// [`serve_with`] on listeners already bound: gRPC on `listener`; metrics, the explorer and the
+/// tlog-tiles routes on `http`.
 async fn serve_on<S: Store>(
     ledger: Arc<Ledger<S>>,
     sequencer: Sequencer,
@@ -175,7 +178,8 @@ async fn serve_on<S: Store>(
 /// A server running in the background of the current runtime.
 pub struct Running {
     pub addr: SocketAddr,
-    /// Where `GET /metrics` is served, if [`ServeOptions::http_addr`] asked for it.
+    /// Where `GET /metrics`, the explorer and the tlog-tiles routes are served, if
+    /// [`ServeOptions::http_addr`] asked for it.
     pub http_addr: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
