@@ -123,3 +123,30 @@ fn entries_beyond_the_checkpoint_are_not_found() {
     let err = world.ledger.inclusion_proof(0, size + 1).unwrap_err().to_string();
     assert!(err.contains("beyond the current size"), "{err}");
 }
+
+/// Over gRPC, every state answer names the size of the checkpoint it was read at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_answers_name_their_checkpoint() {
+    use greenledger::rpc::pb;
+    let mut world = World::new();
+    world.generation(0, 1_000_000);
+    let bundle = world.issue(0);
+    let server = world.serve().await;
+    let mut client = greenledger::testkit::client::connect(&format!("http://{}", server.addr)).await.unwrap();
+    let size = world.ledger.size();
+    let who = world.generator.account().0.to_vec();
+    let holdings = client.get_holdings(pb::AccountRequest { account: who.clone() }).await.unwrap().into_inner();
+    assert_eq!((holdings.tree_size, holdings.bundles.len()), (size, 1));
+    let account = client.get_account(pb::AccountRequest { account: who }).await.unwrap().into_inner();
+    assert_eq!(account.tree_size, size);
+    let id = holdings.bundles[0].id;
+    let history = client.get_bundle_history(pb::BundleRequest { bundle: id }).await.unwrap().into_inner();
+    assert_eq!(history.tree_size, size);
+    assert_eq!(history.entries.last().map(|e| e.index), Some(bundle.index.0));
+    let device = client
+        .get_device(pb::DeviceRequest { device: greenledger::testkit::wind().0, from: 0, to: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((device.tree_size, device.readings.len()), (size, 1));
+}

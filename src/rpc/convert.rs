@@ -843,6 +843,7 @@ pub fn claim_to_pb(c: &state::Claim) -> pb::ClaimInfo {
         consumption: iv(c.consumption),
         entry: c.entry.0,
         capped: c.capped.0.to_vec(),
+        tree_size: 0,
         beneficiary_spec: c.spec.as_ref().map(beneficiary_to_pb),
         purpose_code: c.purpose_code.as_ref().map_or(0, |p| purpose_to_pb(p).0),
         purpose_text: c.purpose_code.as_ref().map_or(String::new(), |p| purpose_to_pb(p).1),
@@ -917,6 +918,7 @@ fn correction_to_pb(c: &state::CorrectionRecord) -> pb::Correction {
 /// A device and the readings asked for.
 pub fn device_to_pb(d: &state::Device, readings: &[state::Reading]) -> pb::DeviceInfo {
     pb::DeviceInfo {
+        tree_size: 0,
         device: d.id.0.clone(),
         owner: d.owner.0.to_vec(),
         technology: d.technology.name().into(),

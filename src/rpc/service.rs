@@ -2,6 +2,7 @@
 
 use super::status::{self, ServiceError};
 use super::{convert, pb};
+use crate::ledger::queries::QueryError;
 use crate::ledger::{Clock, Ledger, Outcome, Receipt, Refused, Sequencer};
 use crate::statements::ReportError;
 use crate::store::Store;
@@ -333,7 +334,8 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
 
     async fn get_account(&self, request: Request<pb::AccountRequest>) -> Result<Response<pb::AccountInfo>, Status> {
         let id = convert::account("account", &request.get_ref().account).map_err(Status::from)?;
-        let a = self.ledger.account(&id).map_err(Status::from)?;
+        let (size, a) =
+            self.ledger.read(|h| Ok::<_, QueryError>((h.size, self.ledger.account(&id)?))).map_err(Status::from)?;
         Ok(Response::new(pb::AccountInfo {
             account: a.id.0.to_vec(),
             name: a.name,
@@ -341,13 +343,19 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
             consumed_wh: a.consumed.0,
             claimed_wh: a.claimed.0,
             registered_entry: a.registered.0,
+            tree_size: size,
         }))
     }
 
     async fn get_holdings(&self, request: Request<pb::AccountRequest>) -> Result<Response<pb::Holdings>, Status> {
         let id = convert::account("account", &request.get_ref().account).map_err(Status::from)?;
-        self.ledger.account(&id).map_err(Status::from)?;
-        let bundles = self.ledger.holdings(&id).map_err(Status::from)?;
+        let (size, bundles) = self
+            .ledger
+            .read(|h| {
+                self.ledger.account(&id)?;
+                Ok::<_, QueryError>((h.size, self.ledger.holdings(&id)?))
+            })
+            .map_err(Status::from)?;
         let now = self.clock.now();
         let count = |pick: fn(Standing) -> bool| {
             bundles.iter().filter(|b| pick(b.state_at(now))).map(|b| b.serials.len()).sum()
@@ -356,21 +364,26 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
             active_certificates: count(|s| s == Standing::Active),
             retired_certificates: count(|s| matches!(s, Standing::Retired(_))),
             bundles: bundles.iter().map(|b| convert::bundle_to_pb(b, now)).collect(),
+            tree_size: size,
         }))
     }
 
     async fn get_device(&self, request: Request<pb::DeviceRequest>) -> Result<Response<pb::DeviceInfo>, Status> {
         let r = request.get_ref();
         let id = DeviceId(r.device.clone());
-        let d = self.ledger.device(&id).map_err(Status::from)?;
         let to = if r.to == 0 { u64::MAX } else { r.to };
-        let readings = self.ledger.readings(&id, r.from, to).map_err(Status::from)?;
-        Ok(Response::new(convert::device_to_pb(&d, &readings)))
+        let (size, d, readings) = self
+            .ledger
+            .read(|h| Ok::<_, QueryError>((h.size, self.ledger.device(&id)?, self.ledger.readings(&id, r.from, to)?)))
+            .map_err(Status::from)?;
+        Ok(Response::new(pb::DeviceInfo { tree_size: size, ..convert::device_to_pb(&d, &readings) }))
     }
 
     async fn get_claim(&self, request: Request<pb::ClaimRequest>) -> Result<Response<pb::ClaimInfo>, Status> {
-        let c = self.ledger.claim(ClaimId(request.get_ref().claim)).map_err(Status::from)?;
-        Ok(Response::new(convert::claim_to_pb(&c)))
+        let id = ClaimId(request.get_ref().claim);
+        let (size, c) =
+            self.ledger.read(|h| Ok::<_, QueryError>((h.size, self.ledger.claim(id)?))).map_err(Status::from)?;
+        Ok(Response::new(pb::ClaimInfo { tree_size: size, ..convert::claim_to_pb(&c) }))
     }
 
     async fn get_park(&self, request: Request<pb::GetParkRequest>) -> Result<Response<pb::ParkInfo>, Status> {
@@ -379,8 +392,9 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
     }
 
     async fn list_parks(&self, _: Request<pb::ListParksRequest>) -> Result<Response<pb::ParkList>, Status> {
-        let parks = self.ledger.parks().map_err(Status::from)?;
-        Ok(Response::new(pb::ParkList { parks: parks.iter().map(convert::park_to_pb).collect() }))
+        let (size, parks) =
+            self.ledger.read(|h| Ok::<_, QueryError>((h.size, self.ledger.parks()?))).map_err(Status::from)?;
+        Ok(Response::new(pb::ParkList { parks: parks.iter().map(convert::park_to_pb).collect(), tree_size: size }))
     }
 
     async fn get_bundle_history(
@@ -388,8 +402,10 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         request: Request<pb::BundleRequest>,
     ) -> Result<Response<pb::BundleHistory>, Status> {
         let id = BundleId(request.get_ref().bundle);
-        let b = self.ledger.bundle(id).map_err(Status::from)?;
-        let history = self.ledger.bundle_history(id).map_err(Status::from)?;
+        let (size, b, history) = self
+            .ledger
+            .read(|h| Ok::<_, QueryError>((h.size, self.ledger.bundle(id)?, self.ledger.bundle_history(id)?)))
+            .map_err(Status::from)?;
         let mut entries = Vec::new();
         let mut descriptions = Vec::new();
         for (index, entry) in history {
@@ -405,6 +421,7 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
             bundle: Some(convert::bundle_to_pb(&b, self.clock.now())),
             entries,
             descriptions,
+            tree_size: size,
         }))
     }
 
