@@ -3,9 +3,11 @@
 #
 #   cargo build --release --bins && tools/load/bench.sh > bench.txt
 #
-# Every line is a label, the time and load average, then JSON from greenledger-load. Takes
-# about 8 minutes on 2 cores and needs about 3 GB in /tmp. BIN, SMALL_PORT and LARGE_PORT
-# override the defaults.
+# Every line is a label, the time and load average, then JSON from greenledger-load (PGPEER:
+# from tools/pg-peer/run.sh, the hash-chained PostgreSQL registry doing the same checked
+# transfers and retirements, in the same session; it needs PostgreSQL installed and prints how
+# to install it otherwise). Takes about 9 minutes on 2 cores and needs about 3 GB in /tmp. BIN,
+# SMALL_PORT and LARGE_PORT override the defaults; PGPEER=0 leaves the peer out.
 set -u
 B=${BIN:-target/release}
 L=$B/greenledger-load
@@ -33,6 +35,11 @@ RATE=${RATE:-$(awk -v m="$MEDIAN" 'BEGIN {printf "%d", m / 2}')}
 for i in 1 2 3; do echo "HALF $(stamp) $($L --addr $SP --operator-key "$D/small/operator.key" --count 40000 --rate "$RATE" --batch 32 --window 4 --checkpoint-latency)"; done
 kill $PID; wait $PID 2>/dev/null
 
+# The peer, between the two ledgers, with no greenledger server running.
+if [ "${PGPEER:-1}" != 0 ]; then
+    echo "PGPEER $(stamp) $("$(dirname "$0")/../pg-peer/run.sh" 2>&1 | tail -n 1)"
+fi
+
 # Larger ledger: grow to about 1M entries in 200k chunks, then proofs and the audit replay.
 "$B/greenledger" init --data "$D/large" --name bench.greenledger.local/large --preset eecs-go >/dev/null
 serve "$D/large" "$LP"
@@ -45,7 +52,8 @@ done
 for i in 1 2 3; do echo "LARGE40K $(stamp) $($L --addr $LP --operator-key "$D/large/operator.key" --count 40000)"; done
 for i in 1 2 3; do echo "PROOFS $(stamp) $($L --addr $LP --proofs 5 --concurrency 4)"; done
 echo "AFTERPROOFS rss_kb=$(rss $PID)"
-echo "AUDIT $(stamp) $($L --addr $LP --audit)"
+echo "AUDIT $(stamp) $($L --addr $LP --audit --limits)"
+echo "AUDIT1 $(stamp) $($L --addr $LP --audit --audit-threads 0)"
 echo "AFTERAUDIT rss_kb=$(rss $PID)"
 kill $PID; wait $PID 2>/dev/null
 rm -rf "$D"

@@ -6,7 +6,8 @@
 //! greenledger-load --addr 127.0.0.1:50051 --operator-key /tmp/gl/operator.key --count 20000
 //! greenledger-load --measure-limits                    # verify/s, batch-verify/s, hashes/s, flushes/s
 //! greenledger-load --addr 127.0.0.1:50051 --proofs 10  # inclusion proofs/s over gRPC for 10 s
-//! greenledger-load --addr 127.0.0.1:50051 --audit      # download the log and replay it
+//! greenledger-load --addr 127.0.0.1:50051 --audit      # download the log and audit it
+//! greenledger-load --addr 127.0.0.1:50051 --audit --audit-threads 0 --limits  # on one thread
 //! ```
 //!
 //! The load run exits non-zero when any command got an outcome the plan did not expect.
@@ -61,9 +62,14 @@ struct Args {
     /// Only measure inclusion proofs served per second over gRPC, for this many seconds.
     #[arg(long)]
     proofs: Option<f64>,
-    /// Only download the whole log and replay it (signatures, rules, root).
+    /// Only download the whole log and audit it (signatures, rules, root); entries per second.
+    /// With --limits, also the machine's limits and the ratio to its batch verification rate.
     #[arg(long)]
     audit: bool,
+    /// Threads that check the audit's signatures (default: one per core; 0: the replaying
+    /// thread alone).
+    #[arg(long)]
+    audit_threads: Option<usize>,
     /// Show a progress bar on stderr.
     #[arg(long)]
     progress: bool,
@@ -100,7 +106,22 @@ fn run(args: Args) -> anyhow::Result<i32> {
         return Ok(0);
     }
     if args.audit {
-        println!("{}", rt.block_on(load_core::audit(&endpoint))?);
+        let mut json = rt.block_on(load_core::audit(&endpoint, args.audit_threads))?;
+        if args.limits {
+            let l = limits::measure(args.limit_secs)?;
+            let per_s = json["replay_per_s"].as_f64().unwrap_or(0.0);
+            let ratio = |key: &str, cores: f64| {
+                let limit = l[key].as_f64().unwrap_or(0.0) * cores;
+                serde_json::json!(if limit > 0.0 { per_s / limit } else { 0.0 })
+            };
+            // The batch rate is measured on one core; the audit checks on every core.
+            let cores = l["nproc"].as_f64().unwrap_or(1.0);
+            json["replay_per_s_over_batch_verify"] = ratio("batch_verify_per_s", 1.0);
+            json["replay_per_s_over_batch_verify_all_cores"] = ratio("batch_verify_per_s", cores);
+            json["replay_per_s_over_verify"] = ratio("verify_per_s", 1.0);
+            json["limits"] = l;
+        }
+        println!("{json}");
         return Ok(0);
     }
     let key_path =

@@ -36,9 +36,12 @@ async fn load_core_mix_is_all_as_planned() {
     assert!(r.receipts_covered, "every receipt names a checkpoint that covers its entry");
     assert!(r.checkpoint_p50_ms.is_some());
 
-    // The log replays with its signatures and gives the checkpoint's root.
-    let audit = load_core::audit(&format!("http://{}", server.addr)).await.unwrap();
-    assert_eq!(audit["entries"].as_u64(), Some(r.checkpoint_size));
-    assert_eq!(audit["root_matches_checkpoint"].as_bool(), Some(true));
+    // The log audits (signatures in batches, rules, root) on any number of checking threads.
+    for threads in [None, Some(0), Some(1), Some(3)] {
+        let audit = load_core::audit(&format!("http://{}", server.addr), threads).await.unwrap();
+        assert_eq!(audit["entries"].as_u64(), Some(r.checkpoint_size), "{threads:?}");
+        assert_eq!(audit["root_matches_checkpoint"].as_bool(), Some(true));
+        assert!(audit["replay_per_s"].as_f64().unwrap() > 0.0);
+    }
     server.stop().await.unwrap();
 }
