@@ -1,6 +1,7 @@
 //! Arbitrary bytes become a sequence of signed commands (any kind, any signer, extreme amounts,
-//! odd intervals and serial ranges, clock jumps) submitted in batches to a ledger on the
-//! in-memory store. Nothing may panic, and after every batch a small reference check holds:
+//! odd intervals and serial ranges, clock jumps, validity windows open, passed or too long)
+//! submitted in batches to a ledger on the in-memory store. Nothing may panic, and after every
+//! batch a small reference check holds:
 //!
 //! - certificates are conserved: the bundles' serial ranges are disjoint and together hold
 //!   exactly the serials ever issued (`1..next_serial`);
@@ -198,8 +199,17 @@ impl World {
                 Command::AmendPolicy(cmd::AmendPolicy { effective, policy, reason: text })
             }
         };
-        let mut signed = self.sign(signer, command);
-        match input.small(32)? {
+        let how = input.small(32)?;
+        let mut signed = match how {
+            // Validity windows: open, ending now, ended a second ago, a second too long.
+            2..=5 => {
+                let now = self.clock.now().0;
+                let expires = [now + HOUR, now, now.saturating_sub(1), now + 86_400 + 1][how as usize - 2];
+                self.kit.sign_until(&self.keys[signer], Timestamp(expires), command)
+            }
+            _ => self.sign(signer, command),
+        };
+        match how {
             0 => signed.signature[0] ^= 1,
             1 => signed.body.nonce = 2, // reuse a setup nonce
             _ => {}

@@ -12,10 +12,12 @@ fuzz_target!(|data: &[u8]| {
         let _ = codec::command_hash(&entry.signed);
         let _ = codec::signing_bytes("fuzz.example", &entry.signed.body);
     }
-    // The same bytes behind the magic prefix.
-    let mut leaf = codec::LEAF_MAGIC.to_vec();
-    leaf.extend_from_slice(data);
-    if let Ok(entry) = codec::decode_leaf(&leaf) {
-        assert_eq!(codec::leaf_bytes(&entry), leaf);
+    // The same bytes behind the magic of each format (format 2: a windowed command).
+    for magic in [codec::LEAF_MAGIC, codec::WINDOWED_LEAF_MAGIC] {
+        let mut leaf = magic.to_vec();
+        leaf.extend_from_slice(data);
+        if let Ok(entry) = codec::decode_leaf(&leaf) {
+            assert_eq!(codec::leaf_bytes(&entry), leaf);
+        }
     }
 });
