@@ -11,6 +11,7 @@
 //! that reach into the carry.
 
 use greenledger::ledger::Clock;
+use greenledger::store::Store;
 use greenledger::testkit::*;
 use greenledger_core::calendar::add_months;
 use greenledger_core::calendar::{civil, unix};
@@ -141,6 +142,9 @@ struct Model {
     /// Per party: its consumption readings, hour by hour from hour 0: (Wh, Wh claimed).
     meters: [Vec<(u64, u64)>; PARTIES],
     now: u64,
+    /// Commands signed so far: every other one is signed with a validity window of an hour,
+    /// which the model's acceptance does not depend on.
+    signed: u64,
 }
 
 impl Model {
@@ -393,7 +397,9 @@ fn step(h: &mut World, m: &mut Model, op: &Op) {
     };
     let who = if signer == METER { h.meter.clone() } else { party(h, signer) };
     let before = h.snapshot();
-    let out = h.submit(&who, cmd.clone());
+    m.signed += 1;
+    let signed = if m.signed % 2 == 0 { h.sign_valid_for(&who, HOUR, cmd.clone()) } else { h.sign(&who, cmd.clone()) };
+    let out = h.submit_signed(signed);
     match &out {
         Ok(r) => assert!(accept, "model refuses, ledger accepted {cmd:?}: {:?}", r.summary),
         Err(e) => {
@@ -558,6 +564,11 @@ fn check_replay(h: &World) {
         tree.push(&leaf);
     }
     assert_eq!(tree.root(), h.ledger.committed().head.root);
+    // The core's state and the store agree on which nonces are remembered: the permanent ones,
+    // and the windowed ones whose window has not passed.
+    let stored = |from: &[u8], to: &[u8]| h.store.scan(from, to, usize::MAX).unwrap().len();
+    assert_eq!(replay.state.nonces.len(), stored(b"Sn", b"So"));
+    assert_eq!(replay.state.windowed_nonces.len(), stored(b"Sx", b"Sy"));
     let replayed: Vec<Bundle> = replay.state.bundles.into_values().collect();
     assert_eq!(replayed, all_bundles(h));
 }
