@@ -2,9 +2,10 @@
 //! with `--partial`, every rejected row named by its line; 100,000-row files in both modes with
 //! exact counts; re-runs recognise the rows already in; an interrupted or killed import resumes.
 
+use greenledger::cli::import::window_file;
 use greenledger::cli::import::{import, ReadingsArgs, Report};
 use greenledger::cli::Conn;
-use greenledger::ledger::Ledger;
+use greenledger::ledger::{Ledger, ManualClock};
 use greenledger::rpc::server::Running;
 use greenledger::store::MemStore;
 use greenledger::testkit::*;
@@ -55,6 +56,7 @@ fn hourly(rows: &[(u64, u64)]) -> String {
 
 struct Setup {
     ledger: Arc<Ledger<MemStore>>,
+    clock: Arc<ManualClock>,
     server: Running,
     dir: tempfile::TempDir,
 }
@@ -65,8 +67,8 @@ impl Setup {
         let h = World::new();
         let dir = tempfile::tempdir().unwrap();
         let server = h.serve_for_cli(unix(2028, 1, 1, 0, 0, 0), dir.path(), &[("meter.key", &h.meter)]).await;
-        let ledger = h.ledger.clone();
-        Setup { ledger, server, dir }
+        let (ledger, clock) = (h.ledger.clone(), h.clock.clone());
+        Setup { ledger, clock, server, dir }
     }
 
     fn addr(&self) -> String {
@@ -176,6 +178,33 @@ async fn imports_all_or_nothing_unless_partial() {
     let r = s.import("bad.csv", &bad, true).await;
     assert_eq!((r.imported, r.already_imported, r.rejected), (0, 1, 1));
     assert_eq!(s.readings(), 4);
+}
+
+/// The rows are signed with a validity window whose end is recorded beside the file: re-runs
+/// inside it send identical commands and are recognised; once it has passed, a re-run starts a
+/// new window, imports the new rows, and the rows already in are refused by rule 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reruns_inside_the_window_are_recognised_and_later_ones_start_a_new_window() {
+    let s = Setup::new().await;
+    let start = unix(2028, 1, 1, 0, 0, 0);
+    let two = hourly(&[(0, MWH), (1, MWH)]);
+    let r = s.import("window.csv", &two, false).await;
+    assert_eq!((r.imported, r.valid_until), (2, start + 3600));
+    let recorded = std::fs::read_to_string(window_file(&s.dir.path().join("window.csv"))).unwrap();
+    assert_eq!(recorded, format!("greenledger import window\n{}\n", start + 3600));
+
+    // Inside the window, also in its last second: the same commands, already imported.
+    s.clock.set(start + 3600);
+    let r = s.import("window.csv", &two, true).await;
+    assert_eq!((r.imported, r.already_imported, r.rejected, r.valid_until), (0, 2, 0, start + 3600));
+
+    // After it: a new window; the new row is imported, the two already in overlap themselves.
+    s.clock.set(start + 3601);
+    let three = hourly(&[(0, MWH), (1, MWH), (2, MWH)]);
+    let r = s.import("window.csv", &three, true).await;
+    assert_eq!((r.imported, r.already_imported, r.rejected, r.valid_until), (1, 0, 2, start + 3601 + 3600));
+    assert!(r.rejections.iter().all(|x| x.rule == Some(1)), "{:?}", r.rejections);
+    assert_eq!(s.readings(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
