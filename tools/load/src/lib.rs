@@ -6,3 +6,4 @@
 pub mod fill;
 pub mod limits;
 pub mod load;
+pub mod tiles;
