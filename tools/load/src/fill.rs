@@ -20,6 +20,8 @@ const DEVICES: u64 = 1000;
 const NAME: &str = "fill.greenledger.local/ledger";
 const UNITS_PER_READING: u64 = 50;
 const CHUNK: u64 = 8192;
+/// Validity window of the fill's commands, in seconds.
+const FILL_WINDOW_S: u64 = 120;
 
 fn submit(ledger: &Ledger<SledStore>, cmds: Vec<SignedCommand>) -> anyhow::Result<()> {
     for (i, o) in ledger.submit_batch(cmds)?.into_iter().enumerate() {
@@ -95,8 +97,12 @@ pub fn fill(dir: &Path, count: u64) -> anyhow::Result<serde_json::Value> {
         }
         let half = plan.len() / 2;
         let (a, b) = plan.split_at(half);
+        // Signed with a two-minute validity window, so the ledger forgets each nonce soon after,
+        // as it does for clients in use.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let expires = Timestamp(now + FILL_WINDOW_S);
         let sign = |part: &[(&Keypair, u64, Command)]| -> Vec<SignedCommand> {
-            part.iter().map(|(k, n, c)| k.sign(NAME, *n, c.clone())).collect()
+            part.iter().map(|(k, n, c)| k.sign_until(NAME, *n, expires, c.clone())).collect()
         };
         let (mut sa, sb) = std::thread::scope(|sc| {
             let hb = sc.spawn(|| sign(b));
