@@ -54,6 +54,7 @@ for i in 1 2 3; do echo "PROOFS $(stamp) $($L --addr $LP --proofs 5 --concurrenc
 echo "AFTERPROOFS rss_kb=$(rss $PID)"
 echo "AUDIT $(stamp) $($L --addr $LP --audit --limits)"
 echo "AUDIT1 $(stamp) $($L --addr $LP --audit --audit-threads 0)"
+echo "AUDITSERIAL $(stamp) $($L --addr $LP --audit --audit-one-by-one)"
 echo "AFTERAUDIT rss_kb=$(rss $PID)"
 kill $PID; wait $PID 2>/dev/null
 rm -rf "$D"

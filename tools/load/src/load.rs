@@ -832,16 +832,26 @@ pub async fn measure_proofs(endpoint: &str, concurrency: usize, seconds: f64) ->
     }))
 }
 
-/// Audit: download the whole log with GetEntries, then audit it as `greenledger audit` does
-/// ([`greenledger::audit::audit_with`]: every signature checked in batches on `threads` threads,
-/// every entry replayed with the rules, the root recomputed and compared with the signed
-/// checkpoint). `threads` defaults to one per core; 0 checks on the replaying thread.
-pub async fn audit(endpoint: &str, threads: Option<usize>) -> anyhow::Result<serde_json::Value> {
+/// How `--audit` replays the downloaded log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditMode {
+    /// The audit of `greenledger audit` ([`greenledger::audit::audit_with`]): signatures checked
+    /// in batches on this many threads (`None`: one per core; 0: on the replaying thread).
+    Batches(Option<usize>),
+    /// For comparison, the replay as audits did it before batches: one entry at a time with
+    /// `Replayer::push`, each signature verified alone, and the root recomputed.
+    OneByOne,
+}
+
+/// Audit: download the whole log with GetEntries, then replay it (every signature, every entry
+/// with the rules, the root recomputed and compared with the signed checkpoint) as `mode` says.
+pub async fn audit(endpoint: &str, mode: AuditMode) -> anyhow::Result<serde_json::Value> {
     use greenledger::audit::{self, Parallelism};
     let mut client = connect(endpoint).await?;
     let cp = client.get_checkpoint(pb::GetCheckpointRequest {}).await?.into_inner();
     let (text, _) = greenledger_core::log::split(&cp.checkpoint)?;
-    let size = greenledger_core::log::Checkpoint::parse(&text)?.size;
+    let checkpoint = greenledger_core::log::Checkpoint::parse(&text)?;
+    let size = checkpoint.size;
     let t0 = Instant::now();
     let mut stream = client.get_entries(pb::GetEntriesRequest { start: 0, end: size }).await?.into_inner();
     let mut leaves = Vec::with_capacity(size as usize);
@@ -854,28 +864,59 @@ pub async fn audit(endpoint: &str, threads: Option<usize>) -> anyhow::Result<ser
         leaves.push(Some(e.leaf));
     }
     let download_s = t0.elapsed().as_secs_f64();
-    let parallelism = threads.map_or_else(Parallelism::all_cores, Parallelism::threads);
     let t1 = Instant::now();
-    let report = tokio::task::spawn_blocking(move || {
-        let now = Timestamp(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()));
-        // No consistency proofs: a mismatch is reported without searching for the first
-        // divergent entry.
-        let mut no_proofs = |_: u64, _: u64| -> Result<Vec<[u8; 32]>, String> { Err("not fetched".into()) };
-        audit::audit_with(parallelism, leaves, &cp.checkpoint, &cp.log_key, None, &mut no_proofs, now, &mut |_, _| {})
-    })
-    .await?
-    .map_err(|e| anyhow!("audit failed: {e}"))?;
+    let (entries, threads, batch) = match mode {
+        AuditMode::Batches(threads) => {
+            let parallelism = threads.map_or_else(Parallelism::all_cores, Parallelism::threads);
+            let report = tokio::task::spawn_blocking(move || {
+                let now = Timestamp(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()));
+                // No consistency proofs: a mismatch is reported without searching for the first
+                // divergent entry.
+                let mut no_proofs = |_: u64, _: u64| -> Result<Vec<[u8; 32]>, String> { Err("not fetched".into()) };
+                audit::audit_with(
+                    parallelism,
+                    leaves,
+                    &cp.checkpoint,
+                    &cp.log_key,
+                    None,
+                    &mut no_proofs,
+                    now,
+                    &mut |_, _| {},
+                )
+            })
+            .await?
+            .map_err(|e| anyhow!("audit failed: {e}"))?;
+            (report.entries, serde_json::json!(parallelism.threads), serde_json::json!(parallelism.chunk))
+        }
+        AuditMode::OneByOne => {
+            let root = checkpoint.root;
+            let entries = tokio::task::spawn_blocking(move || {
+                let mut r = greenledger_core::replay::Replayer::new();
+                let mut tree = greenledger_core::log::merkle::MemTree::new();
+                for leaf in leaves.iter().flatten() {
+                    r.push(leaf).map_err(|e| anyhow!("audit failed: {e}"))?;
+                    tree.push(leaf);
+                }
+                if tree.root() != root {
+                    bail!("audit failed: the recomputed root differs from the checkpoint's");
+                }
+                anyhow::Ok(r.next_index)
+            })
+            .await??;
+            (entries, serde_json::json!("one by one"), serde_json::json!(1))
+        }
+    };
     let replay_s = t1.elapsed().as_secs_f64();
     Ok(serde_json::json!({
         "mode": "audit",
-        "entries": report.entries,
-        "threads": parallelism.threads,
-        "batch": parallelism.chunk,
+        "entries": entries,
+        "threads": threads,
+        "batch": batch,
         "leaf_bytes": bytes,
         "download_s": download_s,
         "replay_s": replay_s,
-        "replay_per_s": report.entries as f64 / replay_s.max(1e-9),
-        "download_per_s": report.entries as f64 / download_s.max(1e-9),
+        "replay_per_s": entries as f64 / replay_s.max(1e-9),
+        "download_per_s": entries as f64 / download_s.max(1e-9),
         "root_matches_checkpoint": true,
     }))
 }

@@ -8,6 +8,7 @@
 //! greenledger-load --addr 127.0.0.1:50051 --proofs 10  # inclusion proofs/s over gRPC for 10 s
 //! greenledger-load --addr 127.0.0.1:50051 --audit      # download the log and audit it
 //! greenledger-load --addr 127.0.0.1:50051 --audit --audit-threads 0 --limits  # on one thread
+//! greenledger-load --addr 127.0.0.1:50051 --audit --audit-one-by-one  # signatures one by one
 //! ```
 //!
 //! The load run exits non-zero when any command got an outcome the plan did not expect.
@@ -62,13 +63,6 @@ struct Args {
     /// Only measure inclusion proofs served per second over gRPC, for this many seconds.
     #[arg(long)]
     proofs: Option<f64>,
-    /// Only measure full hash tiles served per second over HTTP (C2SP tlog-tiles) from this
-    /// host:port (the server's --http-addr), for --tile-secs seconds.
-    #[arg(long)]
-    tiles: Option<String>,
-    /// How long --tiles measures.
-    #[arg(long, default_value_t = 5.0)]
-    tile_secs: f64,
     /// Only download the whole log and audit it (signatures, rules, root); entries per second.
     /// With --limits, also the machine's limits and the ratio to its batch verification rate.
     #[arg(long)]
@@ -77,6 +71,9 @@ struct Args {
     /// thread alone).
     #[arg(long)]
     audit_threads: Option<usize>,
+    /// For comparison: replay the audit one entry at a time, each signature verified alone.
+    #[arg(long, conflicts_with = "audit_threads")]
+    audit_one_by_one: bool,
     /// Show a progress bar on stderr.
     #[arg(long)]
     progress: bool,
@@ -112,12 +109,13 @@ fn run(args: Args) -> anyhow::Result<i32> {
         println!("{}", rt.block_on(load_core::measure_proofs(&endpoint, args.concurrency, secs))?);
         return Ok(0);
     }
-    if let Some(http) = &args.tiles {
-        println!("{}", rt.block_on(greenledger_load::tiles::measure_tiles(http, args.concurrency, args.tile_secs))?);
-        return Ok(0);
-    }
     if args.audit {
-        let mut json = rt.block_on(load_core::audit(&endpoint, args.audit_threads))?;
+        let mode = if args.audit_one_by_one {
+            load_core::AuditMode::OneByOne
+        } else {
+            load_core::AuditMode::Batches(args.audit_threads)
+        };
+        let mut json = rt.block_on(load_core::audit(&endpoint, mode))?;
         if args.limits {
             let l = limits::measure(args.limit_secs)?;
             let per_s = json["replay_per_s"].as_f64().unwrap_or(0.0);

@@ -37,9 +37,10 @@ async fn load_core_mix_is_all_as_planned() {
     assert!(r.checkpoint_p50_ms.is_some());
 
     // The log audits (signatures in batches, rules, root) on any number of checking threads.
-    for threads in [None, Some(0), Some(1), Some(3)] {
-        let audit = load_core::audit(&format!("http://{}", server.addr), threads).await.unwrap();
-        assert_eq!(audit["entries"].as_u64(), Some(r.checkpoint_size), "{threads:?}");
+    use load_core::AuditMode::*;
+    for mode in [Batches(None), Batches(Some(0)), Batches(Some(1)), Batches(Some(3)), OneByOne] {
+        let audit = load_core::audit(&format!("http://{}", server.addr), mode).await.unwrap();
+        assert_eq!(audit["entries"].as_u64(), Some(r.checkpoint_size), "{mode:?}");
         assert_eq!(audit["root_matches_checkpoint"].as_bool(), Some(true));
         assert!(audit["replay_per_s"].as_f64().unwrap() > 0.0);
     }
