@@ -43,6 +43,8 @@ pub enum Refusal {
     CommandExpired { expires: Timestamp, now: Timestamp },
     #[error("rule 10 (no replay): the command's validity window ends at {expires}, more than {max_hours} hours after the ledger time {now}; sign it with a window of at most {max_hours} hours")]
     WindowTooLong { expires: Timestamp, now: Timestamp, max_hours: u64 },
+    #[error("the log entry of this command would be {bytes} bytes; an entry of a C2SP tlog-tiles entry bundle holds at most {max}: send less in one command")]
+    EntryTooLarge { bytes: usize, max: usize },
     #[error("account {account} is not a valid Ed25519 public key")]
     BadAccountKey { account: String },
     #[error("account {account} is already registered")]
@@ -287,6 +289,7 @@ impl Refusal {
             UnknownPark(_) => RefusalKind::NotFound,
             BadApproval { .. } => RefusalKind::PermissionDenied,
             BadPolicy(_)
+            | EntryTooLarge { .. }
             | BadAccountKey { .. }
             | BadRoles(_)
             | BadDeviceId(_)

@@ -663,6 +663,13 @@ impl<S: Store> Ledger<S> {
                 }
             };
             let ctx = Context { index: LeafIndex(size), now };
+            // An entry bundle prefixes each entry with a uint16 length: a longer entry could never
+            // be written into its bundle.
+            let bytes = codec::leaf_bytes(&Entry { time: now, signed: auth.signed().clone() }).len();
+            if bytes > usize::from(u16::MAX) {
+                outcomes.push(Err(Refusal::EntryTooLarge { bytes, max: usize::from(u16::MAX) }.into()));
+                continue;
+            }
             let decision = decide(&StoreView::new(store, &pending), &auth, ctx);
             match decision {
                 Ok(decision) => {

@@ -188,7 +188,7 @@ fn merged_rows<S: Store + ?Sized>(
     pending: &Pending,
     start: &[u8],
     end: &[u8],
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+) -> Result<super::Rows, StoreError> {
     let mut rows: std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> =
         store.scan(start, end, usize::MAX)?.into_iter().map(|(k, v)| (k, Some(v))).collect();
     for (k, v) in pending.writes.range(start.to_vec()..end.to_vec()) {
@@ -209,7 +209,7 @@ pub fn append<S: Store + ?Sized>(
     let index = range.size();
     let hash = merkle::leaf_hash(&leaf);
     for (id, h) in range.push(hash) {
-        if id.level % TILE_HEIGHT != 0 {
+        if !id.level.is_multiple_of(TILE_HEIGHT) {
             continue;
         }
         pending.writes.insert(keys::node(id), Some(h.to_vec()));
@@ -291,7 +291,7 @@ pub fn convert_first_layout<S: Store + ?Sized>(store: &S, size: u64, root: &Hash
         let mut level = 1u8;
         while level < 64 && (complete >> level) > (at >> level) {
             for index in (at >> level)..(complete >> level) {
-                if level % TILE_HEIGHT != 0 {
+                if !level.is_multiple_of(TILE_HEIGHT) {
                     pending.writes.insert(keys::node(NodeId { level, index }), None);
                 }
             }
@@ -305,7 +305,7 @@ pub fn convert_first_layout<S: Store + ?Sized>(store: &S, size: u64, root: &Hash
     let mut batch = super::Batch::default();
     for (k, _) in store.scan(&a, &b, usize::MAX)? {
         let level = k.get(1).copied().unwrap_or(0);
-        if level % TILE_HEIGHT != 0 {
+        if !level.is_multiple_of(TILE_HEIGHT) {
             batch.delete(k);
         }
     }

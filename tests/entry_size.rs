@@ -1,0 +1,41 @@
+//! An entry bundle (C2SP tlog-tiles) prefixes each entry with a `uint16` length, so the ledger
+//! refuses a command whose log entry would be longer, naming the size and the limit, and leaves
+//! the ledger untouched; the next command is accepted as usual.
+
+use greenledger::ledger::Refused;
+use greenledger::testkit::World;
+use greenledger_core::command::register_park::{RegisterPark, Site};
+use greenledger_core::{Command, ParkId, Refusal, Timestamp};
+
+#[test]
+fn a_command_too_large_for_an_entry_bundle_is_refused_and_changes_nothing() {
+    let mut world = World::new();
+    let before = world.snapshot();
+    let size = world.ledger.size();
+    let members: Vec<Site> = (0..1000u32)
+        .map(|i| {
+            let mut account = [0u8; 32];
+            account[..4].copy_from_slice(&i.to_be_bytes());
+            Site { account: greenledger_core::AccountId(account), province: format!("{:0>60}", i) }
+        })
+        .collect();
+    let park = Command::RegisterPark(RegisterPark {
+        park: ParkId("BIG-PARK".into()),
+        name: "A park too large for one entry".into(),
+        province: "Jiangsu".into(),
+        since: Timestamp(0),
+        members,
+    });
+    let operator = world.operator.clone();
+    match world.refused(&operator, park) {
+        Refused::Rule(Refusal::EntryTooLarge { bytes, max }) => {
+            assert!(bytes > 65_535, "{bytes}");
+            assert_eq!(max, 65_535);
+        }
+        other => panic!("expected entry-too-large, got {other}"),
+    }
+    assert_eq!(world.ledger.size(), size);
+    assert_eq!(world.snapshot(), before, "nothing changed");
+    world.generation(0, 1_000_000);
+    assert_eq!(world.ledger.size(), size + 1);
+}
