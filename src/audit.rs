@@ -14,7 +14,12 @@
 //! signature is still attributed to its own entry); the calling thread takes the chunks back in
 //! order and decides and applies every entry with the rules, as [`Replayer::push`] does. Chunk
 //! boundaries depend only on the chunk size, never on the number of threads, so the result is
-//! the same for any number of threads.
+//! the same for any number of threads. It is the result of a replay one entry at a time
+//! ([`Replayer::push`], each signature checked with [`crypto::verify`]) wherever `verify_many`
+//! and `verify` agree: for every signature made by Ed25519 signing. They can disagree on a
+//! signature that its key's holder built with a small-order component (its `R` the identity,
+//! for one), which the batch equation accepts and strict verification refuses; the sequencer
+//! admits commands with `verify_many` too.
 
 use crate::store::{keys, Store};
 use base64::engine::general_purpose::STANDARD as B64;
