@@ -19,6 +19,9 @@ impl From<StoreError> for StoreFault {
 #[derive(Debug, Default, Clone)]
 pub struct Pending {
     pub writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Windowed nonce records below this time are already deleted in `writes` (every command of
+    /// a batch forgets up to the same time; only the first needs to look).
+    pub nonces_forgotten_before: u64,
 }
 
 impl Pending {
@@ -198,7 +201,13 @@ impl<S: Store + ?Sized> StateWrite for PendingWriter<'_, S> {
                 self.pending.put_record(keys::windowed_nonce(expires, &signer, nonce), &record)
             }
             Effect::ForgetNonces { before } => {
-                // Every windowed nonce record below `before`, stored or pending, is deleted.
+                // Every windowed nonce record below `before`, stored or pending, is deleted. No
+                // record below it can be added later in the batch (its command would have
+                // expired), so once done for a time it is done for every earlier time.
+                if before.0 <= self.pending.nonces_forgotten_before {
+                    return Ok(());
+                }
+                self.pending.nonces_forgotten_before = before.0;
                 let (start, end) = keys::windowed_nonces_before(before);
                 let stored = self.store.scan(&start, &end, usize::MAX)?.into_iter().map(|(k, _)| k);
                 let pending: Vec<Vec<u8>> = self
