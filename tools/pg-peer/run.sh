@@ -79,12 +79,13 @@ rm -f "$T/log/fsync.test"
 $AS "$(bin initdb)" -D "$T/data" -U glpeer -A trust -E UTF8 --locale=C >"$T/log/initdb.txt" 2>&1 \
     || { cat "$T/log/initdb.txt" >&2; exit 4; }
 $AS "$(bin pg_ctl)" -D "$T/data" -l "$T/log/server.txt" -w \
-    -o "-c listen_addresses='' -c unix_socket_directories='$T/sock' -c synchronous_commit=on -c fsync=on" \
+    -o "-c listen_addresses='' -c unix_socket_directories='$T/sock' -c synchronous_commit=on -c fsync=on -c track_wal_io_timing=on" \
     start >/dev/null || { cat "$T/log/server.txt" >&2; exit 4; }
 started=1
 version=$("$(bin postgres)" --version | awk '{print $3}')
 PSQL="$(bin psql) -X -q -h $T/sock -U glpeer -d postgres -v ON_ERROR_STOP=1"
 $PSQL -v accounts="$ACCOUNTS" -v bundles="$BUNDLES" -f "$HERE/schema.sql" >/dev/null
+$PSQL -c "SELECT pg_stat_reset_shared('wal')" >/dev/null
 
 scripts=""
 for s in $MIX; do scripts="$scripts -f $HERE/$s"; done
@@ -115,9 +116,11 @@ checks=$($PSQL -At -F ' ' -c "
            (SELECT hash = (SELECT hash FROM log ORDER BY seq DESC LIMIT 1) FROM chain_head),
            (SELECT sum(serial_end - serial_start) = $BUNDLES::bigint * 1000 FROM certificates),
            (SELECT count(*) FROM log WHERE seq > 0 AND convert_from(payload, 'UTF8')::jsonb->>'kind' = 'retire'),
-           (SELECT count(*) FROM claims)")
+           (SELECT count(*) FROM claims),
+           (SELECT wal_sync FROM pg_stat_wal),
+           (SELECT round((wal_sync_time / greatest(wal_sync, 1))::numeric, 3) FROM pg_stat_wal)")
 set -- $checks
-appended=$1 chain_ok=$2 head_ok=$3 conserved=$4 retirements=$5 claims=$6
+appended=$1 chain_ok=$2 head_ok=$3 conserved=$4 retirements=$5 claims=$6 wal_syncs=$7 wal_sync_ms=$8
 [ "$chain_ok" = t ] && [ "$head_ok" = t ] && [ "$conserved" = t ] && [ "$retirements" = "$claims" ] && ok=true || ok=false
 refused=$((n - appended))
 
@@ -127,5 +130,6 @@ printf '"synchronous_commit":"on","transactions":%s,"appended":%s,"refused":%s,"
     "$n" "$appended" "$refused" "$tps" "$(awk -v a="$appended" -v s="$SECS" 'BEGIN {printf "%.1f", a / s}')"
 printf '"latency_avg_ms":%s,"p50_ms":%s,"p99_ms":%s,"max_ms":%s,"chain_verified":%s,"fsyncs_per_s":%s,' \
     "$lat_avg" "$p50" "$p99" "$max" "$ok" "${fsync_per_s:-null}"
-printf '"load_start":%s,"load_end":%s}\n' "$load_at_start" "$load_at_end"
+printf '"wal_syncs":%s,"wal_sync_ms_avg":%s,"load_start":%s,"load_end":%s}\n' \
+    "$wal_syncs" "$wal_sync_ms" "$load_at_start" "$load_at_end"
 [ "$ok" = true ]
