@@ -63,6 +63,13 @@ struct Args {
     /// Only measure inclusion proofs served per second over gRPC, for this many seconds.
     #[arg(long)]
     proofs: Option<f64>,
+    /// Only measure full hash tiles served per second over HTTP (C2SP tlog-tiles) from this
+    /// host:port (the server's --http-addr), for --tile-secs seconds.
+    #[arg(long)]
+    tiles: Option<String>,
+    /// How long --tiles measures.
+    #[arg(long, default_value_t = 5.0)]
+    tile_secs: f64,
     /// Only download the whole log and audit it (signatures, rules, root); entries per second.
     /// With --limits, also the machine's limits and the ratio to its batch verification rate.
     #[arg(long)]
@@ -107,6 +114,10 @@ fn run(args: Args) -> anyhow::Result<i32> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     if let Some(secs) = args.proofs {
         println!("{}", rt.block_on(load_core::measure_proofs(&endpoint, args.concurrency, secs))?);
+        return Ok(0);
+    }
+    if let Some(http) = &args.tiles {
+        println!("{}", rt.block_on(greenledger_load::tiles::measure_tiles(http, args.concurrency, args.tile_secs))?);
         return Ok(0);
     }
     if args.audit {
