@@ -398,7 +398,8 @@ fn step(h: &mut World, m: &mut Model, op: &Op) {
     let who = if signer == METER { h.meter.clone() } else { party(h, signer) };
     let before = h.snapshot();
     m.signed += 1;
-    let signed = if m.signed.is_multiple_of(2) { h.sign_valid_for(&who, HOUR, cmd.clone()) } else { h.sign(&who, cmd.clone()) };
+    let signed =
+        if m.signed.is_multiple_of(2) { h.sign_valid_for(&who, HOUR, cmd.clone()) } else { h.sign(&who, cmd.clone()) };
     let out = h.submit_signed(signed);
     match &out {
         Ok(r) => assert!(accept, "model refuses, ledger accepted {cmd:?}: {:?}", r.summary),
