@@ -663,15 +663,18 @@ impl<S: Store> Ledger<S> {
                 }
             };
             let ctx = Context { index: LeafIndex(size), now };
-            // An entry bundle prefixes each entry with a uint16 length: a longer entry could never
-            // be written into its bundle.
-            let bytes = codec::leaf_bytes(&Entry { time: now, signed: auth.signed().clone() }).len();
-            if bytes > usize::from(u16::MAX) {
-                outcomes.push(Err(Refusal::EntryTooLarge { bytes, max: usize::from(u16::MAX) }.into()));
-                continue;
-            }
             let decision = decide(&StoreView::new(store, &pending), &auth, ctx);
             match decision {
+                Ok(decision)
+                    if codec::leaf_bytes(&Entry { time: now, signed: auth.signed().clone() }).len()
+                        > usize::from(u16::MAX) =>
+                {
+                    // An entry bundle prefixes each entry with a uint16 length: a longer entry
+                    // could never be written into its bundle. The rules' own refusals come first.
+                    let bytes = codec::leaf_bytes(&Entry { time: now, signed: auth.into_signed() }).len();
+                    drop(decision);
+                    outcomes.push(Err(Refusal::EntryTooLarge { bytes, max: usize::from(u16::MAX) }.into()));
+                }
                 Ok(decision) => {
                     apply(&mut PendingWriter { store, pending: &mut pending }, decision.effects)
                         .map_err(|f| LedgerError::Store(StoreError::Io(f.0)))?;
