@@ -5,7 +5,7 @@
 #   cargo build --release --bins && tools/load/bench-large.sh > large.txt
 #
 # Needs about 20 GB in $DIR (default /tmp/glfill) and 20-40 minutes on 2 cores. BIN overrides
-# target/release.
+# target/release. MEASURE_ONLY=TAG measures the ledger already in $DIR without growing it.
 set -u
 B=${BIN:-target/release}
 L=$B/greenledger-load
@@ -27,6 +27,7 @@ measure() {
 }
 echo "# nproc=$(nproc) cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 for i in 1 2 3; do echo "LIMITS $(stamp) $($L --measure-limits)"; done
+if [ -n "${MEASURE_ONLY:-}" ]; then measure "$MEASURE_ONLY"; exit 0; fi
 rm -rf "$D"
 echo "FILL1M $(stamp) $($L --fill "$D" --count 1000000)"
 measure E6

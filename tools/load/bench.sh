@@ -7,7 +7,8 @@
 # from tools/pg-peer/run.sh, the hash-chained PostgreSQL registry doing the same checked
 # transfers and retirements, in the same session; it needs PostgreSQL installed and prints how
 # to install it otherwise). Takes about 9 minutes on 2 cores and needs about 3 GB in /tmp. BIN,
-# SMALL_PORT and LARGE_PORT override the defaults; PGPEER=0 leaves the peer out.
+# SMALL_PORT and LARGE_PORT override the defaults; PGPEER=0 leaves the peer out; LARGE=0 stops
+# after the small ledger and the peer (about 5 minutes).
 set -u
 B=${BIN:-target/release}
 L=$B/greenledger-load
@@ -33,12 +34,16 @@ echo "SMALLSTATE $(state $PID "$D/small")"
 MEDIAN=$(sed -n 's/.*"per_s":\([0-9.]*\).*/\1/p' "$D/full.txt" | sort -n | sed -n 3p)
 RATE=${RATE:-$(awk -v m="$MEDIAN" 'BEGIN {printf "%d", m / 2}')}
 for i in 1 2 3; do echo "HALF $(stamp) $($L --addr $SP --operator-key "$D/small/operator.key" --count 40000 --rate "$RATE" --batch 32 --window 4 --checkpoint-latency)"; done
+echo "SMALLAUDIT $(stamp) $($L --addr $SP --audit --limits)"
 kill $PID; wait $PID 2>/dev/null
 
 # The peer, between the two ledgers, with no greenledger server running.
 if [ "${PGPEER:-1}" != 0 ]; then
     echo "PGPEER $(stamp) $("$(dirname "$0")/../pg-peer/run.sh" 2>&1 | tail -n 1)"
 fi
+
+# LARGE=0 stops here (the 10^6 and 10^7 figures also come from tools/load/bench-large.sh).
+if [ "${LARGE:-1}" = 0 ]; then rm -rf "$D"; exit 0; fi
 
 # Larger ledger: grow to about 1M entries in 200k chunks, then proofs and the audit replay.
 "$B/greenledger" init --data "$D/large" --name bench.greenledger.local/large --preset eecs-go >/dev/null
