@@ -17,6 +17,7 @@ use base64::Engine as _;
 use greenledger::audit;
 use greenledger::ledger::{Head, Ledger, ManualClock, StoredNodes, STATE_FORMAT};
 use greenledger::store::{keys, Batch, SledStore, Store};
+use greenledger::testkit::files::{copy_tree, digest_tree};
 use greenledger_core::accounting::signed::open_statement;
 use greenledger_core::codec;
 use greenledger_core::command as cmd;
@@ -25,7 +26,6 @@ use greenledger_core::log::merkle::{self, NodeId, NodeReader};
 use greenledger_core::log::{checkpoint, open_checkpoint, NoteSigner, NoteVerifier};
 use greenledger_core::proof::verify_json;
 use greenledger_core::{Command, Role, Roles, Timestamp};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,37 +36,6 @@ const NAME: &str = "demo.greenledger.local/park";
 
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ledger-v1")
-}
-
-/// SHA-256 of every file under `dir`, by relative path.
-fn digest_tree(dir: &Path) -> BTreeMap<PathBuf, [u8; 32]> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let bytes = std::fs::read(&p).unwrap();
-                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), Sha256::digest(&bytes).into());
-            }
-        }
-    }
-    out
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }
 
 /// A temporary copy of the fixture; on drop, checks that the fixture itself was not modified.

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use greenledger::ledger::{Head, Ledger, ManualClock};
 use greenledger::store::{keys, SledStore, Store};
+use greenledger::testkit::files::{copy_tree, digest_tree};
 use greenledger_core::codec;
 use greenledger_core::command as cmd;
 use greenledger_core::crypto::Keypair;
@@ -16,8 +17,6 @@ use greenledger_core::log::tiles::{decode_bundle, tile_hashes, TILE_WIDTH};
 use greenledger_core::log::{open_checkpoint, NoteSigner, NoteVerifier};
 use greenledger_core::proof::verify_json;
 use greenledger_core::{Command, Role, Roles};
-use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -27,37 +26,6 @@ const NAME: &str = "demo.greenledger.local/park";
 
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ledger-v3")
-}
-
-fn files(dir: &Path) -> BTreeMap<PathBuf, [u8; 32]> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(
-                    p.strip_prefix(dir).unwrap().to_path_buf(),
-                    Sha256::digest(std::fs::read(&p).unwrap()).into(),
-                );
-            }
-        }
-    }
-    out
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 fn read(dir: &Path, name: &str) -> String {
@@ -71,10 +39,10 @@ fn keys_with(store: &SledStore, prefix: u8) -> Vec<Vec<u8>> {
 
 #[test]
 fn the_previous_release_is_converted_to_tiles_and_keeps_its_root_and_checkpoint() {
-    let before = files(&fixture());
+    let before = digest_tree(&fixture());
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ledger");
-    copy(&fixture(), &dir);
+    copy_tree(&fixture(), &dir);
     let store = Arc::new(SledStore::open(&dir.join("store")).unwrap());
 
     // As the previous release left it: no layout key, a key per leaf and per perfect subtree.
@@ -165,7 +133,7 @@ fn the_previous_release_is_converted_to_tiles_and_keeps_its_root_and_checkpoint(
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("AUDIT PASSED") && text.contains("661 entries"), "{text}");
-    assert_eq!(files(&fixture()), before, "the fixture was modified in place");
+    assert_eq!(digest_tree(&fixture()), before, "the fixture was modified in place");
 }
 
 /// A store whose conversion stopped part-way (a crash between its batches) finishes converting
@@ -174,7 +142,7 @@ fn the_previous_release_is_converted_to_tiles_and_keeps_its_root_and_checkpoint(
 fn a_conversion_interrupted_between_batches_finishes_on_the_next_open() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ledger");
-    copy(&fixture(), &dir);
+    copy_tree(&fixture(), &dir);
     let store = Arc::new(SledStore::open(&dir.join("store")).unwrap());
     let head: Head = codec::decode(&store.get(keys::HEAD).unwrap().unwrap()).unwrap();
     let leaves: Vec<Vec<u8>> = (0..SIZE).map(|i| store.get(&keys::leaf(i)).unwrap().unwrap()).collect();

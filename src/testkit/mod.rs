@@ -27,6 +27,7 @@
 //!   refusal, and snapshot the store.
 //! - [`net`]: the same ledger behind the real gRPC server on `127.0.0.1:0` with a client, the
 //!   cast registered through `Submit`; and an outsider's audit of the served log.
+//! - [`files`]: copying a fixture directory and digesting it, to show a test never wrote it.
 //! - [`client`]: plain client helpers (connect, stream a batch that must all be accepted).
 //! - [`sample`]: pre-signed sample commands for benchmarks and limit probes.
 //!
@@ -35,6 +36,7 @@
 
 pub mod cast;
 pub mod client;
+pub mod files;
 pub mod fixtures;
 pub mod net;
 pub mod sample;
