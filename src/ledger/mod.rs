@@ -665,20 +665,17 @@ impl<S: Store> Ledger<S> {
             let ctx = Context { index: LeafIndex(size), now };
             let decision = decide(&StoreView::new(store, &pending), &auth, ctx);
             match decision {
-                Ok(decision)
-                    if codec::leaf_bytes(&Entry { time: now, signed: auth.signed().clone() }).len()
-                        > usize::from(u16::MAX) =>
-                {
+                Ok(decision) => {
+                    let leaf = codec::leaf_bytes(&Entry { time: now, signed: auth.into_signed() });
                     // An entry bundle prefixes each entry with a uint16 length: a longer entry
                     // could never be written into its bundle. The rules' own refusals come first.
-                    let bytes = codec::leaf_bytes(&Entry { time: now, signed: auth.into_signed() }).len();
-                    drop(decision);
-                    outcomes.push(Err(Refusal::EntryTooLarge { bytes, max: usize::from(u16::MAX) }.into()));
-                }
-                Ok(decision) => {
+                    if leaf.len() > usize::from(u16::MAX) {
+                        let max = usize::from(u16::MAX);
+                        outcomes.push(Err(Refusal::EntryTooLarge { bytes: leaf.len(), max }.into()));
+                        continue;
+                    }
                     apply(&mut PendingWriter { store, pending: &mut pending }, decision.effects)
                         .map_err(|f| LedgerError::Store(StoreError::Io(f.0)))?;
-                    let leaf = codec::leaf_bytes(&Entry { time: now, signed: auth.into_signed() });
                     let leaf_hash = tiles_log::append(store, &mut pending, &mut range, leaf)?;
                     appended.push(leaf_hash);
                     accepted.push(outcomes.len());
