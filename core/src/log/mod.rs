@@ -16,11 +16,14 @@
 //!   that appends without reads, and a [`NodeReader`] over hash tiles.
 //! * [`checkpoint`] — C2SP tlog-checkpoint note bodies ([`Checkpoint`]),
 //!   signing and opening them as notes.
+//! * [`witness`] — the C2SP tlog-witness `add-checkpoint` call: the request body for both
+//!   sides and the witness's decision, each refusal one HTTP status.
 
 pub mod checkpoint;
 pub mod merkle;
 pub mod note;
 pub mod tiles;
+pub mod witness;
 
 pub use checkpoint::{open_checkpoint, sign_checkpoint, Checkpoint, CheckpointError};
 pub use merkle::{
