@@ -22,6 +22,8 @@
 //!   verifier (the core's verification compiled to WebAssembly, `tools/wasm-verify`).
 //! - [`tiles_http`]: the log on the same HTTP port as C2SP tlog-tiles: `/checkpoint`, hash tiles
 //!   and entry bundles, for any tlog-tiles client.
+//! - [`publish`]: published checkpoints: one every interval or burst, pushed to C2SP
+//!   tlog-witness witnesses, served with the cosignatures they return.
 //! - [`proof`]: building claim proof bundles from a ledger (their format and verification are
 //!   [`greenledger_core::proof`]).
 //! - [`statements`]: consumption and park statements computed from a ledger at a settled head
@@ -43,6 +45,7 @@ pub mod explorer;
 pub mod ledger;
 pub mod metrics;
 pub mod proof;
+pub mod publish;
 pub mod rpc;
 pub mod statements;
 pub mod store;

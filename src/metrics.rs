@@ -134,12 +134,25 @@ impl Metrics {
 
     /// Reads the store gauges of `ledger` and renders everything as text.
     pub fn render<S: Store>(&self, ledger: &Ledger<S>) -> String {
+        self.render_with(ledger, None)
+    }
+
+    /// [`Metrics::render`]; with `published`, the cosignatures counted are those gathered for
+    /// the latest published checkpoint.
+    pub fn render_with<S: Store>(&self, ledger: &Ledger<S>, published: Option<&crate::publish::Published>) -> String {
         let store = ledger.store();
         self.store_size.set(i64::try_from(store.size_on_disk()).unwrap_or(i64::MAX));
         self.checkpoint_size.set(i64::try_from(ledger.committed().head.size).unwrap_or(i64::MAX));
-        let (a, b) = keys::witness_range();
-        if let Ok(lines) = store.scan(&a, &b, usize::MAX) {
-            self.cosignatures.set(lines.len() as i64);
+        if let Some(published) = published {
+            let latest = published.latest_checkpoint().ok().flatten();
+            if let Some(n) = latest.and_then(|cp| published.cosignature_count(cp.size).ok()) {
+                self.cosignatures.set(n as i64);
+            }
+        } else {
+            let (a, b) = keys::witness_range();
+            if let Ok(lines) = store.scan(&a, &b, usize::MAX) {
+                self.cosignatures.set(lines.len() as i64);
+            }
         }
         let mut text = String::new();
         // Writing into a String cannot fail.
@@ -153,19 +166,25 @@ impl Metrics {
 pub async fn serve_http<S: Store>(
     ledger: Arc<Ledger<S>>,
     metrics: Arc<Metrics>,
+    published: Option<crate::publish::Published>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use axum::http::header::CONTENT_TYPE as CT;
     let explorer = crate::explorer::router(ledger.clone());
-    let app = axum::Router::new().merge(explorer).merge(crate::tiles_http::router(ledger.clone())).route(
-        "/metrics",
-        axum::routing::get(move || async move {
-            // Reading the store's size and the cosignatures touches the disk: off the runtime.
-            let text = tokio::task::spawn_blocking(move || metrics.render(&ledger)).await.unwrap_or_default();
-            ([(CT, CONTENT_TYPE)], text)
-        }),
-    );
+    let app = axum::Router::new()
+        .merge(explorer)
+        .merge(crate::tiles_http::router_with(ledger.clone(), published.clone()))
+        .route(
+            "/metrics",
+            axum::routing::get(move || async move {
+                // Reading the store's size and the cosignatures touches the disk: off the runtime.
+                let text = tokio::task::spawn_blocking(move || metrics.render_with(&ledger, published.as_ref()))
+                    .await
+                    .unwrap_or_default();
+                ([(CT, CONTENT_TYPE)], text)
+            }),
+        );
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(addr = ?addr, "serving metrics on /metrics");
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await

@@ -6,7 +6,7 @@
 //!
 //! | route | body | headers |
 //! |---|---|---|
-//! | `GET /checkpoint` | the latest signed checkpoint note (C2SP tlog-checkpoint, with any witness cosignature lines) | `Content-Type: text/plain; charset=utf-8`, `Cache-Control: no-cache` |
+//! | `GET /checkpoint` | the latest published checkpoint note (C2SP tlog-checkpoint) with every witness cosignature gathered for it ([`crate::publish`]); the newest signed checkpoint when the server publishes none | `Content-Type: text/plain; charset=utf-8`, `Cache-Control: no-cache` |
 //! | `GET /tile/<L>/<N>` | full hash tile: 256 hashes of 32 bytes | `Content-Type: application/octet-stream`, `Cache-Control: public, max-age=31536000, immutable` |
 //! | `GET /tile/<L>/<N>.p/<W>` | partial hash tile: its first `W` (1 to 255) hashes | as a full tile |
 //! | `GET /tile/entries/<N>[.p/<W>]` | entry bundle: each leaf after its big-endian `uint16` length | as a hash tile, plus `Content-Encoding: gzip` |
@@ -25,6 +25,7 @@
 
 use crate::ledger::queries::QueryError;
 use crate::ledger::Ledger;
+use crate::publish::Published;
 use crate::store::Store;
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -38,22 +39,39 @@ use std::sync::Arc;
 pub const CHECKPOINT_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 /// `Content-Type` of hash tiles and entry bundles.
 pub const TILE_CONTENT_TYPE: &str = "application/octet-stream";
-/// `Cache-Control` of `/checkpoint`: it changes with every batch.
+/// `Cache-Control` of `/checkpoint`: it changes with every publish (every batch without one).
 pub const CHECKPOINT_CACHE_CONTROL: &str = "no-cache";
 /// `Cache-Control` of every tile and bundle that exists (full or partial): its bytes never
 /// change.
 pub const TILE_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
-/// The tlog-tiles routes, to merge into the HTTP port's router.
+/// The tlog-tiles routes, to merge into the HTTP port's router; `/checkpoint` is the newest
+/// signed checkpoint.
 pub fn router<S: Store>(ledger: Arc<Ledger<S>>) -> Router {
+    router_with(ledger, None)
+}
+
+/// The tlog-tiles routes; with `published`, `/checkpoint` is the latest published checkpoint
+/// with its cosignatures (the newest signed one until something is published).
+pub fn router_with<S: Store>(ledger: Arc<Ledger<S>>, published: Option<Published>) -> Router {
     let l = ledger.clone();
-    let checkpoint = get(move || checkpoint(l.clone()));
+    let checkpoint = get(move || checkpoint(l.clone(), published.clone()));
     let tile = get(move |uri: Uri| tile(ledger.clone(), uri));
     Router::new().route("/checkpoint", checkpoint).route("/tile/{*rest}", tile)
 }
 
-async fn checkpoint<S: Store>(ledger: Arc<Ledger<S>>) -> Response {
-    match tokio::task::spawn_blocking(move || ledger.checkpoint_note()).await {
+async fn checkpoint<S: Store>(ledger: Arc<Ledger<S>>, published: Option<Published>) -> Response {
+    let read = move || -> Result<String, QueryError> {
+        if let Some(p) = published {
+            match p.latest() {
+                Ok(Some((_, note))) => return Ok(note),
+                Ok(None) => {}
+                Err(e) => return Err(QueryError::Invalid(e.to_string())),
+            }
+        }
+        ledger.checkpoint_note()
+    };
+    match tokio::task::spawn_blocking(read).await {
         Ok(Ok(note)) => {
             ([(header::CONTENT_TYPE, CHECKPOINT_CONTENT_TYPE), (header::CACHE_CONTROL, CHECKPOINT_CACHE_CONTROL)], note)
                 .into_response()

@@ -6,6 +6,7 @@
 use super::pb;
 use super::service::LedgerService;
 use crate::ledger::{Clock, Ledger, Sequencer};
+use crate::publish::{PublishOptions, Publisher};
 use crate::store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,6 +35,10 @@ pub struct ServeOptions {
     /// Serve `GET /metrics` (Prometheus text), the explorer and the log as C2SP tlog-tiles
     /// (`/checkpoint`, `/tile/...`) over plain HTTP on this address too.
     pub http_addr: Option<SocketAddr>,
+    /// Publish checkpoints and push them to witnesses ([`crate::publish`]). Off by default here
+    /// (`greenledger serve` turns it on); without it `/checkpoint` serves the newest signed
+    /// checkpoint and gRPC `GetCheckpoint` leaves `published_checkpoint` empty.
+    pub publish: Option<PublishOptions>,
 }
 
 // tonic's `Identity` derives `Debug` and would print the private key: never show it.
@@ -44,6 +49,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("concurrency_per_connection", &self.concurrency_per_connection)
             .field("request_timeout", &self.request_timeout)
             .field("http_addr", &self.http_addr)
+            .field("publish", &self.publish)
             .finish()
     }
 }
@@ -55,6 +61,7 @@ impl Default for ServeOptions {
             concurrency_per_connection: DEFAULT_CONCURRENCY_PER_CONNECTION,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             http_addr: None,
+            publish: None,
         }
     }
 }
@@ -103,7 +110,8 @@ pub async fn serve_with<S: Store>(
         Some(addr) => Some(bind_http(addr).await?),
         None => None,
     };
-    serve_on(ledger, sequencer, clock, listener, http, options, shutdown).await
+    let publisher = options.publish.clone().map(|p| Publisher::for_ledger(ledger.clone(), p));
+    serve_on(ledger, sequencer, clock, listener, http, publisher, options, shutdown).await
 }
 
 async fn bind_http(addr: SocketAddr) -> anyhow::Result<TcpListener> {
@@ -112,13 +120,15 @@ async fn bind_http(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 }
 
 /// [`serve_with`] on listeners already bound: gRPC on `listener`; metrics, the explorer and the
-/// tlog-tiles routes on `http`.
+/// tlog-tiles routes on `http`; the publisher beside them.
+#[allow(clippy::too_many_arguments)]
 async fn serve_on<S: Store>(
     ledger: Arc<Ledger<S>>,
     sequencer: Sequencer,
     clock: Arc<dyn Clock>,
     listener: TcpListener,
     http: Option<TcpListener>,
+    publisher: Option<Publisher>,
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -128,15 +138,21 @@ async fn serve_on<S: Store>(
         shutdown.await;
         let _ = stop.send(true);
     });
+    let publish_stop = stopped.clone();
     let until_stopped = move || {
         let mut stopped = stopped.clone();
         async move {
             let _ = stopped.wait_for(|s| *s).await;
         }
     };
+    let publishing = match &publisher {
+        Some(p) => Some(p.start(publish_stop).await?),
+        None => None,
+    };
+    let published = publisher.as_ref().map(Publisher::published);
     let metrics = http.map(|http| {
-        let (ledger, metrics) = (ledger.clone(), sequencer.metrics().clone());
-        tokio::spawn(crate::metrics::serve_http(ledger, metrics, http, until_stopped()))
+        let (ledger, metrics, published) = (ledger.clone(), sequencer.metrics().clone(), published.clone());
+        tokio::spawn(crate::metrics::serve_http(ledger, metrics, published, http, until_stopped()))
     });
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<pb::ledger_server::LedgerServer<LedgerService<S>>>().await;
@@ -149,7 +165,8 @@ async fn serve_on<S: Store>(
     };
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
-    let service = pb::ledger_server::LedgerServer::new(LedgerService::new(ledger, sequencer, clock))
+    let service = LedgerService::new(ledger, sequencer, clock).with_published(published);
+    let service = pb::ledger_server::LedgerServer::new(service)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(4 * MAX_MESSAGE_BYTES);
     let mut builder = tonic::transport::Server::builder()
@@ -172,6 +189,9 @@ async fn serve_on<S: Store>(
     if let Some(metrics) = metrics {
         metrics.await??;
     }
+    if let Some(publishing) = publishing {
+        publishing.await?;
+    }
     Ok(())
 }
 
@@ -181,6 +201,9 @@ pub struct Running {
     /// Where `GET /metrics`, the explorer and the tlog-tiles routes are served, if
     /// [`ServeOptions::http_addr`] asked for it.
     pub http_addr: Option<SocketAddr>,
+    /// The publisher, if [`ServeOptions::publish`] asked for one: [`Publisher::publish_now`]
+    /// publishes without waiting for the interval.
+    pub publisher: Option<Publisher>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -215,9 +238,14 @@ pub async fn spawn_with<S: Store>(
     };
     let http_addr = http.as_ref().map(TcpListener::local_addr).transpose()?;
     let sequencer = Sequencer::start(ledger.clone(), crate::ledger::sequencer::DEFAULT_MAX_BATCH);
+    let publisher = options.publish.clone().map(|p| Publisher::for_ledger(ledger.clone(), p));
+    if let Some(p) = &publisher {
+        // Published before the first request, not only once the task runs.
+        p.publish_now().await?;
+    }
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve_on(ledger, sequencer, clock, listener, http, options, async {
+    let task = tokio::spawn(serve_on(ledger, sequencer, clock, listener, http, publisher.clone(), options, async {
         let _ = stopped.await;
     }));
-    Ok(Running { addr, http_addr, stop: Some(stop), task })
+    Ok(Running { addr, http_addr, publisher, stop: Some(stop), task })
 }

@@ -34,11 +34,28 @@ pub struct LedgerService<S: Store> {
     ledger: Arc<Ledger<S>>,
     sequencer: Sequencer,
     clock: Arc<dyn Clock>,
+    published: Option<crate::publish::Published>,
 }
 
 impl<S: Store> LedgerService<S> {
     pub fn new(ledger: Arc<Ledger<S>>, sequencer: Sequencer, clock: Arc<dyn Clock>) -> Self {
-        LedgerService { ledger, sequencer, clock }
+        LedgerService { ledger, sequencer, clock, published: None }
+    }
+
+    /// Serves the published checkpoints in `GetCheckpoint` and takes cosignatures of them in
+    /// `AddCosignature` ([`crate::publish`]).
+    pub fn with_published(mut self, published: Option<crate::publish::Published>) -> Self {
+        self.published = published;
+        self
+    }
+
+    /// The latest published checkpoint with its cosignatures, if this server publishes.
+    async fn published_note(&self) -> Result<Option<(u64, String)>, Status> {
+        let Some(p) = self.published.clone() else { return Ok(None) };
+        tokio::task::spawn_blocking(move || p.latest())
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map_err(|e| Status::from(ServiceError::Internal(e.to_string())))
     }
 }
 
@@ -234,8 +251,14 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         &self,
         _: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::CheckpointResponse>, Status> {
+        let published = self.published_note().await?;
         let committed = self.ledger.committed();
-        let note = self.ledger.checkpoint_note().map_err(Status::from)?;
+        let note = match &published {
+            // The newest checkpoint is the published one: with its cosignatures.
+            Some((size, note)) if *size == committed.head.size => note.clone(),
+            _ => self.ledger.checkpoint_note().map_err(Status::from)?,
+        };
+        let (published_size, published_checkpoint) = published.unwrap_or_default();
         Ok(Response::new(pb::CheckpointResponse {
             checkpoint: note,
             log_key: self.ledger.verifier().to_string(),
@@ -243,6 +266,8 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
             root: committed.head.root.to_vec(),
             // As the sequencer takes it: never before the last entry.
             time: self.clock.now().0.max(committed.head.time),
+            published_checkpoint,
+            published_size,
         }))
     }
 
@@ -257,6 +282,20 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
             .map_err(|e| status::invalid(format!("signature_line: {e}")))?;
         if line.name != witness.name() || line.key_hash != witness.key_hash() {
             return Err(status::invalid("signature_line is not from witness_key"));
+        }
+        if let Some(p) = self.published.clone() {
+            // A cosignature of any published checkpoint still kept.
+            let added = tokio::task::spawn_blocking(move || p.add_cosignature(&witness, &line))
+                .await
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            return match added {
+                Ok(_) => self.get_checkpoint(Request::new(pb::GetCheckpointRequest {})).await,
+                Err(e @ crate::publish::CosignError::NoCheckpoint { .. }) => {
+                    Err(ServiceError::Precondition(e.to_string()).into())
+                }
+                Err(e @ crate::publish::CosignError::NotFromKey { .. }) => Err(status::invalid(e.to_string())),
+                Err(e) => Err(ServiceError::Internal(e.to_string()).into()),
+            };
         }
         let committed = self.ledger.committed();
         let (text, _) =

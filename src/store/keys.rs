@@ -11,6 +11,9 @@
 //! | `H` | | tree head: size, root, time of the last entry |
 //! | `C` | | the latest signed checkpoint note |
 //! | `W` | witness key name | the latest cosignature line of that witness |
+//! | `P` | `c`, tree size | a published checkpoint: the log-signed note ([`crate::publish`]) |
+//! | `P` | `s`, tree size, witness key | a witness cosignature of that published checkpoint |
+//! | `P` | `w`, witness key | the tree size that witness last acknowledged |
 //! | `S` | table letter, record key | state record |
 //! | `I` | index letter, owner, id | empty: secondary indexes for queries |
 //! | `V` | | the state format version |
@@ -67,6 +70,40 @@ pub fn witness(name: &str) -> Vec<u8> {
 
 pub fn witness_range() -> (Vec<u8>, Vec<u8>) {
     (vec![b'W'], vec![b'X'])
+}
+
+fn publish_key(kind: u8, size: Option<u64>, witness: &str) -> Vec<u8> {
+    let mut k = vec![b'P', kind];
+    if let Some(size) = size {
+        k.extend_from_slice(&size.to_be_bytes());
+    }
+    k.extend_from_slice(witness.as_bytes());
+    k
+}
+
+/// A published checkpoint of tree size `size`.
+pub fn published(size: u64) -> Vec<u8> {
+    publish_key(b'c', Some(size), "")
+}
+
+/// Published checkpoints of sizes in `[from, to)`.
+pub fn published_range(from: u64, to: u64) -> (Vec<u8>, Vec<u8>) {
+    (published(from), published(to))
+}
+
+/// The cosignature of the published checkpoint of size `size` by `witness` (its verifier key).
+pub fn published_cosignature(size: u64, witness: &str) -> Vec<u8> {
+    publish_key(b's', Some(size), witness)
+}
+
+/// Cosignatures of published checkpoints of sizes in `[from, to)`.
+pub fn published_cosignatures(from: u64, to: u64) -> (Vec<u8>, Vec<u8>) {
+    (published_cosignature(from, ""), published_cosignature(to, ""))
+}
+
+/// The tree size `witness` (its verifier key) last acknowledged.
+pub fn witness_acknowledged(witness: &str) -> Vec<u8> {
+    publish_key(b'w', None, witness)
 }
 
 fn state(table: u8, parts: &[&[u8]]) -> Vec<u8> {
