@@ -85,6 +85,10 @@ pub struct Init {
     pub operator_name: String,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Also write the new ledger as a log replicated through PostgreSQL (`postgres://…`), in a
+    /// database that holds none yet; then run `greenledger serve --log URL` on every node.
+    #[arg(long, value_name = "URL")]
+    pub log: Option<String>,
 }
 
 /// A policy: a scheme's preset, then the values given on the command line (`init` and
@@ -243,13 +247,28 @@ pub fn create_with(
 
 pub fn init(args: Init) -> anyhow::Result<()> {
     let policy = args.policy.apply(args.policy.preset("gec", &args.name));
+    if let Some(url) = &args.log {
+        block_on(crate::replication::check_empty(url))?;
+    }
     let (ledger, operator) = create_with(&args.data, args.operator_key.as_deref(), &args.operator_name, policy)?;
     let op_path = args.operator_key.clone().unwrap_or_else(|| DataDir(args.data.clone()).operator_key());
     println!("created ledger {} in {}", ledger.name(), args.data.display());
     println!("  policy: {}", ledger.meta()?.policy.describe());
     println!("  log verifier key: {}", ledger.verifier());
     println!("  operator account: {} (key in {})", operator.account(), op_path.display());
-    println!("serve it with: greenledger serve --data {}", args.data.display());
+    match &args.log {
+        None => println!("serve it with: greenledger serve --data {}", args.data.display()),
+        Some(url) => {
+            block_on(crate::replication::bootstrap(url, &ledger))?;
+            println!("  replicated log: {url}");
+            println!(
+                "serve it with: greenledger serve --log {url} --data {} (on other nodes: a directory holding a copy \
+                 of {})",
+                args.data.display(),
+                DataDir(args.data.clone()).log_key().display()
+            );
+        }
+    }
     Ok(())
 }
 
@@ -279,6 +298,56 @@ pub struct ServeArgs {
     /// what the store holds (slow on a big ledger; the default start-up check is quick).
     #[arg(long)]
     pub verify: bool,
+    /// Replicate the log through PostgreSQL (`postgres://user@host:port/db`): this node leads
+    /// while it holds the lease in that database and follows otherwise. DIR holds this node's
+    /// own store and a copy of the log's key (log.key); see docs/deployment.md.
+    #[arg(long, value_name = "URL", env = "GREENLEDGER_LOG")]
+    pub log: Option<String>,
+    /// With --log: the gRPC address other nodes forward submissions to while this node leads.
+    /// Default: http://ADDR.
+    #[arg(long, requires = "log", value_name = "URL")]
+    pub advertise: Option<String>,
+    /// With --log: how long the leader's lease lasts without a renewal, e.g. 10s or 2500ms.
+    #[arg(long, requires = "log", default_value = "10s", value_parser = parse_span)]
+    pub lease_ttl: std::time::Duration,
+    /// Publish a checkpoint (for witnesses, `GET /checkpoint` and proof bundles) this often
+    /// when the tree changed: `500ms`, `2s`, `1m` or seconds.
+    #[arg(long, default_value = "2s", value_parser = crate::publish::parse_interval)]
+    pub publish_interval: std::time::Duration,
+    /// Publish at once when the tree grew by this many entries since the last publish.
+    #[arg(long, default_value_t = crate::publish::DEFAULT_EVERY)]
+    pub publish_every: u64,
+    /// A C2SP tlog-witness to push each published checkpoint to, as URL=KEY: its submission
+    /// prefix and its cosignature verifier key (name+hash+base64). Repeatable.
+    #[arg(long = "witness", value_name = "URL=KEY")]
+    pub witnesses: Vec<crate::publish::WitnessEndpoint>,
+}
+
+/// The publisher's settings from `serve`'s flags ([`crate::publish`]).
+pub fn publish_options(args: &ServeArgs) -> crate::publish::PublishOptions {
+    crate::publish::PublishOptions {
+        interval: args.publish_interval,
+        every: args.publish_every.max(1),
+        witnesses: args.witnesses.clone(),
+        ..Default::default()
+    }
+}
+
+/// `10s`, `2500ms`, `1m` or plain seconds.
+pub fn parse_span(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = number.parse().map_err(|_| format!("{text:?} is no duration: write e.g. 10s, 2500ms or 1m"))?;
+    let d = match unit {
+        "" | "s" => std::time::Duration::from_secs(n),
+        "ms" => std::time::Duration::from_millis(n),
+        "m" => std::time::Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(format!("{text:?}: unknown unit {unit:?} (ms, s or m)")),
+    };
+    if d.is_zero() {
+        return Err(format!("{text:?}: must be more than zero"));
+    }
+    Ok(d)
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -291,6 +360,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         options = options.with_tls_files(cert, key)?;
     }
+    if let Some(url) = args.log.clone() {
+        return serve_replicated(args, options, &url);
+    }
+    options.publish = Some(publish_options(&args));
     let ledger = Arc::new(DataDir(args.data.clone()).open()?);
     if args.verify {
         let report = ledger
@@ -298,8 +371,18 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("the ledger in {} failed the full verification", args.data.display()))?;
         println!("verified: {report}");
     }
+    block_on(serve_ledger(ledger, &args, options, async {}))
+}
+
+/// Serves `ledger` on the addresses of `args` until Ctrl-C; `stopped` runs after the server.
+async fn serve_ledger(
+    ledger: Arc<Ledger<SledStore>>,
+    args: &ServeArgs,
+    options: crate::rpc::server::ServeOptions,
+    stopped: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let tls = options.tls.is_some();
-    block_on(async move {
+    {
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -320,7 +403,42 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        crate::rpc::server::serve_with(ledger, sequencer, Arc::new(SystemClock), listener, options, shutdown).await
+        let served =
+            crate::rpc::server::serve_with(ledger, sequencer, Arc::new(SystemClock), listener, options, shutdown).await;
+        stopped.await;
+        served
+    }
+}
+
+/// `serve --log URL`: a node of a ledger replicated through PostgreSQL ([`crate::replication`]).
+fn serve_replicated(args: ServeArgs, mut options: crate::rpc::server::ServeOptions, url: &str) -> anyhow::Result<()> {
+    use crate::replication::{Node, NodeConfig};
+    let dir = DataDir(args.data.clone());
+    let signer = dir.signer().with_context(|| {
+        format!(
+            "{} must hold the log's key: copy log.key from the directory `greenledger init --log` created",
+            dir.log_key().display()
+        )
+    })?;
+    let advertise = args.advertise.clone().unwrap_or_else(|| format!("http://{}", args.addr));
+    block_on(async move {
+        let store = Arc::new(dir.open_store()?);
+        let clock = Arc::new(SystemClock);
+        let ledger = if crate::store::Store::get(&*store, crate::store::keys::HEAD)?.is_some() {
+            Ledger::open(store, signer, clock)
+                .with_context(|| format!("the ledger in {} failed its integrity check", args.data.display()))?
+        } else {
+            Ledger::create_replica(store, signer, clock)?
+        };
+        let mut config = NodeConfig::new(url, &advertise);
+        config.lease_ttl = args.lease_ttl;
+        let node = Node::new(config);
+        let ledger = Arc::new(ledger.with_sink(node.sink()));
+        node.check_joined(&ledger).await?;
+        println!("node of the replicated log in {url} (advertised as {advertise}; the lease decides who leads)");
+        options.leader = Some(node.clone());
+        tokio::spawn(node.clone().run(ledger.clone()));
+        serve_ledger(ledger, &args, options, node.stop()).await
     })
 }
 

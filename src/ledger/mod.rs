@@ -132,6 +132,50 @@ pub enum LedgerError {
     Poisoned,
     #[error("the ledger is busy; retry shortly")]
     Busy,
+    /// A replicated ledger's node that does not hold the lease: nothing was decided or written.
+    #[error("{0}")]
+    Replication(#[from] SinkError),
+}
+
+/// Where a replicated ledger makes each batch durable before its own store: the shared log
+/// ([`crate::replication`], PostgreSQL). The writer calls [`LogSink::append`] with the batch's
+/// leaves and the checkpoint that covers them; only when it returns `Ok` is the batch written to
+/// the local store and its submitters told "accepted". The local store is derived state: a node
+/// that crashes between the two catches up from the shared log.
+pub trait LogSink: Send + Sync + 'static {
+    /// Whether this node may append now (it holds the lease and has fenced the log).
+    fn is_leader(&self) -> bool;
+    /// The address the leader advertises, when known.
+    fn leader_address(&self) -> Option<String>;
+    /// Appends `leaves` at `from` and advances the shared head to `head` and `checkpoint`, as one
+    /// compare-and-swap on the shared head. `Err` means the batch must not be committed locally.
+    fn append(&self, from: u64, leaves: &[Vec<u8>], head: &Head, checkpoint: &str) -> Result<(), SinkError>;
+}
+
+/// Why a replicated batch was not appended. Neither says the commands were refused: a client
+/// resubmits the identical commands (a resubmission of an accepted command is answered with its
+/// original receipt).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SinkError {
+    /// Another node holds the lease (or took it over): nothing of this batch was written.
+    #[error("this node is not the leader of the replicated log{}; resubmit there", leader_hint(.leader))]
+    NotLeader { leader: Option<String> },
+    /// The log database failed before the batch could commit: nothing of it was written.
+    #[error("the replicated log is unavailable ({0}); nothing was written, resubmit")]
+    Unavailable(String),
+    /// The connection failed while the batch was committing: it may or may not be in the log.
+    #[error(
+        "the replicated log did not confirm the batch ({0}); it may have been accepted: resubmit the identical \
+         commands to learn their outcome"
+    )]
+    Unknown(String),
+}
+
+fn leader_hint(leader: &Option<String>) -> String {
+    match leader {
+        Some(a) => format!(" (the leader is at {a})"),
+        None => String::new(),
+    }
 }
 
 /// A decided batch that is not written yet ([`Ledger::plan`], then [`Ledger::commit`]).
@@ -146,6 +190,8 @@ struct Plan {
     write: Option<(crate::store::Batch, Committed)>,
     /// The right edge of the tree after the batch.
     range: CompactRange,
+    /// The appended leaves, for a replicated ledger's shared log (empty otherwise).
+    leaves: Vec<Vec<u8>>,
 }
 
 /// How a batch is committed.
@@ -328,6 +374,8 @@ pub struct Ledger<S: Store> {
     /// Expanded hash tiles for proofs and roots.
     tiles: TileCache,
     poisoned: AtomicBool,
+    /// The shared log of a replicated ledger (`None`: the store alone is the log).
+    sink: Option<Arc<dyn LogSink>>,
 }
 
 thread_local! {
@@ -502,6 +550,7 @@ impl<S: Store> Ledger<S> {
             write: Mutex::new(range),
             tiles: TileCache::default(),
             poisoned: AtomicBool::new(false),
+            sink: None,
         }
     }
 
@@ -623,6 +672,12 @@ impl<S: Store> Ledger<S> {
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(LedgerError::Poisoned);
         }
+        if mode != Mode::DryRun {
+            if let Some(sink) = self.sink.as_ref().filter(|s| !s.is_leader()) {
+                // Decided nothing: a follower's state may be behind the leader's.
+                return Err(SinkError::NotLeader { leader: sink.leader_address() }.into());
+            }
+        }
         let mut writer = self.write.lock().expect("writer lock");
         // Only the head is needed; the checkpoint text is replaced if this batch commits.
         let head = self.committed.read().expect("head lock").head.clone();
@@ -654,6 +709,7 @@ impl<S: Store> Ledger<S> {
         let mut size = head.size;
         let mut outcomes = Vec::with_capacity(verified.len());
         let mut accepted: Vec<usize> = Vec::new();
+        let mut leaves = Vec::new();
         for v in verified {
             let auth = match v {
                 Ok(a) => a,
@@ -676,6 +732,9 @@ impl<S: Store> Ledger<S> {
                     }
                     apply(&mut PendingWriter { store, pending: &mut pending }, decision.effects)
                         .map_err(|f| LedgerError::Store(StoreError::Io(f.0)))?;
+                    if self.sink.is_some() {
+                        leaves.push(leaf.clone());
+                    }
                     let leaf_hash = tiles_log::append(store, &mut pending, &mut range, leaf)?;
                     appended.push(leaf_hash);
                     accepted.push(outcomes.len());
@@ -713,11 +772,11 @@ impl<S: Store> Ledger<S> {
         }
         if mode == Mode::AllOrNothing && outcomes.iter().any(Result::is_err) {
             let outcomes = outcomes.into_iter().map(|o| o.and(Err(Refused::NotApplied))).collect();
-            return Ok(Plan { outcomes, accepted: Vec::new(), size: head.size, write: None, range });
+            return Ok(Plan { outcomes, accepted: Vec::new(), size: head.size, write: None, range, leaves });
         }
         if size == head.size {
             // Nothing appended (refusals and duplicates only): nothing to write.
-            return Ok(Plan { outcomes, accepted, size, write: None, range });
+            return Ok(Plan { outcomes, accepted, size, write: None, range, leaves });
         }
         let root = range.root();
         let new_head = Head { name: head.name.clone(), size, root, time: now.0 };
@@ -727,22 +786,39 @@ impl<S: Store> Ledger<S> {
         pending.writes.insert(keys::HEAD.to_vec(), Some(codec::encode(&new_head)));
         pending.writes.insert(keys::CHECKPOINT.to_vec(), Some(note.clone().into_bytes()));
         let committed = Committed { head: new_head, checkpoint: note };
-        Ok(Plan { outcomes, accepted, size, write: Some((pending.into_batch(), committed)), range })
+        Ok(Plan { outcomes, accepted, size, write: Some((pending.into_batch(), committed)), range, leaves })
     }
 
     /// The I/O step of a batch: one atomic, durable store commit of the plan, then the new head
     /// becomes what readers see. Only after this are the submitters answered; a failed commit
     /// answers none of them "accepted" and stops the ledger writing until a restart.
     fn commit(&self, plan: Plan, writer: &mut CompactRange) -> Result<Vec<Outcome>, LedgerError> {
-        let Plan { mut outcomes, accepted, size, write, range } = plan;
+        let Plan { mut outcomes, accepted, size, write, range, leaves } = plan;
         if let Some((batch, committed)) = write {
+            if let Some(sink) = &self.sink {
+                // The shared log first: the batch is durable (and acknowledged) once it is there.
+                let from = committed.head.size - leaves.len() as u64;
+                sink.append(from, &leaves, &committed.head, &committed.checkpoint)?;
+            }
             // Readers of state wait from the moment the batch may become visible in the store
             // until its head is published: they see the old durable state or the new one.
             let _exclusive = self.gate.write().expect("read gate");
             if let Err(e) = self.store.commit(batch) {
                 // What the store holds is now unknown: stop writing until a restart re-reads it.
                 self.poisoned.store(true, Ordering::SeqCst);
-                return Err(e.into());
+                if self.sink.is_none() {
+                    return Err(e.into());
+                }
+                // Replicated: the batch is durable in the shared log, so it was accepted; this
+                // node stops writing, and a restart catches its store up from the shared log.
+                tracing::error!(error = %e, "the local store failed after the shared log committed; restart this node");
+                drop(_exclusive);
+                for i in accepted {
+                    if let Ok(r) = &mut outcomes[i] {
+                        r.tree_size = size;
+                    }
+                }
+                return Ok(outcomes);
             }
             *self.committed.write().expect("head lock") = committed;
             *writer = range;
@@ -755,6 +831,114 @@ impl<S: Store> Ledger<S> {
             }
         }
         Ok(outcomes)
+    }
+
+    /// Makes this ledger a node of a replicated log: every batch goes to `sink` before the local
+    /// store ([`LogSink`]). Set before the ledger is shared.
+    pub fn with_sink(mut self, sink: Arc<dyn LogSink>) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// True once a storage failure stopped this ledger writing (a restart re-reads the store).
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::SeqCst)
+    }
+
+    /// An empty ledger for a node of a replicated log that has not yet copied it: its first
+    /// [`Ledger::apply_replicated`] brings in the genesis entry. `name` is the log's origin.
+    pub fn create_replica(store: Arc<S>, signer: NoteSigner, clock: Arc<dyn Clock>) -> Result<Self, LedgerError> {
+        if store.get(keys::HEAD)?.is_some() {
+            return Err(LedgerError::AlreadyExists);
+        }
+        let mut format = crate::store::Batch::default();
+        format.put(keys::STATE_FORMAT.to_vec(), STATE_FORMAT.to_be_bytes().to_vec());
+        tiles_log::mark_format(&mut format);
+        store.commit(format)?;
+        let name = signer.name().to_string();
+        let head = Head { name, size: 0, root: merkle::empty_root(), time: 0 };
+        Ok(Ledger::with_head(store, signer, clock, head, String::new(), CompactRange::new()))
+    }
+
+    /// Applies a batch of entries the leader of a replicated log committed: `leaves` are the
+    /// entries from index `first`, `checkpoint` the leader's signed checkpoint of the size after
+    /// them. Each entry is checked as a replay checks it (its signature, the rules at the
+    /// entry's own time, time never going back), appended, and the result must be the
+    /// checkpoint's tree: anything else is [`LedgerError::Corrupt`] and nothing is written.
+    /// Leaves this node already holds (an overlap) are checked against its tree and skipped.
+    pub fn apply_replicated(&self, first: u64, leaves: Vec<Vec<u8>>, checkpoint: &str) -> Result<u64, LedgerError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(LedgerError::Poisoned);
+        }
+        let mut writer = self.write.lock().expect("writer lock");
+        let head = self.committed.read().expect("head lock").head.clone();
+        let count = leaves.len() as u64;
+        let diverged = |index: u64, reason: String| LedgerError::Corrupt(Damage::Entry { index, reason });
+        if first > head.size {
+            return Err(diverged(head.size, format!("the shared log skips to entry {first}")));
+        }
+        let end = first + count;
+        if end <= head.size {
+            return Ok(head.size);
+        }
+        let (cp, _) = checkpoint::open_checkpoint(checkpoint, &self.signer.verifier())
+            .map_err(|e| LedgerError::Corrupt(Damage::Checkpoint(format!("replicated checkpoint: {e}"))))?;
+        if cp.size != end || cp.origin != head.name {
+            return Err(LedgerError::Corrupt(Damage::Checkpoint(format!(
+                "replicated checkpoint of size {} for entries up to {end}",
+                cp.size
+            ))));
+        }
+        let skip = (head.size - first) as usize;
+        for (i, leaf) in leaves[..skip].iter().enumerate() {
+            let index = first + i as u64;
+            let stored = self.log().nodes(head.size).node(NodeId::leaf(index)).map_err(tree_read)?;
+            if merkle::leaf_hash(leaf) != stored {
+                return Err(diverged(index, "the shared log holds another entry here".into()));
+            }
+        }
+        let store = &*self.store;
+        let mut range = writer.clone();
+        let mut pending = Pending::default();
+        let mut time = head.time;
+        let mut entries = Vec::with_capacity(leaves.len() - skip);
+        let mut times = Vec::with_capacity(leaves.len() - skip);
+        for (i, leaf) in leaves[skip..].iter().enumerate() {
+            let index = head.size + i as u64;
+            let entry = codec::decode_leaf(leaf).map_err(|e| diverged(index, e.to_string()))?;
+            if entry.time.0 < time {
+                return Err(diverged(index, "time goes back".into()));
+            }
+            time = entry.time.0;
+            times.push(entry.time);
+            entries.push(entry.signed);
+        }
+        let verified = crypto::verify_many(&head.name, entries);
+        for (i, ((v, now), leaf)) in verified.into_iter().zip(times).zip(leaves.into_iter().skip(skip)).enumerate() {
+            let index = head.size + i as u64;
+            let auth = v.map_err(|e| diverged(index, e.to_string()))?;
+            let ctx = Context { index: LeafIndex(index), now };
+            let decision = decide(&StoreView::new(store, &pending), &auth, ctx)
+                .map_err(|r| diverged(index, format!("the rules refuse it on replay: {r}")))?;
+            apply(&mut PendingWriter { store, pending: &mut pending }, decision.effects)
+                .map_err(|f| LedgerError::Store(StoreError::Io(f.0)))?;
+            tiles_log::append(store, &mut pending, &mut range, leaf)?;
+        }
+        let root = range.root();
+        if root != cp.root {
+            return Err(LedgerError::Corrupt(Damage::Root { computed: root, head: cp.root }));
+        }
+        let new_head = Head { name: head.name.clone(), size: end, root, time };
+        pending.writes.insert(keys::HEAD.to_vec(), Some(codec::encode(&new_head)));
+        pending.writes.insert(keys::CHECKPOINT.to_vec(), Some(checkpoint.as_bytes().to_vec()));
+        let _exclusive = self.gate.write().expect("read gate");
+        if let Err(e) = self.store.commit(pending.into_batch()) {
+            self.poisoned.store(true, Ordering::SeqCst);
+            return Err(e.into());
+        }
+        *self.committed.write().expect("head lock") = Committed { head: new_head, checkpoint: checkpoint.to_string() };
+        *writer = range;
+        Ok(end)
     }
 
     /// Adds a witness cosignature line to what the ledger serves with its checkpoints.

@@ -4,6 +4,7 @@
 //! ([`request_log`]).
 
 pub mod convert;
+pub mod forward;
 pub mod request_log;
 pub mod server;
 pub mod service;

@@ -70,7 +70,7 @@ fn code_of(kind: RefusalKind) -> Code {
 fn ledger_code(e: &LedgerError) -> Code {
     match e {
         LedgerError::Busy => Code::ResourceExhausted,
-        LedgerError::Poisoned | LedgerError::Store(_) => Code::Unavailable,
+        LedgerError::Poisoned | LedgerError::Store(_) | LedgerError::Replication(_) => Code::Unavailable,
         LedgerError::Corrupt(_) => Code::DataLoss,
         LedgerError::NoLedger
         | LedgerError::AlreadyExists
