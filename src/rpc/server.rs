@@ -39,6 +39,9 @@ pub struct ServeOptions {
     /// (`greenledger serve` turns it on); without it `/checkpoint` serves the newest signed
     /// checkpoint and gRPC `GetCheckpoint` leaves `published_checkpoint` empty.
     pub publish: Option<PublishOptions>,
+    /// A node of a replicated ledger: while another node leads, submissions are passed
+    /// through to it ([`super::forward`]).
+    pub leader: Option<Arc<dyn super::forward::Leader>>,
 }
 
 // tonic's `Identity` derives `Debug` and would print the private key: never show it.
@@ -50,6 +53,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("request_timeout", &self.request_timeout)
             .field("http_addr", &self.http_addr)
             .field("publish", &self.publish)
+            .field("replicated", &self.leader.is_some())
             .finish()
     }
 }
@@ -62,6 +66,7 @@ impl Default for ServeOptions {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             http_addr: None,
             publish: None,
+            leader: None,
         }
     }
 }
@@ -172,7 +177,8 @@ async fn serve_on<S: Store>(
     let mut builder = tonic::transport::Server::builder()
         .concurrency_limit_per_connection(options.concurrency_per_connection.max(1))
         .timeout(options.request_timeout)
-        .layer(super::request_log::RequestLogLayer);
+        .layer(super::request_log::RequestLogLayer)
+        .layer(super::forward::ForwardLayer::new(options.leader.clone()));
     if let Some(identity) = options.tls {
         builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
     }
