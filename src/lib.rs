@@ -24,6 +24,8 @@
 //!   and entry bundles, for any tlog-tiles client.
 //! - [`publish`]: published checkpoints: one every interval or burst, pushed to C2SP
 //!   tlog-witness witnesses, served with the cosignatures they return.
+//! - [`mirror`]: a mirror of a ledger's log over its tlog-tiles: follows and verifies each
+//!   checkpoint with the tiles, stores them as files, serves them at the same routes, reports forks.
 //! - [`proof`]: building claim proof bundles from a ledger (their format and verification are
 //!   [`greenledger_core::proof`]).
 //! - [`statements`]: consumption and park statements computed from a ledger at a settled head
@@ -44,6 +46,7 @@ pub mod demo;
 pub mod explorer;
 pub mod ledger;
 pub mod metrics;
+pub mod mirror;
 pub mod proof;
 pub mod publish;
 pub mod rpc;

@@ -4,6 +4,7 @@
 //! - [`submit`]: the commands each role signs and submits.
 //! - [`query`]: reading accounts, devices, claims, bundles and checkpoints.
 //! - [`import`]: bulk meter data from CSV.
+//! - [`mirror`]: `mirror`, following a ledger's tiles and serving them again.
 //! - [`client`]: connecting, key files, signing, output.
 //! - [`report`]: green consumption and park statements (from a ledger directory or a server), signed,
 //!   and `verify-statement`.
@@ -11,6 +12,7 @@
 pub mod admin;
 pub mod client;
 pub mod import;
+pub mod mirror;
 pub mod proof;
 pub mod query;
 pub mod report;
@@ -114,6 +116,8 @@ pub enum Top {
     Audit(proof::AuditArgs),
     /// Witness: check the checkpoint is consistent with all it cosigned before, then cosign it.
     Witness(proof::WitnessArgs),
+    /// Mirror a ledger's log: follow its tiles, verify each checkpoint, store and serve them.
+    Mirror(mirror::MirrorArgs),
 }
 
 /// Runs the parsed command line.
@@ -149,6 +153,7 @@ pub fn run(cli: Cli, #[allow(unused_variables)] demo: fn(admin::DemoArgs) -> any
             a.source.resolve();
             proof::audit(a)
         }
+        Top::Mirror(a) => mirror::mirror(a),
         Top::Witness(mut a) => {
             a.source.resolve();
             proof::witness(a)
