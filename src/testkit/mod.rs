@@ -30,15 +30,19 @@
 //! - [`files`]: copying a fixture directory and digesting it, to show a test never wrote it.
 //! - [`client`]: plain client helpers (connect, stream a batch that must all be accepted).
 //! - [`sample`]: pre-signed sample commands for benchmarks and limit probes.
+//! - [`postgres`]: a throw-away PostgreSQL cluster, a streaming (optionally synchronous)
+//!   standby, a crash and a promotion, for the log replicated through PostgreSQL.
 //!
 //! The helpers panic when a set-up step fails (they are for tests), except those in
-//! [`client`], which return errors for the tools.
+//! [`client`], which return errors for the tools, and in [`postgres`], which return errors a
+//! test can act on (skip when PostgreSQL is not installed, or check a refusal).
 
 pub mod cast;
 pub mod client;
 pub mod files;
 pub mod fixtures;
 pub mod net;
+pub mod postgres;
 pub mod sample;
 pub mod world;
 
