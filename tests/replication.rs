@@ -480,8 +480,10 @@ async fn a_leader_paused_past_its_lease_is_fenced_and_commits_nothing() {
     }
     let epoch_after: i64 = pg.psql("SELECT epoch FROM log_head").unwrap().trim().parse().unwrap();
     assert!(epoch_after > epoch_before, "the new leader fenced the head with a newer epoch");
-    let mut c = client(&stale).await.expect("the continued node answers");
-    let r = c.submit(cluster.command()).await.expect("accepted through the old leader, now a follower").into_inner();
+    // Through the old leader, now a follower that forwards (once it has read who leads).
+    let (_, r) = first_accepted(&cluster, std::slice::from_ref(&stale), Duration::from_secs(30))
+        .await
+        .expect("accepted through the old leader, now a follower");
     acked.insert(r.index, r.leaf_hash);
     assert!(r.index >= size_before);
     let cp = converged(&all, r.index + 1).await;

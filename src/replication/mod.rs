@@ -164,6 +164,8 @@ impl Node {
         if let Role::Leader { epoch, .. } = *role {
             tracing::warn!(epoch, why, "stepping down: no longer the leader");
             *role = Role::Follower;
+            // Not us any more; the lease loop reads who leads now at its next step.
+            *self.leader.lock().expect("leader") = None;
         }
     }
 

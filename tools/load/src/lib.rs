@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod fill;
+pub mod lag;
 pub mod limits;
 pub mod load;
 pub mod tiles;

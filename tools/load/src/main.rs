@@ -81,6 +81,11 @@ struct Args {
     /// For comparison: replay the audit one entry at a time, each signature verified alone.
     #[arg(long, conflicts_with = "audit_threads")]
     audit_one_by_one: bool,
+    /// During a load run, also sample this follower of a replicated ledger (HOST:PORT) beside
+    /// --addr (its leader) and report the follower's lag: for each size the leader served, the
+    /// time until the follower served it.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub follower: Option<String>,
     /// Show a progress bar on stderr.
     #[arg(long)]
     progress: bool,
@@ -159,8 +164,20 @@ fn run(args: Args) -> anyhow::Result<i32> {
     cfg.checkpoint_latency = args.checkpoint_latency;
     cfg.unit_wh = args.unit_wh;
     cfg.progress = args.progress;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let lag = args.follower.as_ref().map(|f| {
+        let follower = if f.starts_with("http") { f.clone() } else { format!("http://{f}") };
+        rt.spawn(greenledger_load::lag::watch(cfg.endpoint.clone(), follower, stop.clone()))
+    });
     let report = rt.block_on(load_core::run(cfg))?;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let mut json = serde_json::to_value(&report)?;
+    if let Some(lag) = lag {
+        let figures = rt.block_on(lag)??;
+        for (k, v) in figures.as_object().into_iter().flatten() {
+            json[k] = v.clone();
+        }
+    }
     if let Some(l) = lim {
         let bv = l["batch_verify_per_s"].as_f64().unwrap_or(0.0);
         let fl = l["sled_flushes_per_s"].as_f64().unwrap_or(0.0);
