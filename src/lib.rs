@@ -34,6 +34,8 @@
 //!   signed checkpoint; keeping seen checkpoints to detect forks.
 //! - [`rpc`]: the `greenledger.v1.Ledger` gRPC service: conversions between proto and core types
 //!   (one module), the one function that makes a gRPC status, the server.
+//! - [`witness`]: a C2SP tlog-witness over HTTP for any C2SP log: `POST /add-checkpoint`
+//!   decided by the core, each log's latest cosigned checkpoint kept durably, one file per log.
 //! - [`cli`]: the `greenledger` command line: one module per family of commands.
 //! - [`demo`]: the zero-carbon-park demo, driven through a real server. Nothing in the library
 //!   depends on it.
@@ -55,3 +57,4 @@ pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod tiles_http;
+pub mod witness;

@@ -6,6 +6,8 @@
 //! - [`import`]: bulk meter data from CSV.
 //! - [`mirror`]: `mirror`, following a ledger's tiles and serving them again.
 //! - [`client`]: connecting, key files, signing, output.
+//! - [`witness`]: `witness serve` (a C2SP tlog-witness over HTTP), `witness keygen`, and
+//!   `witness cosign` (a ledger's checkpoint, once).
 //! - [`report`]: green consumption and park statements (from a ledger directory or a server), signed,
 //!   and `verify-statement`.
 
@@ -20,6 +22,7 @@ pub mod statement_text;
 pub mod submit;
 pub mod time;
 pub mod verify_statement;
+pub mod witness;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -114,8 +117,9 @@ pub enum Top {
     VerifyStatement(verify_statement::VerifyStatementArgs),
     /// Regulator audit: replay every entry, recompute the root, check consistency with earlier audits.
     Audit(proof::AuditArgs),
-    /// Witness: check the checkpoint is consistent with all it cosigned before, then cosign it.
-    Witness(proof::WitnessArgs),
+    /// Witness logs: serve a C2SP tlog-witness, make its key, or cosign a ledger's checkpoint once.
+    #[command(subcommand)]
+    Witness(witness::Witness),
     /// Mirror a ledger's log: follow its tiles, verify each checkpoint, store and serve them.
     Mirror(mirror::MirrorArgs),
 }
@@ -154,10 +158,7 @@ pub fn run(cli: Cli, #[allow(unused_variables)] demo: fn(admin::DemoArgs) -> any
             proof::audit(a)
         }
         Top::Mirror(a) => mirror::mirror(a),
-        Top::Witness(mut a) => {
-            a.source.resolve();
-            proof::witness(a)
-        }
+        Top::Witness(w) => witness::run(w),
         Top::Submit(c) => client::block_on(submit::run(c)),
     }
 }

@@ -89,7 +89,7 @@ pub struct AuditArgs {
 }
 
 /// A key given inline or as the path of a file holding it.
-fn key_arg(s: &str) -> anyhow::Result<String> {
+pub(super) fn key_arg(s: &str) -> anyhow::Result<String> {
     let p = Path::new(s);
     if !s.contains('+') && p.exists() {
         let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
@@ -98,7 +98,7 @@ fn key_arg(s: &str) -> anyhow::Result<String> {
     Ok(s.trim().to_string())
 }
 
-fn st(s: tonic::Status) -> anyhow::Error {
+pub(super) fn st(s: tonic::Status) -> anyhow::Error {
     client::server_error(s)
 }
 
@@ -199,7 +199,7 @@ fn progress() -> impl FnMut(u64, u64) {
     }
 }
 
-fn read_state(path: &Option<PathBuf>) -> anyhow::Result<Option<AuditState>> {
+pub(super) fn read_state(path: &Option<PathBuf>) -> anyhow::Result<Option<AuditState>> {
     let Some(p) = path else { return Ok(None) };
     if !p.exists() {
         return Ok(None);
@@ -208,7 +208,7 @@ fn read_state(path: &Option<PathBuf>) -> anyhow::Result<Option<AuditState>> {
     Ok(Some(serde_json::from_str(&text).with_context(|| format!("{} is not an audit state file", p.display()))?))
 }
 
-fn write_state(path: &Option<PathBuf>, state: &AuditState) -> anyhow::Result<()> {
+pub(super) fn write_state(path: &Option<PathBuf>, state: &AuditState) -> anyhow::Result<()> {
     let Some(p) = path else { return Ok(()) };
     let tmp = p.with_extension("tmp");
     std::fs::write(&tmp, serde_json::to_string_pretty(state)?)?;
@@ -222,9 +222,9 @@ fn note_size(note: &str) -> anyhow::Result<u64> {
 }
 
 /// Consistency proofs fetched from a server from inside the synchronous audit core.
-struct Remote {
-    client: pb::ledger_client::LedgerClient<tonic::transport::Channel>,
-    handle: tokio::runtime::Handle,
+pub(super) struct Remote {
+    pub(super) client: pb::ledger_client::LedgerClient<tonic::transport::Channel>,
+    pub(super) handle: tokio::runtime::Handle,
 }
 
 impl ConsistencySource for Remote {
@@ -365,115 +365,8 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
     }
 }
 
-#[derive(Args, Debug)]
-pub struct WitnessArgs {
-    /// The witness's key file; created when missing (then --name is required).
-    #[arg(long)]
-    pub key: PathBuf,
-    /// Name of a new witness key, such as witness.example.org/w1.
-    #[arg(long)]
-    pub name: Option<String>,
-    #[command(flatten)]
-    pub source: Source,
-    /// The witness's state: the pinned log key and every checkpoint it accepted. Read if it
-    /// exists, updated after cosigning.
-    #[arg(long)]
-    pub state: PathBuf,
-    /// The trusted log key (or a file holding it). Default: the state's key, else the key the
-    /// server announces or DIR/log.pub (trust on first use).
-    #[arg(long)]
-    pub log_key: Option<String>,
-    /// Also write the cosignature line to this file.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-/// Witness cosigning: check that the ledger's checkpoint is signed by the pinned key and is
-/// consistent with everything this witness accepted before, then cosign it. With --data the
-/// cosignature is stored in the ledger (served with every checkpoint); with --server it is
-/// printed (and written to --out) for the operator to add.
-pub fn witness(args: WitnessArgs) -> anyhow::Result<()> {
-    use greenledger_core::log::Cosigner;
-    let cosigner = if args.key.exists() {
-        let text = std::fs::read_to_string(&args.key).with_context(|| format!("cannot read {}", args.key.display()))?;
-        Cosigner::from_signer_key_str(text.trim()).map_err(|e| anyhow!("{}: {e}", args.key.display()))?
-    } else {
-        let Some(name) = &args.name else {
-            bail!("{} does not exist; give --name to create a new witness key", args.key.display())
-        };
-        let c = Cosigner::generate(name, &mut rand_core::OsRng)?;
-        client::write_secret(&args.key, &format!("{}\n", c.to_signer_key_string()))?;
-        println!("created witness key {} in {}", c.name(), args.key.display());
-        c
-    };
-    println!("witness verifier key: {}", cosigner.verifier());
-    let state_path = Some(args.state.clone());
-    let prior = read_state(&state_path)?;
-    let pinned = match (&args.log_key, &prior) {
-        (Some(k), _) => Some(key_arg(k)?),
-        (None, Some(p)) if !p.log_key.is_empty() => Some(p.log_key.clone()),
-        _ => None,
-    };
-    let now = SystemClock.now().0;
-    let (line, state) = match (&args.source.server, &args.source.data) {
-        (Some(server), _) => {
-            let server = server.clone();
-            let mut out = None;
-            let slot = &mut out;
-            let prior = prior.clone();
-            let cosigner = &cosigner;
-            block_on(async move {
-                let mut c = client::connect(&server).await?;
-                let cp = c.get_checkpoint(pb::GetCheckpointRequest {}).await.map_err(st)?.into_inner();
-                let key = pinned.unwrap_or(cp.log_key.clone());
-                let mut remote = Remote { client: c, handle: tokio::runtime::Handle::current() };
-                let checked = tokio::task::block_in_place(|| {
-                    audit::witness_check(&cp.checkpoint, &key, prior.as_ref(), &mut remote)
-                })
-                .map_err(|e| anyhow!("refusing to cosign: {e}"))?;
-                let (text, _) = greenledger_core::log::split(&cp.checkpoint)?;
-                let line = cosigner.cosign(&text, now)?;
-                // Hand the cosignature to the ledger, which serves it with this checkpoint.
-                let req = pb::AddCosignatureRequest {
-                    witness_key: cosigner.verifier().to_string(),
-                    signature_line: line.clone(),
-                };
-                match remote.client.add_cosignature(req).await {
-                    Ok(_) => println!("the ledger accepted the cosignature and serves it with this checkpoint"),
-                    Err(s) => eprintln!("the ledger did not take the cosignature ({:?}): {}", s.code(), s.message()),
-                }
-                *slot = Some((line, checked.1));
-                Ok(())
-            })?;
-            out.expect("set above")
-        }
-        (None, Some(dir)) => {
-            let dd = DataDir(dir.clone());
-            let key = local_log_key(&dd, pinned)?;
-            let ledger = dd.open()?;
-            let note = ledger.checkpoint_note()?;
-            let (_, state) =
-                audit::witness_check(&note, &key, prior.as_ref(), &mut audit::StoreProofs(&**ledger.store()))
-                    .map_err(|e| anyhow!("refusing to cosign: {e}"))?;
-            let (text, _) = greenledger_core::log::split(&note)?;
-            let line = cosigner.cosign(&text, now)?;
-            ledger.store_cosignature(cosigner.name(), &format!("{}\n{}", cosigner.verifier(), line))?;
-            println!("stored the cosignature in {}; the ledger serves it with this checkpoint", dir.display());
-            (line, state)
-        }
-        (None, None) => bail!("give --server or --data"),
-    };
-    let size = state.checkpoints.last().map_or(0, |c| c.size);
-    println!("cosigned the checkpoint of size {size}:\n{}", line.trim_end());
-    if let Some(out) = &args.out {
-        std::fs::write(out, &line).with_context(|| format!("cannot write {}", out.display()))?;
-    }
-    write_state(&state_path, &state)?;
-    Ok(())
-}
-
 /// The pinned log key, or the one in the ledger directory's `log.pub`.
-fn local_log_key(dd: &DataDir, pinned: Option<String>) -> anyhow::Result<String> {
+pub(super) fn local_log_key(dd: &DataDir, pinned: Option<String>) -> anyhow::Result<String> {
     match pinned {
         Some(k) => Ok(k),
         None => Ok(std::fs::read_to_string(dd.log_pub())

@@ -33,7 +33,7 @@ use base64::Engine as _;
 
 use super::checkpoint::Checkpoint;
 use super::merkle::{empty_root, verify_consistency, Hash};
-use super::note::{self, Cosigner, NoteError, NoteVerifier};
+use super::note::{self, Cosigner, NoteError, NoteVerifier, SignatureLine};
 
 /// Most consistency proof lines a request may carry (a client must not send more).
 pub const MAX_PROOF_LINES: usize = 63;
@@ -188,6 +188,8 @@ pub struct Accepted {
     pub head: TreeHead,
     /// The request that was accepted.
     pub request: AddCheckpoint,
+    /// The checkpoint's signature lines by the trusted log keys (each verified).
+    pub log_signatures: Vec<SignatureLine>,
 }
 
 impl Accepted {
@@ -201,11 +203,20 @@ impl Accepted {
         cosigner.cosign(&self.request.text, timestamp)
     }
 
-    /// The checkpoint note with `lines` (this witness's cosignatures) added: what a witness
+    /// The checkpoint note with the trusted log keys' signatures and `lines` (this witness's
+    /// cosignatures, as [`Accepted::cosign`] makes them), and no other signature: what a witness
     /// serves to monitors as the latest checkpoint it cosigned.
     pub fn cosigned_note(&self, lines: &str) -> Result<String, NoteError> {
-        let lines: Vec<String> = lines.lines().map(str::to_string).collect();
-        note::add_signature_lines(&self.request.note, &lines)
+        let mut note = self.request.text.clone();
+        note.push('\n');
+        for s in &self.log_signatures {
+            note.push_str(&s.to_line());
+        }
+        for l in lines.lines() {
+            note.push_str(&SignatureLine::parse(l)?.to_line());
+        }
+        note::split(&note)?;
+        Ok(note)
     }
 }
 
@@ -219,9 +230,13 @@ pub fn decide(log_keys: &[NoteVerifier], held: Option<&TreeHead>, req: &AddCheck
     if log_keys.is_empty() {
         return Err(Refusal::UnknownOrigin { origin });
     }
-    if let Err(reason) = note::open(&req.note, log_keys) {
-        return Err(Refusal::BadSignature { origin, reason });
-    }
+    let opened =
+        note::open(&req.note, log_keys).map_err(|reason| Refusal::BadSignature { origin: origin.clone(), reason })?;
+    let log_signatures: Vec<SignatureLine> = opened
+        .signatures
+        .into_iter()
+        .filter(|s| log_keys.iter().any(|k| k.name() == s.name && k.key_hash() == s.key_hash))
+        .collect();
     let old = req.old_size;
     if old > cp.size {
         return Err(malformed(format!("old size {old} is above the checkpoint size {}", cp.size)));
@@ -250,7 +265,7 @@ pub fn decide(log_keys: &[NoteVerifier], held: Option<&TreeHead>, req: &AddCheck
         let held_root = held.map_or(empty_root(), |h| h.root);
         verify_consistency(old, cp.size, &held_root, &cp.root, &req.proof).map_err(|e| inconsistent(e.to_string()))?;
     }
-    Ok(Accepted { head: TreeHead { size: cp.size, root: cp.root }, request: req.clone() })
+    Ok(Accepted { head: TreeHead { size: cp.size, root: cp.root }, request: req.clone(), log_signatures })
 }
 
 #[cfg(test)]
@@ -394,7 +409,11 @@ mod tests {
         // Unknown signatures beside a good one are ignored.
         let extra = note::add_signature_lines(&good, &[other.sign_line("x\n")]).unwrap();
         let req = AddCheckpoint::parse(format_add_checkpoint(0, &[], &extra).as_bytes()).unwrap();
-        assert_eq!(decide(&keys(), None, &req).unwrap().head, held(5));
+        let accepted = decide(&keys(), None, &req).unwrap();
+        assert_eq!(accepted.head, held(5));
+        // Only the trusted key's signature is kept for the cosigned note.
+        assert_eq!(accepted.log_signatures.len(), 1);
+        assert_eq!(accepted.log_signatures[0].name, ORIGIN);
     }
 
     #[test]
@@ -471,6 +490,7 @@ mod tests {
         let line = a.cosign(&witness, 1_800_000_000).unwrap();
         assert!(line.starts_with("\u{2014} witness.example/w1 ") && line.ends_with('\n'), "{line}");
         let cosigned = a.cosigned_note(&line).unwrap();
+        assert_eq!(cosigned, format!("{}\n{}{line}", a.request.text, log_key().sign_line(&a.request.text)));
         let opened = note::open(&cosigned, &keys()).unwrap();
         let verifier = CosignatureVerifier::parse(&witness.verifier().to_string()).unwrap();
         assert_eq!(
