@@ -459,3 +459,89 @@ async fn bad_checkpoints_and_tiles_are_refused_and_change_nothing() {
     a_server.stop().await.unwrap();
     b_server.stop().await.unwrap();
 }
+
+/// `greenledger mirror --once`, as a process: the log key from a file, exit 0 when it holds the
+/// ledger's checkpoint; on a fork exit 3 with both notes on stderr, and the evidence file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_mirrors_once_and_exits_3_on_a_fork() {
+    let ((a, a_server, a_http), (b, b_server, b_http)) = two_histories(400, 400).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let key_file = tmp.path().join("log.pub");
+    std::fs::write(&key_file, format!("{}\n", a.ledger.verifier())).unwrap();
+    let dir = tmp.path().join("mirror");
+    let run = |from: SocketAddr| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_greenledger"));
+        cmd.args(["mirror", "--once", "--from", &url(from), "--data"])
+            .arg(&dir)
+            .arg("--log-key")
+            .arg(&key_file)
+            .env_remove("RUST_LOG");
+        tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
+    };
+    let out = run(a_http).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("at size 400"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(dir.join("checkpoint")).unwrap(), note_of(a_http).await);
+
+    let out = run(b_http).await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&note_of(a_http).await) && stderr.contains(&note_of(b_http).await), "{stderr}");
+    assert!(dir.join("fork-evidence.txt").exists());
+    assert_eq!(std::fs::read_to_string(dir.join("checkpoint")).unwrap(), note_of(a_http).await);
+    // Still stopped on the next run, even from the first ledger.
+    let out = run(a_http).await.unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fork-evidence.txt"));
+
+    drop(b);
+    a_server.stop().await.unwrap();
+    b_server.stop().await.unwrap();
+}
+
+/// Waits (generously) until `cond` holds.
+async fn eventually(what: &str, mut cond: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !cond().await {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A mirror following in the background takes each new checkpoint, and stops on a fork while
+/// its routes keep serving the last good state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_following_mirror_polls_until_a_fork() {
+    let ((a, a_server, a_http), (b, b_server, b_http)) = two_histories(300, 900).await;
+    let (switch, at) = Switch::start(note_of(a_http).await, a_http).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = Mirror::open(&tmp.path().join("mirror"), &url(at), a.ledger.verifier()).unwrap();
+    let served = serve(mirror.router()).await;
+    let following = mirror.spawn(std::time::Duration::from_millis(10));
+    let held = async |addr| String::from_utf8(get(addr, "/checkpoint").await.body).unwrap();
+    eventually("the mirror holds size 300", async || held(served).await == note_of(a_http).await).await;
+    for size in [301, 700] {
+        grow_to(&a, size, "a");
+        switch.set_note(&note_of(a_http).await);
+        eventually("the mirror takes the new size", async || held(served).await == note_of(a_http).await).await;
+        assert_same(a_http, served, size).await;
+    }
+    // The other history, at a larger size.
+    *switch.tiles.lock().unwrap() = b_http;
+    switch.set_note(&note_of(b_http).await);
+    eventually("the mirror stops", async || following.is_finished()).await;
+    let err = following.stop().await.expect_err("a fork");
+    assert!(
+        matches!(
+            err,
+            MirrorError::Fork { reason: Inconsistency::HeldRootNotReproduced { held: 700, offered: 900 }, .. }
+        ),
+        "{err}"
+    );
+    assert_same(a_http, served, 700).await;
+
+    drop(b);
+    a_server.stop().await.unwrap();
+    b_server.stop().await.unwrap();
+}
