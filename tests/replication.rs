@@ -158,7 +158,11 @@ async fn client(endpoint: &str) -> Option<Client> {
 }
 
 /// Submits a new command through `endpoint` until one is accepted or `deadline` passes.
-async fn first_accepted(cluster: &Cluster, endpoints: &[String], deadline: Duration) -> Option<(Duration, pb::Receipt)> {
+async fn first_accepted(
+    cluster: &Cluster,
+    endpoints: &[String],
+    deadline: Duration,
+) -> Option<(Duration, pb::Receipt)> {
     let started = Instant::now();
     while started.elapsed() < deadline {
         for e in endpoints {
@@ -530,3 +534,73 @@ async fn a_promoted_synchronous_standby_holds_everything_acknowledged() {
     assert!(cp.size > highest);
 }
 
+/// The fence itself, in-process and step by step: a leader that did not notice it lost its
+/// lease still believes it leads, and its next commit fails on the compare-and-swap of the
+/// head's epoch; it steps down, and neither PostgreSQL nor its own store changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_leaders_commit_fails_on_the_epoch_compare_and_swap() {
+    use greenledger::ledger::{Ledger, LedgerError, ManualClock, SinkError};
+    use greenledger::replication::{bootstrap, Node, NodeConfig};
+    use greenledger::store::MemStore;
+    use greenledger::testkit::world::create_ledger;
+    use greenledger::testkit::{log_signer, Cast};
+    let Some(pg) = start_or_skip("a_stale_leaders_commit_fails_on_the_epoch_compare_and_swap") else { return };
+    let cast = Cast::new();
+    let clock = Arc::new(ManualClock::new(1_800_000_000));
+    let first = create_ledger(
+        Arc::new(MemStore::new()),
+        &cast,
+        greenledger::testkit::policy(greenledger::testkit::LEDGER),
+        clock.clone(),
+    );
+    bootstrap(&pg.url(), &first).await.unwrap();
+    let name = first.name();
+    drop(first);
+    let config = |who: &str| {
+        let mut c = NodeConfig::new(&pg.url(), who);
+        c.lease_ttl = Duration::from_millis(600);
+        c
+    };
+    let (a, b) = (Node::new(config("http://a")), Node::new(config("http://b")));
+    let replica = |node: &Arc<Node>| {
+        let l = Ledger::create_replica(Arc::new(MemStore::new()), log_signer(), clock.clone()).unwrap();
+        Arc::new(l.with_sink(node.sink()))
+    };
+    let (la, lb) = (replica(&a), replica(&b));
+    a.step(&la).await.unwrap();
+    assert!(a.is_leader() && !b.is_leader());
+    let register = |n: u64| {
+        let account = Keypair::from_seed([200 + n as u8; 32]).account();
+        let c = Command::RegisterAccount(cmd::RegisterAccount {
+            account,
+            name: format!("a{n}"),
+            roles: Roles::of(&[Role::Consumer]),
+        });
+        cast.operator.sign(&name, 100 + n, c)
+    };
+    let submit = |l: &Arc<Ledger<MemStore>>, n: u64| {
+        let (l, c) = (l.clone(), register(n));
+        tokio::task::spawn_blocking(move || l.submit_batch(vec![c]))
+    };
+    let outcome = submit(&la, 1).await.unwrap().unwrap();
+    assert!(outcome[0].is_ok(), "{outcome:?}");
+    // A sleeps past its lease without renewing; B takes over, fences and catches up.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    b.step(&lb).await.unwrap();
+    assert!(b.is_leader());
+    assert!(a.is_leader(), "A has not noticed: it still believes it leads");
+    let head = pg.psql("SELECT size, epoch FROM log_head").unwrap();
+    let a_before = la.committed();
+    // A's next batch: decided, then refused by the compare-and-swap; nothing written anywhere.
+    let err = submit(&la, 2).await.unwrap().unwrap_err();
+    assert!(matches!(err, LedgerError::Replication(SinkError::NotLeader { .. })), "{err:?}");
+    assert!(!a.is_leader(), "A stepped down");
+    assert_eq!(pg.psql("SELECT size, epoch FROM log_head").unwrap(), head, "the shared head did not move");
+    assert_eq!(la.committed().checkpoint, a_before.checkpoint, "A's own store did not move");
+    // The new leader appends; A, a follower now, is refused before deciding anything.
+    let outcome = submit(&lb, 3).await.unwrap().unwrap();
+    let receipt = outcome[0].as_ref().unwrap();
+    assert_eq!(receipt.index.0, a_before.head.size);
+    let err = submit(&la, 4).await.unwrap().unwrap_err();
+    assert!(matches!(err, LedgerError::Replication(SinkError::NotLeader { .. })), "{err:?}");
+}

@@ -80,7 +80,11 @@ enum Role {
     Follower,
     /// Holds the lease of `epoch`, last renewed at `renewed`; `fenced` once the head carries the
     /// epoch and this node has caught up to it (only then may it append).
-    Leader { epoch: i64, renewed: Instant, fenced: bool },
+    Leader {
+        epoch: i64,
+        renewed: Instant,
+        fenced: bool,
+    },
 }
 
 /// One node of a replicated ledger: its role, its connection for appends, and its loops.
@@ -105,7 +109,9 @@ pub enum JoinError {
     Database(#[from] tokio_postgres::Error),
     #[error("the database holds no greenledger log; create one with: greenledger init --log URL --data DIR")]
     NoLog,
-    #[error("the database holds the log {shared:?} with key {shared_key}, but this node's key is {local_key} for {local:?}")]
+    #[error(
+        "the database holds the log {shared:?} with key {shared_key}, but this node's key is {local_key} for {local:?}"
+    )]
     OtherLog { shared: String, shared_key: String, local: String, local_key: String },
     #[error(
         "this node's store holds {local} entries but the shared log only {shared}: it belongs to another log, or the \
@@ -317,6 +323,16 @@ impl Node {
         }
     }
 
+    /// One step of the lease loop on a connection of its own: renew the lease while leading,
+    /// else take it over once it has expired (fence, catch up, lead). The loop of
+    /// [`Node::run`] calls this every third of the lease's time-to-live; tests and tools may
+    /// drive a node by hand with it instead.
+    pub async fn step<S: Store>(&self, ledger: &Arc<Ledger<S>>) -> Result<(), tokio_postgres::Error> {
+        let client = sql::connect(&self.config.url).await?;
+        let ttl_ms = self.config.lease_ttl.as_millis().min(i64::MAX as u128) as i64;
+        self.lease_step(&client, ledger, ttl_ms).await
+    }
+
     /// Steps down once the lease has surely run out without a renewal.
     fn expire_if_stale(&self) {
         let stale = matches!(*self.role.lock().expect("role"), Role::Leader { renewed, .. } if renewed.elapsed() >= self.config.lease_ttl);
@@ -399,11 +415,12 @@ impl Node {
         let mut writer = self.writer.lock().await;
         for _ in 0..RETRIES {
             if writer.is_none() {
-                *writer = Some(sql::Writer::connect(&self.config.url).await.map_err(|e| SinkError::Unavailable(e.to_string()))?);
+                *writer = Some(
+                    sql::Writer::connect(&self.config.url).await.map_err(|e| SinkError::Unavailable(e.to_string()))?,
+                );
             }
             let w = writer.as_mut().expect("connected");
-            let result =
-                w.append(epoch, from, leaves.len() as u64, &blob, head.size, &head.root[..], checkpoint).await;
+            let result = w.append(epoch, from, leaves.len() as u64, &blob, head.size, &head.root[..], checkpoint).await;
             match result {
                 Ok(sql::Appended::Done) => return Ok(()),
                 Ok(sql::Appended::Fenced) => {

@@ -66,9 +66,8 @@ pub struct SharedHead {
 }
 
 pub async fn head(client: &Client) -> Result<Option<SharedHead>, tokio_postgres::Error> {
-    let row = client
-        .query_opt("SELECT origin, log_key, size, checkpoint, epoch FROM log_head WHERE id = 1", &[])
-        .await?;
+    let row =
+        client.query_opt("SELECT origin, log_key, size, checkpoint, epoch FROM log_head WHERE id = 1", &[]).await?;
     Ok(row.map(|r| SharedHead {
         origin: r.get(0),
         log_key: r.get(1),
@@ -197,7 +196,8 @@ pub struct Lease {
 }
 
 pub async fn lease(client: &Client) -> Result<Option<Lease>, tokio_postgres::Error> {
-    let row = client.query_opt("SELECT holder, address, epoch, expires_at > now() FROM lease WHERE id = 1", &[]).await?;
+    let row =
+        client.query_opt("SELECT holder, address, epoch, expires_at > now() FROM lease WHERE id = 1", &[]).await?;
     Ok(row.map(|r| Lease { holder: r.get(0), address: r.get(1), epoch: r.get(2), live: r.get(3) }))
 }
 
@@ -243,7 +243,9 @@ pub async fn release(client: &Client, holder: &str, epoch: i64) -> Result<(), to
 /// Fences the head with a new epoch: from now on only a commit with this epoch can advance it.
 /// Returns the head's size, or `None` when a newer epoch is already there.
 pub async fn fence(client: &Client, epoch: i64) -> Result<Option<u64>, tokio_postgres::Error> {
-    let row = client.query_opt("UPDATE log_head SET epoch = $1 WHERE id = 1 AND epoch < $1 RETURNING size", &[&epoch]).await?;
+    let row = client
+        .query_opt("UPDATE log_head SET epoch = $1 WHERE id = 1 AND epoch < $1 RETURNING size", &[&epoch])
+        .await?;
     Ok(row.map(|r| r.get::<_, i64>(0) as u64))
 }
 
@@ -257,7 +259,8 @@ pub struct Batch {
 /// Committed batches from the one holding entry `from` on, in order, at most `limit`.
 pub async fn batches_from(client: &Client, from: u64, limit: i64) -> Result<Vec<Batch>, tokio_postgres::Error> {
     const SELECT: &str = "SELECT first_index, leaves, checkpoint FROM log_batches";
-    let row = |r: tokio_postgres::Row| Batch { first: r.get::<_, i64>(0) as u64, leaves: r.get(1), checkpoint: r.get(2) };
+    let row =
+        |r: tokio_postgres::Row| Batch { first: r.get::<_, i64>(0) as u64, leaves: r.get(1), checkpoint: r.get(2) };
     let at = from as i64;
     let mut rows: Vec<Batch> = client
         .query(&format!("{SELECT} WHERE first_index >= $1 ORDER BY first_index LIMIT $2"), &[&at, &limit])

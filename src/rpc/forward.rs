@@ -17,7 +17,8 @@ use tonic::transport::{Channel, Endpoint};
 pub const FORWARDED: &str = "greenledger-forwarded";
 
 /// The write methods that only the leader answers.
-const WRITES: [&str; 3] = ["/greenledger.v1.Ledger/Submit", "/greenledger.v1.Ledger/SubmitBatch", "/greenledger.v1.Ledger/SubmitAll"];
+const WRITES: [&str; 3] =
+    ["/greenledger.v1.Ledger/Submit", "/greenledger.v1.Ledger/SubmitBatch", "/greenledger.v1.Ledger/SubmitAll"];
 
 /// Where this node's writes go: `Some(address)` while another node leads.
 pub trait Leader: Send + Sync + 'static {

@@ -2,8 +2,8 @@
 //! sizes sampled side by side; for every size the leader served, the time until the follower
 //! served that size too.
 
-use greenledger::testkit::client::connect;
 use greenledger::rpc::pb;
+use greenledger::testkit::client::connect;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,10 +16,8 @@ pub async fn watch(leader: String, follower: String, stop: Arc<AtomicBool>) -> a
     let mut leader_seen: Vec<(Duration, u64)> = Vec::new();
     let mut follower_seen: Vec<(Duration, u64)> = Vec::new();
     while !stop.load(Ordering::SeqCst) {
-        let (a, b) = tokio::join!(
-            l.get_checkpoint(pb::GetCheckpointRequest {}),
-            f.get_checkpoint(pb::GetCheckpointRequest {})
-        );
+        let (a, b) =
+            tokio::join!(l.get_checkpoint(pb::GetCheckpointRequest {}), f.get_checkpoint(pb::GetCheckpointRequest {}));
         let now = started.elapsed();
         if let Ok(a) = a {
             let size = a.into_inner().size;
