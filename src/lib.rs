@@ -51,6 +51,7 @@ pub mod metrics;
 pub mod mirror;
 pub mod proof;
 pub mod publish;
+pub mod replication;
 pub mod rpc;
 pub mod statements;
 pub mod store;
