@@ -1,5 +1,12 @@
 //! Building claim proof bundles from a running ledger. The bundle format and its offline
 //! verification are [`greenledger_core::proof`].
+//!
+//! A ledger that publishes checkpoints ([`crate::publish`]) makes bundles with
+//! [`build_published`]: against a published checkpoint, so the bundle carries the witness
+//! cosignatures gathered for it, and in format 2, with each entry's C2SP tlog-proof. A claim
+//! newer than the latest published checkpoint is proven against the newest signed checkpoint
+//! instead (no cosignatures yet); `greenledger proof` waits for the next publish before it
+//! fetches, rather than carrying a consistency proof to a checkpoint that does not exist yet.
 
 use crate::ledger::queries::QueryError;
 use crate::ledger::Ledger;
@@ -8,8 +15,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use greenledger_core::command as cmd;
 use greenledger_core::command::Command;
+use greenledger_core::log::tlog_proof::TlogProof;
 use greenledger_core::log::Checkpoint;
-use greenledger_core::proof::{ClaimProof, Consistency, ProofEntry, Summary, FORMAT};
+use greenledger_core::proof::{ClaimProof, Consistency, ProofEntry, Summary, FORMAT, FORMAT_V2};
 use greenledger_core::state::Claim;
 use greenledger_core::types::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,8 +48,48 @@ pub fn build<S: Store>(ledger: &Ledger<S>, claim: ClaimId) -> Result<ClaimProof,
     build_at(ledger, claim, &note, cp.size)
 }
 
+/// Builds the proof of `claim` in format 2 against the published checkpoint that covers it
+/// with the most cosignatures (the newest of those), or, when no published checkpoint covers
+/// it yet, against the newest signed checkpoint.
+pub fn build_published<S: Store>(
+    ledger: &Ledger<S>,
+    published: &crate::publish::Published,
+    claim: ClaimId,
+) -> Result<ClaimProof, QueryError> {
+    let entry = ledger.claim(claim)?.entry.0;
+    let history = published.history().map_err(|e| invalid(e.to_string()))?;
+    let mut best: Option<(usize, u64, String)> = None;
+    for (size, note) in history.into_iter().filter(|(size, _)| *size > entry) {
+        let lines = greenledger_core::log::split(&note).map_err(|e| invalid(e.to_string()))?.1.len();
+        if best.as_ref().is_none_or(|(most, _, _)| lines > *most) {
+            best = Some((lines, size, note));
+        }
+    }
+    let (note, size) = match best {
+        Some((_, size, note)) => (note, size),
+        None => {
+            let note = ledger.checkpoint_note()?;
+            let (text, _) = greenledger_core::log::split(&note).map_err(|e| invalid(e.to_string()))?;
+            let size = Checkpoint::parse(&text).map_err(|e| invalid(e.to_string()))?.size;
+            (note, size)
+        }
+    };
+    build_with(ledger, claim, &note, size, true)
+}
+
 /// Builds the proof of `claim` against a signed checkpoint `note` of size `size`.
 pub fn build_at<S: Store>(ledger: &Ledger<S>, claim: ClaimId, note: &str, size: u64) -> Result<ClaimProof, QueryError> {
+    build_with(ledger, claim, note, size, false)
+}
+
+/// [`build_at`], in format 2 (each entry with its C2SP tlog-proof) when `tlog` is set.
+pub fn build_with<S: Store>(
+    ledger: &Ledger<S>,
+    claim: ClaimId,
+    note: &str,
+    size: u64,
+    tlog: bool,
+) -> Result<ClaimProof, QueryError> {
     let c: Claim = ledger.claim(claim)?;
     if c.entry.0 >= size {
         return Err(invalid(format!(
@@ -121,18 +169,21 @@ pub fn build_at<S: Store>(ledger: &Ledger<S>, claim: ClaimId, note: &str, size: 
         }
         let leaf = ledger.leaf(index)?;
         let path = ledger.inclusion_proof(index, size)?;
+        let tlog_proof =
+            tlog.then(|| TlogProof { extra: None, index, proof: path.clone(), checkpoint: note.to_string() }.to_text());
         entries.push(ProofEntry {
             index,
             role: role.to_string(),
             leaf: B64.encode(&leaf),
             inclusion_proof: path.iter().map(|h| B64.encode(h)).collect(),
+            tlog_proof,
         });
     }
     let technology = device.technology.name().to_string();
     let class = bundle.class.name().to_string();
     let channel = bundle.channel.name().to_string();
     Ok(ClaimProof {
-        format: FORMAT.to_string(),
+        format: if tlog { FORMAT_V2 } else { FORMAT }.to_string(),
         log_key: ledger.verifier().to_string(),
         checkpoint: note.to_string(),
         entries,

@@ -49,8 +49,20 @@ pub struct ProofArgs {
     /// Where to write the proof bundle (JSON).
     #[arg(long)]
     pub out: PathBuf,
+    /// With --server: when the claim is newer than the server's latest published checkpoint,
+    /// wait this long for the next publish, so that the bundle carries its cosignatures
+    /// (`500ms`, `10s`, `1m` or seconds; `0` fetches at once).
+    #[arg(long, default_value = "30s", value_parser = wait_arg)]
+    pub wait: std::time::Duration,
     #[command(flatten)]
     pub source: Source,
+}
+
+fn wait_arg(s: &str) -> Result<std::time::Duration, String> {
+    if s.trim() == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    crate::publish::parse_interval(s)
 }
 
 #[derive(Args, Debug)]
@@ -107,11 +119,43 @@ pub fn proof(args: ProofArgs) -> anyhow::Result<()> {
         (Some(server), _) => {
             let server = server.clone();
             let claim = args.claim;
+            let wait = args.wait;
             let mut out = String::new();
             let slot = &mut out;
             block_on(async move {
                 let mut c = client::connect(&server).await?;
-                *slot = c.get_claim_proof(pb::ClaimRequest { claim }).await.map_err(st)?.into_inner().json;
+                let mut json = c.get_claim_proof(pb::ClaimRequest { claim }).await.map_err(st)?.into_inner().json;
+                // A claim newer than the latest published checkpoint: wait for the publish that
+                // covers it, then fetch the bundle again (it then carries the cosignatures).
+                let entry = serde_json::from_str::<greenledger_core::proof::ClaimProof>(&json)
+                    .map(|p| p.summary.claim_entry)
+                    .ok();
+                let deadline = tokio::time::Instant::now() + wait;
+                let mut covered = false;
+                while let Some(entry) = entry {
+                    let cp = c.get_checkpoint(pb::GetCheckpointRequest {}).await.map_err(st)?.into_inner();
+                    if cp.published_checkpoint.is_empty() {
+                        break;
+                    }
+                    if cp.published_size > entry {
+                        covered = true;
+                        break;
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        eprintln!(
+                            "the claim (entry #{entry}) is not yet covered by a published checkpoint (size {}); \
+                             the bundle is made against the newest signed checkpoint, without cosignatures",
+                            cp.published_size
+                        );
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                if covered {
+                    // Made now, against the published checkpoint that covers the claim.
+                    json = c.get_claim_proof(pb::ClaimRequest { claim }).await.map_err(st)?.into_inner().json;
+                }
+                *slot = json;
                 Ok(())
             })?;
             out

@@ -469,7 +469,11 @@ impl<S: Store> pb::ledger_server::Ledger for LedgerService<S> {
         request: Request<pb::ClaimRequest>,
     ) -> Result<Response<pb::ClaimProofResponse>, Status> {
         let id = ClaimId(request.get_ref().claim);
-        let proof = crate::proof::build(&*self.ledger, id).map_err(Status::from)?;
+        let proof = match &self.published {
+            Some(published) => crate::proof::build_published(&*self.ledger, published, id),
+            None => crate::proof::build(&*self.ledger, id),
+        }
+        .map_err(Status::from)?;
         Ok(Response::new(pb::ClaimProofResponse { json: proof.to_json() }))
     }
 

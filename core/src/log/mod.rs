@@ -16,6 +16,8 @@
 //!   that appends without reads, and a [`NodeReader`] over hash tiles.
 //! * [`checkpoint`] — C2SP tlog-checkpoint note bodies ([`Checkpoint`]),
 //!   signing and opening them as notes.
+//! * [`tlog_proof`] — C2SP tlog-proof: an entry's index, inclusion proof and cosigned
+//!   checkpoint as text, parsed and verified offline.
 //! * [`witness`] — the C2SP tlog-witness `add-checkpoint` call: the request body for both
 //!   sides and the witness's decision, each refusal one HTTP status.
 
@@ -23,6 +25,7 @@ pub mod checkpoint;
 pub mod merkle;
 pub mod note;
 pub mod tiles;
+pub mod tlog_proof;
 pub mod witness;
 
 pub use checkpoint::{open_checkpoint, sign_checkpoint, Checkpoint, CheckpointError};

@@ -12,6 +12,12 @@
 //!   serials, splits that cut other serials off the same bundle, trades settled after issuance);
 //! - the retirement itself.
 //!
+//! Format 2 ([`FORMAT_V2`]) also carries, for every entry, its proof in C2SP tlog-proof form
+//! ([`ProofEntry::tlog_proof`], [`crate::log::tlog_proof`]): the index, the inclusion proof and
+//! the (cosigned) checkpoint as text that generic tlog tools check on their own. [`verify`]
+//! checks each of them too: its checkpoint must be the bundle's, and it must prove the entry's
+//! leaf. Format 1 bundles, without them, still verify.
+//!
 //! [`verify`] checks the checkpoint signature, every inclusion proof, every command signature
 //! and the lineage: who owned the claimed serials at each step, roles, expiry and quantities.
 //! Every field of the bundle is either checked or recomputed and compared, so changing any byte
@@ -28,6 +34,7 @@ use crate::command as cmd;
 use crate::command::{Command, Entry};
 use crate::crypto;
 use crate::log::merkle::{self, Hash};
+use crate::log::tlog_proof::TlogProof;
 use crate::log::{open_checkpoint, CosignatureVerifier, NoteVerifier};
 use crate::types::*;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -38,8 +45,10 @@ use walk::Walk;
 pub mod walk;
 use std::collections::BTreeMap;
 
-/// Format tag of a claim proof file.
+/// Format tag of a claim proof file of the first format: no tlog proofs.
 pub const FORMAT: &str = "greenledger-claim-proof/v1";
+/// Format tag of a claim proof file whose every entry carries its C2SP tlog-proof.
+pub const FORMAT_V2: &str = "greenledger-claim-proof/v2";
 
 /// A self-contained proof of one claim.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +79,9 @@ pub struct ProofEntry {
     pub leaf: String,
     /// Base64 of each 32-byte hash of the RFC 6962 audit path.
     pub inclusion_proof: Vec<String>,
+    /// The entry's proof as C2SP tlog-proof text against the bundle's checkpoint (format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tlog_proof: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +126,7 @@ pub struct Consistency {
 pub enum ProofFailure {
     #[error("the proof file is not a valid claim proof: {0}")]
     Malformed(String),
-    #[error("unknown proof format {0:?} (expected {FORMAT})")]
+    #[error("unknown proof format {0:?} (expected {FORMAT_V2} or {FORMAT})")]
     Format(String),
     #[error("the given log key is not a valid verifier key: {0}")]
     BadLogKey(String),
@@ -132,6 +144,8 @@ pub enum ProofFailure {
     Leaf { index: u64, reason: String },
     #[error("entry {index}: inclusion proof against the checkpoint (size {size}): {reason}")]
     Inclusion { index: u64, size: u64, reason: String },
+    #[error("entry {index}: tlog proof: {reason}")]
+    TlogProof { index: u64, reason: String },
     #[error("entry {index}: command signature: {reason}")]
     Signature { index: u64, reason: String },
     #[error("entry {index}: order: {reason}")]
@@ -249,9 +263,11 @@ pub fn verify(
     witnesses: &[CosignatureVerifier],
     min_witnesses: usize,
 ) -> Result<VerifiedClaim, ProofFailure> {
-    if proof.format != FORMAT {
-        return Err(ProofFailure::Format(proof.format.clone()));
-    }
+    let v2 = match proof.format.as_str() {
+        FORMAT => false,
+        FORMAT_V2 => true,
+        _ => return Err(ProofFailure::Format(proof.format.clone())),
+    };
     let verifier = NoteVerifier::parse(log_key.trim()).map_err(|e| ProofFailure::BadLogKey(e.to_string()))?;
     if proof.log_key != log_key.trim() {
         return Err(ProofFailure::LogKeyMismatch {
@@ -313,6 +329,13 @@ pub fn verify(
             .collect::<Result<Vec<_>, _>>()?;
         merkle::verify_inclusion(index, cp.size, &merkle::leaf_hash(&bytes), &hashes, &cp.root)
             .map_err(|e| ProofFailure::Inclusion { index, size: cp.size, reason: e.to_string() })?;
+        match &pe.tlog_proof {
+            Some(text) => check_tlog_proof(text, index, &bytes, &proof.checkpoint, &verifier)?,
+            None if v2 => {
+                return Err(ProofFailure::TlogProof { index, reason: format!("missing; {FORMAT_V2} requires one") })
+            }
+            None => {}
+        }
         let entry = codec::decode_leaf(&bytes).map_err(|e| ProofFailure::Leaf { index, reason: e.to_string() })?;
         if let Some((prev, prev_time)) = last {
             if index <= prev {
@@ -457,6 +480,27 @@ pub fn verify(
         transfers: w.transfers,
         entries: decoded.len(),
     })
+}
+
+/// An entry's C2SP tlog-proof: about this entry, against the bundle's checkpoint, proving its
+/// leaf (witnesses are counted once, on the bundle's checkpoint).
+fn check_tlog_proof(
+    text: &str,
+    index: u64,
+    leaf: &[u8],
+    checkpoint: &str,
+    log_key: &NoteVerifier,
+) -> Result<(), ProofFailure> {
+    let fail = |reason: String| ProofFailure::TlogProof { index, reason };
+    let p = TlogProof::parse(text).map_err(|e| fail(e.to_string()))?;
+    if p.index != index {
+        return Err(fail(format!("it is about entry {}", p.index)));
+    }
+    if p.checkpoint != checkpoint {
+        return Err(fail("its checkpoint is not the bundle's checkpoint".into()));
+    }
+    p.verify(&merkle::leaf_hash(leaf), log_key, &[], 0).map_err(|e| fail(e.to_string()))?;
+    Ok(())
 }
 
 fn compare_summary(stated: &Summary, proven: &Summary) -> Result<(), ProofFailure> {
