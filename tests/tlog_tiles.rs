@@ -3,7 +3,8 @@
 //! encoding, tile widths, node-from-tile math and proof construction. Only the RFC 6962
 //! hashing and proof verification and the checkpoint opening come from the core.
 //!
-//! A ledger grows across tile boundaries; at every size the client fetches the signed
+//! A ledger grows across tile boundaries; at every size it publishes its checkpoint (until then
+//! `/checkpoint` stays at the previous published size), and the client fetches the published
 //! checkpoint and exactly the tiles it needs, rebuilds the signed root from tiles alone,
 //! checks every full tile against its parent tile, builds inclusion and consistency proofs from
 //! tiles and verifies them against the signed roots, reads every entry bundle (gzip) and checks
@@ -16,6 +17,7 @@
 
 use flate2::read::GzDecoder;
 use greenledger::ledger::{Clock, Ledger};
+use greenledger::publish::PublishOptions;
 use greenledger::rpc::server::{spawn_with, Running, ServeOptions};
 use greenledger::store::MemStore;
 use greenledger::testkit::World;
@@ -28,6 +30,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -294,14 +297,22 @@ impl TileClient {
 // ---------------------------------------------------------------------------------------------
 // The ledger and its server.
 
-/// A ledger served with an HTTP port; the world keeps the keys that grow it.
+/// A ledger served with an HTTP port; the world keeps the keys that grow it. It publishes a
+/// checkpoint only when asked ([`publish`]): `/checkpoint` is the latest published one.
 async fn served() -> (World, Running, SocketAddr) {
     let world = World::new();
     let clock: Arc<dyn Clock> = world.clock.clone();
-    let options = ServeOptions { http_addr: Some("127.0.0.1:0".parse().unwrap()), ..Default::default() };
+    let publish = PublishOptions { interval: Duration::from_secs(3600), every: u64::MAX, ..Default::default() };
+    let options =
+        ServeOptions { http_addr: Some("127.0.0.1:0".parse().unwrap()), publish: Some(publish), ..Default::default() };
     let server = spawn_with(world.ledger.clone(), clock, "127.0.0.1:0", options).await.expect("server starts");
     let http = server.http_addr.expect("the HTTP port is bound");
     (world, server, http)
+}
+
+/// Publishes the ledger's newest checkpoint, as the publisher does every interval.
+async fn publish(server: &Running) {
+    server.publisher.as_ref().expect("the server publishes").publish_now().await.expect("published");
 }
 
 /// Grows the ledger to exactly `size` entries: the operator registers accounts.
@@ -342,6 +353,11 @@ async fn a_client_written_from_the_spec_reads_and_verifies_the_log_as_tiles() {
 
     for &size in &sizes {
         grow_to(&world, size);
+        // Until it is published, `/checkpoint` stays at the previous size; the tiles of the
+        // new size are served already.
+        let (before, _) = TileClient::open(http, &ledger).await;
+        assert_eq!(before.size, signed.last().map_or(start, |s| s.0));
+        publish(&server).await;
         let (mut c, _note) = TileClient::open(http, &ledger).await;
         assert_eq!(c.size, size);
 
@@ -517,6 +533,7 @@ async fn go_sumdb_tlog_reads_the_log() {
     let mut earlier = Vec::new();
     for size in [256, 257, 700, 1537] {
         grow_to(&world, size);
+        publish(&server).await;
         let (_, note) = TileClient::open(http, &world.ledger).await;
         let vkey = world.ledger.verifier().to_string();
         let base = format!("http://{http}");
