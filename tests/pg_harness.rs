@@ -149,3 +149,24 @@ fn the_harness_refuses_what_it_cannot_do_and_changes_nothing() {
     let err = pg.promote().expect_err("promoting a stopped cluster refused");
     assert!(matches!(&err, PgError::NotRunning { step } if step == "promote"), "{err}");
 }
+
+#[test]
+fn a_standby_copied_from_a_synchronous_primary_does_not_inherit_its_synchronous_standby() {
+    let Some(mut primary) = start_or_skip("a_standby_copied_from_a_synchronous_primary") else { return };
+    primary.psql("CREATE TABLE t (k int PRIMARY KEY)").expect("create");
+    let _first = PgCluster::standby_of(&primary, true).expect("synchronous standby1");
+    // The copy is taken while the primary names standby1 in synchronous_standby_names.
+    let second = PgCluster::standby_named(&primary, "standby2").expect("standby2");
+    assert_eq!(
+        primary.psql("SELECT application_name, sync_state FROM pg_stat_replication ORDER BY 1").expect("query"),
+        "standby1|sync\nstandby2|async"
+    );
+    primary.psql("INSERT INTO t VALUES (1)").expect("commit");
+    wait_for_value(&second, "SELECT count(*) FROM t", "1");
+    primary.kill().expect("kill the primary");
+    second.promote().expect("promote standby2");
+    // Promoted alone, it must not wait for a standby1 it does not have.
+    assert_eq!(second.psql("SHOW synchronous_standby_names").expect("SHOW"), "");
+    second.psql("INSERT INTO t VALUES (2)").expect("write after promotion");
+    assert_eq!(second.psql("SELECT string_agg(k::text, ',' ORDER BY k) FROM t").expect("select"), "1,2");
+}
