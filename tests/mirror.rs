@@ -140,17 +140,23 @@ fn size_of(note: &str, world: &World) -> u64 {
 }
 
 /// A server whose checkpoint is whatever the test sets, and whose tiles are those of another
-/// server (fetched through reqwest, so bundles come out decompressed, which clients accept).
+/// server (fetched through reqwest, so bundles come out decompressed, which clients accept),
+/// except that the last byte of the one at path `tamper` is flipped.
 #[derive(Clone)]
 struct Switch {
     note: Arc<Mutex<String>>,
     tiles: Arc<Mutex<SocketAddr>>,
+    tamper: Arc<Mutex<String>>,
 }
 
 impl Switch {
     async fn start(note: String, tiles: SocketAddr) -> (Switch, SocketAddr) {
-        let switch = Switch { note: Arc::new(Mutex::new(note)), tiles: Arc::new(Mutex::new(tiles)) };
-        let (n, t) = (switch.note.clone(), switch.tiles.clone());
+        let switch = Switch {
+            note: Arc::new(Mutex::new(note)),
+            tiles: Arc::new(Mutex::new(tiles)),
+            tamper: Arc::new(Mutex::new(String::new())),
+        };
+        let (n, t, x) = (switch.note.clone(), switch.tiles.clone(), switch.tamper.clone());
         let router = axum::Router::new()
             .route("/checkpoint", axum::routing::get(move || async move { n.lock().unwrap().clone() }))
             .route(
@@ -159,7 +165,11 @@ impl Switch {
                     let from = *t.lock().unwrap();
                     let response = reqwest::get(format!("http://{from}{}", uri.path())).await.unwrap();
                     let status = axum::http::StatusCode::from_u16(response.status().as_u16()).unwrap();
-                    (status, response.bytes().await.unwrap().to_vec())
+                    let mut body = response.bytes().await.unwrap().to_vec();
+                    if uri.path() == *x.lock().unwrap() {
+                        *body.last_mut().unwrap() ^= 1;
+                    }
+                    (status, body)
                 }),
             );
         let addr = serve(router).await;
@@ -433,6 +443,27 @@ async fn bad_checkpoints_and_tiles_are_refused_and_change_nothing() {
     assert!(matches!(err, MirrorError::RootMismatch { size: 700, .. }), "{err}");
     assert_eq!(contents(&dir), before);
     assert!(!mirror.is_stopped());
+
+    // One tile or bundle changed by a bit (from 300 to 700: level-0 tiles 1 and 2 grow, and
+    // the level-1 tile): a full tile against the tile above (and so the tile above against the
+    // full tile), a bundle against its leaf hashes, a partial tile against the root.
+    *switch.tiles.lock().unwrap() = a_http;
+    for (path, what) in [
+        ("/tile/0/001", "hashes to"),
+        ("/tile/entries/001", "does not hash to its leaf hash"),
+        ("/tile/entries/002.p/188", "does not hash to its leaf hash"),
+        ("/tile/0/002.p/188", "give root"),
+        ("/tile/1/000.p/2", "the tile above holds"),
+    ] {
+        *switch.tamper.lock().unwrap() = path.to_string();
+        let err = mirror.sync_once().await.expect_err(path);
+        assert!(matches!(err, MirrorError::BadTile { .. } | MirrorError::RootMismatch { .. }), "{path}: {err}");
+        assert!(err.to_string().contains(what), "{path}: {err}");
+        assert_eq!(contents(&dir), before, "{path}");
+        assert_eq!(mirror.held().unwrap().note, good);
+        assert!(!mirror.is_stopped());
+    }
+    switch.tamper.lock().unwrap().clear();
 
     // With a witness required: refused until the note carries its cosignature, which is then
     // kept and served as fetched.

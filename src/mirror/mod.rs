@@ -45,6 +45,8 @@
 //! its full version is held, as the specification allows; [`Mirror::router`] serves every
 //! width up to the held one from the widest file.
 //!
+//! One mirror process owns a directory: opening it empties its scratch directory.
+//!
 //! # Layout
 //!
 //! - [`files`]: the directory: paths, atomic writes, the commit, reading tiles back.

@@ -16,6 +16,17 @@ use std::sync::Arc;
 /// Hash tiles fetched in a round, by level and index, each at the width of the new size.
 type Fetched = BTreeMap<(u8, u64), Arc<ExpandedTile>>;
 
+/// What a round wrote before its commit.
+#[derive(Default)]
+struct Grown {
+    /// The hash tiles that grew, at their new width (all written).
+    tiles: Vec<TilePath>,
+    /// Entry bundles written.
+    bundles: usize,
+    /// Directories written into, to flush before the commit.
+    dirs: BTreeSet<PathBuf>,
+}
+
 impl Mirror {
     /// One round: fetch the followed log's checkpoint and, if it is new and proven, the tiles
     /// and bundles that grew, then commit it. See the module documentation for the checks.
@@ -48,53 +59,77 @@ impl Mirror {
             }
         }
         self.check_witnesses(&offered, &opened, &url)?;
-        let mut dirs = BTreeSet::new();
-        let mut grown = Vec::new();
-        if offered.size > from_size {
-            let size1 = offered.size;
-            let fetched = self.fetch_edges(from_size, size1).await?;
-            let held_root = held.as_ref().map(|h| h.checkpoint.root);
-            let cp = offered.clone();
-            let (fetched, verdict) = blocking(move || {
-                let verdict = check_roots(&fetched, from_size, held_root, &cp)?;
-                Ok((fetched, verdict))
-            })
-            .await?;
-            if let (Some(reason), Some(h)) = (verdict, &held) {
-                return Err(self.fork(h, note, reason));
-            }
-            let (tiles, bundles) = self.fetch_level0(from_size, size1, &fetched, &mut dirs).await?;
-            grown = grown_tiles(from_size, size1);
-            let files = self.shared.files.clone();
-            let upper: Vec<(TilePath, Arc<ExpandedTile>)> = grown
-                .iter()
-                .filter_map(|p| match p.kind {
-                    TileKind::Hashes(level) if level > 0 => fetched.get(&(level, p.index)).map(|t| (*p, t.clone())),
-                    _ => None,
-                })
-                .collect();
-            let upper_count = upper.len();
-            dirs = blocking(move || {
-                for (path, tile) in &upper {
-                    let file = files.path_of(path);
-                    files.put(&file, &tile.to_bytes())?;
-                    dirs.insert(parent_of(&file));
+        let grown = if offered.size > from_size {
+            match self.grow(held.as_ref(), &offered).await? {
+                Ok(grown) => grown,
+                Err(reason) => {
+                    let h = held.as_ref().expect("only a held checkpoint can be contradicted");
+                    return Err(self.fork(h, note, reason));
                 }
-                Ok(dirs)
-            })
-            .await?;
-            report.tiles = tiles + upper_count;
-            report.bundles = bundles;
-        }
-        let checkpoint = offered;
-        report.size = checkpoint.size;
+            }
+        } else {
+            Grown::default()
+        };
+        report.size = offered.size;
+        report.tiles = grown.tiles.len();
+        report.bundles = grown.bundles;
         report.checkpoint_changed = true;
+        self.commit(grown, note, offered).await?;
+        Ok(report)
+    }
+
+    /// Fetches, checks and writes what grew from the held size to the offered one, everything
+    /// but the checkpoint. `Ok(Err(_))` is a fork, found before anything was written.
+    async fn grow(
+        &self,
+        held: Option<&Held>,
+        offered: &Checkpoint,
+    ) -> Result<Result<Grown, Inconsistency>, MirrorError> {
+        let size0 = held.map_or(0, |h| h.checkpoint.size);
+        let size1 = offered.size;
+        let fetched = self.fetch_edges(size0, size1).await?;
+        let held_root = held.map(|h| h.checkpoint.root);
+        let cp = offered.clone();
+        let (fetched, verdict) = blocking(move || {
+            let verdict = check_roots(&fetched, size0, held_root, &cp)?;
+            Ok((fetched, verdict))
+        })
+        .await?;
+        if let Some(reason) = verdict {
+            return Ok(Err(reason));
+        }
+        let mut dirs = BTreeSet::new();
+        let bundles = self.fetch_level0(size0, size1, &fetched, &mut dirs).await?;
+        let tiles = grown_tiles(size0, size1);
+        let files = self.shared.files.clone();
+        let upper: Vec<(TilePath, Arc<ExpandedTile>)> = tiles
+            .iter()
+            .filter_map(|p| match p.kind {
+                TileKind::Hashes(level) if level > 0 => fetched.get(&(level, p.index)).map(|t| (*p, t.clone())),
+                _ => None,
+            })
+            .collect();
+        let dirs = blocking(move || {
+            for (path, tile) in &upper {
+                let file = files.path_of(path);
+                files.put(&file, &tile.to_bytes())?;
+                dirs.insert(parent_of(&file));
+            }
+            Ok(dirs)
+        })
+        .await?;
+        Ok(Ok(Grown { tiles, bundles, dirs }))
+    }
+
+    /// The commit point: the written files' directories flushed, then the checkpoint replaced,
+    /// then the routes switched to it, then the partial files that full ones replace deleted.
+    async fn commit(&self, grown: Grown, note: String, checkpoint: Checkpoint) -> Result<(), MirrorError> {
         let shared = self.shared.clone();
         blocking(move || {
-            shared.files.sync_dirs(&dirs)?;
+            shared.files.sync_dirs(&grown.dirs)?;
             shared.files.commit_checkpoint(&note)?;
             *shared.held.write().unwrap_or_else(|p| p.into_inner()) = Some(Held { note, checkpoint });
-            for p in grown.iter().filter(|p| u64::from(p.width) == TILE_WIDTH) {
+            for p in grown.tiles.iter().filter(|p| u64::from(p.width) == TILE_WIDTH) {
                 shared.files.prune_partials(p.kind, p.index)?;
                 if p.kind == TileKind::Hashes(0) {
                     shared.files.prune_partials(TileKind::Entries, p.index)?;
@@ -102,8 +137,7 @@ impl Mirror {
             }
             Ok(())
         })
-        .await?;
-        Ok(report)
+        .await
     }
 
     fn check_witnesses(&self, offered: &Checkpoint, opened: &OpenedNote, url: &str) -> Result<(), MirrorError> {
@@ -176,14 +210,14 @@ impl Mirror {
     }
 
     /// Fetches, checks and writes the level-0 tiles and entry bundles that grew, in groups.
-    /// Returns how many tiles and bundles were written.
+    /// Returns how many bundles (as many as level-0 tiles) were written.
     async fn fetch_level0(
         &self,
         size0: u64,
         size1: u64,
         fetched: &Fetched,
         dirs: &mut BTreeSet<PathBuf>,
-    ) -> Result<(usize, usize), MirrorError> {
+    ) -> Result<usize, MirrorError> {
         let level0: Vec<TilePath> =
             grown_tiles(size0, size1).into_iter().filter(|p| p.kind == TileKind::Hashes(0)).collect();
         let mut count = 0;
@@ -232,7 +266,7 @@ impl Mirror {
             dirs.extend(written);
             count += group.len();
         }
-        Ok((count, count))
+        Ok(count)
     }
 }
 
@@ -366,4 +400,30 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, MirrorError> + Send + 'static,
 ) -> Result<T, MirrorError> {
     tokio::task::spawn_blocking(f).await.map_err(join_error)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiles(size0: u64, size1: u64) -> Vec<String> {
+        grown_tiles(size0, size1).iter().map(TilePath::path).collect()
+    }
+
+    #[test]
+    fn the_tiles_that_grow() {
+        assert_eq!(tiles(0, 1), ["tile/0/000.p/1"]);
+        assert_eq!(tiles(5, 5), Vec::<String>::new());
+        assert_eq!(tiles(9, 7), Vec::<String>::new());
+        assert_eq!(tiles(255, 256), ["tile/0/000", "tile/1/000.p/1"]);
+        // Level-1 tile 0 (width 1) is the same at 300 and 301.
+        assert_eq!(tiles(300, 301), ["tile/0/001.p/45"]);
+        assert_eq!(tiles(300, 5000).len(), 19 + 1);
+        assert_eq!(tiles(300, 5000)[..2], ["tile/0/001", "tile/0/002"]);
+        assert_eq!(tiles(300, 5000)[18..], ["tile/0/019.p/136", "tile/1/000.p/19"]);
+        assert_eq!(tiles(65_535, 65_536), ["tile/0/255", "tile/1/000", "tile/2/000.p/1"]);
+        assert_eq!(tiles(65_536, 65_537), ["tile/0/256.p/1"]);
+        let big = tiles(1_000_000, 1_000_256 * 256);
+        assert!(big.contains(&"tile/3/000.p/15".to_string()), "{big:?}");
+    }
 }
