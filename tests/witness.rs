@@ -79,3 +79,60 @@ async fn the_ledger_serves_checked_witness_cosignatures() {
     assert!(greenledger_core::proof::verify_json(&proof, &key, &[stranger.verifier()], 1).is_err());
     server.stop().await.unwrap();
 }
+
+/// With publishing on, a witness cosigns a published checkpoint; the cosignature is taken for
+/// any published checkpoint still kept (not only the latest), served with exactly that
+/// checkpoint, and refused for a checkpoint that was signed but never published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cosignatures_of_published_checkpoints() {
+    use greenledger::publish::PublishOptions;
+    use greenledger::rpc::server::{spawn_with, ServeOptions};
+    let world = World::new();
+    let clock: Arc<dyn Clock> = world.clock.clone();
+    let publish =
+        PublishOptions { interval: std::time::Duration::from_secs(3600), every: u64::MAX, ..Default::default() };
+    let options = ServeOptions { publish: Some(publish), ..Default::default() };
+    let server = spawn_with(world.ledger.clone(), clock, "127.0.0.1:0", options).await.unwrap();
+    let publisher = server.publisher.clone().unwrap();
+    let mut client = pb::ledger_client::LedgerClient::connect(format!("http://{}", server.addr)).await.unwrap();
+    let witness = Cosigner::new("witness.example/w1", ed25519_dalek::SigningKey::from_bytes(&[42; 32])).unwrap();
+    let add = |note: &str| pb::AddCosignatureRequest {
+        witness_key: witness.verifier().to_string(),
+        signature_line: witness.cosign(&split(note).unwrap().0, 1_800_000_000).unwrap(),
+    };
+
+    // The first published checkpoint, then a newer one.
+    let first = client.get_checkpoint(pb::GetCheckpointRequest {}).await.unwrap().into_inner();
+    assert_eq!((first.published_size, &first.published_checkpoint), (first.size, &first.checkpoint));
+    let mut world = world;
+    world.generation(0, MWH);
+    publisher.publish_now().await.unwrap().expect("a new size is published");
+    // And a signed checkpoint that is never published.
+    world.generation(1, MWH);
+    let now = client.get_checkpoint(pb::GetCheckpointRequest {}).await.unwrap().into_inner();
+    assert!(now.size > now.published_size && now.published_size > first.published_size);
+    assert_eq!(now.checkpoint, world.ledger.checkpoint_note().unwrap(), "the newest signed checkpoint");
+
+    // Not published: refused, nothing stored.
+    let refused = client.add_cosignature(add(&now.checkpoint)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(refused.message().contains("published"), "{}", refused.message());
+    let published = publisher.published();
+    for (size, _) in published.history().unwrap() {
+        assert_eq!(published.cosignature_count(size).unwrap(), 0);
+    }
+
+    // The older published checkpoint: taken, and served with it only.
+    let served = client.add_cosignature(add(&first.published_checkpoint)).await.unwrap().into_inner();
+    assert_eq!(served.published_checkpoint, now.published_checkpoint, "the latest published has none");
+    let history = published.history().unwrap();
+    let (_, older) = history.iter().find(|(s, _)| *s == first.published_size).unwrap();
+    let cosigned = open(older, &[world.ledger.verifier()]).unwrap().verify_cosignatures(&[witness.verifier()]).unwrap();
+    assert_eq!(cosigned, vec![("witness.example/w1".to_string(), 1_800_000_000)]);
+    // The latest published one: served in GetCheckpoint's published_checkpoint.
+    let served = client.add_cosignature(add(&now.published_checkpoint)).await.unwrap().into_inner();
+    let opened = open(&served.published_checkpoint, &[world.ledger.verifier()]).unwrap();
+    assert_eq!(opened.verify_cosignatures(&[witness.verifier()]).unwrap().len(), 1);
+    assert_eq!(served.published_size, now.published_size);
+    server.stop().await.unwrap();
+}
