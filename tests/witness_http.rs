@@ -272,3 +272,73 @@ where
     }
     out
 }
+
+/// Kills the child process when dropped, so a failed assertion leaves no server behind.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_witness_cosigns_over_http() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_greenledger");
+    let keygen = Command::new(bin)
+        .args(["witness", "keygen", "--name", "witness.example.org/cli", "--out"])
+        .arg(dir.path().join("witness.key"))
+        .output()
+        .unwrap();
+    assert!(keygen.status.success(), "{}", String::from_utf8_lossy(&keygen.stderr));
+    let stdout = String::from_utf8(keygen.stdout).unwrap();
+    let printed = stdout.lines().find_map(|l| l.strip_prefix("witness verifier key: ")).expect("the verifier key");
+    let verifier = CosignatureVerifier::parse(printed).unwrap();
+    // A second keygen to the same file refuses to overwrite it.
+    let again = Command::new(bin)
+        .args(["witness", "keygen", "--name", "witness.example.org/cli", "--out"])
+        .arg(dir.path().join("witness.key"))
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+
+    // A log with spaces in its origin, given as ORIGIN=KEY.
+    let origin = "any log of 2026";
+    let key = NoteSigner::new("log.example.org", ed25519_dalek::SigningKey::from_bytes(&[26; 32])).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let _serving = Child(
+        Command::new(bin)
+            .args(["witness", "serve", "--key"])
+            .arg(dir.path().join("witness.key"))
+            .arg("--data")
+            .arg(dir.path().join("data"))
+            .args(["--addr", &addr, "--log", &format!("{origin}={}", key.verifier())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let t = tree(6);
+    let n = note(origin, 6, t.root(), &key);
+    let url = format!("http://{addr}/add-checkpoint");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let answer = loop {
+        match reqwest::Client::new().post(&url).body(format_add_checkpoint(0, &[], &n)).send().await {
+            Ok(r) => break r,
+            Err(e) => {
+                assert!(std::time::Instant::now() < deadline, "the witness did not start: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert_eq!(answer.status().as_u16(), 200);
+    let line = answer.text().await.unwrap();
+    let cosigned = add_signature_lines(&n, &[line]).unwrap();
+    let opened = open(&cosigned, &[key.verifier()]).unwrap();
+    assert_eq!(opened.verify_cosignatures(&[verifier]).unwrap().len(), 1);
+    assert!(dir.path().join("data/checkpoints").join(origin_hash(origin)).exists());
+}

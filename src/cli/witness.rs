@@ -240,3 +240,28 @@ pub fn cosign(args: CosignArgs) -> anyhow::Result<()> {
     write_state(&state_path, &state)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_args() {
+        let signer =
+            greenledger_core::log::NoteSigner::new("sum.example.org", ed25519_dalek::SigningKey::from_bytes(&[3; 32]))
+                .unwrap();
+        let key = signer.verifier().to_string();
+        assert_eq!(log_arg(&key).unwrap(), ("sum.example.org".to_string(), signer.verifier()));
+        let spaced = format!("go.sum database tree={key}");
+        assert_eq!(log_arg(&spaced).unwrap().0, "go.sum database tree");
+        assert_eq!(log_arg(&format!("a=b={key}")).unwrap().0, "a=b");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("log.pub");
+        std::fs::write(&file, format!("{key}\n")).unwrap();
+        assert_eq!(log_arg(file.to_str().unwrap()).unwrap().0, "sum.example.org");
+        assert_eq!(log_arg(&format!("origin.example/x={}", file.display())).unwrap().0, "origin.example/x");
+        for bad in [String::new(), "origin".into(), format!("={key}"), format!("origin={key}x"), "origin=".into()] {
+            assert!(log_arg(&bad).is_err(), "{bad:?}");
+        }
+    }
+}
