@@ -4,7 +4,7 @@
 //! - it follows a growing ledger across tile edges, and serves every tile, partial tile, entry
 //!   bundle and the checkpoint as the ledger does (same status, headers and bytes, bundles
 //!   compared decompressed), and so does a mirror of the mirror; it restarts from its
-//!   directory;
+//!   directory, past the leftovers of a crash before a commit, and finds a damaged tile there;
 //! - a second ledger under the same log key and name with another history is a fork, whether
 //!   it offers the same size, a larger one or a smaller one: the mirror reports both notes,
 //!   writes them to `fork-evidence.txt`, stops (also after a restart), keeps serving its last
@@ -303,8 +303,23 @@ async fn a_mirror_follows_the_ledger_and_serves_the_same_bytes() {
     let at = serve(mirror.router()).await;
     assert_same(http, at, 5001).await;
 
+    // A crash before a commit leaves a scratch file and tiles beyond the held size: no read
+    // reaches them, opening empties the scratch directory, the next round replaces them.
+    std::fs::write(dir.join("tmp/1-0"), b"half a tile").unwrap();
+    std::fs::write(dir.join("tile/0/019.p/200"), [7u8; 200 * 32]).unwrap();
+    std::fs::write(dir.join("tile/entries/019.p/200"), b"half a bundle").unwrap();
+    drop(mirror);
+    let mut mirror = Mirror::open(&dir, &url(http), world.ledger.verifier()).unwrap();
+    assert!(!dir.join("tmp/1-0").exists());
+    let at = serve(mirror.router()).await;
+    assert_eq!(get(at, "/tile/0/019.p/200").await.status, 404);
+    assert_eq!(get(at, "/tile/entries/019.p/200").await.status, 404);
+    grow_to(&world, 19 * 256 + 200, "a");
+    mirror.sync_once().await.unwrap();
+    assert_same(http, at, 19 * 256 + 200).await;
+
     // A damaged tile is found on open.
-    std::fs::write(dir.join("tile/0/019.p/137"), [0u8; 137 * 32]).unwrap();
+    std::fs::write(dir.join("tile/0/019.p/200"), [0u8; 200 * 32]).unwrap();
     drop(mirror);
     let err = Mirror::open(&dir, &url(http), world.ledger.verifier()).err().expect("refused");
     assert!(matches!(err, MirrorError::Damaged { .. }), "{err}");

@@ -55,17 +55,16 @@ impl Upstream {
     }
 
     /// `GET path`: the body of a `200` (decompressed when sent gzip-encoded), at most `limit`
-    /// bytes; `Ok(None)` for a `404`.
+    /// bytes; `Ok(None)` for a `404`. Only the checkpoint is asked for past any cache: tiles
+    /// never change, so a cache in front of the log may answer for them.
     async fn get(&self, path: &str, limit: usize) -> Result<Option<Vec<u8>>, MirrorError> {
         let url = self.url(path);
         let fail = |reason: String| MirrorError::Fetch { url: url.clone(), reason };
-        let mut response = self
-            .client
-            .get(&url)
-            .header(reqwest::header::CACHE_CONTROL, "no-cache")
-            .send()
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+        let mut request = self.client.get(&url);
+        if path == "checkpoint" {
+            request = request.header(reqwest::header::CACHE_CONTROL, "no-cache");
+        }
+        let mut response = request.send().await.map_err(|e| fail(e.to_string()))?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
