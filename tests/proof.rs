@@ -1,6 +1,6 @@
 //! Claim proof bundles: built from a ledger, verified offline with only the log key, refused
 //! after any single-byte change, and still valid against an older checkpoint given a
-//! consistency proof to a newer one.
+//! consistency proof to a newer one; in format 2 each entry's C2SP tlog-proof is checked too.
 
 use greenledger_core::command as cmd;
 
@@ -332,6 +332,74 @@ fn proofs_carry_the_class_under_the_real_rules() {
         match proof::verify_json(&wrong.to_json(), &key, &[], 0) {
             Err(ProofFailure::Summary { field: "class", .. }) => {}
             other => panic!("{id}: a changed class gave {other:?}"),
+        }
+    }
+}
+
+/// Format 2: every entry carries its C2SP tlog-proof against the bundle's checkpoint, which the
+/// core checks too; format 1 bundles (without them) keep verifying.
+#[test]
+fn format_2_bundles_carry_tlog_proofs() {
+    use greenledger_core::log::tlog_proof::TlogProof;
+    let h = ledger_with_claims();
+    let key = log_key(&h);
+    let note = h.ledger.checkpoint_note().unwrap();
+    let size = h.ledger.size();
+    let p = greenledger::proof::build_with(&h.ledger, ClaimId(2), &note, size, true).unwrap();
+    assert_eq!(p.format, proof::FORMAT_V2);
+    let v = proof::verify(&p, &key, &[], 0).unwrap();
+    assert_eq!(v.entries, p.entries.len());
+    for e in &p.entries {
+        let t = TlogProof::parse(e.tlog_proof.as_deref().unwrap()).unwrap();
+        assert_eq!((t.index, t.checkpoint.as_str()), (e.index, note.as_str()));
+        assert!(e.tlog_proof.as_deref().unwrap().starts_with(&format!("c2sp.org/tlog-proof@v1\nindex {}\n", e.index)));
+    }
+    // The same claim in format 1 verifies as before.
+    let v1 = greenledger::proof::build_at(&h.ledger, ClaimId(2), &note, size).unwrap();
+    assert_eq!(v1.format, proof::FORMAT);
+    assert!(v1.entries.iter().all(|e| e.tlog_proof.is_none()));
+    proof::verify(&v1, &key, &[], 0).unwrap();
+    assert!(!v1.to_json().contains("tlog_proof"));
+
+    let tlog_failure = |q: &ClaimProof| match proof::verify(q, &key, &[], 0) {
+        Err(ProofFailure::TlogProof { index, reason }) => (index, reason),
+        other => panic!("expected a tlog-proof failure, got {other:?}"),
+    };
+    // Missing in format 2 (a format 1 bundle relabelled).
+    let mut q = v1.clone();
+    q.format = proof::FORMAT_V2.into();
+    assert!(tlog_failure(&q).1.contains("missing"));
+    // Another entry's tlog-proof.
+    let mut q = p.clone();
+    q.entries[2].tlog_proof = q.entries[3].tlog_proof.clone();
+    assert_eq!(tlog_failure(&q).0, q.entries[2].index);
+    // One proof hash changed (the JSON inclusion proof untouched).
+    let mut q = p.clone();
+    let mut t = TlogProof::parse(q.entries[1].tlog_proof.as_deref().unwrap()).unwrap();
+    t.proof[0][0] ^= 1;
+    q.entries[1].tlog_proof = Some(t.to_text());
+    assert!(tlog_failure(&q).1.contains("against the checkpoint of size"), "{:?}", tlog_failure(&q));
+    // Against another checkpoint (an older one of the same log).
+    let older = h.ledger.checkpoint_note().unwrap();
+    let mut q = p.clone();
+    let mut t = TlogProof::parse(q.entries[0].tlog_proof.as_deref().unwrap()).unwrap();
+    t.checkpoint = older.replacen(&format!("\n{size}\n"), "\n1\n", 1);
+    q.entries[0].tlog_proof = Some(t.to_text());
+    assert!(tlog_failure(&q).1.contains("not the bundle's checkpoint"));
+    // Not a tlog proof at all.
+    let mut q = p.clone();
+    q.entries[0].tlog_proof = Some("c2sp.org/tlog-proof@v1\n".into());
+    assert!(tlog_failure(&q).1.contains("malformed"));
+
+    // Single-byte changes anywhere in a format 2 bundle, tlog-proofs included, are refused.
+    let json = p.to_json();
+    let bytes = json.as_bytes();
+    let step = (bytes.len() / 150).max(1);
+    for pos in (0..bytes.len()).step_by(step) {
+        let mut changed = bytes.to_vec();
+        changed[pos] ^= 0x01;
+        if let Ok(text) = String::from_utf8(changed) {
+            assert!(proof::verify_json(&text, &key, &[], 0).is_err(), "flipping byte {pos} was accepted");
         }
     }
 }
