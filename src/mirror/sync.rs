@@ -38,6 +38,13 @@ impl Mirror {
         let note = self.upstream.checkpoint().await?;
         let (offered, opened) = open_checkpoint(&note, &self.log_key)
             .map_err(|e| MirrorError::BadCheckpoint { url: url.clone(), reason: e.to_string() })?;
+        if offered.size == 0 && offered.root != merkle::empty_root() {
+            return Err(MirrorError::RootMismatch {
+                size: 0,
+                got: hex::encode(merkle::empty_root()),
+                want: hex::encode(offered.root),
+            });
+        }
         let held = self.shared.held();
         let from_size = held.as_ref().map_or(0, |h| h.checkpoint.size);
         let mut report = SyncReport { from_size, size: from_size, ..SyncReport::default() };
