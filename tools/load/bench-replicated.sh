@@ -85,6 +85,11 @@ done
 "$B/greenledger" serve --data "$T/n1" --addr "$FOLLOWER" --log "$URL" >"$T/n1.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_port "$P1"
+# The follower first replays what the leader already holds.
+size() { "$B/greenledger" show checkpoint --server "http://$1" --json | sed -n 's/.*"size":\([0-9]*\).*/\1/p'; }
+c0=$(date +%s.%N)
+while [ "$(size "$FOLLOWER")" != "$(size "$LEADER")" ]; do sleep 0.2; done
+echo "CATCHUP $(stamp) {\"entries\":$(size "$LEADER"),\"seconds\":$(echo "$(date +%s.%N) $c0" | awk '{printf "%.1f", $1-$2}')}"
 for i in $(seq 1 "$RUNS"); do
     echo "PGLAG $(stamp) $($L --addr "$LEADER" --operator-key "$T/n0/operator.key" --count "$COUNT" --follower "$FOLLOWER")"
 done

@@ -33,21 +33,31 @@ pub async fn watch(leader: String, follower: String, stop: Arc<AtomicBool>) -> a
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    // For each size the leader showed: when the follower first showed at least it.
+    // For each size the leader showed: when the follower first showed at least it. A size the
+    // follower never reached counts with its lag so far (a lower bound), so a follower that
+    // falls behind is not reported as keeping up.
+    let end = started.elapsed();
     let mut lags: Vec<f64> = Vec::new();
+    let mut unreached = 0u64;
     let mut j = 0;
     for (t, size) in &leader_seen {
         while j < follower_seen.len() && follower_seen[j].1 < *size {
             j += 1;
         }
-        if let Some((tf, _)) = follower_seen.get(j) {
-            lags.push(tf.saturating_sub(*t).as_secs_f64() * 1e3);
-        }
+        let reached = match follower_seen.get(j) {
+            Some((tf, _)) => *tf,
+            None => {
+                unreached += 1;
+                end
+            }
+        };
+        lags.push(reached.saturating_sub(*t).as_secs_f64() * 1e3);
     }
     lags.sort_by(f64::total_cmp);
     let at = |q: f64| if lags.is_empty() { 0.0 } else { lags[((lags.len() - 1) as f64 * q).round() as usize] };
     Ok(serde_json::json!({
         "follower_lag_samples": lags.len(),
+        "follower_lag_unreached": unreached,
         "follower_lag_p50_ms": at(0.5),
         "follower_lag_p99_ms": at(0.99),
         "follower_lag_max_ms": at(1.0),
