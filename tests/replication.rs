@@ -604,3 +604,101 @@ async fn a_stale_leaders_commit_fails_on_the_epoch_compare_and_swap() {
     let err = submit(&la, 4).await.unwrap().unwrap_err();
     assert!(matches!(err, LedgerError::Replication(SinkError::NotLeader { .. })), "{err:?}");
 }
+
+/// Starts `node` (stopped) again with `--publish-interval interval`, its log started afresh.
+fn start_publishing(node: &mut NodeProc, interval: &str) {
+    let log = std::fs::File::create(node.dir.join("serve.log")).unwrap();
+    let child = std::process::Command::new(BIN)
+        .args(["serve", "--data"])
+        .arg(&node.dir)
+        .args(["--addr", &node.addr.to_string(), "--log", &node.url, "--lease-ttl", &lease_ttl()])
+        .args(["--publish-interval", interval])
+        .env("RUST_LOG", "greenledger=info")
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap();
+    node.child = Some(child);
+}
+
+/// Publishing from a replicated ledger: the leader alone publishes, into the log's database;
+/// every node serves the same published checkpoint, and a cosignature taken by a follower is
+/// served by the leader as well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_serves_what_the_leader_published_with_the_cosignatures_any_node_took() {
+    use greenledger_core::log::{open, split, Cosigner, NoteVerifier};
+    let Some(pg) = start_or_skip("every_node_serves_what_the_leader_published_with_the_cosignatures_any_node_took")
+    else {
+        return;
+    };
+    let cluster = Arc::new(Cluster::new(&pg.url(), 2));
+    for node in cluster.nodes.lock().unwrap().iter_mut() {
+        node.kill();
+        start_publishing(node, "200ms");
+    }
+    let all = endpoints(&cluster);
+    first_accepted(&cluster, &all, Duration::from_secs(60)).await.expect("a leader accepts commands");
+    let lead = leader(&pg, &cluster).await;
+    let follower = 1 - lead;
+    let mut last = 0;
+    for round in 0..10 {
+        let e = &all[round % all.len()];
+        let mut c = client(e).await.expect("connect");
+        last =
+            c.submit(cluster.command()).await.unwrap_or_else(|s| panic!("submit through {e}: {s}")).into_inner().index;
+    }
+    let size = last + 1;
+    converged(&all, size).await;
+
+    // Both nodes serve the same published checkpoint of the final size: the leader's signed one.
+    let started = Instant::now();
+    let (at_leader, at_follower) = loop {
+        if let (Some(a), Some(b)) = (checkpoint(&all[lead]).await, checkpoint(&all[follower]).await) {
+            if a.published_size == size && b.published_size == size {
+                break (a, b);
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no published checkpoint of size {size} on both nodes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(at_leader.published_checkpoint, at_follower.published_checkpoint);
+    assert_eq!(at_leader.published_checkpoint, at_leader.checkpoint, "the newest signed checkpoint, uncosigned");
+    let log_key = NoteVerifier::parse(&at_leader.log_key).unwrap();
+    open(&at_leader.published_checkpoint, std::slice::from_ref(&log_key)).expect("signed by the log key");
+    // The shared table holds it.
+    let db = greenledger::replication::sql::connect(&pg.url()).await.unwrap();
+    let row = db.query_one("SELECT note FROM published WHERE size = $1", &[&(size as i64)]).await.unwrap();
+    assert_eq!(row.get::<_, String>(0), at_leader.published_checkpoint);
+    let largest: i64 = db.query_one("SELECT max(size) FROM published", &[]).await.unwrap().get(0);
+    assert_eq!(largest as u64, size);
+
+    // A cosignature over something else, through the follower, is refused; nothing is stored.
+    let witness = Cosigner::new("witness.example/w1", ed25519_dalek::SigningKey::from_bytes(&[42; 32])).unwrap();
+    let mut f = client(&all[follower]).await.expect("connect to the follower");
+    let other =
+        witness.cosign("someone.else/log\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", 1_800_000_000).unwrap();
+    let wrong = pb::AddCosignatureRequest { witness_key: witness.verifier().to_string(), signature_line: other };
+    assert_eq!(f.add_cosignature(wrong).await.unwrap_err().code(), tonic::Code::FailedPrecondition);
+    let stored: i64 = db.query_one("SELECT count(*) FROM cosignatures", &[]).await.unwrap().get(0);
+    assert_eq!(stored, 0);
+
+    // The cosignature of the published checkpoint, through the follower: stored in the shared
+    // table and served by the leader too.
+    let (text, _) = split(&at_leader.published_checkpoint).unwrap();
+    let line = witness.cosign(&text, 1_800_000_000).unwrap();
+    let ok = pb::AddCosignatureRequest { witness_key: witness.verifier().to_string(), signature_line: line.clone() };
+    let served = f.add_cosignature(ok).await.unwrap().into_inner().published_checkpoint;
+    assert!(served.ends_with(&line), "{served}");
+    let row = db.query_one("SELECT size, line FROM cosignatures", &[]).await.unwrap();
+    assert_eq!((row.get::<_, i64>(0) as u64, row.get::<_, String>(1)), (size, line.trim_end().to_string()));
+    let from_leader = checkpoint(&all[lead]).await.expect("the leader's checkpoint");
+    assert_eq!(from_leader.published_checkpoint, served);
+    let opened = open(&from_leader.published_checkpoint, &[log_key]).unwrap();
+    let cosigned = opened.verify_cosignatures(&[witness.verifier()]).unwrap();
+    assert_eq!(cosigned, vec![("witness.example/w1".to_string(), 1_800_000_000)]);
+
+    // Only the leader ran the publisher.
+    let nodes = cluster.nodes.lock().unwrap();
+    assert!(nodes[lead].log().contains("leading: publishing checkpoints"), "{}", nodes[lead].log());
+    assert!(!nodes[follower].log().contains("publishing checkpoints"), "{}", nodes[follower].log());
+}

@@ -437,6 +437,13 @@ fn serve_replicated(args: ServeArgs, mut options: crate::rpc::server::ServeOptio
         node.check_joined(&ledger).await?;
         println!("node of the replicated log in {url} (advertised as {advertise}; the lease decides who leads)");
         options.leader = Some(node.clone());
+        // One published state for all nodes, in the log's database; only the leader publishes.
+        let replayed = ledger.clone();
+        let state =
+            crate::replication::publish::PgPublishState::new(url).with_ceiling(move || replayed.committed().head.size);
+        options.publish = Some(publish_options(&args));
+        options.publish_state = Some(Arc::new(state));
+        options.publish_gate = Some(crate::replication::publish::leader_gate(&node));
         tokio::spawn(node.clone().run(ledger.clone()));
         serve_ledger(ledger, &args, options, node.stop()).await
     })

@@ -1,7 +1,9 @@
 //! Beyond one machine: the log replicated through PostgreSQL, one fenced leader, followers that
 //! serve reads (`greenledger init --log postgres://…`, `greenledger serve --log postgres://…`).
 //!
-//! PostgreSQL holds the log ([`sql`]: `log_head`, `log_batches`, `lease`, `cosignatures`); each
+//! PostgreSQL holds the log ([`sql`]: `log_head`, `log_batches`, `lease`) and what was
+//! published ([`publish`]: `published`, `cosignatures`, `witness_acks`; only the leader publishes
+//! and pushes to witnesses, every node serves it); each
 //! node keeps its own derived state, tiles and proofs in its local store (sled), rebuilt from the
 //! shared log by replay. No consensus protocol of our own: PostgreSQL (with a synchronous
 //! standby, see docs/deployment.md) is the durable, replicated part, and two single-row
@@ -34,6 +36,7 @@
 //! Every node holds the same log key (the log has one identity); a node's local directory holds
 //! that key and its store.
 
+pub mod publish;
 pub mod sql;
 
 use crate::ledger::{Head, Ledger, LedgerError, LogSink, SinkError};

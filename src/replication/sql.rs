@@ -7,7 +7,9 @@
 //! | `log_head` | one (`id = 1`) | origin, log key, `size`, `root`, the signed `checkpoint` of that size, and the fencing `epoch` |
 //! | `log_batches` | one per committed batch | `first_index`, `count`, `leaves` (each leaf after its big-endian uint16 length, as a C2SP entry bundle), the signed `checkpoint` after the batch |
 //! | `lease` | one (`id = 1`) | `holder`, its advertised `address`, `epoch`, `expires_at` (database time) |
-//! | `cosignatures` | per checkpoint size and witness | witness cosignature lines |
+//! | `published` | one per published checkpoint kept | `size`, the signed `note` ([`super::publish`]) |
+//! | `cosignatures` | per published checkpoint and witness | `size`, the `witness` verifier key, its cosignature `line` |
+//! | `witness_acks` | one per witness | the `size` the `witness` last acknowledged |
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
@@ -36,11 +38,19 @@ CREATE TABLE IF NOT EXISTS lease (
     epoch BIGINT NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL
 );
+CREATE TABLE IF NOT EXISTS published (
+    size BIGINT PRIMARY KEY,
+    note TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS cosignatures (
     size BIGINT NOT NULL,
     witness TEXT NOT NULL,
     line TEXT NOT NULL,
     PRIMARY KEY (size, witness)
+);
+CREATE TABLE IF NOT EXISTS witness_acks (
+    witness TEXT PRIMARY KEY,
+    size BIGINT NOT NULL
 );
 ";
 

@@ -6,7 +6,7 @@
 use super::pb;
 use super::service::LedgerService;
 use crate::ledger::{Clock, Ledger, Sequencer};
-use crate::publish::{PublishOptions, Publisher};
+use crate::publish::{PublishOptions, PublishState, Publisher};
 use crate::store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -42,6 +42,12 @@ pub struct ServeOptions {
     /// A node of a replicated ledger: while another node leads, submissions are passed
     /// through to it ([`super::forward`]).
     pub leader: Option<Arc<dyn super::forward::Leader>>,
+    /// Keep what is published here instead of the ledger's own store (a replicated ledger: in
+    /// its database, [`crate::replication::publish::PgPublishState`]).
+    pub publish_state: Option<Arc<dyn PublishState>>,
+    /// Publish and push to witnesses only while this holds (a replicated ledger: while this
+    /// node leads); what was published is served either way.
+    pub publish_gate: Option<crate::replication::publish::PublishGate>,
 }
 
 // tonic's `Identity` derives `Debug` and would print the private key: never show it.
@@ -54,6 +60,8 @@ impl std::fmt::Debug for ServeOptions {
             .field("http_addr", &self.http_addr)
             .field("publish", &self.publish)
             .field("replicated", &self.leader.is_some())
+            .field("shared_publish_state", &self.publish_state.is_some())
+            .field("publish_gate", &self.publish_gate.is_some())
             .finish()
     }
 }
@@ -67,6 +75,8 @@ impl Default for ServeOptions {
             http_addr: None,
             publish: None,
             leader: None,
+            publish_state: None,
+            publish_gate: None,
         }
     }
 }
@@ -115,8 +125,18 @@ pub async fn serve_with<S: Store>(
         Some(addr) => Some(bind_http(addr).await?),
         None => None,
     };
-    let publisher = options.publish.clone().map(|p| Publisher::for_ledger(ledger.clone(), p));
+    let publisher = publisher_for(&ledger, &options);
     serve_on(ledger, sequencer, clock, listener, http, publisher, options, shutdown).await
+}
+
+/// The publisher [`ServeOptions::publish`] asks for, its state where
+/// [`ServeOptions::publish_state`] says.
+fn publisher_for<S: Store>(ledger: &Arc<Ledger<S>>, options: &ServeOptions) -> Option<Publisher> {
+    let publish = options.publish.clone()?;
+    Some(match &options.publish_state {
+        Some(state) => Publisher::new(ledger.clone(), state.clone(), publish),
+        None => Publisher::for_ledger(ledger.clone(), publish),
+    })
 }
 
 async fn bind_http(addr: SocketAddr) -> anyhow::Result<TcpListener> {
@@ -150,9 +170,12 @@ async fn serve_on<S: Store>(
             let _ = stopped.wait_for(|s| *s).await;
         }
     };
-    let publishing = match &publisher {
-        Some(p) => Some(p.start(publish_stop).await?),
-        None => None,
+    let publishing = match (&publisher, &options.publish_gate) {
+        (Some(p), Some(gate)) => {
+            Some(tokio::spawn(crate::replication::publish::run_gated(p.clone(), gate.clone(), publish_stop)))
+        }
+        (Some(p), None) => Some(p.start(publish_stop).await?),
+        (None, _) => None,
     };
     let published = publisher.as_ref().map(Publisher::published);
     let metrics = http.map(|http| {
@@ -244,8 +267,8 @@ pub async fn spawn_with<S: Store>(
     };
     let http_addr = http.as_ref().map(TcpListener::local_addr).transpose()?;
     let sequencer = Sequencer::start(ledger.clone(), crate::ledger::sequencer::DEFAULT_MAX_BATCH);
-    let publisher = options.publish.clone().map(|p| Publisher::for_ledger(ledger.clone(), p));
-    if let Some(p) = &publisher {
+    let publisher = publisher_for(&ledger, &options);
+    if let Some(p) = publisher.as_ref().filter(|_| options.publish_gate.as_ref().is_none_or(|open| open())) {
         // Published before the first request, not only once the task runs.
         p.publish_now().await?;
     }
