@@ -353,3 +353,67 @@ async fn witnesses_cosign_published_checkpoints_of_a_live_ledger() {
         w.stop().await.unwrap();
     }
 }
+
+/// Witnesses that refuse: one that does not know the log's origin (`404`), one that trusts
+/// another key for it (`403`). The pushes are refused with those statuses, and a publisher
+/// pushing to them stores no cosignature and no acknowledged size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusing_witnesses_are_reported_and_nothing_is_stored() {
+    let world = world_with_a_claim();
+    let ledger = world.ledger.clone();
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let stranger_key =
+        greenledger_core::log::NoteSigner::new(&ledger.name(), ed25519_dalek::SigningKey::from_bytes(&[77; 32]))
+            .unwrap()
+            .verifier();
+    let other_origin =
+        greenledger_core::log::NoteSigner::new("other.example/log", ed25519_dalek::SigningKey::from_bytes(&[78; 32]))
+            .unwrap()
+            .verifier();
+    let unknown = {
+        let c = Cosigner::new("witness.example/unknown", ed25519_dalek::SigningKey::from_bytes(&[71; 32])).unwrap();
+        let config = WitnessConfig::new(c, dirs[0].path()).log("other.example/log", other_origin);
+        spawn_witness(config, tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await.unwrap()
+    };
+    let wrong_key = {
+        let c = Cosigner::new("witness.example/wrong-key", ed25519_dalek::SigningKey::from_bytes(&[72; 32])).unwrap();
+        let config = WitnessConfig::new(c, dirs[1].path()).log(&ledger.name(), stranger_key);
+        spawn_witness(config, tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await.unwrap()
+    };
+    let endpoints: Vec<WitnessEndpoint> =
+        [&unknown, &wrong_key].iter().map(|w| WitnessEndpoint { url: w.url(), key: w.verifier().clone() }).collect();
+    let client = reqwest::Client::new();
+    let cp = ledger.committed();
+    let size = cp.head.size;
+    let r = add_checkpoint(&client, &endpoints[0], &*ledger, 0, size, &cp.checkpoint).await;
+    assert!(matches!(r, Err(PushError::UnknownOrigin { .. })), "{r:?}");
+    assert!(r.unwrap_err().to_string().starts_with("404: the witness does not know this log's origin"));
+    let r = add_checkpoint(&client, &endpoints[1], &*ledger, 0, size, &cp.checkpoint).await;
+    assert!(matches!(r, Err(PushError::Forbidden { .. })), "{r:?}");
+    assert!(r.unwrap_err().to_string().starts_with("403: the witness does not accept this log's key"));
+
+    let publisher = Publisher::for_ledger(
+        ledger.clone(),
+        PublishOptions { interval: INTERVAL, witnesses: endpoints.clone(), ..Default::default() },
+    );
+    let (halt, halted) = tokio::sync::watch::channel(false);
+    let task = publisher.start(halted).await.unwrap();
+    for batch in 0..4 {
+        world.ok_all(registrations(&world, 0x54, batch * 3, 3));
+        tokio::time::sleep(INTERVAL).await;
+    }
+    halt.send(true).unwrap();
+    task.await.unwrap();
+    let state = greenledger::publish::StoreState::new(ledger.store().clone());
+    use greenledger::publish::PublishState as _;
+    let history = state.history().unwrap();
+    assert!(history.len() >= 2, "it kept publishing");
+    for cp in &history {
+        assert!(state.cosignatures(cp.size).unwrap().is_empty(), "a refused checkpoint was cosigned");
+    }
+    for e in &endpoints {
+        assert_eq!(state.acknowledged(&e.key.to_string()).unwrap(), None);
+    }
+    unknown.stop().await.unwrap();
+    wrong_key.stop().await.unwrap();
+}

@@ -358,6 +358,37 @@ impl Publisher {
 mod tests {
     use super::*;
 
+    /// A log whose newest checkpoint a test sets.
+    struct FakeLog(std::sync::Mutex<(u64, String)>);
+
+    impl LogSource for FakeLog {
+        fn newest(&self) -> (u64, String) {
+            self.0.lock().unwrap().clone()
+        }
+        fn consistency_proof(&self, _: u64, _: u64) -> Result<Vec<Hash>, String> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[tokio::test]
+    async fn publishes_only_a_new_size_and_resumes_from_its_state() {
+        let store = Arc::new(crate::store::MemStore::new());
+        let log = Arc::new(FakeLog(std::sync::Mutex::new((3, "note 3".into()))));
+        let options = PublishOptions { history: 2, ..Default::default() };
+        let p = Publisher::new(log.clone(), Arc::new(StoreState::new(store.clone())), options.clone());
+        assert_eq!(p.publish_now().await.unwrap().map(|c| c.size), Some(3));
+        assert_eq!(p.publish_now().await.unwrap(), None, "the size did not change");
+        for size in [5, 9] {
+            *log.0.lock().unwrap() = (size, format!("note {size}"));
+            assert_eq!(p.publish_now().await.unwrap().map(|c| c.size), Some(size));
+        }
+        // Another publisher on the same state (a restart) goes on from it.
+        let again = Publisher::new(log.clone(), Arc::new(StoreState::new(store)), options);
+        assert_eq!(again.publish_now().await.unwrap(), None);
+        let sizes: Vec<u64> = again.published().history().unwrap().into_iter().map(|(s, _)| s).collect();
+        assert_eq!(sizes, vec![9, 5], "newest first, two kept");
+    }
+
     #[test]
     fn intervals() {
         assert_eq!(parse_interval("500ms").unwrap(), Duration::from_millis(500));
