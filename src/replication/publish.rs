@@ -254,3 +254,55 @@ pub async fn run_gated(publisher: Publisher, gate: PublishGate, mut stop: watch:
         tracing::info!("no longer leading: stopped publishing");
     }
 }
+
+#[cfg(all(test, feature = "testkit"))]
+mod tests {
+    use super::*;
+    use crate::testkit::postgres::start_or_skip;
+
+    fn cp(size: u64) -> PublishedCheckpoint {
+        PublishedCheckpoint { size, note: format!("log.example\n{size}\nroot\n\n— log.example sig{size}\n") }
+    }
+
+    fn cosig(size: u64) -> StoredCosignature {
+        StoredCosignature { witness: "w+1+k".into(), line: format!("— w sig{size}") }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_share_a_bounded_history_and_see_only_what_they_replayed() {
+        let Some(pg) = start_or_skip("two_nodes_share_a_bounded_history_and_see_only_what_they_replayed") else {
+            return;
+        };
+        let a = PgPublishState::new(&pg.url());
+        let b = PgPublishState::new(&pg.url()).with_ceiling(|| 9);
+        assert_eq!(a.latest().unwrap(), None);
+        for size in [3, 5, 9, 12] {
+            a.publish(&cp(size), 3).unwrap();
+            a.add_cosignature(size, &cosig(size)).unwrap();
+        }
+        assert_eq!(a.history().unwrap(), vec![cp(12), cp(9), cp(5)]);
+        assert_eq!(a.latest().unwrap(), Some(cp(12)));
+        // The pruned checkpoint's cosignatures went with it; a cosignature of it is refused and
+        // not stored.
+        assert!(a.cosignatures(3).unwrap().is_empty());
+        let err = b.add_cosignature(3, &cosig(3)).unwrap_err();
+        assert!(err.to_string().contains("no published checkpoint of size 3"), "{err}");
+        assert!(a.cosignatures(3).unwrap().is_empty());
+        // The other node reads the same rows, up to the size it has replayed.
+        assert_eq!(b.latest().unwrap(), Some(cp(9)));
+        assert_eq!(b.history().unwrap(), vec![cp(9), cp(5)]);
+        assert_eq!(b.cosignatures(12).unwrap(), vec![cosig(12)]);
+        // A size published again keeps its first note; a cosignature is replaced, not doubled.
+        b.publish(&PublishedCheckpoint { size: 12, note: "other".into() }, 3).unwrap();
+        assert_eq!(a.latest().unwrap(), Some(cp(12)));
+        let newer = StoredCosignature { witness: "w+1+k".into(), line: "— w newer".into() };
+        b.add_cosignature(12, &newer).unwrap();
+        assert_eq!(a.cosignatures(12).unwrap(), vec![newer]);
+        // Acknowledged sizes are shared too.
+        assert_eq!(a.acknowledged("w+1+k").unwrap(), None);
+        b.set_acknowledged("w+1+k", 42).unwrap();
+        a.set_acknowledged("v+1+k", 7).unwrap();
+        assert_eq!(a.acknowledged("w+1+k").unwrap(), Some(42));
+        assert_eq!(b.acknowledged("v+1+k").unwrap(), Some(7));
+    }
+}
