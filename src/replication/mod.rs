@@ -376,6 +376,8 @@ impl Node {
                     return Ok(());
                 };
                 *self.role.lock().expect("role") = Role::Leader { epoch, renewed: asked, fenced: false };
+                // A fresh connection for the first append (an old one may have died while idle).
+                *self.writer.lock().await = None;
                 *self.leader.lock().expect("leader") = Some(self.config.advertise.clone());
                 // Fence first: from here on no older leader can commit; then catch up.
                 let Some(size) = sql::fence(client, epoch).await? else {
@@ -431,6 +433,11 @@ impl Node {
                     return Err(SinkError::NotLeader { leader: None });
                 }
                 Err(sql::AppendError::Refused { retry: true, .. }) => continue,
+                // A connection that closed while idle (the database restarted or failed over):
+                // nothing of this batch reached it; retry on a new one.
+                Err(sql::AppendError::Refused { error, .. }) if error.is_closed() => {
+                    *writer = None;
+                }
                 Err(sql::AppendError::Refused { error, .. }) => {
                     *writer = None;
                     return Err(SinkError::Unavailable(error.to_string()));
