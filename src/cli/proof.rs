@@ -162,7 +162,11 @@ pub fn proof(args: ProofArgs) -> anyhow::Result<()> {
         }
         (None, Some(dir)) => {
             let ledger = DataDir(dir.clone()).open()?;
-            crate::proof::build(&ledger, ClaimId(args.claim))?.to_json()
+            // Against the published checkpoint kept in the store that covers the claim, with its
+            // cosignatures (the newest signed one if none does).
+            let state = crate::publish::StoreState::new(ledger.store().clone());
+            let published = crate::publish::Published::new(std::sync::Arc::new(state));
+            crate::proof::build_published(&ledger, &published, ClaimId(args.claim))?.to_json()
         }
         (None, None) => bail!("give --server or --data"),
     };
