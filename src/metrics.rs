@@ -5,7 +5,8 @@
 //! it hands back, its batch sizes and how long each batch took to decide and commit); gauges of
 //! the store (size on disk, checkpoint size, witness cosignatures) are read when scraped. One
 //! [`Metrics`] per sequencer, no global registry, so several ledgers in one process (tests) do
-//! not mix their counts.
+//! not mix their counts. On a server that publishes checkpoints ([`crate::publish`]),
+//! `greenledger_witness_cosignatures` counts the cosignatures of the latest published checkpoint.
 //!
 //! | metric | type | labels |
 //! |---|---|---|
