@@ -190,7 +190,10 @@ async fn the_verify_page_verifies_a_bundle_in_the_browser_and_refuses_a_changed_
     };
     let world = world_with_a_claim();
     let (_server, http) = serve(&world).await;
-    let bundle = greenledger::proof::build(&world.ledger, ClaimId(1)).unwrap().to_json();
+    // Format 2: each entry also carries its C2SP tlog-proof, which the page checks too.
+    let (note, size) = (world.ledger.checkpoint_note().unwrap(), world.ledger.size());
+    let bundle = greenledger::proof::build_with(&world.ledger, ClaimId(1), &note, size, true).unwrap().to_json();
+    assert!(bundle.contains(greenledger_core::proof::FORMAT_V2));
 
     verify_page(&chromium, http, "good", bundle.clone(), Ok(())).await;
 
