@@ -163,6 +163,17 @@ impl Node {
         self.leader.lock().expect("leader").clone().filter(|a| *a != self.config.advertise)
     }
 
+    /// Reads who leads from the lease now (a write arrived and this follower does not know):
+    /// the live holder's address unless it is this node's.
+    pub fn look_up_leader(&self) -> impl std::future::Future<Output = Option<String>> + Send + 'static {
+        let (url, me) = (self.config.url.clone(), self.config.advertise.clone());
+        async move {
+            let client = sql::connect(&url).await.ok()?;
+            let lease = sql::lease(&client).await.ok()??;
+            (lease.live && lease.address != me).then_some(lease.address)
+        }
+    }
+
     /// Entries applied from the shared log so far.
     pub fn applied(&self) -> u64 {
         self.applied.load(Ordering::Relaxed)

@@ -23,11 +23,22 @@ const WRITES: [&str; 3] =
 /// Where this node's writes go: `Some(address)` while another node leads.
 pub trait Leader: Send + Sync + 'static {
     fn forward_to(&self) -> Option<String>;
+    /// Asks who leads now, for a write that arrives while this node follows and does not know
+    /// the leader yet (it just started, or the lead just moved).
+    fn look_up(&self) -> Pin<Box<dyn Future<Output = Option<String>> + Send>> {
+        Box::pin(std::future::ready(None))
+    }
 }
 
 impl Leader for crate::replication::Node {
     fn forward_to(&self) -> Option<String> {
         crate::replication::Node::forward_to(self)
+    }
+    fn look_up(&self) -> Pin<Box<dyn Future<Output = Option<String>> + Send>> {
+        if self.is_leader() {
+            return Box::pin(std::future::ready(None));
+        }
+        Box::pin(self.look_up_leader())
     }
 }
 
@@ -69,13 +80,13 @@ impl ForwardLayer {
         Some(channel)
     }
 
-    /// Where to send `req`, if it is a write and another node leads.
-    fn target<B>(&self, req: &http::Request<B>) -> Option<String> {
+    /// The leader, if `req` is a write this node does not answer itself.
+    fn leader_for<B>(&self, req: &http::Request<B>) -> Option<Arc<dyn Leader>> {
         let leader = self.leader.as_ref()?;
         if !WRITES.contains(&req.uri().path()) || req.headers().contains_key(FORWARDED) {
             return None;
         }
-        leader.forward_to()
+        Some(leader.clone())
     }
 }
 
@@ -98,21 +109,27 @@ where
     }
 
     fn call(&mut self, mut req: http::Request<Body>) -> Self::Future {
-        let target = self.layer.target(&req).and_then(|a| self.layer.channel(&a).map(|c| (a, c)));
-        match target {
-            Some((address, mut channel)) => {
-                req.headers_mut().insert(FORWARDED, http::HeaderValue::from_static("1"));
-                tracing::debug!(to = %address, method = req.uri().path(), "forwarding to the leader");
-                Box::pin(async move {
-                    std::future::poll_fn(|cx| tower::Service::poll_ready(&mut channel, cx)).await?;
-                    let response = tower::Service::call(&mut channel, req).await?;
-                    Ok(response)
-                })
-            }
-            None => {
-                let answer = self.inner.call(req);
-                Box::pin(async move { Ok(answer.await.map_err(Into::into)?.map(Body::new)) })
-            }
-        }
+        let Some(leader) = self.layer.leader_for(&req) else {
+            let answer = self.inner.call(req);
+            return Box::pin(async move { Ok(answer.await.map_err(Into::into)?.map(Body::new)) });
+        };
+        // The service that was made ready, for the case this node answers after all.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let layer = self.layer.clone();
+        Box::pin(async move {
+            let address = match leader.forward_to() {
+                Some(a) => Some(a),
+                None => leader.look_up().await,
+            };
+            let Some((address, mut channel)) = address.and_then(|a| layer.channel(&a).map(|c| (a, c))) else {
+                // This node leads, or no node does right now: it answers (refusing while it follows).
+                return Ok(inner.call(req).await.map_err(Into::into)?.map(Body::new));
+            };
+            req.headers_mut().insert(FORWARDED, http::HeaderValue::from_static("1"));
+            tracing::debug!(to = %address, method = req.uri().path(), "forwarding to the leader");
+            std::future::poll_fn(|cx| tower::Service::poll_ready(&mut channel, cx)).await?;
+            Ok(tower::Service::call(&mut channel, req).await?)
+        })
     }
 }
